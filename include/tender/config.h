@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tenderd's configuration, /etc/tender/agent.json by default. Unknown keys, wrong types and bad
+ * values are refused with an error naming the key ("server.pollIntervalSeconds: ...").
+ * Format and defaults: docs/configuration.md.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tender/error.h"
+
+#define TENDER_CONFIG_PATH_DEFAULT "/etc/tender/agent.json"
+#define TENDER_CONFIG_MAX_SIZE (64 * 1024)
+
+struct tender_config {
+        /* server */
+        char *server_url;           /* required, http:// or https:// */
+        char *tenant;               /* default "DEFAULT" */
+        char *controller_id;        /* required, [A-Za-z0-9._-] */
+        char *target_token;         /* optional, sent as "Authorization: TargetToken ..." */
+        uint64_t poll_interval_sec; /* default 300; the server's polling.sleep overrides it */
+        uint64_t http_timeout_sec;  /* default 30, applies to each request's connect+idle */
+        /* store */
+        char *store_root; /* default /var/lib/tender */
+        /* trust */
+        char *release_key; /* required, PEM public key that signs release manifests */
+        /* runtime */
+        char *runtime_path; /* default "tender-runtime" (looked up in PATH) */
+        char *runtime_root; /* default /run/tender/runtime */
+        /* log */
+        int log_level; /* syslog level, default LOG_INFO */
+};
+
+int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);
+int tender_config_parse(const char *data, size_t len, struct tender_config **ret,
+                        struct tender_error *err);
+void tender_config_free(struct tender_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_config, tender_config_free);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SHA-256 digests (mbedTLS) and their "sha256:<64 lowercase hex>" text form. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TENDER_SHA256_SIZE 32
+#define TENDER_DIGEST_STRING_MAX (7 + 64 + 1) /* "sha256:" + hex + NUL */
+
+struct tender_digest {
+        uint8_t bytes[TENDER_SHA256_SIZE];
+};
+
+struct tender_sha256; /* streaming hash state, opaque */
+
+/* Streaming: new returns NULL on ENOMEM. final writes the digest; the state can be freed after. */
+struct tender_sha256 *tender_sha256_new(void);
+void tender_sha256_update(struct tender_sha256 *h, const void *data, size_t len);
+void tender_sha256_final(struct tender_sha256 *h, struct tender_digest *ret);
+void tender_sha256_free(struct tender_sha256 *h);
+
+void tender_sha256_buffer(const void *data, size_t len, struct tender_digest *ret);
+/* Hashes what is left of fd (reads to EOF). ret_size may be NULL. */
+int tender_sha256_fd(int fd, struct tender_digest *ret, uint64_t *ret_size);
+
+/* Accepts exactly "sha256:" followed by 64 lowercase hex digits; -EINVAL otherwise. */
+int tender_digest_parse(const char *s, struct tender_digest *ret);
+/* Writes "sha256:<hex>" into buf (TENDER_DIGEST_STRING_MAX bytes); returns buf. */
+char *tender_digest_format(const struct tender_digest *d,
+                           char buf[static TENDER_DIGEST_STRING_MAX]);
+/* Writes the 64 hex digits only (store paths); buf holds 65 bytes. Returns buf. */
+char *tender_digest_hex(const struct tender_digest *d, char buf[static 65]);
+bool tender_digest_equal(const struct tender_digest *a, const struct tender_digest *b);

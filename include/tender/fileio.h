@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * File helpers, fd-first. Durable writes go: temp file in the same directory, write, fsync,
+ * rename over the target, fsync the directory. An fsync error fails the operation.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes data to dirfd/path durably and atomically. Returns 0 or -errno. */
+int tender_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len,
+                                mode_t mode);
+
+/* Reads a whole regular file (not following a final symlink) into a NUL-terminated buffer.
+ * -EFBIG if it holds more than max bytes. *ret_data is malloc'd; ret_len may be NULL. */
+int tender_read_file_at(int dirfd, const char *path, size_t max, char **ret_data, size_t *ret_len);
+
+/* fsync of dirfd/path, a directory ("." for dirfd itself). */
+int tender_fsync_dir_at(int dirfd, const char *path);
+
+/* mkdir -p of a relative path beneath dirfd, never following symlinks. Existing dirs are fine. */
+int tender_mkdir_p_at(int dirfd, const char *path, mode_t mode);
+
+/* rm -rf of dirfd/path without following symlinks and without crossing mount points.
+ * A missing path is success. */
+int tender_rm_rf_at(int dirfd, const char *path);
+
+/* Points linkpath at target atomically: a temp symlink renamed over linkpath, then dir fsync. */
+int tender_symlink_atomic_at(int dirfd, const char *target, const char *linkpath);

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Release manifests: what one version of an app is and how it is deployed.
+ * The JSON format is specified in docs/release-manifest.md; parse and serialize round-trip.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tender/digest.h"
+#include "tender/error.h"
+
+#define TENDER_MANIFEST_MAX_SIZE (1024 * 1024)
+#define TENDER_MANIFEST_MAX_DEPTH 16
+#define TENDER_MANIFEST_MAX_LAYERS 128
+#define TENDER_MANIFEST_MAX_STRV 256 /* args, env entries */
+#define TENDER_MANIFEST_MAX_VOLUMES 32
+#define TENDER_NAME_MAX 64
+
+enum tender_network_mode {
+        TENDER_NETWORK_NONE, /* own network namespace with loopback only (default) */
+        TENDER_NETWORK_HOST,
+};
+
+enum tender_swap_strategy {
+        TENDER_SWAP_STOP_START, /* default */
+        TENDER_SWAP_START_STOP,
+};
+
+struct tender_layer {
+        char *media_type;             /* application/vnd.oci.image.layer.v1.tar(+gzip|+zstd) */
+        struct tender_digest digest;  /* of the blob as fetched */
+        uint64_t size;                /* blob bytes */
+        struct tender_digest diff_id; /* of the uncompressed tar */
+        uint64_t uncompressed_size;
+};
+
+struct tender_volume {
+        char *name; /* tender_name_valid */
+        char *path; /* absolute path inside the container */
+};
+
+struct tender_release_manifest {
+        unsigned schema_version; /* 1 */
+        char *app;
+        char *version;
+        uint64_t release_counter;
+
+        /* image */
+        struct tender_digest image_digest; /* the OCI image manifest's digest */
+        char **entrypoint;                 /* NULL-terminated, may be empty */
+        char **cmd;
+        char **env;
+        char *user;        /* "uid[:gid]", numeric; NULL = 0:0 */
+        char *working_dir; /* NULL = "/" */
+        struct tender_layer *layers;
+        size_t n_layers;
+
+        /* deployment */
+        char **args; /* overrides entrypoint+cmd when not NULL */
+        char **extra_env;
+        enum tender_network_mode network;
+        bool readonly_rootfs;  /* default true */
+        uint64_t memory_limit; /* bytes, 0 = none */
+        uint64_t pids_limit;   /* 0 = none */
+        struct tender_volume *volumes;
+        size_t n_volumes;
+        uint64_t stop_timeout_sec; /* default 10 */
+        enum tender_swap_strategy strategy;
+
+        /* health */
+        uint64_t health_window_sec; /* default 10: must stay up this long */
+};
+
+/* Parses and validates a manifest (names, digests, absolute volume paths, limits).
+ * Errors name the JSON path of the bad field. */
+int tender_manifest_parse(const char *data, size_t len, struct tender_release_manifest **ret,
+                          struct tender_error *err);
+/* Serializes to formatted JSON (malloc'd, NUL-terminated). */
+int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_json);
+void tender_manifest_free(struct tender_release_manifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_release_manifest, tender_manifest_free);
+
+/* App, version and volume names: [A-Za-z0-9][A-Za-z0-9._-]*, at most TENDER_NAME_MAX bytes,
+ * not "." or "..". */
+bool tender_name_valid(const char *s);
