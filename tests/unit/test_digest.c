@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tender/digest.h"
+#include "test.h"
+
+#define EMPTY_SHA256 "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define ABC_SHA256 "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/* FIPS 180-2 two-block vector. */
+#define LONG_INPUT "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+#define LONG_SHA256 "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+
+TEST(buffer_known_vectors) {
+        struct tender_digest d;
+        char buf[TENDER_DIGEST_STRING_MAX];
+
+        tender_sha256_buffer("", 0, &d);
+        ASSERT_STREQ(tender_digest_format(&d, buf), EMPTY_SHA256);
+        tender_sha256_buffer(NULL, 0, &d);
+        ASSERT_STREQ(tender_digest_format(&d, buf), EMPTY_SHA256);
+        tender_sha256_buffer("abc", 3, &d);
+        ASSERT_STREQ(tender_digest_format(&d, buf), ABC_SHA256);
+        tender_sha256_buffer(LONG_INPUT, strlen(LONG_INPUT), &d);
+        ASSERT_STREQ(tender_digest_format(&d, buf), LONG_SHA256);
+}
+
+TEST(streaming_matches_buffer) {
+        struct tender_sha256 *h = tender_sha256_new();
+        ASSERT_TRUE(h);
+        const char *s = LONG_INPUT;
+        /* Uneven pieces, including empty ones, must give the one-shot result. */
+        size_t len = strlen(s), off = 0, step = 0;
+        while (off < len) {
+                size_t n = step % 7;
+                if (n > len - off)
+                        n = len - off;
+                tender_sha256_update(h, s + off, n);
+                off += n;
+                step++;
+        }
+        struct tender_digest d;
+        tender_sha256_final(h, &d);
+        tender_sha256_free(h);
+        tender_sha256_free(NULL);
+        char buf[TENDER_DIGEST_STRING_MAX];
+        ASSERT_STREQ(tender_digest_format(&d, buf), LONG_SHA256);
+}
+
+TEST(parse_accepts_canonical) {
+        struct tender_digest d;
+        ASSERT_OK(tender_digest_parse(ABC_SHA256, &d));
+        struct tender_digest want;
+        tender_sha256_buffer("abc", 3, &want);
+        ASSERT_TRUE(tender_digest_equal(&d, &want));
+        char hex[65];
+        ASSERT_STREQ(tender_digest_hex(&d, hex), ABC_SHA256 + 7);
+        ASSERT_EQ(strlen(hex), 64);
+}
+
+TEST(parse_rejects) {
+        struct tender_digest d;
+        memset(&d, 0x5a, sizeof(d));
+        struct tender_digest before = d;
+        ASSERT_ERR(tender_digest_parse(NULL, &d), EINVAL);
+        ASSERT_ERR(tender_digest_parse("", &d), EINVAL);
+        ASSERT_ERR(tender_digest_parse("sha256:", &d), EINVAL);
+        /* uppercase hex */
+        ASSERT_ERR(tender_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410"
+                                       "FF61F20015AD",
+                                       &d),
+                   EINVAL);
+        ASSERT_ERR(tender_digest_parse("sha256:Ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410"
+                                       "ff61f20015ad",
+                                       &d),
+                   EINVAL);
+        /* too short, too long */
+        ASSERT_ERR(tender_digest_parse("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410"
+                                       "ff61f20015a",
+                                       &d),
+                   EINVAL);
+        ASSERT_ERR(tender_digest_parse(ABC_SHA256 "0", &d), EINVAL);
+        ASSERT_ERR(tender_digest_parse(ABC_SHA256 "\n", &d), EINVAL);
+        /* other algorithms and prefixes */
+        ASSERT_ERR(tender_digest_parse("sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410"
+                                       "ff61f20015ad",
+                                       &d),
+                   EINVAL);
+        ASSERT_ERR(tender_digest_parse("SHA256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410"
+                                       "ff61f20015ad",
+                                       &d),
+                   EINVAL);
+        ASSERT_ERR(tender_digest_parse(ABC_SHA256 + 7, &d), EINVAL);
+        ASSERT_ERR(tender_digest_parse(" " ABC_SHA256, &d), EINVAL);
+        /* non-hex digit in the middle */
+        ASSERT_ERR(tender_digest_parse("sha256:ba7816bf8f01cfea414140de5dae2223g00361a396177a9cb410"
+                                       "ff61f20015ad",
+                                       &d),
+                   EINVAL);
+        /* the out-param is untouched on failure */
+        ASSERT_TRUE(memcmp(&d, &before, sizeof(d)) == 0);
+}
+
+TEST(format_round_trip) {
+        struct tender_digest d, back;
+        for (unsigned i = 0; i < TENDER_SHA256_SIZE; i++)
+                d.bytes[i] = (uint8_t) (i * 37 + 11);
+        char buf[TENDER_DIGEST_STRING_MAX];
+        tender_digest_format(&d, buf);
+        ASSERT_EQ(strlen(buf), TENDER_DIGEST_STRING_MAX - 1);
+        ASSERT_OK(tender_digest_parse(buf, &back));
+        ASSERT_TRUE(tender_digest_equal(&d, &back));
+        back.bytes[31] ^= 1;
+        ASSERT_FALSE(tender_digest_equal(&d, &back));
+}
+
+TEST(fd_hashing) {
+        int fd = memfd_create("digest-test", MFD_CLOEXEC);
+        if (fd < 0)
+                SKIP("memfd_create: %s", strerror(errno));
+        /* Larger than the internal read chunk so several reads are hashed. */
+        size_t len = 200 * 1024 + 17;
+        char *data = malloc(len);
+        ASSERT_TRUE(data);
+        for (size_t i = 0; i < len; i++)
+                data[i] = (char) (i * 7 + (i >> 10));
+        ASSERT_EQ(write(fd, data, len), (long long) len);
+        struct tender_digest want, got;
+        tender_sha256_buffer(data, len, &want);
+        free(data);
+
+        uint64_t size = 0;
+        ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+        ASSERT_OK(tender_sha256_fd(fd, &got, &size));
+        ASSERT_EQ(size, len);
+        ASSERT_TRUE(tender_digest_equal(&want, &got));
+
+        /* "What is left of fd": at EOF it is the empty hash; ret_size may be NULL. */
+        ASSERT_OK(tender_sha256_fd(fd, &got, NULL));
+        char buf[TENDER_DIGEST_STRING_MAX];
+        ASSERT_STREQ(tender_digest_format(&got, buf), EMPTY_SHA256);
+
+        ASSERT_EQ(lseek(fd, (off_t) len - 3, SEEK_SET), (long long) len - 3);
+        ASSERT_OK(tender_sha256_fd(fd, &got, &size));
+        ASSERT_EQ(size, 3);
+        close(fd);
+
+        ASSERT_ERR(tender_sha256_fd(-1, &got, &size), EBADF);
+}
+
+TEST_MAIN()
