@@ -1,0 +1,19 @@
+# Convenience targets for developers; the README's scripts do not need make.
+.PHONY: all test unit asan format check-format demo clean
+all:
+	scripts/build build
+test: all
+	cd build && ctest --output-on-failure
+unit: all
+	cd build && ctest --output-on-failure -L unit
+asan:
+	scripts/build build-asan -DTENDER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cd build-asan && ctest --output-on-failure
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+check-format:
+	scripts/check-format
+demo:
+	scripts/demo
+clean:
+	rm -rf build build-asan build.*.log build-asan.*.log

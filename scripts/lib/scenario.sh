@@ -1,0 +1,210 @@
+# shellcheck shell=bash
+# The local update scenario shared by scripts/demo and tests/e2e: a sample app built from
+# busybox-static into an OCI image layout with umoci, published as signed releases, served by
+# tender-server-mock on 127.0.0.1 and installed by tenderd into a store under a temporary
+# directory. Source this file, set TENDER_BIN (the build's bin dir) and call the functions.
+#
+# Everything it starts or mounts is recorded under $SCN_WORK and undone by scn_cleanup.
+
+SCN_WORK=${SCN_WORK:-}
+SCN_SERVER_PID=
+SCN_AGENT_PID=
+SCN_URL=
+SCN_TARGET=device-1
+
+scn_log() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+scn_die() { printf 'scenario: %s\n' "$*" >&2; exit 1; }
+
+scn_init() {
+  SCN_WORK=$(mktemp -d /tmp/tender-scenario.XXXXXX)
+  mkdir -p "$SCN_WORK"/{store,runtime,logs}
+  for b in tenderd tenderctl tender-runtime tender-publish tender-server-mock; do
+    [[ -x "$TENDER_BIN/$b" ]] || scn_die "$TENDER_BIN/$b is missing: build first"
+  done
+}
+
+# Writes the app's start script for version $2 into rootfs $1. v3 simulates a broken release:
+# it exits with status 1 after one second, so it cannot pass the health window.
+scn_write_app() {
+  local rootfs=$1 version=$2
+  mkdir -p "$rootfs/app"
+  if [[ $version == 3 ]]; then
+    cat >"$rootfs/app/run" <<'APP'
+#!/bin/sh
+echo "hello v3: starting, then failing on purpose"
+sleep 1
+echo "hello v3: fatal: cannot open /dev/sensor0" >&2
+exit 1
+APP
+  else
+    cat >"$rootfs/app/run" <<APP
+#!/bin/sh
+trap 'echo "hello v$version: stopping"; exit 0' TERM INT
+echo "hello v$version: started as pid \$\$ on \$(hostname)"
+echo "v$version \$(date +%s)" >>/data/history
+while :; do sleep 1; done
+APP
+  fi
+  chmod 0755 "$rootfs/app/run"
+}
+
+# scn_build_images N...: builds the OCI image layout $SCN_WORK/oci with tag v1 (busybox + app)
+# and v2..vN, each one more layer holding a new /app/run.
+scn_build_images() {
+  local oci=$SCN_WORK/oci b=$SCN_WORK/bundle
+  umoci init --layout "$oci"
+  umoci new --image "$oci:base"
+  umoci unpack --image "$oci:base" "$b"
+  mkdir -p "$b/rootfs/bin" "$b/rootfs/data" "$b/rootfs/tmp" "$b/rootfs/proc" "$b/rootfs/dev" "$b/rootfs/sys"
+  cp /bin/busybox "$b/rootfs/bin/busybox"
+  for applet in sh echo sleep cat date hostname ls ps id mount; do
+    ln -sf busybox "$b/rootfs/bin/$applet"
+  done
+  scn_write_app "$b/rootfs" 1
+  umoci repack --image "$oci:v1" "$b"
+  umoci config --image "$oci:v1" --config.entrypoint /app/run --config.env PATH=/bin \
+    --config.workingdir /
+  rm -rf "$b"
+  local prev=1
+  for v in "${@:2}"; do
+    umoci unpack --image "$oci:v$prev" "$b"
+    scn_write_app "$b/rootfs" "$v"
+    umoci repack --image "$oci:v$v" "$b"
+    rm -rf "$b"
+    prev=$v
+  done
+}
+
+# scn_publish N...: publishes hello N.0.0 with release counter N into $SCN_WORK/repo.
+scn_publish() {
+  [[ -f $SCN_WORK/release-key.pem ]] ||
+    "$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
+      --public "$SCN_WORK/release-key.pub.pem" >/dev/null
+  local v
+  for v in "$@"; do
+    "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "v$v" --app hello \
+      --version "$v.0.0" --counter "$v" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+      --health-window "${SCN_HEALTH_WINDOW:-3}" --memory 67108864 --pids 64 --volume data:/data \
+      --stop-timeout 5 >"$SCN_WORK/logs/publish-$v.log"
+  done
+}
+
+scn_start_server() {
+  "$TENDER_BIN/tender-server-mock" --listen 127.0.0.1:0 --repo "$SCN_WORK/repo" \
+    --poll-sleep 00:00:01 >"$SCN_WORK/logs/server.out" 2>"$SCN_WORK/logs/server.log" &
+  SCN_SERVER_PID=$!
+  local i
+  for i in $(seq 100); do
+    SCN_URL=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$SCN_WORK/logs/server.out")
+    [[ -n $SCN_URL ]] && break
+    kill -0 "$SCN_SERVER_PID" 2>/dev/null || scn_die "server-mock did not start: $(cat "$SCN_WORK/logs/server.log")"
+    sleep 0.1
+  done
+  [[ -n $SCN_URL ]] || scn_die "server-mock did not say where it listens"
+}
+
+scn_write_config() {
+  cat >"$SCN_WORK/agent.json" <<JSON
+{
+  "server": { "url": "$SCN_URL", "tenant": "DEFAULT", "controllerId": "$SCN_TARGET",
+              "pollIntervalSeconds": 1 },
+  "store": { "root": "$SCN_WORK/store" },
+  "trust": { "releaseKey": "$SCN_WORK/release-key.pub.pem" },
+  "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
+  "log": { "level": "info" }
+}
+JSON
+}
+
+scn_start_agent() {
+  "$TENDER_BIN/tenderd" --config "$SCN_WORK/agent.json" >>"$SCN_WORK/logs/tenderd.log" 2>&1 &
+  SCN_AGENT_PID=$!
+}
+
+scn_stop_agent() {
+  [[ -n $SCN_AGENT_PID ]] || return 0
+  kill -TERM "$SCN_AGENT_PID" 2>/dev/null || true
+  wait "$SCN_AGENT_PID" 2>/dev/null || true
+  SCN_AGENT_PID=
+}
+
+# scn_deploy VERSION: assigns hello VERSION to the device; prints the action id.
+scn_deploy() {
+  curl -fsS -X POST -H 'Content-Type: application/json' \
+    -d "{\"target\":\"$SCN_TARGET\",\"app\":\"hello\",\"version\":\"$1\"}" \
+    "$SCN_URL/mock/deployments" | python3 -c 'import json,sys; print(json.load(sys.stdin)["actionId"])'
+}
+
+# scn_action_field ID EXPR: a field of the action as the server recorded it (python expression on `a`).
+scn_action_field() {
+  curl -fsS "$SCN_URL/mock/actions/$1" | python3 -c "import json,sys; a=json.load(sys.stdin); print($2)"
+}
+
+# scn_wait_action ID [TIMEOUT]: waits until the device closed the action; prints its result.
+scn_wait_action() {
+  local id=$1 timeout=${2:-90} i status
+  for ((i = 0; i < timeout * 5; i++)); do
+    status=$(scn_action_field "$id" 'a["status"]')
+    if [[ $status == closed ]]; then
+      scn_action_field "$id" 'a["result"]'
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo timeout
+}
+
+# The closing feedback's details, one line.
+scn_action_details() {
+  scn_action_field "$1" '" / ".join(a["feedback"][-1]["status"].get("details", [])) if a["feedback"] else ""'
+}
+
+scn_runtime() { "$TENDER_BIN/tender-runtime" --root "$SCN_WORK/runtime" "$@"; }
+
+# Prints the ids of containers the runtime knows with their status, "id status" per line.
+scn_containers() {
+  local d id
+  for d in "$SCN_WORK"/runtime/*/; do
+    [[ -d $d ]] || continue
+    id=$(basename "$d")
+    printf '%s %s\n' "$id" "$(scn_runtime state "$id" 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo unknown)"
+  done
+}
+
+scn_current_version() {
+  local link
+  link=$(readlink "$SCN_WORK/store/apps/hello/current" 2>/dev/null) || { echo none; return; }
+  basename "$link"
+}
+
+# Stops everything the scenario started and removes what it made: agent, server, containers,
+# mounts beneath the work dir, the work dir itself.
+scn_cleanup() {
+  [[ -n $SCN_WORK && -d $SCN_WORK ]] || return 0
+  scn_stop_agent
+  if [[ -n $SCN_SERVER_PID ]]; then
+    kill -TERM "$SCN_SERVER_PID" 2>/dev/null || true
+    wait "$SCN_SERVER_PID" 2>/dev/null || true
+    SCN_SERVER_PID=
+  fi
+  local d
+  for d in "$SCN_WORK"/runtime/*/; do
+    [[ -d $d ]] && scn_runtime delete --force "$(basename "$d")" >/dev/null 2>&1 || true
+  done
+  # Unmount deepest first.
+  awk -v w="$SCN_WORK" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$SCN_WORK"
+  SCN_WORK=
+}
+
+# What the scenario may leave behind by mistake, printed one item a line (empty = clean).
+scn_leftovers() {
+  local work=$1
+  [[ -e $work ]] && echo "work dir $work"
+  awk -v w="$work" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
+  pgrep -af "$work" | sed 's/^/process /' || true
+  find /sys/fs/cgroup -maxdepth 3 -type d -path '*/tender/hello*' 2>/dev/null | sed 's/^/cgroup /'
+  return 0
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# End to end: one device through v1 installed, v2 updated, v3 rolled back, then a release with a
+# tampered blob and one with a broken signature, each refused while v2 keeps running untouched.
+# Real parts only: umoci-built images, tender-publish signatures, server-mock over HTTP on
+# 127.0.0.1, tenderd, tender-runtime with real namespaces and mounts.
+set -uo pipefail
+
+[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
+for tool in umoci curl python3; do
+  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
+done
+[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
+
+TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
+# shellcheck source=../../scripts/lib/scenario.sh
+source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
+
+failures=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
+contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
+
+on_exit() {
+  local rc=$? work=$SCN_WORK
+  if ((failures)) || ((rc)); then
+    echo "---- tenderd log"; tail -n 60 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
+    echo "---- server log"; tail -n 20 "$SCN_WORK/logs/server.log" 2>/dev/null
+  fi
+  scn_cleanup
+  local left
+  left=$(scn_leftovers "$work")
+  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
+}
+trap on_exit EXIT
+
+scn_init
+scn_build_images 1 2 3 4 5 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
+SCN_HEALTH_WINDOW=2 scn_publish 1 2 3 4 5 || exit 1
+scn_start_server
+scn_write_config
+scn_start_agent
+
+# hello_pid VERSION: the host pid of that version's container while it runs, else empty.
+hello_pid() {
+  local id
+  for id in "hello-$1" "hello-${1//./_}"; do
+    scn_runtime state "$id" 2>/dev/null |
+      python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"]=="running" else "")' &&
+      return 0
+  done
+}
+count_running() { scn_containers | grep -c ' running$'; }
+
+# 1. First install.
+id=$(scn_deploy 1.0.0)
+check "v1: deployment succeeds" eq "$(scn_wait_action "$id")" success
+check "v1: is current" eq "$(scn_current_version)" 1.0.0
+check "v1: container running" test -n "$(hello_pid 1.0.0)"
+check "v1: feedback went through proceeding states" \
+  test "$(scn_action_field "$id" 'len([f for f in a["feedback"] if f["status"]["execution"]=="proceeding"])')" -ge 2
+
+# 2. Update.
+id=$(scn_deploy 2.0.0)
+check "v2: deployment succeeds" eq "$(scn_wait_action "$id")" success
+check "v2: is current" eq "$(scn_current_version)" 2.0.0
+check "v2: previous is v1" eq "$(basename "$(readlink "$SCN_WORK/store/apps/hello/previous")")" 1.0.0
+check "v2: v1 stopped and only one container runs" eq "$(count_running)" 1
+check "v2: container running" test -n "$(hello_pid 2.0.0)"
+
+# 3. Broken release: must roll back to v2.
+id=$(scn_deploy 3.0.0)
+check "v3: deployment fails" eq "$(scn_wait_action "$id")" failure
+details=$(scn_action_details "$id")
+check "v3: failure names the health check" contains "$details" "health"
+check "v3: failure says it rolled back to 2.0.0" contains "$details" "2.0.0"
+check "v3: current is still 2.0.0" eq "$(scn_current_version)" 2.0.0
+v2pid=$(hello_pid 2.0.0)
+check "v3: v2 running again after the rollback" test -n "$v2pid"
+check "v3: only one container runs" eq "$(count_running)" 1
+
+# 4. Tampered blob: flip one byte of v4's top layer in the repository.
+layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["layers"][-1]["digest"])' \
+  "$SCN_WORK/repo/apps/hello/4.0.0.json")
+blob=$SCN_WORK/repo/blobs/sha256/${layer#sha256:}
+python3 - "$blob" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 0xff
+open(p, 'wb').write(b)
+PY
+id=$(scn_deploy 4.0.0)
+check "tampered blob: deployment fails" eq "$(scn_wait_action "$id")" failure
+details=$(scn_action_details "$id")
+check "tampered blob: error names the digest" contains "$details" "$layer"
+check "tampered blob: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "tampered blob: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
+
+# 5. Broken signature: the manifest changed after signing (one more second of health window).
+python3 - "$SCN_WORK/repo/apps/hello/5.0.0.json" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+open(p, 'w').write(s.replace('"windowSeconds": 2', '"windowSeconds": 3', 1) if '"windowSeconds": 2' in s else s + ' ')
+PY
+id=$(scn_deploy 5.0.0)
+check "bad signature: deployment fails" eq "$(scn_wait_action "$id")" failure
+details=$(scn_action_details "$id")
+check "bad signature: error names the signature" contains "$details" "signature"
+keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$SCN_WORK/repo/apps/hello/5.0.0.json.sig")
+check "bad signature: error names the key" contains "$details" "$keyid"
+check "bad signature: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "bad signature: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
+
+# Data written by v1 and v2 into the volume survived every swap and the rollback.
+history=$(cat "$SCN_WORK/store/apps/hello/volumes/data/history" 2>/dev/null)
+check "volume keeps v1's data" contains "$history" "v1 "
+check "volume keeps v2's data" contains "$history" "v2 "
+check "tenderctl status shows 2.0.0" contains "$("$TENDER_BIN/tenderctl" --config "$SCN_WORK/agent.json" status 2>&1)" "2.0.0"
+
+scn_stop_agent
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
