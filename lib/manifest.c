@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tender/manifest.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tender/json.h"
+
+#define VOLUME_PATH_MAX 1024
+#define USER_MAX 32
+#define STRING_MAX 4096 /* one arg, env entry or path */
+
+static const char *const layer_media_types[] = {
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        NULL,
+};
+
+bool tender_name_valid(const char *s) {
+        if (!s || !*s || strlen(s) > TENDER_NAME_MAX || STREQ(s, ".") || STREQ(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++) {
+                bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9');
+                if (!alnum && (p == s || (*p != '.' && *p != '_' && *p != '-')))
+                        return false;
+        }
+        return true;
+}
+
+/* "path.key" as tender/json.h names fields, "key" at the root. */
+static const char *field(char *buf, size_t size, const char *path, const char *key) {
+        snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
+        return buf;
+}
+
+static int bad(struct tender_error *err, const char *path, const char *key, const char *why,
+               const char *value) {
+        char f[128];
+        return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s: %s \"%.80s\"",
+                                field(f, sizeof(f), path, key), why, value);
+}
+
+static int get_name(const cJSON *o, const char *path, const char *key, char **ret,
+                    struct tender_error *err) {
+        const char *s;
+        int r = tender_json_get_string(o, path, key, true, &s, err);
+        if (r < 0)
+                return r;
+        if (!tender_name_valid(s))
+                return bad(err, path, key, "invalid name (want [A-Za-z0-9][A-Za-z0-9._-]*)", s);
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_digest(const cJSON *o, const char *path, const char *key, struct tender_digest *ret,
+                      struct tender_error *err) {
+        const char *s;
+        int r = tender_json_get_string(o, path, key, true, &s, err);
+        if (r < 0)
+                return r;
+        if (tender_digest_parse(s, ret) < 0)
+                return bad(err, path, key, "not a sha256:<64 lowercase hex> digest", s);
+        return 0;
+}
+
+/* Absolute, normalized: no "." or ".." components, no empty components, no trailing slash. */
+static bool abs_path_valid(const char *s) {
+        if (!s || s[0] != '/' || strlen(s) > VOLUME_PATH_MAX)
+                return false;
+        if (STREQ(s, "/"))
+                return true;
+        for (const char *p = s; *p;) {
+                p++; /* skip '/' */
+                size_t n = strcspn(p, "/");
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+static bool user_valid(const char *s) {
+        if (strlen(s) > USER_MAX)
+                return false;
+        size_t uid = strspn(s, "0123456789");
+        if (uid == 0)
+                return false;
+        if (s[uid] == '\0')
+                return true;
+        if (s[uid] != ':')
+                return false;
+        size_t gid = strspn(s + uid + 1, "0123456789");
+        return gid > 0 && s[uid + 1 + gid] == '\0';
+}
+
+static int get_strv(const cJSON *o, const char *path, const char *key, bool env, char ***ret,
+                    struct tender_error *err) {
+        char **v = NULL;
+        int r = tender_json_get_strv(o, path, key, false, TENDER_MANIFEST_MAX_STRV, &v, err);
+        if (r < 0)
+                return r;
+        if (!v)
+                return 0;
+        char f[128];
+        for (size_t i = 0; v[i]; i++) {
+                const char *eq = strchr(v[i], '=');
+                if (strlen(v[i]) > STRING_MAX || (env && (!eq || eq == v[i]))) {
+                        snprintf(f, sizeof(f), "%s[%zu]", key, i);
+                        r = bad(err, path, f, env ? "not KEY=VALUE" : "longer than 4096 bytes",
+                                v[i]);
+                        tender_strv_free(v);
+                        return r;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+static int empty_strv(char ***v) {
+        if (*v)
+                return 0;
+        *v = calloc(1, sizeof(char *));
+        return *v ? 0 : -ENOMEM;
+}
+
+static bool is_layer_media_type(const char *s) {
+        for (size_t i = 0; layer_media_types[i]; i++)
+                if (STREQ(s, layer_media_types[i]))
+                        return true;
+        return false;
+}
+
+static int parse_layer(const cJSON *o, const char *path, struct tender_layer *l,
+                       struct tender_error *err) {
+        static const char *const keys[] = {"mediaType", "digest",           "size",
+                                           "diffId",    "uncompressedSize", NULL};
+        if (!cJSON_IsObject(o))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s: not an object", path);
+        const char *mt;
+        int r = tender_json_check_keys(o, path, keys, err);
+        if (r >= 0)
+                r = tender_json_get_string(o, path, "mediaType", true, &mt, err);
+        if (r < 0)
+                return r;
+        if (!is_layer_media_type(mt))
+                return bad(err, path, "mediaType", "unsupported layer media type", mt);
+        l->media_type = strdup(mt);
+        if (!l->media_type)
+                return -ENOMEM;
+        r = get_digest(o, path, "digest", &l->digest, err);
+        if (r >= 0)
+                r = tender_json_get_u64(o, path, "size", true, &l->size, err);
+        if (r >= 0)
+                r = get_digest(o, path, "diffId", &l->diff_id, err);
+        if (r >= 0)
+                r = tender_json_get_u64(o, path, "uncompressedSize", true, &l->uncompressed_size,
+                                        err);
+        if (r < 0)
+                return r;
+        /* An uncompressed layer is its own diff: anything else is a lie in the manifest. */
+        if (STREQ(mt, layer_media_types[0]) &&
+            (!tender_digest_equal(&l->digest, &l->diff_id) || l->size != l->uncompressed_size))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "%s: uncompressed layer whose diffId or uncompressedSize "
+                                        "differs from its digest or size",
+                                        path);
+        return 0;
+}
+
+static int parse_image(const cJSON *img, struct tender_release_manifest *m,
+                       struct tender_error *err) {
+        static const char *const keys[] = {"manifestDigest", "config", "layers", NULL};
+        static const char *const config_keys[] = {"entrypoint", "cmd",        "env",
+                                                  "user",       "workingDir", NULL};
+        const cJSON *config, *layers;
+        int r = tender_json_check_keys(img, "image", keys, err);
+        if (r >= 0)
+                r = get_digest(img, "image", "manifestDigest", &m->image_digest, err);
+        if (r >= 0)
+                r = tender_json_get_object(img, "image", "config", true, &config, err);
+        if (r >= 0)
+                r = tender_json_check_keys(config, "image.config", config_keys, err);
+        if (r >= 0)
+                r = get_strv(config, "image.config", "entrypoint", false, &m->entrypoint, err);
+        if (r >= 0)
+                r = get_strv(config, "image.config", "cmd", false, &m->cmd, err);
+        if (r >= 0)
+                r = get_strv(config, "image.config", "env", true, &m->env, err);
+        if (r < 0)
+                return r;
+        if (empty_strv(&m->entrypoint) < 0 || empty_strv(&m->cmd) < 0 || empty_strv(&m->env) < 0)
+                return -ENOMEM;
+
+        const char *user = NULL, *wd = NULL;
+        r = tender_json_get_string(config, "image.config", "user", false, &user, err);
+        if (r >= 0)
+                r = tender_json_get_string(config, "image.config", "workingDir", false, &wd, err);
+        if (r < 0)
+                return r;
+        if (user && !user_valid(user))
+                return bad(err, "image.config", "user", "not a numeric uid[:gid]", user);
+        if (wd && !abs_path_valid(wd))
+                return bad(err, "image.config", "workingDir", "not a normalized absolute path", wd);
+        if ((user && !(m->user = strdup(user))) || (wd && !(m->working_dir = strdup(wd))))
+                return -ENOMEM;
+
+        r = tender_json_get_array(img, "image", "layers", true, &layers, err);
+        if (r < 0)
+                return r;
+        int n = cJSON_GetArraySize(layers);
+        if (n < 1 || n > TENDER_MANIFEST_MAX_LAYERS)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "image.layers: %d layers, want 1 to %d", n,
+                                        TENDER_MANIFEST_MAX_LAYERS);
+        m->layers = calloc((size_t) n, sizeof(*m->layers));
+        if (!m->layers)
+                return -ENOMEM;
+        const cJSON *l;
+        cJSON_ArrayForEach(l, layers) {
+                char path[64];
+                snprintf(path, sizeof(path), "image.layers[%zu]", m->n_layers);
+                r = parse_layer(l, path, &m->layers[m->n_layers++], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_volumes(const cJSON *dep, struct tender_release_manifest *m,
+                         struct tender_error *err) {
+        static const char *const keys[] = {"name", "path", NULL};
+        const cJSON *vols = NULL, *o;
+        int r = tender_json_get_array(dep, "deployment", "volumes", false, &vols, err);
+        if (r < 0 || !vols)
+                return r;
+        int n = cJSON_GetArraySize(vols);
+        if (n > TENDER_MANIFEST_MAX_VOLUMES)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "deployment.volumes: %d volumes, at most %d allowed", n,
+                                        TENDER_MANIFEST_MAX_VOLUMES);
+        m->volumes = calloc((size_t) n + 1, sizeof(*m->volumes));
+        if (!m->volumes)
+                return -ENOMEM;
+        cJSON_ArrayForEach(o, vols) {
+                char path[64];
+                const char *p;
+                snprintf(path, sizeof(path), "deployment.volumes[%zu]", m->n_volumes);
+                struct tender_volume *v = &m->volumes[m->n_volumes++];
+                if (!cJSON_IsObject(o))
+                        return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s: not an object",
+                                                path);
+                r = tender_json_check_keys(o, path, keys, err);
+                if (r >= 0)
+                        r = get_name(o, path, "name", &v->name, err);
+                if (r >= 0)
+                        r = tender_json_get_string(o, path, "path", true, &p, err);
+                if (r < 0)
+                        return r;
+                if (!abs_path_valid(p) || STREQ(p, "/"))
+                        return bad(err, path, "path", "not a normalized absolute path", p);
+                v->path = strdup(p);
+                if (!v->path)
+                        return -ENOMEM;
+                for (size_t i = 0; i + 1 < m->n_volumes; i++)
+                        if (STREQ(m->volumes[i].name, v->name) ||
+                            STREQ(m->volumes[i].path, v->path))
+                                return bad(err, path, "name", "duplicate volume name or path",
+                                           v->name);
+        }
+        return 0;
+}
+
+static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
+                            struct tender_error *err) {
+        static const char *const keys[] = {"args",
+                                           "env",
+                                           "network",
+                                           "readonlyRootfs",
+                                           "resources",
+                                           "volumes",
+                                           "stopTimeoutSeconds",
+                                           "strategy",
+                                           NULL};
+        static const char *const res_keys[] = {"memoryBytes", "pids", NULL};
+        const cJSON *res = NULL;
+        const char *net = NULL, *strategy = NULL;
+        int r = tender_json_check_keys(dep, "deployment", keys, err);
+        if (r >= 0)
+                r = get_strv(dep, "deployment", "args", false, &m->args, err);
+        if (r >= 0 && m->args && !m->args[0])
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                     "deployment.args: empty; leave it out to run the image's "
+                                     "entrypoint and cmd");
+        if (r >= 0)
+                r = get_strv(dep, "deployment", "env", true, &m->extra_env, err);
+        if (r >= 0)
+                r = tender_json_get_string(dep, "deployment", "network", false, &net, err);
+        if (r >= 0)
+                r = tender_json_get_bool(dep, "deployment", "readonlyRootfs", false,
+                                         &m->readonly_rootfs, err);
+        if (r >= 0)
+                r = tender_json_get_object(dep, "deployment", "resources", false, &res, err);
+        if (r >= 0 && res)
+                r = tender_json_check_keys(res, "deployment.resources", res_keys, err);
+        if (r >= 0 && res)
+                r = tender_json_get_u64(res, "deployment.resources", "memoryBytes", false,
+                                        &m->memory_limit, err);
+        if (r >= 0 && res)
+                r = tender_json_get_u64(res, "deployment.resources", "pids", false, &m->pids_limit,
+                                        err);
+        if (r >= 0)
+                r = parse_volumes(dep, m, err);
+        if (r >= 0)
+                r = tender_json_get_u64(dep, "deployment", "stopTimeoutSeconds", false,
+                                        &m->stop_timeout_sec, err);
+        if (r >= 0)
+                r = tender_json_get_string(dep, "deployment", "strategy", false, &strategy, err);
+        if (r < 0)
+                return r;
+        if (net && STREQ(net, "host"))
+                m->network = TENDER_NETWORK_HOST;
+        else if (net && !STREQ(net, "none"))
+                return bad(err, "deployment", "network", "want \"none\" or \"host\", not", net);
+        if (strategy && STREQ(strategy, "start-stop"))
+                m->strategy = TENDER_SWAP_START_STOP;
+        else if (strategy && !STREQ(strategy, "stop-start"))
+                return bad(err, "deployment", "strategy",
+                           "want \"stop-start\" or \"start-stop\", not", strategy);
+        return 0;
+}
+
+static int parse_root(const cJSON *root, struct tender_release_manifest *m,
+                      struct tender_error *err) {
+        static const char *const keys[] = {"schemaVersion",  "app",   "version",
+                                           "releaseCounter", "image", "deployment",
+                                           "health",         NULL};
+        static const char *const health_keys[] = {"windowSeconds", NULL};
+        const cJSON *img, *dep = NULL, *health = NULL;
+        uint64_t schema;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "release manifest is not a JSON object");
+        int r = tender_json_check_keys(root, "", keys, err);
+        if (r >= 0)
+                r = tender_json_get_u64(root, "", "schemaVersion", true, &schema, err);
+        if (r >= 0 && schema != 1)
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                     "schemaVersion: %" PRIu64 " is not supported (want 1)",
+                                     schema);
+        if (r >= 0)
+                r = get_name(root, "", "app", &m->app, err);
+        if (r >= 0)
+                r = get_name(root, "", "version", &m->version, err);
+        if (r >= 0)
+                r = tender_json_get_u64(root, "", "releaseCounter", true, &m->release_counter, err);
+        if (r >= 0 && m->release_counter < 1)
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                     "releaseCounter: must be at least 1");
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "image", true, &img, err);
+        if (r >= 0)
+                r = parse_image(img, m, err);
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "deployment", false, &dep, err);
+        if (r >= 0 && dep)
+                r = parse_deployment(dep, m, err);
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "health", false, &health, err);
+        if (r >= 0 && health)
+                r = tender_json_check_keys(health, "health", health_keys, err);
+        if (r >= 0 && health)
+                r = tender_json_get_u64(health, "health", "windowSeconds", false,
+                                        &m->health_window_sec, err);
+        if (r < 0)
+                return r;
+        m->schema_version = 1;
+        return 0;
+}
+
+int tender_manifest_parse(const char *data, size_t len, struct tender_release_manifest **ret,
+                          struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        int r = tender_json_parse(data, len, TENDER_MANIFEST_MAX_SIZE, TENDER_MANIFEST_MAX_DEPTH,
+                                  &root, err);
+        if (r < 0)
+                return r;
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = calloc(1, sizeof(*m));
+        if (!m)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        m->readonly_rootfs = true;
+        m->stop_timeout_sec = 10;
+        m->health_window_sec = 10;
+        r = parse_root(root, m, err);
+        if (r == -ENOMEM)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Integers go out as raw text: cJSON's doubles would print large sizes in exponent form. */
+static bool add_u64(cJSON *o, const char *key, uint64_t v) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%" PRIu64, v);
+        return cJSON_AddRawToObject(o, key, buf) != NULL;
+}
+
+static bool add_digest(cJSON *o, const char *key, const struct tender_digest *d) {
+        char buf[TENDER_DIGEST_STRING_MAX];
+        return cJSON_AddStringToObject(o, key, tender_digest_format(d, buf)) != NULL;
+}
+
+static bool add_strv(cJSON *o, const char *key, char *const *v) {
+        cJSON *a = cJSON_AddArrayToObject(o, key);
+        if (!a)
+                return false;
+        for (size_t i = 0; v && v[i]; i++) {
+                cJSON *s = cJSON_CreateString(v[i]);
+                if (!s || !cJSON_AddItemToArray(a, s)) {
+                        cJSON_Delete(s);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static bool build_image(cJSON *root, const struct tender_release_manifest *m) {
+        cJSON *img = cJSON_AddObjectToObject(root, "image");
+        if (!img || !add_digest(img, "manifestDigest", &m->image_digest))
+                return false;
+        cJSON *c = cJSON_AddObjectToObject(img, "config");
+        if (!c || !add_strv(c, "entrypoint", m->entrypoint) || !add_strv(c, "cmd", m->cmd) ||
+            !add_strv(c, "env", m->env))
+                return false;
+        if (m->user && !cJSON_AddStringToObject(c, "user", m->user))
+                return false;
+        if (m->working_dir && !cJSON_AddStringToObject(c, "workingDir", m->working_dir))
+                return false;
+        cJSON *layers = cJSON_AddArrayToObject(img, "layers");
+        if (!layers)
+                return false;
+        for (size_t i = 0; i < m->n_layers; i++) {
+                const struct tender_layer *l = &m->layers[i];
+                cJSON *o = cJSON_CreateObject();
+                if (!o || !cJSON_AddItemToArray(layers, o)) {
+                        cJSON_Delete(o);
+                        return false;
+                }
+                if (!cJSON_AddStringToObject(o, "mediaType", l->media_type) ||
+                    !add_digest(o, "digest", &l->digest) || !add_u64(o, "size", l->size) ||
+                    !add_digest(o, "diffId", &l->diff_id) ||
+                    !add_u64(o, "uncompressedSize", l->uncompressed_size))
+                        return false;
+        }
+        return true;
+}
+
+static bool build_deployment(cJSON *root, const struct tender_release_manifest *m) {
+        cJSON *d = cJSON_AddObjectToObject(root, "deployment");
+        if (!d)
+                return false;
+        if (m->args && !add_strv(d, "args", m->args))
+                return false;
+        if (!add_strv(d, "env", m->extra_env) ||
+            !cJSON_AddStringToObject(d, "network",
+                                     m->network == TENDER_NETWORK_HOST ? "host" : "none") ||
+            !cJSON_AddBoolToObject(d, "readonlyRootfs", m->readonly_rootfs))
+                return false;
+        cJSON *res = cJSON_AddObjectToObject(d, "resources");
+        if (!res || !add_u64(res, "memoryBytes", m->memory_limit) ||
+            !add_u64(res, "pids", m->pids_limit))
+                return false;
+        cJSON *vols = cJSON_AddArrayToObject(d, "volumes");
+        if (!vols)
+                return false;
+        for (size_t i = 0; i < m->n_volumes; i++) {
+                cJSON *o = cJSON_CreateObject();
+                if (!o || !cJSON_AddItemToArray(vols, o)) {
+                        cJSON_Delete(o);
+                        return false;
+                }
+                if (!cJSON_AddStringToObject(o, "name", m->volumes[i].name) ||
+                    !cJSON_AddStringToObject(o, "path", m->volumes[i].path))
+                        return false;
+        }
+        return add_u64(d, "stopTimeoutSeconds", m->stop_timeout_sec) &&
+               cJSON_AddStringToObject(d, "strategy",
+                                       m->strategy == TENDER_SWAP_START_STOP ? "start-stop"
+                                                                             : "stop-start");
+}
+
+int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_json) {
+        _cleanup_(cJSON_Deletep) cJSON *root = cJSON_CreateObject();
+        if (!root || !add_u64(root, "schemaVersion", 1) ||
+            !cJSON_AddStringToObject(root, "app", m->app) ||
+            !cJSON_AddStringToObject(root, "version", m->version) ||
+            !add_u64(root, "releaseCounter", m->release_counter) || !build_image(root, m) ||
+            !build_deployment(root, m))
+                return -ENOMEM;
+        cJSON *h = cJSON_AddObjectToObject(root, "health");
+        if (!h || !add_u64(h, "windowSeconds", m->health_window_sec))
+                return -ENOMEM;
+        char *s = cJSON_Print(root);
+        if (!s)
+                return -ENOMEM;
+        /* A trailing newline keeps the published file friendly to cat and diff. */
+        size_t n = strlen(s);
+        char *out = realloc(s, n + 2);
+        if (!out) {
+                cJSON_free(s);
+                return -ENOMEM;
+        }
+        out[n] = '\n';
+        out[n + 1] = '\0';
+        *ret_json = out;
+        return 0;
+}
+
+void tender_manifest_free(struct tender_release_manifest *m) {
+        if (!m)
+                return;
+        free(m->app);
+        free(m->version);
+        tender_strv_free(m->entrypoint);
+        tender_strv_free(m->cmd);
+        tender_strv_free(m->env);
+        free(m->user);
+        free(m->working_dir);
+        for (size_t i = 0; m->layers && i < m->n_layers; i++)
+                free(m->layers[i].media_type);
+        free(m->layers);
+        tender_strv_free(m->args);
+        tender_strv_free(m->extra_env);
+        for (size_t i = 0; m->volumes && i < m->n_volumes; i++) {
+                free(m->volumes[i].name);
+                free(m->volumes[i].path);
+        }
+        free(m->volumes);
+        free(m);
+}

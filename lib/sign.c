@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tender/sign.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/version.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <mbedtls/private_access.h>
+#endif
+
+#include "tender/json.h"
+
+/* PEM files of a P-256 key are a few hundred bytes; anything this big is not a key. */
+#define KEY_FILE_MAX_SIZE (16 * 1024)
+/* DER SubjectPublicKeyInfo of any key we would accept fits easily. */
+#define PUBKEY_DER_MAX 2048
+#define SIG_METHOD "ecdsa-sha2-nistp256"
+#define KEYID_HEX_LEN 64
+
+struct tender_verifier {
+        mbedtls_pk_context pk;
+        char keyid[KEYID_HEX_LEN + 1];
+};
+
+static void pk_freep(mbedtls_pk_context *pk) {
+        mbedtls_pk_free(pk);
+}
+
+struct rng {
+        mbedtls_entropy_context entropy;
+        mbedtls_ctr_drbg_context drbg;
+};
+
+static void rng_done(struct rng *r) {
+        mbedtls_ctr_drbg_free(&r->drbg);
+        mbedtls_entropy_free(&r->entropy);
+}
+
+static int rng_init(struct rng *r, struct tender_error *err) {
+        static const char pers[] = "tender-sign";
+        mbedtls_entropy_init(&r->entropy);
+        mbedtls_ctr_drbg_init(&r->drbg);
+        int r2 = mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+                                       (const unsigned char *) pers, sizeof(pers) - 1);
+        if (r2 != 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
+                                        "Failed to seed the random generator (mbedTLS -0x%04x)",
+                                        (unsigned) -r2);
+        return 0;
+}
+
+static const char *mbed_strerror(int code, char *buf, size_t size) {
+        mbedtls_strerror(code, buf, size);
+        return buf;
+}
+
+static void hex_encode(const unsigned char *in, size_t len, char *out) {
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < len; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 0xf];
+        }
+        out[2 * len] = '\0';
+}
+
+static int hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+/* Lowercase hex only, so that one signature has exactly one text form. */
+static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len) {
+        size_t n = strlen(in);
+        if (n == 0 || n % 2 != 0 || n / 2 > max)
+                return -EINVAL;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                out[i] = (unsigned char) (hi << 4 | lo);
+        }
+        *ret_len = n / 2;
+        return 0;
+}
+
+static int sha256(const void *data, size_t len, unsigned char out[32]) {
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+        if (!md || mbedtls_md(md, data, len, out) != 0)
+                return -EIO;
+        return 0;
+}
+
+/* Reads a key file (following symlinks: keys often live behind /etc links) into a
+ * NUL-terminated buffer, as mbedTLS' PEM parser wants the terminator counted in the length. */
+static int read_key_file(const char *path, unsigned char **ret, size_t *ret_len,
+                         struct tender_error *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, errno, "Failed to open %s",
+                                              path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to stat %s",
+                                              path);
+        if (!S_ISREG(st.st_mode))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s is not a regular file",
+                                        path);
+        if (st.st_size > KEY_FILE_MAX_SIZE)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
+                                        "%s is larger than %d bytes, not a key", path,
+                                        KEY_FILE_MAX_SIZE);
+        _cleanup_free_ unsigned char *buf = malloc(KEY_FILE_MAX_SIZE + 1);
+        if (!buf)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        size_t len = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, KEY_FILE_MAX_SIZE + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno,
+                                                      "Failed to read %s", path);
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > KEY_FILE_MAX_SIZE)
+                        return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
+                                                "%s is larger than %d bytes, not a key", path,
+                                                KEY_FILE_MAX_SIZE);
+        }
+        buf[len] = '\0';
+        *ret_len = len + 1;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Release keys are EC P-256 only: one algorithm means no downgrade or confusion attacks. */
+static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_error *err) {
+        mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
+        if (t != MBEDTLS_PK_ECKEY && t != MBEDTLS_PK_ECDSA)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "%s holds a %s key; release keys must be EC P-256", path,
+                                        mbedtls_pk_get_name(pk));
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+        mbedtls_ecp_group_id gid = mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp).id;
+#else
+        mbedtls_ecp_group_id gid = mbedtls_pk_ec(*pk)->grp.id;
+#endif
+        if (gid != MBEDTLS_ECP_DP_SECP256R1)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "%s holds an EC key on another curve; release keys must "
+                                        "be EC P-256",
+                                        path);
+        return 0;
+}
+
+static int compute_keyid(mbedtls_pk_context *pk, char out[KEYID_HEX_LEN + 1]) {
+        unsigned char der[PUBKEY_DER_MAX], hash[32];
+        /* mbedTLS writes DER at the end of the buffer. */
+        int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof(der));
+        if (n <= 0)
+                return -EIO;
+        if (sha256(der + sizeof(der) - (size_t) n, (size_t) n, hash) < 0)
+                return -EIO;
+        hex_encode(hash, sizeof(hash), out);
+        return 0;
+}
+
+int tender_verifier_load(const char *public_pem_path, struct tender_verifier **ret,
+                         struct tender_error *err) {
+        _cleanup_free_ unsigned char *pem = NULL;
+        size_t len;
+        int r = read_key_file(public_pem_path, &pem, &len, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ struct tender_verifier *v = calloc(1, sizeof(*v));
+        if (!v)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        mbedtls_pk_init(&v->pk);
+        r = mbedtls_pk_parse_public_key(&v->pk, pem, len);
+        if (r != 0) {
+                char msg[128];
+                mbedtls_pk_free(&v->pk);
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "%s is not a PEM public key: %s", public_pem_path,
+                                        mbed_strerror(r, msg, sizeof(msg)));
+        }
+        r = check_p256(&v->pk, public_pem_path, err);
+        if (r >= 0 && compute_keyid(&v->pk, v->keyid) < 0)
+                r = tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
+                                     "Failed to encode the public key of %s", public_pem_path);
+        if (r < 0) {
+                mbedtls_pk_free(&v->pk);
+                return r;
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+void tender_verifier_free(struct tender_verifier *v) {
+        if (!v)
+                return;
+        mbedtls_pk_free(&v->pk);
+        free(v);
+}
+
+const char *tender_verifier_keyid(const struct tender_verifier *v) {
+        return v->keyid;
+}
+
+/* A malformed document is -EINVAL whatever the JSON layer chose, as sign.h promises. */
+static int malformed(struct tender_error *err) {
+        if (err) {
+                tender_error_prefix(err, "Malformed signature document");
+                err->errnum = EINVAL;
+        }
+        return -EINVAL;
+}
+
+int tender_verifier_check(const struct tender_verifier *v, const void *data, size_t len,
+                          const char *sig, size_t sig_len, struct tender_error *err) {
+        static const char *const keys[] = {"keyid", "method", "sig", NULL};
+        if (sig_len > TENDER_SIGNATURE_MAX_SIZE)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "Signature document is larger than %d bytes",
+                                        TENDER_SIGNATURE_MAX_SIZE);
+        _cleanup_(cJSON_Deletep) cJSON *doc = NULL;
+        int r = tender_json_parse(sig, sig_len, TENDER_SIGNATURE_MAX_SIZE, 2, &doc, err);
+        if (r < 0)
+                return malformed(err);
+        if (!cJSON_IsObject(doc))
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "Malformed signature document: not a JSON object");
+        const char *keyid, *method, *sighex;
+        r = tender_json_check_keys(doc, "", keys, err);
+        if (r >= 0)
+                r = tender_json_get_string(doc, "", "keyid", true, &keyid, err);
+        if (r >= 0)
+                r = tender_json_get_string(doc, "", "method", true, &method, err);
+        if (r >= 0)
+                r = tender_json_get_string(doc, "", "sig", true, &sighex, err);
+        if (r < 0)
+                return malformed(err);
+        if (!STREQ(method, SIG_METHOD))
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "Malformed signature document: method \"%.64s\" is not "
+                                        "\"" SIG_METHOD "\"",
+                                        method);
+        unsigned char keyid_bytes[32];
+        size_t n;
+        if (strlen(keyid) != KEYID_HEX_LEN ||
+            hex_decode(keyid, keyid_bytes, sizeof(keyid_bytes), &n) < 0)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "Malformed signature document: keyid is not 64 "
+                                        "lowercase hex digits");
+        unsigned char der[MBEDTLS_ECDSA_MAX_LEN];
+        size_t der_len;
+        if (hex_decode(sighex, der, sizeof(der), &der_len) < 0)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "Malformed signature document: sig is not lowercase hex "
+                                        "of at most %d bytes",
+                                        (int) sizeof(der));
+        if (!STREQ(keyid, v->keyid))
+                return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "signature is by key %s, not by the release key %s", keyid,
+                                        v->keyid);
+
+        unsigned char hash[32];
+        if (sha256(data, len, hash) < 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "SHA-256 failed");
+        /* pk_verify only reads the context; the cast drops const for mbedTLS 2.x's prototype. */
+        r = mbedtls_pk_verify((mbedtls_pk_context *) &v->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+                              der, der_len);
+        if (r != 0)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "signature by key %s does not verify", v->keyid);
+        return 0;
+}
+
+/* O_EXCL: keygen never replaces a key, an old release key lost by a typo cannot be recovered. */
+static int write_new_file(const char *path, const unsigned char *data, size_t len, mode_t mode,
+                          struct tender_error *err) {
+        _cleanup_close_ int fd =
+                open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, mode);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to create %s",
+                                              path);
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int e = errno;
+                        unlink(path);
+                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, e,
+                                                      "Failed to write %s", path);
+                }
+                data += n;
+                len -= (size_t) n;
+        }
+        if (fsync(fd) < 0) {
+                int e = errno;
+                unlink(path);
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, e, "Failed to fsync %s",
+                                              path);
+        }
+        return 0;
+}
+
+int tender_sign_keygen(const char *private_pem_path, const char *public_pem_path,
+                       struct tender_error *err) {
+        _cleanup_(pk_freep) mbedtls_pk_context pk;
+        mbedtls_pk_init(&pk);
+        struct rng rng;
+        int r = rng_init(&rng, err);
+        if (r < 0) {
+                rng_done(&rng);
+                return r;
+        }
+        r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+        if (r == 0)
+                r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
+                                        mbedtls_ctr_drbg_random, &rng.drbg);
+        rng_done(&rng);
+        if (r != 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
+                                        "Failed to generate a P-256 key (mbedTLS -0x%04x)",
+                                        (unsigned) -r);
+
+        unsigned char priv[KEY_FILE_MAX_SIZE], pub[KEY_FILE_MAX_SIZE];
+        if (mbedtls_pk_write_key_pem(&pk, priv, sizeof(priv)) != 0 ||
+            mbedtls_pk_write_pubkey_pem(&pk, pub, sizeof(pub)) != 0) {
+                mbedtls_platform_zeroize(priv, sizeof(priv));
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to encode the key");
+        }
+        r = write_new_file(private_pem_path, priv, strlen((char *) priv), 0600, err);
+        mbedtls_platform_zeroize(priv, sizeof(priv));
+        if (r < 0)
+                return r;
+        r = write_new_file(public_pem_path, pub, strlen((char *) pub), 0644, err);
+        if (r < 0) {
+                unlink(private_pem_path);
+                return r;
+        }
+        return 0;
+}
+
+int tender_sign(const char *private_pem_path, const void *data, size_t len, char **ret_sig,
+                struct tender_error *err) {
+        _cleanup_free_ unsigned char *pem = NULL;
+        size_t pem_len;
+        int r = read_key_file(private_pem_path, &pem, &pem_len, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_(pk_freep) mbedtls_pk_context pk;
+        mbedtls_pk_init(&pk);
+        struct rng rng;
+        r = rng_init(&rng, err);
+        if (r < 0) {
+                rng_done(&rng);
+                return r;
+        }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+        r = mbedtls_pk_parse_key(&pk, pem, pem_len, NULL, 0, mbedtls_ctr_drbg_random, &rng.drbg);
+#else
+        r = mbedtls_pk_parse_key(&pk, pem, pem_len, NULL, 0);
+#endif
+        mbedtls_platform_zeroize(pem, pem_len);
+        if (r != 0) {
+                char msg[128];
+                rng_done(&rng);
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "%s is not an unencrypted PEM private key: %s",
+                                        private_pem_path, mbed_strerror(r, msg, sizeof(msg)));
+        }
+        r = check_p256(&pk, private_pem_path, err);
+        if (r < 0) {
+                rng_done(&rng);
+                return r;
+        }
+        char keyid[KEYID_HEX_LEN + 1];
+        unsigned char hash[32], der[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+        size_t der_len = 0;
+        if (compute_keyid(&pk, keyid) < 0 || sha256(data, len, hash) < 0) {
+                rng_done(&rng);
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to hash");
+        }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), der, sizeof(der), &der_len,
+                            mbedtls_ctr_drbg_random, &rng.drbg);
+#else
+        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), der, &der_len,
+                            mbedtls_ctr_drbg_random, &rng.drbg);
+#endif
+        rng_done(&rng);
+        if (r != 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
+                                        "Failed to sign with %s (mbedTLS -0x%04x)",
+                                        private_pem_path, (unsigned) -r);
+
+        char sighex[2 * sizeof(der) + 1];
+        hex_encode(der, der_len, sighex);
+        char *doc = NULL;
+        if (asprintf(&doc, "{\"keyid\": \"%s\", \"method\": \"" SIG_METHOD "\", \"sig\": \"%s\"}\n",
+                     keyid, sighex) < 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        *ret_sig = doc;
+        return 0;
+}

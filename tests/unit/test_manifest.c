@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <string.h>
+
+#include "tender/manifest.h"
+#include "test.h"
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+
+/* The example of docs/release-manifest.md, with a placeholder to break one field at a time. */
+static const char full[] =
+        "{\n"
+        "  \"schemaVersion\": 1,\n"
+        "  \"app\": \"hello\",\n"
+        "  \"version\": \"1.0.0\",\n"
+        "  \"releaseCounter\": 7,\n"
+        "  \"image\": {\n"
+        "    \"manifestDigest\": \"" D1 "\",\n"
+        "    \"config\": {\n"
+        "      \"entrypoint\": [\"/bin/app\"],\n"
+        "      \"cmd\": [\"--serve\"],\n"
+        "      \"env\": [\"PATH=/bin\"],\n"
+        "      \"user\": \"1000:1000\",\n"
+        "      \"workingDir\": \"/srv\"\n"
+        "    },\n"
+        "    \"layers\": [\n"
+        "      {\"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\",\n"
+        "       \"digest\": \"" D2 "\", \"size\": 1234,\n"
+        "       \"diffId\": \"" D3 "\", \"uncompressedSize\": 5497558138880}\n"
+        "    ]\n"
+        "  },\n"
+        "  \"deployment\": {\n"
+        "    \"args\": [\"/bin/app\", \"--verbose\"],\n"
+        "    \"env\": [\"MODE=prod\"],\n"
+        "    \"network\": \"host\",\n"
+        "    \"readonlyRootfs\": false,\n"
+        "    \"resources\": {\"memoryBytes\": 67108864, \"pids\": 128},\n"
+        "    \"volumes\": [{\"name\": \"data\", \"path\": \"/data\"}],\n"
+        "    \"stopTimeoutSeconds\": 3,\n"
+        "    \"strategy\": \"start-stop\"\n"
+        "  },\n"
+        "  \"health\": {\"windowSeconds\": 30}\n"
+        "}\n";
+
+static const char minimal[] = "{\"schemaVersion\": 1, \"app\": \"a\", \"version\": \"1\", "
+                              "\"releaseCounter\": 1, \"image\": {\"manifestDigest\": \"" D1 "\", "
+                              "\"config\": {}, \"layers\": [{\"mediaType\": "
+                              "\"application/vnd.oci.image.layer.v1.tar+zstd\", \"digest\": "
+                              "\"" D2 "\", \"size\": 1, \"diffId\": \"" D3 "\", "
+                              "\"uncompressedSize\": 2}]}}";
+
+static int parse(const char *s, struct tender_release_manifest **ret, struct tender_error *err) {
+        return tender_manifest_parse(s, strlen(s), ret, err);
+}
+
+/* `full` with the first occurrence of `from` replaced by `to`. */
+static char *edit(const char *from, const char *to) {
+        static char buf[sizeof(full) + 8192];
+        const char *p = strstr(full, from);
+        if (!p)
+                return NULL;
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int) (p - full), full, to, p + strlen(from));
+        return buf;
+}
+
+TEST(parse_full) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        ASSERT_OK(parse(full, &m, &err));
+        ASSERT_STREQ(m->app, "hello");
+        ASSERT_STREQ(m->version, "1.0.0");
+        ASSERT_EQ(m->release_counter, 7);
+        ASSERT_STREQ(m->entrypoint[0], "/bin/app");
+        ASSERT_TRUE(m->entrypoint[1] == NULL);
+        ASSERT_STREQ(m->cmd[0], "--serve");
+        ASSERT_STREQ(m->user, "1000:1000");
+        ASSERT_STREQ(m->working_dir, "/srv");
+        ASSERT_EQ(m->n_layers, 1);
+        ASSERT_EQ(m->layers[0].size, 1234);
+        ASSERT_EQ(m->layers[0].uncompressed_size, 5497558138880ULL);
+        ASSERT_STREQ(m->args[1], "--verbose");
+        ASSERT_STREQ(m->extra_env[0], "MODE=prod");
+        ASSERT_EQ(m->network, TENDER_NETWORK_HOST);
+        ASSERT_FALSE(m->readonly_rootfs);
+        ASSERT_EQ(m->memory_limit, 67108864);
+        ASSERT_EQ(m->pids_limit, 128);
+        ASSERT_EQ(m->n_volumes, 1);
+        ASSERT_STREQ(m->volumes[0].path, "/data");
+        ASSERT_EQ(m->stop_timeout_sec, 3);
+        ASSERT_EQ(m->strategy, TENDER_SWAP_START_STOP);
+        ASSERT_EQ(m->health_window_sec, 30);
+}
+
+TEST(defaults) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        ASSERT_OK(parse(minimal, &m, &err));
+        ASSERT_TRUE(m->entrypoint && !m->entrypoint[0]);
+        ASSERT_TRUE(m->env && !m->env[0]);
+        ASSERT_TRUE(m->user == NULL);
+        ASSERT_TRUE(m->args == NULL);
+        ASSERT_EQ(m->network, TENDER_NETWORK_NONE);
+        ASSERT_TRUE(m->readonly_rootfs);
+        ASSERT_EQ(m->stop_timeout_sec, 10);
+        ASSERT_EQ(m->health_window_sec, 10);
+        ASSERT_EQ(m->strategy, TENDER_SWAP_STOP_START);
+        ASSERT_EQ(m->n_volumes, 0);
+}
+
+static void round_trip(const char *doc) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *a = NULL, *b = NULL;
+        _cleanup_free_ char *ja = NULL, *jb = NULL;
+        struct tender_error err = {0};
+        ASSERT_OK(parse(doc, &a, &err));
+        ASSERT_OK(tender_manifest_to_json(a, &ja));
+        ASSERT_OK(parse(ja, &b, &err));
+        ASSERT_OK(tender_manifest_to_json(b, &jb));
+        ASSERT_STREQ(ja, jb);
+        ASSERT_STREQ(a->app, b->app);
+        ASSERT_EQ(a->release_counter, b->release_counter);
+        ASSERT_EQ(a->n_layers, b->n_layers);
+        ASSERT_TRUE(tender_digest_equal(&a->layers[0].diff_id, &b->layers[0].diff_id));
+        ASSERT_EQ(a->layers[0].uncompressed_size, b->layers[0].uncompressed_size);
+        ASSERT_EQ(a->readonly_rootfs, b->readonly_rootfs);
+        ASSERT_EQ(a->network, b->network);
+        ASSERT_EQ(a->n_volumes, b->n_volumes);
+        ASSERT_EQ(!a->args, !b->args);
+        ASSERT_EQ(a->health_window_sec, b->health_window_sec);
+        ASSERT_EQ(!a->user, !b->user);
+}
+
+TEST(round_trip_full) {
+        round_trip(full);
+        /* large integers are written as integers, not in exponent form */
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        _cleanup_free_ char *j = NULL;
+        ASSERT_OK(parse(full, &m, NULL));
+        ASSERT_OK(tender_manifest_to_json(m, &j));
+        ASSERT_CONTAINS(j, "5497558138880");
+}
+
+TEST(round_trip_minimal) {
+        round_trip(minimal);
+}
+
+static void refused(const char *doc, const char *path_in_message) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        if (!doc)
+                TEST_FAIL_("edit did not apply");
+        int r = parse(doc, &m, &err);
+        if (r >= 0)
+                TEST_FAIL_("accepted a manifest that should fail at %s", path_in_message);
+        ASSERT_TRUE(m == NULL);
+        ASSERT_CONTAINS(err.message, path_in_message);
+}
+
+TEST(bad_names) {
+        refused(edit("\"app\": \"hello\"", "\"app\": \"../x\""), "app");
+        refused(edit("\"app\": \"hello\"", "\"app\": \"..\""), "app");
+        refused(edit("\"app\": \"hello\"", "\"app\": \"a/b\""), "app");
+        refused(edit("\"app\": \"hello\"", "\"app\": \"\""), "app");
+        refused(edit("\"app\": \"hello\"", "\"app\": \"-x\""), "app");
+        refused(edit("\"version\": \"1.0.0\"", "\"version\": \"1.0 0\""), "version");
+        refused(edit("\"version\": \"1.0.0\"",
+                     "\"version\": \"v12345678901234567890123456789012345678901234567890123456789"
+                     "012345\""),
+                "version");
+        refused(edit("\"name\": \"data\"", "\"name\": \"../data\""), "deployment.volumes[0].name");
+}
+
+TEST(bad_digests) {
+        refused(edit(D1, "sha256:abc"), "image.manifestDigest");
+        refused(edit(D2, "sha512:2222222222222222222222222222222222222222222222222222222222222222"),
+                "image.layers[0].digest");
+        refused(edit(D3, "SHA256:3333333333333333333333333333333333333333333333333333333333333333"),
+                "image.layers[0].diffId");
+}
+
+TEST(bad_values) {
+        refused(edit("\"/data\"", "\"data\""), "deployment.volumes[0].path");
+        refused(edit("\"/data\"", "\"/data/../etc\""), "deployment.volumes[0].path");
+        refused(edit("\"/srv\"", "\"srv\""), "image.config.workingDir");
+        refused(edit("\"1000:1000\"", "\"nobody\""), "image.config.user");
+        refused(edit("\"host\"", "\"bridge\""), "deployment.network");
+        refused(edit("\"start-stop\"", "\"blue-green\""), "deployment.strategy");
+        refused(edit("\"MODE=prod\"", "\"MODE\""), "deployment.env[0]");
+        refused(edit("\"releaseCounter\": 7", "\"releaseCounter\": 0"), "releaseCounter");
+        refused(edit("\"releaseCounter\": 7", "\"releaseCounter\": -1"), "releaseCounter");
+        refused(edit("\"releaseCounter\": 7", "\"releaseCounter\": \"7\""), "releaseCounter");
+        refused(edit("\"schemaVersion\": 1", "\"schemaVersion\": 2"), "schemaVersion");
+        refused(edit("\"size\": 1234", "\"size\": 1.5"), "image.layers[0].size");
+        refused(edit("\"readonlyRootfs\": false", "\"readonlyRootfs\": 0"),
+                "deployment.readonlyRootfs");
+        refused(edit("application/vnd.oci.image.layer.v1.tar+gzip", "application/x-tar"),
+                "image.layers[0].mediaType");
+        refused(edit("\"args\": [\"/bin/app\", \"--verbose\"]", "\"args\": []"), "deployment.args");
+}
+
+TEST(missing_fields) {
+        refused(edit("\"app\": \"hello\",", ""), "app");
+        refused(edit("\"releaseCounter\": 7,", ""), "releaseCounter");
+        refused(edit("\"manifestDigest\": \"" D1 "\",", ""), "image.manifestDigest");
+        refused(edit("\"diffId\": \"" D3 "\", ", ""), "image.layers[0].diffId");
+        refused(edit("\"uncompressedSize\": 5497558138880", "\"x\": 1"), "image.layers[0]");
+        refused(edit("\"schemaVersion\": 1,", ""), "schemaVersion");
+}
+
+TEST(unknown_keys) {
+        refused(edit("\"app\": \"hello\"", "\"app\": \"hello\", \"colour\": \"red\""), "colour");
+        refused(edit("\"pids\": 128", "\"pids\": 128, \"cpu\": 2"), "deployment.resources.cpu");
+        refused(edit("\"windowSeconds\": 30", "\"windowSecs\": 30"), "health.windowSecs");
+        refused(edit("\"size\": 1234", "\"size\": 1234, \"urls\": []"), "image.layers[0].urls");
+}
+
+TEST(too_many_layers) {
+        static char doc[256 * 1024];
+        const char *layer = "{\"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\", "
+                            "\"digest\": \"" D2 "\", \"size\": 1, \"diffId\": \"" D3 "\", "
+                            "\"uncompressedSize\": 2}";
+        size_t n = (size_t) snprintf(doc, sizeof(doc),
+                                     "{\"schemaVersion\": 1, \"app\": \"a\", \"version\": \"1\", "
+                                     "\"releaseCounter\": 1, \"image\": {\"manifestDigest\": "
+                                     "\"" D1 "\", \"config\": {}, \"layers\": [");
+        for (int i = 0; i < TENDER_MANIFEST_MAX_LAYERS + 1; i++)
+                n += (size_t) snprintf(doc + n, sizeof(doc) - n, "%s%s", i ? "," : "", layer);
+        snprintf(doc + n, sizeof(doc) - n, "]}}");
+        refused(doc, "image.layers");
+        refused(edit("\"layers\": [", "\"layers\": [], \"x\": ["), "image.x");
+}
+
+TEST(not_json) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        ASSERT_TRUE(parse("{\"app\": ", &m, &err) < 0);
+        ASSERT_TRUE(parse("[]", &m, &err) < 0);
+        ASSERT_TRUE(parse("", &m, &err) < 0);
+}
+
+TEST(names) {
+        ASSERT_TRUE(tender_name_valid("hello"));
+        ASSERT_TRUE(tender_name_valid("1.0.0-rc_1"));
+        ASSERT_FALSE(tender_name_valid("."));
+        ASSERT_FALSE(tender_name_valid(".hidden"));
+        ASSERT_FALSE(tender_name_valid("a b"));
+        ASSERT_FALSE(tender_name_valid(NULL));
+}
+
+TEST_MAIN()
