@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tender/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tender/fileio.h"
+#include "tender/json.h"
+#include "tender/log.h"
+
+#define CONFIG_MAX_DEPTH 4
+#define CONFIG_URL_MAX 2048
+#define CONFIG_ID_MAX 64
+#define CONFIG_TOKEN_MAX 512
+#define CONFIG_POLL_MIN 1
+#define CONFIG_POLL_MAX 86400
+#define CONFIG_TIMEOUT_MIN 1
+#define CONFIG_TIMEOUT_MAX 3600
+
+#define DEFAULT_TENANT "DEFAULT"
+#define DEFAULT_POLL_SEC 300
+#define DEFAULT_HTTP_TIMEOUT_SEC 30
+#define DEFAULT_STORE_ROOT "/var/lib/tender"
+#define DEFAULT_RUNTIME_PATH "tender-runtime"
+#define DEFAULT_RUNTIME_ROOT "/run/tender/runtime"
+
+static const char *const root_keys[] = {"server", "store", "trust", "runtime", "log", NULL};
+static const char *const server_keys[] = {
+        "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
+        NULL};
+static const char *const store_keys[] = {"root", NULL};
+static const char *const trust_keys[] = {"releaseKey", NULL};
+static const char *const runtime_keys[] = {"path", "root", NULL};
+static const char *const log_keys[] = {"level", NULL};
+
+void tender_config_free(struct tender_config *c) {
+        if (!c)
+                return;
+        free(c->server_url);
+        free(c->tenant);
+        free(c->controller_id);
+        free(c->target_token);
+        free(c->store_root);
+        free(c->release_key);
+        free(c->runtime_path);
+        free(c->runtime_root);
+        free(c);
+}
+
+/* Identifiers end up in DDI URL paths (/<tenant>/controller/v1/<controllerId>), so they are kept
+ * to a charset that needs no escaping, and "." / ".." cannot walk the path. */
+static bool valid_id(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > CONFIG_ID_MAX || STREQ(s, ".") || STREQ(s, ".."))
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Printable ASCII without spaces: the value goes into a URL or an HTTP header, where a space,
+ * CR or LF would change what is sent. */
+static bool printable_no_space(const char *s) {
+        for (; *s; s++)
+                if (*s <= ' ' || *s >= 0x7f)
+                        return false;
+        return true;
+}
+
+static bool valid_url(const char *s) {
+        const char *rest;
+        if (strncmp(s, "http://", 7) == 0)
+                rest = s + 7;
+        else if (strncmp(s, "https://", 8) == 0)
+                rest = s + 8;
+        else
+                return false;
+        return *rest && *rest != '/' && strlen(s) <= CONFIG_URL_MAX && printable_no_space(s);
+}
+
+static bool valid_abs_path(const char *s) {
+        return s[0] == '/' && strlen(s) < PATH_MAX;
+}
+
+/* "key: <what is wrong> (got "value")" */
+static int config_error(struct tender_error *err, const char *key, const char *what,
+                        const char *value) {
+        if (value)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s: %s (got \"%.64s%s\")",
+                                        key, what, value, strlen(value) > 64 ? "..." : "");
+        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s: %s", key, what);
+}
+
+/* A string member into a malloc'd copy, def when absent (NULL def: stays NULL). */
+static int get_str(const cJSON *obj, const char *path, const char *key, bool required,
+                   const char *def, char **ret, struct tender_error *err) {
+        const char *s = def;
+        int r = tender_json_get_string(obj, path, key, required, &s, err);
+        if (r < 0)
+                return r;
+        if (!s)
+                return 0;
+        char *copy = strdup(s);
+        if (!copy)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        *ret = copy;
+        return 0;
+}
+
+static int get_range(const cJSON *obj, const char *path, const char *key, uint64_t def,
+                     uint64_t min, uint64_t max, uint64_t *ret, struct tender_error *err) {
+        uint64_t v = def;
+        int r = tender_json_get_u64(obj, path, key, false, &v, err);
+        if (r < 0)
+                return r;
+        if (v < min || v > max)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "%s.%s: must be between %llu and %llu (got %llu)", path,
+                                        key, (unsigned long long) min, (unsigned long long) max,
+                                        (unsigned long long) v);
+        *ret = v;
+        return 0;
+}
+
+static int parse_server(const cJSON *server, struct tender_config *c, struct tender_error *err) {
+        int r = tender_json_check_keys(server, "server", server_keys, err);
+        if (r >= 0)
+                r = get_str(server, "server", "url", true, NULL, &c->server_url, err);
+        if (r >= 0 && !valid_url(c->server_url))
+                r = config_error(err, "server.url", "expected an http:// or https:// URL",
+                                 c->server_url);
+        if (r >= 0)
+                r = get_str(server, "server", "tenant", false, DEFAULT_TENANT, &c->tenant, err);
+        if (r >= 0 && !valid_id(c->tenant))
+                r = config_error(err, "server.tenant",
+                                 "expected 1 to 64 of the characters A-Z a-z 0-9 . _ -", c->tenant);
+        if (r >= 0)
+                r = get_str(server, "server", "controllerId", true, NULL, &c->controller_id, err);
+        if (r >= 0 && !valid_id(c->controller_id))
+                r = config_error(err, "server.controllerId",
+                                 "expected 1 to 64 of the characters A-Z a-z 0-9 . _ -",
+                                 c->controller_id);
+        if (r >= 0)
+                r = get_str(server, "server", "targetToken", false, NULL, &c->target_token, err);
+        /* The token is a secret: the message does not echo it. */
+        if (r >= 0 && c->target_token &&
+            (!*c->target_token || strlen(c->target_token) > CONFIG_TOKEN_MAX ||
+             !printable_no_space(c->target_token)))
+                r = config_error(err, "server.targetToken",
+                                 "expected 1 to 512 printable characters without spaces", NULL);
+        if (r >= 0)
+                r = get_range(server, "server", "pollIntervalSeconds", DEFAULT_POLL_SEC,
+                              CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->poll_interval_sec, err);
+        if (r >= 0)
+                r = get_range(server, "server", "httpTimeoutSeconds", DEFAULT_HTTP_TIMEOUT_SEC,
+                              CONFIG_TIMEOUT_MIN, CONFIG_TIMEOUT_MAX, &c->http_timeout_sec, err);
+        return r;
+}
+
+static int parse_paths(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        const cJSON *store = NULL, *trust = NULL, *runtime = NULL;
+        int r = tender_json_get_object(root, "", "store", false, &store, err);
+        if (r >= 0)
+                r = tender_json_check_keys(store, "store", store_keys, err);
+        if (r >= 0)
+                r = get_str(store, "store", "root", false, DEFAULT_STORE_ROOT, &c->store_root, err);
+        if (r >= 0 && !valid_abs_path(c->store_root))
+                r = config_error(err, "store.root", "expected an absolute path", c->store_root);
+
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "trust", false, &trust, err);
+        if (r >= 0)
+                r = tender_json_check_keys(trust, "trust", trust_keys, err);
+        if (r >= 0)
+                r = get_str(trust, "trust", "releaseKey", true, NULL, &c->release_key, err);
+        if (r >= 0 && !valid_abs_path(c->release_key))
+                r = config_error(err, "trust.releaseKey", "expected an absolute path",
+                                 c->release_key);
+
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "runtime", false, &runtime, err);
+        if (r >= 0)
+                r = tender_json_check_keys(runtime, "runtime", runtime_keys, err);
+        if (r >= 0)
+                r = get_str(runtime, "runtime", "path", false, DEFAULT_RUNTIME_PATH,
+                            &c->runtime_path, err);
+        /* A bare name is looked up in PATH; anything with a slash must not depend on the
+         * working directory. */
+        if (r >= 0 && (!*c->runtime_path || strlen(c->runtime_path) >= PATH_MAX ||
+                       (strchr(c->runtime_path, '/') && c->runtime_path[0] != '/')))
+                r = config_error(err, "runtime.path", "expected a program name or an absolute path",
+                                 c->runtime_path);
+        if (r >= 0)
+                r = get_str(runtime, "runtime", "root", false, DEFAULT_RUNTIME_ROOT,
+                            &c->runtime_root, err);
+        if (r >= 0 && !valid_abs_path(c->runtime_root))
+                r = config_error(err, "runtime.root", "expected an absolute path", c->runtime_root);
+        return r;
+}
+
+static int parse_log(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        const cJSON *log = NULL;
+        const char *level = NULL;
+        int r = tender_json_get_object(root, "", "log", false, &log, err);
+        if (r >= 0)
+                r = tender_json_check_keys(log, "log", log_keys, err);
+        if (r >= 0)
+                r = tender_json_get_string(log, "log", "level", false, &level, err);
+        if (r < 0)
+                return r;
+        c->log_level = LOG_INFO;
+        if (level) {
+                int l = tender_log_parse_level(level);
+                if (l < 0)
+                        return config_error(err, "log.level",
+                                            "expected one of error, warning, notice, info, debug",
+                                            level);
+                c->log_level = l;
+        }
+        return 0;
+}
+
+static int parse_config(const char *data, size_t len, struct tender_config **ret,
+                        struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        int r = tender_json_parse(data, len, TENDER_CONFIG_MAX_SIZE, CONFIG_MAX_DEPTH, &root, err);
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "expected a JSON object");
+
+        _cleanup_(tender_config_freep) struct tender_config *c = calloc(1, sizeof(*c));
+        if (!c)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        const cJSON *server = NULL;
+        r = tender_json_check_keys(root, "", root_keys, err);
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "server", false, &server, err);
+        if (r >= 0)
+                r = parse_server(server, c, err);
+        if (r >= 0)
+                r = parse_paths(root, c, err);
+        if (r >= 0)
+                r = parse_log(root, c, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int tender_config_parse(const char *data, size_t len, struct tender_config **ret,
+                        struct tender_error *err) {
+        int r = parse_config(data, len, ret, err);
+        /* Whichever layer found the problem, it is a problem of the configuration. */
+        if (r < 0 && err && err->domain == TENDER_ERR_JSON)
+                err->domain = TENDER_ERR_CONFIG;
+        return r;
+}
+
+int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err) {
+        if (!path)
+                path = TENDER_CONFIG_PATH_DEFAULT;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = tender_read_file_at(AT_FDCWD, path, TENDER_CONFIG_MAX_SIZE, &data, &len);
+        if (r == -ELOOP) {
+                /* The configuration is the administrator's file: a symlink to it is fine. */
+                _cleanup_free_ char *real = realpath(path, NULL);
+                r = real ? tender_read_file_at(AT_FDCWD, real, TENDER_CONFIG_MAX_SIZE, &data, &len)
+                         : -errno;
+        }
+        if (r == -EFBIG)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
+                                        "%s: larger than the limit of %d bytes", path,
+                                        TENDER_CONFIG_MAX_SIZE);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, r, "%s: cannot read", path);
+        r = tender_config_parse(data, len, ret, err);
+        if (r < 0) {
+                (void) tender_error_prefix(err, "%s", path);
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <limits.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "tender/config.h"
+#include "tender/fileio.h"
+#include "test.h"
+
+#define MINIMAL                                                                                    \
+        "{\"server\": {\"url\": \"http://127.0.0.1:8080\", \"controllerId\": \"dev1\"},"           \
+        " \"trust\": {\"releaseKey\": \"/etc/tender/release-key.pem\"}}"
+
+static const char full[] =
+        "{\"server\": {\"url\": \"https://updates.example.com/ddi\", \"tenant\": \"fleet_2\","
+        "             \"controllerId\": \"dev-1.a_b\", \"targetToken\": \"s3cr3t-Token\","
+        "             \"pollIntervalSeconds\": 60, \"httpTimeoutSeconds\": 10},"
+        " \"store\": {\"root\": \"/data/tender\"},"
+        " \"trust\": {\"releaseKey\": \"/etc/tender/key.pem\"},"
+        " \"runtime\": {\"path\": \"/usr/bin/crun\", \"root\": \"/run/crun\"},"
+        " \"log\": {\"level\": \"debug\"}}";
+
+static int parse(const char *s, struct tender_config **ret, struct tender_error *err) {
+        return tender_config_parse(s, strlen(s), ret, err);
+}
+
+/* Parsing s fails with -EINVAL (or want_errno) and an error in the config domain naming key. */
+#define ASSERT_CONFIG_ERR(s, want_errno, key)                                                      \
+        do {                                                                                       \
+                struct tender_error _e = {0};                                                      \
+                struct tender_config *_c = NULL;                                                   \
+                ASSERT_ERR(parse(s, &_c, &_e), want_errno);                                        \
+                ASSERT_TRUE(_c == NULL);                                                           \
+                ASSERT_EQ(_e.domain, TENDER_ERR_CONFIG);                                           \
+                ASSERT_CONTAINS(_e.message, key);                                                  \
+        } while (0)
+
+TEST(minimal_defaults) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, &err));
+        ASSERT_STREQ(c->server_url, "http://127.0.0.1:8080");
+        ASSERT_STREQ(c->tenant, "DEFAULT");
+        ASSERT_STREQ(c->controller_id, "dev1");
+        ASSERT_TRUE(c->target_token == NULL);
+        ASSERT_EQ(c->poll_interval_sec, 300);
+        ASSERT_EQ(c->http_timeout_sec, 30);
+        ASSERT_STREQ(c->store_root, "/var/lib/tender");
+        ASSERT_STREQ(c->release_key, "/etc/tender/release-key.pem");
+        ASSERT_STREQ(c->runtime_path, "tender-runtime");
+        ASSERT_STREQ(c->runtime_root, "/run/tender/runtime");
+        ASSERT_EQ(c->log_level, LOG_INFO);
+}
+
+TEST(full) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(full, &c, &err));
+        ASSERT_STREQ(c->server_url, "https://updates.example.com/ddi");
+        ASSERT_STREQ(c->tenant, "fleet_2");
+        ASSERT_STREQ(c->controller_id, "dev-1.a_b");
+        ASSERT_STREQ(c->target_token, "s3cr3t-Token");
+        ASSERT_EQ(c->poll_interval_sec, 60);
+        ASSERT_EQ(c->http_timeout_sec, 10);
+        ASSERT_STREQ(c->store_root, "/data/tender");
+        ASSERT_STREQ(c->release_key, "/etc/tender/key.pem");
+        ASSERT_STREQ(c->runtime_path, "/usr/bin/crun");
+        ASSERT_STREQ(c->runtime_root, "/run/crun");
+        ASSERT_EQ(c->log_level, LOG_DEBUG);
+        tender_config_free(NULL);
+}
+
+TEST(required_missing) {
+        ASSERT_CONFIG_ERR("{\"server\": {\"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          ENOENT, "server.url: missing");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          ENOENT, "server.controllerId: missing");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"}}", ENOENT,
+                          "trust.releaseKey: missing");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {}}",
+                          ENOENT, "trust.releaseKey: missing");
+        ASSERT_CONFIG_ERR("{\"trust\": {\"releaseKey\": \"/k\"}}", ENOENT, "server.url: missing");
+        ASSERT_CONFIG_ERR("{}", ENOENT, "server.url");
+}
+
+TEST(unknown_keys) {
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
+                          " \"tennant\": \"x\"}, \"trust\": {\"releaseKey\": \"/k\"}}",
+                          EINVAL, "server.tennant: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"srever\": {}}",
+                          EINVAL, "srever: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"lvl\": \"info\"}}",
+                          EINVAL, "log.lvl: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": {\"Root\": \"/x\"}}",
+                          EINVAL, "store.Root: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\", \"key\": \"/x\"}}",
+                          EINVAL, "trust.key: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"args\": []}}",
+                          EINVAL, "runtime.args: unknown key");
+}
+
+TEST(wrong_types) {
+        ASSERT_CONFIG_ERR(
+                "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
+                " \"pollIntervalSeconds\": \"300\"}, \"trust\": {\"releaseKey\": \"/k\"}}",
+                EINVAL, "server.pollIntervalSeconds: expected a number");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": 8080, \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          EINVAL, "server.url: expected a string");
+        ASSERT_CONFIG_ERR("{\"server\": [], \"trust\": {\"releaseKey\": \"/k\"}}", EINVAL,
+                          "server: expected an object");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"level\": 7}}",
+                          EINVAL, "log.level: expected a string");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": \"/x\"}",
+                          EINVAL, "store: expected an object");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": null},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          EINVAL, "server.controllerId: expected a string");
+        ASSERT_CONFIG_ERR("[]", EINVAL, "expected a JSON object");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\",}}", EINVAL, "malformed JSON");
+        ASSERT_CONFIG_ERR(MINIMAL " {}", EINVAL, "malformed JSON");
+}
+
+/* MINIMAL with one server member replaced or added. */
+static char *with_server(const char *member) {
+        char *s = NULL;
+        if (asprintf(&s,
+                     "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\", %s},"
+                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                     member) < 0)
+                abort();
+        /* A later duplicate would be refused; the replaced member comes first here. */
+        return s;
+}
+
+#define ASSERT_SERVER_ERR(member, key)                                                             \
+        do {                                                                                       \
+                char *_s = with_server(member);                                                    \
+                struct tender_error _e = {0};                                                      \
+                struct tender_config *_c = NULL;                                                   \
+                int _r = parse(_s, &_c, &_e);                                                      \
+                free(_s);                                                                          \
+                ASSERT_EQ(_r, -EINVAL);                                                            \
+                ASSERT_CONTAINS(_e.message, key);                                                  \
+        } while (0)
+
+TEST(bad_values) {
+        ASSERT_SERVER_ERR("\"pollIntervalSeconds\": 0", "server.pollIntervalSeconds");
+        ASSERT_SERVER_ERR("\"pollIntervalSeconds\": 86401", "server.pollIntervalSeconds");
+        ASSERT_SERVER_ERR("\"pollIntervalSeconds\": 1.5", "server.pollIntervalSeconds");
+        ASSERT_SERVER_ERR("\"pollIntervalSeconds\": -5", "server.pollIntervalSeconds");
+        ASSERT_SERVER_ERR("\"httpTimeoutSeconds\": 0", "server.httpTimeoutSeconds");
+        ASSERT_SERVER_ERR("\"tenant\": \"a/b\"", "server.tenant");
+        ASSERT_SERVER_ERR("\"tenant\": \"\"", "server.tenant");
+        ASSERT_SERVER_ERR("\"targetToken\": \"abc\\r\\nX-Evil: 1\"", "server.targetToken");
+        ASSERT_SERVER_ERR("\"targetToken\": \"\"", "server.targetToken");
+
+        const char *bad_ids[] = {
+                "\"\"",
+                "\"dev 1\"",
+                "\"..\"",
+                "\"dev/1\"",
+                "\"d\\u00e9v\"",
+                "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""};
+        for (size_t i = 0; i < ELEMENTSOF(bad_ids); i++) {
+                char *s = NULL;
+                ASSERT_TRUE(asprintf(&s,
+                                     "{\"server\": {\"url\": \"http://h\", \"controllerId\": %s},"
+                                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                                     bad_ids[i]) > 0);
+                struct tender_error e = {0};
+                struct tender_config *c = NULL;
+                int r = parse(s, &c, &e);
+                free(s);
+                ASSERT_EQ(r, -EINVAL);
+                ASSERT_CONTAINS(e.message, "server.controllerId");
+        }
+        /* 64 characters is the limit, and fine. */
+        struct tender_config *c = NULL;
+        struct tender_error e = {0};
+        ASSERT_OK(parse("{\"server\": {\"url\": \"http://h\", \"controllerId\": "
+                        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                        " \"trust\": {\"releaseKey\": \"/k\"}}",
+                        &c, &e));
+        tender_config_free(c);
+
+        const char *bad_urls[] = {"\"ftp://h\"",      "\"http://\"",    "\"127.0.0.1:8080\"",
+                                  "\"http:///path\"", "\"http://h x\"", "\"HTTP//h\""};
+        for (size_t i = 0; i < ELEMENTSOF(bad_urls); i++) {
+                char *s = NULL;
+                ASSERT_TRUE(asprintf(&s,
+                                     "{\"server\": {\"url\": %s, \"controllerId\": \"d\"},"
+                                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                                     bad_urls[i]) > 0);
+                struct tender_error ue = {0};
+                c = NULL;
+                int r = parse(s, &c, &ue);
+                free(s);
+                ASSERT_EQ(r, -EINVAL);
+                ASSERT_CONTAINS(ue.message, "server.url");
+        }
+
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"etc/key.pem\"}}",
+                          EINVAL, "trust.releaseKey: expected an absolute path");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": {\"root\": \"var\"}}",
+                          EINVAL, "store.root: expected an absolute path");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"root\": \"\"}}",
+                          EINVAL, "runtime.root");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"path\": "
+                          "\"bin/crun\"}}",
+                          EINVAL, "runtime.path");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"level\": "
+                          "\"verbose\"}}",
+                          EINVAL, "log.level");
+}
+
+TEST(token_not_echoed) {
+        char *s = with_server("\"targetToken\": \"hunter2 secret\"");
+        struct tender_error e = {0};
+        struct tender_config *c = NULL;
+        ASSERT_ERR(parse(s, &c, &e), EINVAL);
+        free(s);
+        ASSERT_CONTAINS(e.message, "server.targetToken");
+        ASSERT_TRUE(strstr(e.message, "hunter2") == NULL);
+}
+
+TEST(log_levels) {
+        const char *names[] = {"error", "warning", "notice", "info", "debug"};
+        const int levels[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                char *s = NULL;
+                ASSERT_TRUE(asprintf(&s,
+                                     "{\"server\": {\"url\": \"http://h\", \"controllerId\": "
+                                     "\"d\"}, \"trust\": {\"releaseKey\": \"/k\"},"
+                                     " \"log\": {\"level\": \"%s\"}}",
+                                     names[i]) > 0);
+                struct tender_error e = {0};
+                struct tender_config *c = NULL;
+                int r = parse(s, &c, &e);
+                free(s);
+                ASSERT_OK(r);
+                ASSERT_EQ(c->log_level, levels[i]);
+                tender_config_free(c);
+        }
+}
+
+TEST(load_from_file) {
+        char dir[] = "/tmp/tender-config-XXXXXX";
+        ASSERT_TRUE(mkdtemp(dir));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(dfd >= 0);
+        char good[PATH_MAX], bad[PATH_MAX], link[PATH_MAX], big[PATH_MAX], missing[PATH_MAX];
+        snprintf(good, sizeof(good), "%s/agent.json", dir);
+        snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+        snprintf(link, sizeof(link), "%s/link.json", dir);
+        snprintf(big, sizeof(big), "%s/big.json", dir);
+        snprintf(missing, sizeof(missing), "%s/missing.json", dir);
+        ASSERT_OK(tender_write_file_atomic_at(dfd, "agent.json", full, strlen(full), 0644));
+        const char *b = "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
+                        " \"tennant\": \"x\"}, \"trust\": {\"releaseKey\": \"/k\"}}";
+        ASSERT_OK(tender_write_file_atomic_at(dfd, "bad.json", b, strlen(b), 0644));
+        ASSERT_EQ(symlinkat("agent.json", dfd, "link.json"), 0);
+        size_t n = TENDER_CONFIG_MAX_SIZE + 1;
+        char *huge = malloc(n);
+        ASSERT_TRUE(huge);
+        memset(huge, ' ', n);
+        ASSERT_OK(tender_write_file_atomic_at(dfd, "big.json", huge, n, 0644));
+        free(huge);
+
+        struct tender_error err = {0};
+        struct tender_config *c = NULL;
+        ASSERT_OK(tender_config_load(good, &c, &err));
+        ASSERT_STREQ(c->controller_id, "dev-1.a_b");
+        tender_config_free(c);
+        c = NULL;
+        ASSERT_OK(tender_config_load(link, &c, &err));
+        ASSERT_STREQ(c->tenant, "fleet_2");
+        tender_config_free(c);
+        c = NULL;
+
+        ASSERT_ERR(tender_config_load(bad, &c, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, bad);
+        ASSERT_CONTAINS(err.message, "server.tennant: unknown key");
+        ASSERT_EQ(err.domain, TENDER_ERR_CONFIG);
+        ASSERT_ERR(tender_config_load(missing, &c, &err), ENOENT);
+        ASSERT_CONTAINS(err.message, missing);
+        ASSERT_ERR(tender_config_load(big, &c, &err), EFBIG);
+        ASSERT_CONTAINS(err.message, big);
+        ASSERT_ERR(tender_config_load(bad, &c, NULL), EINVAL);
+        ASSERT_TRUE(c == NULL);
+
+        close(dfd);
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ASSERT_EQ(system(cmd), 0);
+}
+
+TEST_MAIN()
