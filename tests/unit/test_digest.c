@@ -56,7 +56,7 @@ TEST(parse_accepts_canonical) {
         tender_sha256_buffer("abc", 3, &want);
         ASSERT_TRUE(tender_digest_equal(&d, &want));
         char hex[65];
-        ASSERT_STREQ(tender_digest_hex(&d, hex), ABC_SHA256 + 7);
+        ASSERT_STREQ(tender_digest_hex(&d, hex), &ABC_SHA256[7]);
         ASSERT_EQ(strlen(hex), 64);
 }
 
@@ -92,7 +92,7 @@ TEST(parse_rejects) {
                                        "ff61f20015ad",
                                        &d),
                    EINVAL);
-        ASSERT_ERR(tender_digest_parse(ABC_SHA256 + 7, &d), EINVAL);
+        ASSERT_ERR(tender_digest_parse(&ABC_SHA256[7], &d), EINVAL);
         ASSERT_ERR(tender_digest_parse(" " ABC_SHA256, &d), EINVAL);
         /* non-hex digit in the middle */
         ASSERT_ERR(tender_digest_parse("sha256:ba7816bf8f01cfea414140de5dae2223g00361a396177a9cb410"
