@@ -568,9 +568,11 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
                         r = http_run(&x, "GET");
                 if (r < 0) {
                         hash = TAKE_PTR(x.hash);
-                        /* Keep the .part for a later resume only when the transfer broke off;
-                         * bytes from a wrong or oversized body must not be resumed from. */
-                        if (r == -EFBIG || (x.started && x.status == 416))
+                        /* Keep the .part for a later resume only when the transfer broke off
+                         * or the server failed; when we refused the body (oversized, bad
+                         * Content-Range, disk full) or the range is unsatisfiable, resuming
+                         * from these bytes would fail the same way again. */
+                        if (x.error < 0 || (x.started && x.status == 416))
                                 (void) unlinkat(dirfd, part, 0);
                         if (err)
                                 tender_error_prefix(err, "blob %s", dstr);
