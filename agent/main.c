@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tenderd: polls the update server and applies what it offers (docs/agent.md). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "tender/config.h"
+#include "tender/log.h"
+#include "update.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+        stop_requested = sig;
+}
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: tenderd [--config FILE] [--once] [--log-level LEVEL]\n"
+                "  -c, --config FILE      configuration (default " TENDER_CONFIG_PATH_DEFAULT ")\n"
+                "      --once             poll once, handle any deployment, exit\n"
+                "      --log-level LEVEL  error, warning, notice, info or debug\n");
+}
+
+/* One poll; returns the next interval, or a negative errno when the poll itself failed. */
+static int poll_once(struct agent *a, uint64_t *interval) {
+        _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
+        struct tender_error err = {0};
+        int r = ddi_poll(&a->ddi, &p, &err);
+        if (r < 0) {
+                log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
+                return r;
+        }
+        if (p->sleep_sec)
+                *interval = p->sleep_sec;
+        if (p->config_data && ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
+                log_warning("Failed to send configData: %s", err.message);
+        if (p->deployment_base) {
+                r = update_handle(a, p->deployment_base);
+                /* After a deployment the server may want configData: report the new versions. */
+                if (r >= 0 && p->config_data &&
+                    ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
+                        log_warning("Failed to send configData: %s", err.message);
+        }
+        return 0;
+}
+
+static void sleep_interruptible(uint64_t sec) {
+        struct timespec ts = {.tv_sec = (time_t) sec};
+        /* Interrupted by SIGTERM/SIGINT: their handlers are installed without SA_RESTART. */
+        while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static int run(const struct tender_config *cfg, bool once) {
+        _cleanup_(tender_store_freep) struct tender_store *store = NULL;
+        _cleanup_(tender_verifier_freep) struct tender_verifier *verifier = NULL;
+        struct tender_error err = {0};
+        struct agent a = {.cfg = cfg};
+        int r;
+
+        r = tender_store_open(cfg->store_root, &store, &err);
+        if (r < 0) {
+                log_error("%s", err.message);
+                return 1;
+        }
+        r = tender_store_clean_tmp(store);
+        if (r < 0)
+                log_warning("Failed to empty %s/tmp: %s", cfg->store_root, strerror(-r));
+        r = tender_verifier_load(cfg->release_key, &verifier, &err);
+        if (r < 0) {
+                log_error("Release key: %s", err.message);
+                return 1;
+        }
+        r = ddi_client_init(&a.ddi, cfg, &err);
+        if (r < 0) {
+                log_error("%s", err.message);
+                return 1;
+        }
+        a.store = store;
+        a.verifier = verifier;
+        a.runtime = (struct runtime){
+                .path = cfg->runtime_path ? cfg->runtime_path : "tender-runtime",
+                .root = cfg->runtime_root,
+        };
+        agent_recover(&a);
+        sd_notify(0, "READY=1\nSTATUS=polling");
+        log_info("tenderd %s started: controller %s, store %s, release key %s", TENDER_VERSION,
+                 a.ddi.controller_url, cfg->store_root, tender_verifier_keyid(verifier));
+
+        int ret = 0;
+        uint64_t interval = cfg->poll_interval_sec ? cfg->poll_interval_sec : 300;
+        while (!stop_requested) {
+                r = poll_once(&a, &interval);
+                if (once) {
+                        ret = r < 0 ? 1 : 0;
+                        break;
+                }
+                log_debug("Next poll in %llu s", (unsigned long long) interval);
+                sleep_interruptible(interval);
+        }
+        if (stop_requested)
+                log_info("Stopping on signal %d; containers keep running", (int) stop_requested);
+        sd_notify(0, "STOPPING=1");
+        ddi_client_done(&a.ddi);
+        return ret;
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"once", no_argument, NULL, 'o'},
+                {"log-level", required_argument, NULL, 'l'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        _cleanup_(tender_config_freep) struct tender_config *cfg = NULL;
+        const char *config_path = TENDER_CONFIG_PATH_DEFAULT;
+        struct tender_error err = {0};
+        int log_level = -1, c;
+        bool once = false;
+
+        tender_log_setup("tenderd", TENDER_LOG_AUTO);
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'o':
+                        once = true;
+                        break;
+                case 'l':
+                        log_level = tender_log_parse_level(optarg);
+                        if (log_level < 0) {
+                                fprintf(stderr, "tenderd: unknown log level \"%s\"\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                usage(stderr);
+                return 2;
+        }
+        if (tender_config_load(config_path, &cfg, &err) < 0) {
+                log_error("%s: %s", config_path, err.message);
+                return 1;
+        }
+        tender_log_set_level(log_level >= 0 ? log_level : cfg->log_level);
+
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        return run(cfg, once);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "poll.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "tender/json.h"
+#include "tender/log.h"
+
+#define CONFIG_DATA_MAX_ATTRS (2 + TENDER_STORE_MAX_APPS)
+
+int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
+                    struct tender_error *err) {
+        _cleanup_free_ char *auth = NULL;
+        int r;
+
+        *c = (struct ddi_client){0};
+        if (cfg->target_token &&
+            asprintf(&auth, "Authorization: TargetToken %s", cfg->target_token) < 0)
+                return -ENOMEM;
+        struct tender_http_options opts = {
+                .auth_header = auth,
+                .timeout_sec = cfg->http_timeout_sec,
+        };
+        r = tender_http_new(&opts, &c->http);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "HTTP client setup");
+        r = tender_ddi_controller_url(cfg->server_url, cfg->tenant ? cfg->tenant : "DEFAULT",
+                                      cfg->controller_id, &c->controller_url);
+        if (r < 0) {
+                ddi_client_done(c);
+                return r;
+        }
+        return 0;
+}
+
+void ddi_client_done(struct ddi_client *c) {
+        tender_http_free(c->http);
+        free(c->controller_url);
+        *c = (struct ddi_client){0};
+}
+
+int ddi_poll(struct ddi_client *c, struct tender_ddi_poll **ret, struct tender_error *err) {
+        _cleanup_free_ char *body = NULL;
+        size_t len = 0;
+        int r = tender_http_get(c->http, c->controller_url, TENDER_DDI_MAX_SIZE, &body, &len, err);
+        if (r < 0)
+                return r;
+        return tender_ddi_poll_parse(body, len, ret, err);
+}
+
+int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi_deployment **ret,
+                       struct tender_error *err) {
+        _cleanup_free_ char *body = NULL;
+        size_t len = 0;
+        int r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
+        if (r < 0)
+                return r;
+        r = tender_ddi_deployment_parse(body, len, ret, err);
+        if (r < 0)
+                return tender_error_prefix(err, "deploymentBase");
+        return 0;
+}
+
+int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, const char *json,
+                           struct tender_error *err) {
+        _cleanup_free_ char *url = NULL;
+        int r = tender_ddi_feedback_url(deployment_base, &url);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SERVER, r, "feedback URL");
+        return tender_http_send_json(c->http, "POST", url, json, err);
+}
+
+int ddi_send_config_data(struct ddi_client *c, const char *href, const struct tender_store *store,
+                         struct tender_error *err) {
+        struct tender_ddi_attribute attrs[CONFIG_DATA_MAX_ATTRS];
+        char keys[TENDER_STORE_MAX_APPS][TENDER_NAME_MAX + 16];
+        char *versions[TENDER_STORE_MAX_APPS] = {0};
+        _cleanup_free_ char *json = NULL;
+        struct utsname u;
+        char **apps = NULL;
+        size_t n = 0, n_versions = 0;
+        int r;
+
+        uname(&u);
+        attrs[n++] = (struct tender_ddi_attribute){"tender.version", TENDER_VERSION};
+        attrs[n++] = (struct tender_ddi_attribute){"arch", u.machine};
+        r = tender_store_list_apps(store, &apps);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "list apps");
+        for (size_t i = 0; apps[i] && n_versions < TENDER_STORE_MAX_APPS; i++) {
+                if (tender_store_get_current(store, apps[i], &versions[n_versions]) < 0)
+                        continue;
+                snprintf(keys[n_versions], sizeof(keys[0]), "app.%s.version", apps[i]);
+                attrs[n++] = (struct tender_ddi_attribute){keys[n_versions], versions[n_versions]};
+                n_versions++;
+        }
+        r = tender_ddi_config_data_json(attrs, n, &json);
+        for (size_t i = 0; i < n_versions; i++)
+                free(versions[i]);
+        tender_strv_free(apps);
+        if (r < 0)
+                return r;
+        return tender_http_send_json(c->http, "PUT", href, json, err);
+}

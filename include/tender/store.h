@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The device's store (docs/agent.md):
+ *
+ *   blobs/sha256/<hex>              verified blobs (downloads go through <hex>.part)
+ *   layers/sha256/<diffid-hex>/     extracted layers; complete once renamed in from tmp/
+ *   apps/<app>/releases/<version>/  manifest.json(.sig), bundle/config.json, bundle/rootfs,
+ *                                   upper/, work/
+ *   apps/<app>/current, previous    symlinks "releases/<version>", swapped atomically
+ *   apps/<app>/counter              highest committed release counter
+ *   apps/<app>/bad/<version>        release that failed its health gate
+ *   apps/<app>/volumes/<name>/      persistent volumes, never removed by updates
+ *   tmp/                            staging, emptied at start
+ *   state/last-action               id of the last DDI action fully handled
+ *   state/last-feedback             the final feedback sent for it
+ *
+ * All access goes through a directory fd on the root; app, version and volume names must pass
+ * tender_name_valid so that they stay one path component.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tender/digest.h"
+#include "tender/error.h"
+#include "tender/manifest.h"
+
+#define TENDER_STORE_MAX_APPS 256
+#define TENDER_STORE_COUNTER_MAX_SIZE 32
+#define TENDER_STORE_ACTION_MAX_SIZE 256
+#define TENDER_STORE_FEEDBACK_MAX_SIZE (64 * 1024)
+
+struct tender_store;
+
+/* Opens (creating with mode 0700 what is missing) the store at root. */
+int tender_store_open(const char *root, struct tender_store **ret, struct tender_error *err);
+void tender_store_free(struct tender_store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_store, tender_store_free);
+
+int tender_store_root_fd(const struct tender_store *s);
+const char *tender_store_root(const struct tender_store *s);
+
+/* Removes everything beneath tmp/. */
+int tender_store_clean_tmp(struct tender_store *s);
+/* Creates an empty directory tmp/<random>; *ret_rel is its path relative to the root. */
+int tender_store_make_tmp_dir(struct tender_store *s, char **ret_rel);
+
+/* Blobs. The fd of blobs/sha256 (owned by the store) for tender_http_download. */
+int tender_store_blobs_fd(const struct tender_store *s);
+/* Opens blobs/sha256/<hex> read-only. */
+int tender_store_blob_open(const struct tender_store *s, const struct tender_digest *d);
+
+/* Layers. */
+bool tender_store_has_layer(const struct tender_store *s, const struct tender_digest *diff_id);
+/* Renames tmp_rel (from make_tmp_dir) to layers/sha256/<hex>. When the layer already exists,
+ * tmp_rel is removed and 0 returned. */
+int tender_store_commit_layer(struct tender_store *s, const char *tmp_rel,
+                              const struct tender_digest *diff_id);
+/* Absolute path of a layer directory (malloc'd). */
+int tender_store_layer_path(const struct tender_store *s, const struct tender_digest *diff_id,
+                            char **ret_path);
+
+/* Releases. Creates apps/<app>/releases/<version>/ with manifest.json, manifest.json.sig,
+ * bundle/rootfs, upper/, work/ (an existing release dir is reused: its manifest rewritten). */
+int tender_store_release_prepare(struct tender_store *s, const char *app, const char *version,
+                                 const char *manifest, size_t manifest_len, const char *sig,
+                                 size_t sig_len, struct tender_error *err);
+/* Absolute path of apps/<app>/releases/<version> (malloc'd); does not check existence. */
+int tender_store_release_path(const struct tender_store *s, const char *app, const char *version,
+                              char **ret_path);
+/* Parses the stored manifest.json of a release (verified when it was installed). */
+int tender_store_release_manifest(const struct tender_store *s, const char *app,
+                                  const char *version, struct tender_release_manifest **ret,
+                                  struct tender_error *err);
+/* Reads the stored manifest bytes (to compare with a re-offered release). */
+int tender_store_release_manifest_bytes(const struct tender_store *s, const char *app,
+                                        const char *version, char **ret_data, size_t *ret_len);
+
+/* Version that current/previous point to; -ENOENT when unset. */
+int tender_store_get_current(const struct tender_store *s, const char *app, char **ret_version);
+int tender_store_get_previous(const struct tender_store *s, const char *app, char **ret_version);
+/* Commit: previous := old current (unless it is version already), current := version. */
+int tender_store_set_current(struct tender_store *s, const char *app, const char *version);
+
+/* Highest committed release counter; 0 when none. */
+int tender_store_counter_get(const struct tender_store *s, const char *app, uint64_t *ret);
+int tender_store_counter_set(struct tender_store *s, const char *app, uint64_t counter);
+
+int tender_store_mark_bad(struct tender_store *s, const char *app, const char *version);
+bool tender_store_is_bad(const struct tender_store *s, const char *app, const char *version);
+
+/* Creates apps/<app>/volumes/<name> if missing; *ret_path is absolute (malloc'd). */
+int tender_store_volume_path(struct tender_store *s, const char *app, const char *name,
+                             char **ret_path);
+
+/* state/last-action; -ENOENT when none. */
+int tender_store_last_action_get(const struct tender_store *s, char **ret_id);
+int tender_store_last_action_set(struct tender_store *s, const char *id);
+/* state/last-feedback: the final feedback body sent for the last action, re-sent when the server
+ * offers that action again (the first sending may have been lost). */
+int tender_store_last_feedback_get(const struct tender_store *s, char **ret_json);
+int tender_store_last_feedback_set(struct tender_store *s, const char *json);
+
+/* Apps present in apps/ (NULL-terminated, sorted; free with tender_strv_free). */
+int tender_store_list_apps(const struct tender_store *s, char ***ret_apps);
+
+/* Removes, for every app, releases that are neither current nor previous, then layers and blobs
+ * that no kept release's manifest references. Returns the number of entries removed. */
+int tender_store_gc(struct tender_store *s, struct tender_error *err);

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tender/ddi.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tender/json.h"
+
+static int dup_string(const char *s, char **ret) {
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+/* obj.<key>.href as a URL of bounded length; missing link: 0 and *ret untouched. */
+static int get_link(const cJSON *links, const char *path, const char *key, char **ret,
+                    struct tender_error *err) {
+        const cJSON *link = NULL;
+        const char *href = NULL;
+        char sub[256];
+        int r;
+
+        r = tender_json_get_object(links, path, key, false, &link, err);
+        if (r < 0 || !link)
+                return r;
+        snprintf(sub, sizeof(sub), "%s.%s", path, key);
+        r = tender_json_get_string(link, sub, "href", true, &href, err);
+        if (r < 0)
+                return r;
+        if (strlen(href) > TENDER_DDI_URL_MAX ||
+            (strncmp(href, "http://", 7) != 0 && strncmp(href, "https://", 8) != 0))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "%s.href: not an http(s) URL of at most %d bytes", sub,
+                                        TENDER_DDI_URL_MAX);
+        return dup_string(href, ret);
+}
+
+int tender_ddi_parse_sleep(const char *s, uint64_t *ret_sec) {
+        unsigned h = 0, m = 0, sec = 0;
+        int n = 0;
+
+        if (!s || strlen(s) > 9)
+                return -EINVAL;
+        /* %u accepts signs and spaces; refuse anything but digits and two colons first. */
+        for (const char *p = s; *p; p++)
+                if (!(*p >= '0' && *p <= '9') && *p != ':')
+                        return -EINVAL;
+        if (sscanf(s, "%3u:%2u:%2u%n", &h, &m, &sec, &n) != 3 || s[n] != '\0' || m > 59 || sec > 59)
+                return -EINVAL;
+        uint64_t total = (uint64_t) h * 3600 + m * 60 + sec;
+        if (total > TENDER_DDI_SLEEP_MAX_SEC)
+                total = TENDER_DDI_SLEEP_MAX_SEC;
+        if (total == 0)
+                total = 1;
+        *ret_sec = total;
+        return 0;
+}
+
+void tender_ddi_poll_free(struct tender_ddi_poll *p) {
+        if (!p)
+                return;
+        free(p->deployment_base);
+        free(p->config_data);
+        free(p);
+}
+
+int tender_ddi_poll_parse(const char *data, size_t len, struct tender_ddi_poll **ret,
+                          struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
+        const cJSON *config = NULL, *polling = NULL, *links = NULL;
+        const char *sleep = NULL;
+        int r;
+
+        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "controller base: not a JSON object");
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+
+        r = tender_json_get_object(root, "", "config", false, &config, err);
+        if (r < 0)
+                return r;
+        if (config) {
+                r = tender_json_get_object(config, "config", "polling", false, &polling, err);
+                if (r < 0)
+                        return r;
+        }
+        if (polling) {
+                r = tender_json_get_string(polling, "config.polling", "sleep", false, &sleep, err);
+                if (r < 0)
+                        return r;
+                if (sleep && tender_ddi_parse_sleep(sleep, &p->sleep_sec) < 0)
+                        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                                "config.polling.sleep: \"%.32s\" is not HH:MM:SS",
+                                                sleep);
+        }
+
+        r = tender_json_get_object(root, "", "_links", false, &links, err);
+        if (r < 0)
+                return r;
+        if (links) {
+                r = get_link(links, "_links", "deploymentBase", &p->deployment_base, err);
+                if (r < 0)
+                        return r;
+                r = get_link(links, "_links", "configData", &p->config_data, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int parse_handling(const cJSON *obj, const char *key, enum tender_ddi_handling *ret,
+                          struct tender_error *err) {
+        const char *s = NULL;
+        int r = tender_json_get_string(obj, "deployment", key, false, &s, err);
+        if (r < 0)
+                return r;
+        if (!s || STREQ(s, "forced"))
+                *ret = TENDER_DDI_FORCED;
+        else if (STREQ(s, "attempt"))
+                *ret = TENDER_DDI_ATTEMPT;
+        else if (STREQ(s, "skip"))
+                *ret = TENDER_DDI_SKIP;
+        else
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "deployment.%s: unknown value \"%.32s\"", key, s);
+        return 0;
+}
+
+static void chunk_done(struct tender_ddi_chunk *c) {
+        free(c->part);
+        free(c->name);
+        free(c->version);
+        for (size_t i = 0; i < c->n_artifacts; i++) {
+                free(c->artifacts[i].filename);
+                free(c->artifacts[i].url);
+        }
+        free(c->artifacts);
+}
+
+void tender_ddi_deployment_free(struct tender_ddi_deployment *d) {
+        if (!d)
+                return;
+        free(d->id);
+        for (size_t i = 0; i < d->n_chunks; i++)
+                chunk_done(&d->chunks[i]);
+        free(d->chunks);
+        free(d);
+}
+
+static int parse_artifact(const cJSON *obj, const char *path, struct tender_ddi_artifact *a,
+                          struct tender_error *err) {
+        const char *filename = NULL;
+        const cJSON *links = NULL;
+        char sub[128];
+        int r;
+
+        if (!cJSON_IsObject(obj))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL, "%s: not an object", path);
+        r = tender_json_get_string(obj, path, "filename", true, &filename, err);
+        if (r < 0)
+                return r;
+        if (filename[0] == '\0' || strlen(filename) > 255)
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "%s.filename: empty or longer than 255 bytes", path);
+        r = tender_json_get_u64(obj, path, "size", false, &a->size, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_object(obj, path, "_links", false, &links, err);
+        if (r < 0)
+                return r;
+        if (links) {
+                snprintf(sub, sizeof(sub), "%s._links", path);
+                r = get_link(links, sub, "download-http", &a->url, err);
+                if (r < 0)
+                        return r;
+                if (!a->url) {
+                        r = get_link(links, sub, "download", &a->url, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return dup_string(filename, &a->filename);
+}
+
+static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chunk *c,
+                       struct tender_error *err) {
+        const char *part = NULL, *name = NULL, *version = NULL;
+        const cJSON *artifacts = NULL, *item;
+        char sub[128];
+        int r;
+
+        if (!cJSON_IsObject(obj))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL, "%s: not an object", path);
+        r = tender_json_get_string(obj, path, "part", false, &part, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_string(obj, path, "name", true, &name, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_string(obj, path, "version", true, &version, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_array(obj, path, "artifacts", false, &artifacts, err);
+        if (r < 0)
+                return r;
+        if ((part && dup_string(part, &c->part) < 0) || dup_string(name, &c->name) < 0 ||
+            dup_string(version, &c->version) < 0)
+                return -ENOMEM;
+        if (!artifacts)
+                return 0;
+
+        size_t n = (size_t) cJSON_GetArraySize(artifacts);
+        if (n > TENDER_DDI_MAX_ARTIFACTS)
+                return tender_error_set(err, TENDER_ERR_SERVER, E2BIG,
+                                        "%s.artifacts: more than %d entries", path,
+                                        TENDER_DDI_MAX_ARTIFACTS);
+        c->artifacts = calloc(n ? n : 1, sizeof(*c->artifacts));
+        if (!c->artifacts)
+                return -ENOMEM;
+        cJSON_ArrayForEach(item, artifacts) {
+                snprintf(sub, sizeof(sub), "%s.artifacts[%zu]", path, c->n_artifacts);
+                /* Counted before parsing so that a half-filled entry is freed too. */
+                r = parse_artifact(item, sub, &c->artifacts[c->n_artifacts++], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_deployment **ret,
+                                struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        const cJSON *deployment = NULL, *chunks = NULL, *item, *id;
+        char sub[64];
+        int r;
+
+        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "deploymentBase: not a JSON object");
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+
+        /* hawkBit sends the action id as a string; older servers sent a number. */
+        id = cJSON_GetObjectItemCaseSensitive(root, "id");
+        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
+            strlen(id->valuestring) <= TENDER_DDI_ID_MAX) {
+                r = dup_string(id->valuestring, &d->id);
+                if (r < 0)
+                        return r;
+        } else if (cJSON_IsNumber(id) && id->valuedouble >= 0 &&
+                   id->valuedouble < 9007199254740992.0 &&
+                   id->valuedouble == (double) (uint64_t) id->valuedouble) {
+                if (asprintf(&d->id, "%llu", (unsigned long long) id->valuedouble) < 0)
+                        return -ENOMEM;
+        } else
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "id: missing, or not a string of 1-%d bytes",
+                                        TENDER_DDI_ID_MAX);
+
+        r = tender_json_get_object(root, "", "deployment", true, &deployment, err);
+        if (r < 0)
+                return r;
+        r = parse_handling(deployment, "download", &d->download, err);
+        if (r < 0)
+                return r;
+        r = parse_handling(deployment, "update", &d->update, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_array(deployment, "deployment", "chunks", true, &chunks, err);
+        if (r < 0)
+                return r;
+        size_t n = (size_t) cJSON_GetArraySize(chunks);
+        if (n == 0 || n > TENDER_DDI_MAX_CHUNKS)
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "deployment.chunks: expected 1 to %d entries, got %zu",
+                                        TENDER_DDI_MAX_CHUNKS, n);
+        d->chunks = calloc(n, sizeof(*d->chunks));
+        if (!d->chunks)
+                return -ENOMEM;
+        cJSON_ArrayForEach(item, chunks) {
+                snprintf(sub, sizeof(sub), "deployment.chunks[%zu]", d->n_chunks);
+                r = parse_chunk(item, sub, &d->chunks[d->n_chunks++], err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+const struct tender_ddi_artifact *tender_ddi_chunk_artifact(const struct tender_ddi_chunk *c,
+                                                            const char *filename) {
+        for (size_t i = 0; i < c->n_artifacts; i++)
+                if (STREQ(c->artifacts[i].filename, filename))
+                        return &c->artifacts[i];
+        return NULL;
+}
+
+static char *print_and_free(cJSON *root) {
+        char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+        cJSON_Delete(root);
+        return s;
+}
+
+int tender_ddi_feedback_json(const struct tender_ddi_feedback *f, char **ret_json) {
+        static const char *const finished[] = {
+                [TENDER_DDI_NONE] = "none",
+                [TENDER_DDI_SUCCESS] = "success",
+                [TENDER_DDI_FAILURE] = "failure",
+        };
+        if (!f->action_id || (unsigned) f->finished >= ELEMENTSOF(finished))
+                return -EINVAL;
+
+        /* Built in the order hawkBit documents, which keeps logs and captures readable. */
+        cJSON *root = cJSON_CreateObject();
+        bool ok = root && cJSON_AddStringToObject(root, "id", f->action_id);
+        cJSON *status = ok ? cJSON_AddObjectToObject(root, "status") : NULL;
+        ok = status &&
+             cJSON_AddStringToObject(status, "execution",
+                                     f->execution == TENDER_DDI_CLOSED ? "closed" : "proceeding");
+        cJSON *result = ok ? cJSON_AddObjectToObject(status, "result") : NULL;
+        ok = result && cJSON_AddStringToObject(result, "finished", finished[f->finished]);
+        if (ok && f->has_progress) {
+                cJSON *progress = cJSON_AddObjectToObject(result, "progress");
+                ok = progress &&
+                     cJSON_AddNumberToObject(progress, "cnt", (double) f->progress_cnt) &&
+                     cJSON_AddNumberToObject(progress, "of", (double) f->progress_of);
+        }
+        cJSON *details = ok ? cJSON_AddArrayToObject(status, "details") : NULL;
+        ok = ok && details;
+        for (size_t i = 0; ok && f->details && f->details[i] && i < TENDER_DDI_DETAILS_MAX; i++) {
+                char buf[TENDER_DDI_DETAIL_MAX + 1];
+                snprintf(buf, sizeof(buf), "%s", f->details[i]);
+                cJSON *s = cJSON_CreateString(buf);
+                ok = s && cJSON_AddItemToArray(details, s);
+        }
+        if (!ok) {
+                cJSON_Delete(root);
+                return -ENOMEM;
+        }
+        char *json = print_and_free(root);
+        if (!json)
+                return -ENOMEM;
+        *ret_json = json;
+        return 0;
+}
+
+int tender_ddi_feedback_url(const char *deployment_base, char **ret_url) {
+        size_t n = strcspn(deployment_base, "?#");
+        while (n > 0 && deployment_base[n - 1] == '/')
+                n--;
+        if (n == 0)
+                return -EINVAL;
+        char *url;
+        if (asprintf(&url, "%.*s/feedback", (int) n, deployment_base) < 0)
+                return -ENOMEM;
+        *ret_url = url;
+        return 0;
+}
+
+int tender_ddi_config_data_json(const struct tender_ddi_attribute *attrs, size_t n,
+                                char **ret_json) {
+        cJSON *root = cJSON_CreateObject();
+        bool ok = root && cJSON_AddStringToObject(root, "mode", "merge");
+        cJSON *data = ok ? cJSON_AddObjectToObject(root, "data") : NULL;
+        ok = ok && data;
+        for (size_t i = 0; ok && i < n; i++)
+                ok = attrs[i].key && attrs[i].value &&
+                     cJSON_AddStringToObject(data, attrs[i].key, attrs[i].value);
+        if (!ok) {
+                cJSON_Delete(root);
+                return -ENOMEM;
+        }
+        char *json = print_and_free(root);
+        if (!json)
+                return -ENOMEM;
+        *ret_json = json;
+        return 0;
+}
+
+int tender_ddi_controller_url(const char *base, const char *tenant, const char *controller_id,
+                              char **ret_url) {
+        size_t n = strlen(base);
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        char *url;
+        if (asprintf(&url, "%.*s/%s/controller/v1/%s", (int) n, base, tenant, controller_id) < 0)
+                return -ENOMEM;
+        *ret_url = url;
+        return 0;
+}
