@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container cgroups. Pure cgroup v2 (/sys/fs/cgroup is cgroup2): one directory with memory.max,
+ * pids.max. v1 or hybrid: the v1 memory and pids hierarchies hold the limits, and the unified
+ * hierarchy (/sys/fs/cgroup/unified), when mounted, holds the membership as well.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "tender/error.h"
+
+struct tender_rt_cgroup_limits {
+        int64_t memory; /* bytes, -1 for none */
+        int64_t pids;   /* -1 for none */
+};
+
+/* Creates the cgroup `path` (absolute, e.g. "/tender/web") in every hierarchy and sets the
+ * limits. On failure the caller undoes with tender_rt_cgroup_destroy. */
+int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limits *limits,
+                            struct tender_error *err);
+/* Moves the calling process into the cgroup in every hierarchy. */
+int tender_rt_cgroup_enter(const char *path, struct tender_error *err);
+/* Removes the cgroup directories (not their parents); missing ones are fine. Waits a bounded
+ * time for the cgroup to empty. */
+int tender_rt_cgroup_destroy(const char *path, struct tender_error *err);

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "mount.h"
+#include "statedir.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int tender_rt_sync_send(int fd, enum tender_rt_sync_type type, int value, const char *message) {
+        struct tender_rt_sync_msg msg = {.type = type, .value = value};
+        if (message)
+                snprintf(msg.message, sizeof(msg.message), "%s", message);
+        ssize_t n;
+        do
+                n = write(fd, &msg, sizeof(msg));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        return n == sizeof(msg) ? 0 : -EIO;
+}
+
+static int join_namespaces(const struct tender_rt_spec *spec, struct tender_error *err) {
+        for (size_t i = 0; i < spec->n_namespaces; i++) {
+                const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                /* A pid namespace is joined by the monitor: it applies to children only. */
+                if (!ns->path || ns->type == CLONE_NEWPID)
+                        continue;
+                _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, ns->type) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "join namespace %s", ns->path);
+        }
+        return 0;
+}
+
+static const char *env_path(char *const *env) {
+        for (size_t i = 0; env[i]; i++)
+                if (strncmp(env[i], "PATH=", 5) == 0)
+                        return env[i] + 5;
+        return DEFAULT_PATH;
+}
+
+static bool executable(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Looks up args[0] like execvp, but with the container's PATH rather than ours. */
+static int find_program(const struct tender_rt_spec *spec, char *out, size_t size,
+                        struct tender_error *err) {
+        const char *name = spec->args[0];
+        if (strchr(name, '/')) {
+                if (!executable(name))
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME,
+                                                      errno ? errno : EACCES, "exec %s", name);
+                snprintf(out, size, "%s", name);
+                return 0;
+        }
+        const char *p = env_path(spec->env);
+        while (p) {
+                const char *colon = strchr(p, ':');
+                size_t len = colon ? (size_t) (colon - p) : strlen(p);
+                int n = snprintf(out, size, "%.*s%s%s", (int) len, p, len ? "/" : "", name);
+                if (n > 0 && (size_t) n < size && executable(out))
+                        return 0;
+                p = colon ? colon + 1 : NULL;
+        }
+        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOENT, "exec %s: %s", name,
+                                strerror(ENOENT));
+}
+
+/* A new network namespace has only "lo", down; health checks on 127.0.0.1 need it up. */
+static int loopback_up(struct tender_error *err) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "read flags of lo");
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "bring up lo");
+        return 0;
+}
+
+static int prepare(const struct tender_rt_init_args *a, char *program, size_t size,
+                   struct tender_error *err) {
+        const struct tender_rt_spec *spec = a->spec;
+        int r;
+        if ((r = tender_rt_cgroup_enter(a->cgroup_path, err)) < 0 ||
+            (r = join_namespaces(spec, err)) < 0)
+                return r;
+        if (tender_rt_spec_new_namespace(spec, CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "create cgroup namespace");
+        if (tender_rt_spec_new_namespace(spec, CLONE_NEWNET) && (r = loopback_up(err)) < 0)
+                return r;
+        if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "set hostname %s",
+                                              spec->hostname);
+        if ((r = tender_rt_mount_setup(spec, err)) < 0)
+                return r;
+        if (chdir(spec->cwd) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "chdir to %s",
+                                              spec->cwd);
+        return find_program(spec, program, size, err);
+}
+
+/* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. */
+static int wait_for_start(int state_dirfd) {
+        int fd;
+        do
+                fd = openat(state_dirfd, TENDER_RT_FIFO_FILE, O_WRONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, "0", 1);
+        int saved = errno;
+        close(fd);
+        return n == 1 ? 0 : -saved;
+}
+
+static int become_user(const struct tender_rt_spec *spec) {
+        if (setgroups(spec->n_gids, spec->gids) < 0 ||
+            setresgid(spec->gid, spec->gid, spec->gid) < 0 ||
+            setresuid(spec->uid, spec->uid, spec->uid) < 0)
+                return -errno;
+        if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+int tender_rt_init_main(void *args) {
+        const struct tender_rt_init_args *a = args;
+        struct tender_error err = {0};
+        char program[PATH_MAX];
+        sigset_t none;
+
+        close(a->lock_fd);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
+            dup2(a->output_fd, STDERR_FILENO) < 0) {
+                tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "set up stdio");
+                goto fail;
+        }
+        if (prepare(a, program, sizeof(program), &err) < 0)
+                goto fail;
+        if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_READY, 0, NULL) < 0)
+                _exit(1);
+        /* From here on nobody reads the sync pipe: errors go to the container's output. */
+        close(a->sync_fd);
+        int r = wait_for_start(a->state_dirfd);
+        if (r < 0) {
+                fprintf(stderr, "tender-runtime: wait for start: %s\n", strerror(-r));
+                _exit(1);
+        }
+        close(a->state_dirfd);
+        r = become_user(a->spec);
+        if (r < 0) {
+                fprintf(stderr, "tender-runtime: set user %u:%u: %s\n", a->spec->uid, a->spec->gid,
+                        strerror(-r));
+                _exit(1);
+        }
+        execve(program, a->spec->args, a->spec->env);
+        fprintf(stderr, "tender-runtime: exec %s: %s\n", program, strerror(errno));
+        _exit(127);
+
+fail:
+        tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_ERROR, err.errnum, err.message);
+        _exit(1);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container init: the process the monitor clone()s into new namespaces. It joins the cgroup,
+ * builds the file system view, reports READY (or the error that stopped it) on the sync pipe,
+ * waits on the exec FIFO until `start`, then drops to process.user and execs process.args.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "spec.h"
+
+enum tender_rt_sync_type {
+        TENDER_RT_SYNC_PID = 1, /* monitor: value is the init's host pid */
+        TENDER_RT_SYNC_READY,   /* init: set up, waiting on the exec FIFO */
+        TENDER_RT_SYNC_ERROR,   /* monitor or init: message says what failed */
+};
+
+/* Fixed size below PIPE_BUF, so that each message is written atomically. */
+struct tender_rt_sync_msg {
+        int type;
+        int value;
+        char message[TENDER_ERROR_MESSAGE_MAX];
+};
+
+int tender_rt_sync_send(int fd, enum tender_rt_sync_type type, int value, const char *message);
+
+struct tender_rt_init_args {
+        const struct tender_rt_spec *spec;
+        const char *cgroup_path;
+        int state_dirfd; /* the state directory (host side), for the exec FIFO */
+        int sync_fd;     /* write end of the pipe `create` reads */
+        int output_fd;   /* becomes stdout and stderr */
+        int lock_fd;     /* the monitor's lock, closed at once by the init */
+};
+
+/* clone() entry point of the init; never returns. */
+int tender_rt_init_main(void *args);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "statedir.h"
+
+#define INIT_STACK_SIZE (1u << 20)
+#define COPY_BUFFER 65536
+
+struct output_log {
+        int dirfd;
+        int fd;
+        off_t size;
+};
+
+static int output_open(struct output_log *log) {
+        log->fd = openat(log->dirfd, TENDER_RT_OUTPUT_FILE,
+                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (log->fd < 0)
+                return -errno;
+        struct stat st;
+        log->size = fstat(log->fd, &st) == 0 ? st.st_size : 0;
+        return 0;
+}
+
+/* Rotates once: the previous megabyte stays in output.log.1, older output is dropped. */
+static void output_write(struct output_log *log, const char *buf, size_t len) {
+        if (log->fd < 0)
+                return;
+        if (log->size + (off_t) len > (off_t) TENDER_RT_OUTPUT_MAX) {
+                close(log->fd);
+                log->fd = -1;
+                if (renameat(log->dirfd, TENDER_RT_OUTPUT_FILE, log->dirfd,
+                             TENDER_RT_OUTPUT_OLD_FILE) < 0 ||
+                    output_open(log) < 0)
+                        return;
+        }
+        while (len > 0) {
+                ssize_t n = write(log->fd, buf, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                buf += n;
+                len -= (size_t) n;
+                log->size += n;
+        }
+}
+
+/* Copies what is readable now; returns false at end of file. */
+static bool output_copy(struct output_log *log, int fd) {
+        char buf[COPY_BUFFER];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0)
+                return errno == EINTR;
+        if (n == 0)
+                return false;
+        output_write(log, buf, (size_t) n);
+        return true;
+}
+
+static int clone_flags(const struct tender_rt_spec *spec) {
+        static const int types[] = {CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
+                                    CLONE_NEWNET};
+        int flags = 0;
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (tender_rt_spec_new_namespace(spec, types[i]))
+                        flags |= types[i];
+        return flags;
+}
+
+static void monitor_fail(int sync_fd, int errnum, const char *what) {
+        char msg[TENDER_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof(msg), "monitor: %s: %s", what, strerror(errnum));
+        tender_rt_sync_send(sync_fd, TENDER_RT_SYNC_ERROR, errnum, msg);
+        _exit(1);
+}
+
+static void wait_loop(pid_t init, int out_fd, int sigfd, struct output_log *log, int dirfd) {
+        bool out_open = true;
+        int status = 0;
+        for (;;) {
+                struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN},
+                                      {.fd = out_open ? out_fd : -1, .events = POLLIN}};
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents)
+                        out_open = output_copy(log, out_fd);
+                if (!p[0].revents)
+                        continue;
+                struct signalfd_siginfo si;
+                (void) !read(sigfd, &si, sizeof(si));
+                /* Subreaper: orphans of a container without its own pid namespace land here. */
+                bool init_done = false;
+                pid_t pid;
+                int st;
+                while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+                        if (pid == init) {
+                                status = st;
+                                init_done = true;
+                        }
+                if (init_done)
+                        break;
+        }
+        /* Whatever the container wrote before it died is still in the pipe. */
+        if (out_open && fcntl(out_fd, F_SETFL, O_NONBLOCK) == 0)
+                while (output_copy(log, out_fd))
+                        ;
+        (void) tender_rt_exit_write(dirfd, status);
+}
+
+static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
+        int dirfd = a->state_dirfd, sync_fd = a->sync_fd;
+        int lock_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
+                monitor_fail(sync_fd, errno, "lock state directory");
+        (void) prctl(PR_SET_NAME, "tender-monitor", 0, 0, 0);
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                monitor_fail(sync_fd, errno, "become subreaper");
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                monitor_fail(sync_fd, errno, "redirect stdio");
+
+        struct output_log log = {.dirfd = dirfd, .fd = -1};
+        int out[2];
+        if (output_open(&log) < 0 || pipe2(out, O_CLOEXEC) < 0)
+                monitor_fail(sync_fd, errno, "open output log");
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        int sigfd;
+        if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
+            (sigfd = signalfd(-1, &chld, SFD_CLOEXEC)) < 0)
+                monitor_fail(sync_fd, errno, "signalfd");
+
+        const struct tender_rt_namespace *pidns = tender_rt_spec_namespace(a->spec, CLONE_NEWPID);
+        if (pidns && pidns->path) {
+                int fd = open(pidns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
+                        monitor_fail(sync_fd, errno, "join pid namespace");
+                close(fd);
+        }
+
+        struct tender_rt_init_args init_args = {
+                .spec = a->spec,
+                .cgroup_path = a->cgroup_path,
+                .state_dirfd = dirfd,
+                .sync_fd = sync_fd,
+                .output_fd = out[1],
+                .lock_fd = lock_fd,
+        };
+        char *stack = malloc(INIT_STACK_SIZE);
+        if (!stack)
+                monitor_fail(sync_fd, ENOMEM, "allocate init stack");
+        pid_t init = clone(tender_rt_init_main, stack + INIT_STACK_SIZE,
+                           clone_flags(a->spec) | SIGCHLD, &init_args);
+        if (init < 0)
+                monitor_fail(sync_fd, errno, "clone container init");
+        tender_rt_sync_send(sync_fd, TENDER_RT_SYNC_PID, init, NULL);
+        close(sync_fd);
+        close(out[1]);
+
+        wait_loop(init, out[0], sigfd, &log, dirfd);
+        _exit(0);
+}
+
+int tender_rt_monitor_spawn(const struct tender_rt_monitor_args *args, struct tender_error *err) {
+        pid_t child = fork();
+        if (child < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "fork monitor");
+        if (child == 0) {
+                /* New session, then fork again: the monitor is nobody's child but init's (or
+                 * the nearest subreaper's) and never gets a controlling terminal. */
+                if (setsid() < 0)
+                        monitor_fail(args->sync_fd, errno, "setsid");
+                pid_t monitor = fork();
+                if (monitor < 0)
+                        monitor_fail(args->sync_fd, errno, "fork monitor");
+                if (monitor == 0)
+                        monitor_main(args);
+                _exit(0);
+        }
+        int status;
+        while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "wait for monitor fork");
+        return 0;
+}

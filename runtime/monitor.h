@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The monitor: one process per container that outlives `create` (setsid, double fork), is the
+ * parent (and child subreaper) of the container init, copies the init's output into a capped
+ * log, and records the init's wait status in the state directory before it exits. It holds the
+ * state directory's lock while it lives.
+ */
+#pragma once
+
+#include "spec.h"
+
+struct tender_rt_monitor_args {
+        const struct tender_rt_spec *spec;
+        const char *cgroup_path;
+        int state_dirfd;
+        int sync_fd; /* write end; the monitor sends SYNC_PID or SYNC_ERROR, the init READY/ERROR */
+};
+
+/* Forks the monitor. Returns once the intermediate child has exited; the monitor reports on
+ * sync_fd. Runs in `create`. */
+int tender_rt_monitor_spawn(const struct tender_rt_monitor_args *args, struct tender_error *err);

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define PROC_FD_PATH_MAX 64
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+static const struct {
+        const char *target;
+        const char *name;
+} dev_links[] = {
+        {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+};
+
+struct proc_path {
+        char s[PROC_FD_PATH_MAX];
+};
+
+/* Mounting on /proc/self/fd/N acts on exactly the file the descriptor holds, so a symlink
+ * swapped in after the check cannot redirect the mount. */
+static struct proc_path fd_path(int fd) {
+        struct proc_path p;
+        snprintf(p.s, sizeof(p.s), "/proc/self/fd/%d", fd);
+        return p;
+}
+
+/* Resolves rel beneath rootfd: symlinks are followed as if rootfd were "/". Without openat2
+ * (before Linux 5.6) every component is opened with O_NOFOLLOW and symlinks are refused. */
+static int resolve(int rootfd, const char *rel, int flags) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = (int) syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+                return fd < 0 ? -errno : fd;
+
+        char buf[PATH_MAX];
+        if (strlen(rel) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        strcpy(buf, rel);
+        int cur = openat(rootfd, ".", O_PATH | O_CLOEXEC);
+        char *save = NULL;
+        for (char *c = strtok_r(buf, "/", &save); c && cur >= 0; c = strtok_r(NULL, "/", &save)) {
+                if (STREQ(c, ".."))
+                        return close(cur), -EPERM;
+                int next = openat(cur, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                int saved = errno;
+                close(cur);
+                if (next < 0)
+                        return -saved;
+                struct stat st;
+                if (fstat(next, &st) < 0 || S_ISLNK(st.st_mode))
+                        return close(next), -ELOOP;
+                cur = next;
+        }
+        if (cur < 0 || !(flags & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW)))
+                return cur;
+        struct proc_path p = fd_path(cur);
+        fd = open(p.s, flags | O_CLOEXEC);
+        int saved = errno;
+        close(cur);
+        return fd < 0 ? -saved : fd;
+}
+
+/* Opens (O_PATH) the mount point dest beneath rootfd, creating missing directories, and the
+ * last component as an empty file when as_file is set. */
+static int make_target(int rootfd, const char *dest, bool as_file) {
+        char rel[PATH_MAX];
+        const char *d = dest + strspn(dest, "/");
+        if (strlen(d) >= sizeof(rel))
+                return -ENAMETOOLONG;
+        strcpy(rel, d);
+        size_t len = strlen(rel);
+        while (len > 0 && rel[len - 1] == '/')
+                rel[--len] = '\0';
+
+        int fd = resolve(rootfd, rel, O_PATH);
+        if (fd != -ENOENT)
+                return fd;
+        for (size_t i = 0; i <= len; i++) {
+                if (rel[i] != '/' && rel[i] != '\0')
+                        continue;
+                char saved = rel[i];
+                rel[i] = '\0';
+                fd = resolve(rootfd, rel, O_PATH);
+                if (fd == -ENOENT) {
+                        char *slash = strrchr(rel, '/');
+                        const char *name = slash ? slash + 1 : rel;
+                        if (slash)
+                                *slash = '\0';
+                        _cleanup_close_ int parent =
+                                resolve(rootfd, slash ? rel : "", O_PATH | O_DIRECTORY);
+                        if (slash)
+                                *slash = '/';
+                        if (parent < 0)
+                                return parent;
+                        int r;
+                        if (saved == '\0' && as_file) {
+                                r = openat(parent, name,
+                                           O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                           0644);
+                                if (r >= 0)
+                                        close(r);
+                        } else {
+                                r = mkdirat(parent, name, 0755);
+                        }
+                        if (r < 0 && errno != EEXIST)
+                                return -errno;
+                        fd = resolve(rootfd, rel, O_PATH);
+                }
+                rel[i] = saved;
+                if (fd < 0)
+                        return fd;
+                if (saved != '\0')
+                        close(fd);
+        }
+        return fd;
+}
+
+static int mount_error(struct tender_error *err, const char *what, const char *dest) {
+        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "%s %s", what, dest);
+}
+
+static int remount_flags(int rootfd, const struct tender_rt_mount *m, struct tender_error *err) {
+        unsigned long extra = m->flags & ~(MS_BIND | MS_REC);
+        if (!extra && !m->propagation)
+                return 0;
+        /* Reopen: the new mount now covers the mount point the first descriptor held. */
+        _cleanup_close_ int fd = make_target(rootfd, m->destination, false);
+        if (fd < 0) {
+                errno = -fd;
+                return mount_error(err, "reopen mount point", m->destination);
+        }
+        struct proc_path p = fd_path(fd);
+        if (extra && mount(NULL, p.s, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
+                return mount_error(err, "remount", m->destination);
+        if (m->propagation && mount(NULL, p.s, NULL, m->propagation, NULL) < 0)
+                return mount_error(err, "set propagation of", m->destination);
+        return 0;
+}
+
+static int mount_one(int rootfd, const struct tender_rt_spec *spec, const struct tender_rt_mount *m,
+                     struct tender_error *err) {
+        const char *type = m->type;
+        if (!m->bind && (STREQ(type, "cgroup") || STREQ(type, "cgroup2"))) {
+                struct statfs fs;
+                /* v1 hierarchies are not mounted into containers yet; pure v2 is. */
+                if (statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+                        return 0;
+                type = "cgroup2";
+        }
+
+        _cleanup_free_ char *source = NULL;
+        bool is_dir = true;
+        if (m->bind) {
+                if (m->source[0] != '/' && asprintf(&source, "%s/%s", spec->bundle, m->source) < 0)
+                        return -ENOMEM;
+                struct stat st;
+                if (stat(source ? source : m->source, &st) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "bind source %s", m->source);
+                is_dir = S_ISDIR(st.st_mode);
+        }
+        _cleanup_close_ int fd = make_target(rootfd, m->destination, !is_dir);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, -fd, "create mount point %s",
+                                              m->destination);
+        struct proc_path p = fd_path(fd);
+        if (m->bind) {
+                if (mount(source ? source : m->source, p.s, NULL, m->flags & (MS_BIND | MS_REC),
+                          NULL) < 0)
+                        return mount_error(err, "bind mount on", m->destination);
+                return remount_flags(rootfd, m, err);
+        }
+        if (mount(m->source ? m->source : type, p.s, type, m->flags, m->data) < 0)
+                return mount_error(err, "mount", m->destination);
+        if (m->propagation) {
+                struct tender_rt_mount only = *m;
+                only.flags = 0;
+                return remount_flags(rootfd, &only, err);
+        }
+        return 0;
+}
+
+static bool spec_has_dev_tmpfs(const struct tender_rt_spec *spec) {
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                const struct tender_rt_mount *m = &spec->mounts[i];
+                if (!m->bind && STREQ(m->type, "tmpfs") &&
+                    STREQ(m->destination + strspn(m->destination, "/"), "dev"))
+                        return true;
+        }
+        return false;
+}
+
+static int setup_dev(int rootfd, struct tender_error *err) {
+        _cleanup_close_ int devfd = resolve(rootfd, "dev", O_PATH | O_DIRECTORY);
+        if (devfd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, -devfd, "open /dev");
+        for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++) {
+                char host[32];
+                snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+                int c = openat(devfd, dev_nodes[i],
+                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+                if (c < 0 && errno != EEXIST)
+                        return mount_error(err, "create", host);
+                if (c >= 0)
+                        close(c);
+                _cleanup_close_ int fd =
+                        openat(devfd, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return mount_error(err, "open", host);
+                struct proc_path p = fd_path(fd);
+                if (mount(host, p.s, NULL, MS_BIND, NULL) < 0)
+                        return mount_error(err, "bind mount", host);
+        }
+        if ((mkdirat(devfd, "pts", 0755) < 0 && errno != EEXIST) ||
+            (mkdirat(devfd, "shm", 01777) < 0 && errno != EEXIST))
+                return mount_error(err, "create directories in", "/dev");
+        for (size_t i = 0; i < ELEMENTSOF(dev_links); i++)
+                if (symlinkat(dev_links[i].target, devfd, dev_links[i].name) < 0 && errno != EEXIST)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "create symlink /dev/%s", dev_links[i].name);
+        return 0;
+}
+
+static int do_pivot_root(const char *rootfs, struct tender_error *err) {
+        if (chdir(rootfs) < 0)
+                return mount_error(err, "chdir", rootfs);
+        /* pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
+         * leaves the new root alone, without needing a directory for the old root. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return mount_error(err, "pivot_root to", rootfs);
+        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return mount_error(err, "make old root slave", "/");
+        if (umount2(".", MNT_DETACH) < 0)
+                return mount_error(err, "detach old root", "/");
+        if (chdir("/") < 0)
+                return mount_error(err, "chdir", "/");
+        return 0;
+}
+
+static unsigned long locked_flags(const char *path) {
+        struct statvfs s;
+        unsigned long flags = 0;
+        if (statvfs(path, &s) < 0)
+                return 0;
+        if (s.f_flag & ST_NOSUID)
+                flags |= MS_NOSUID;
+        if (s.f_flag & ST_NODEV)
+                flags |= MS_NODEV;
+        if (s.f_flag & ST_NOEXEC)
+                flags |= MS_NOEXEC;
+        return flags;
+}
+
+static int mask_paths(const struct tender_rt_spec *spec, struct tender_error *err) {
+        for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++) {
+                const char *p = spec->masked_paths[i];
+                struct stat st;
+                if (lstat(p, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return mount_error(err, "mask", p);
+                }
+                int r = S_ISDIR(st.st_mode)
+                                ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0,mode=0555")
+                                : mount("/dev/null", p, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        return mount_error(err, "mask", p);
+        }
+        for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++) {
+                const char *p = spec->readonly_paths[i];
+                if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return mount_error(err, "bind mount read-only", p);
+                }
+                if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) <
+                    0)
+                        return mount_error(err, "remount read-only", p);
+        }
+        return 0;
+}
+
+int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error *err) {
+        if (mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+                return mount_error(err, "set propagation of", "/");
+        if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return mount_error(err, "bind mount rootfs", spec->rootfs);
+        /* pivot_root refuses a shared new root. */
+        if (mount(NULL, spec->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+                return mount_error(err, "make private", spec->rootfs);
+
+        _cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return mount_error(err, "open rootfs", spec->rootfs);
+        int r;
+        for (size_t i = 0; i < spec->n_mounts; i++)
+                if ((r = mount_one(rootfd, spec, &spec->mounts[i], err)) < 0)
+                        return r;
+        if (spec_has_dev_tmpfs(spec) && (r = setup_dev(rootfd, err)) < 0)
+                return r;
+        if ((r = do_pivot_root(spec->rootfs, err)) < 0 || (r = mask_paths(spec, err)) < 0)
+                return r;
+        if (spec->readonly &&
+            mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL) < 0)
+                return mount_error(err, "remount read-only", "/");
+        return 0;
+}

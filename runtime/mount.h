@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container's file system view, built by the init in its new mount namespace: / made
+ * slave (or as linux.rootfsPropagation says), the rootfs bind-mounted onto itself, the spec's
+ * mounts beneath it (mount points created without following symlinks out of the rootfs),
+ * /dev basics when /dev is a tmpfs, pivot_root, masked and read-only paths, read-only root.
+ */
+#pragma once
+
+#include "spec.h"
+
+/* Runs in the container init only. */
+int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error *err);

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "monitor.h"
+#include "spec.h"
+#include "statedir.h"
+#include "tender/fileio.h"
+
+#define KILL_WAIT_POLLS 500 /* x 20 ms */
+
+static volatile sig_atomic_t forwarded_signal;
+
+static void sleep_ms(long ms) {
+        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
+
+int tender_rt_parse_signal(const char *s) {
+        const char *name = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
+        for (int i = 1; i < NSIG; i++) {
+                const char *abbrev = sigabbrev_np(i);
+                if (abbrev && strcasecmp(abbrev, name) == 0)
+                        return i;
+        }
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (!*s || *end || v <= 0 || v >= NSIG)
+                return -EINVAL;
+        return (int) v;
+}
+
+static void now_rfc3339(char *buf, size_t size) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+/* Signals the recorded init, making sure through a pidfd that the pid was not reused. */
+static int signal_init(const struct tender_rt_state *s, int sig) {
+        if (s->pid <= 0)
+                return -ESRCH;
+        int pidfd = (int) syscall(SYS_pidfd_open, s->pid, 0);
+        if (pidfd < 0 && errno != ENOSYS)
+                return -errno;
+        int r = 0;
+        if (!tender_rt_state_alive(s))
+                r = -ESRCH;
+        else if (pidfd >= 0)
+                r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+        else
+                r = kill(s->pid, sig) < 0 ? -errno : 0;
+        if (pidfd >= 0)
+                close(pidfd);
+        return r;
+}
+
+/* Everything a container may leave behind: its init, monitor, cgroups and state directory.
+ * Also used to undo a failed create, so it copes with any half-created state. */
+static int destroy(int rootfd, const char *id, struct tender_error *err) {
+        _cleanup_close_ int dirfd =
+                openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+                return errno == ENOENT ? 0
+                                       : tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                                "open state of %s", id);
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        (void) tender_rt_state_read(dirfd, &s, NULL);
+        if (s)
+                (void) signal_init(s, SIGKILL);
+        _cleanup_close_ int lock = tender_rt_lock(dirfd, false, TENDER_RT_MONITOR_EXIT_TIMEOUT_MS);
+        if (lock < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, lock,
+                                              "wait for the monitor of container %s to exit", id);
+        /* Without a monitor (killed by someone), nobody reaps the init: wait for it to go. */
+        for (int i = 0; s && tender_rt_state_alive(s) && i < KILL_WAIT_POLLS; i++) {
+                (void) signal_init(s, SIGKILL);
+                sleep_ms(20);
+        }
+        if (s && tender_rt_state_alive(s))
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EBUSY,
+                                        "container %s: init %d does not die", id, (int) s->pid);
+        int r;
+        if (s && (r = tender_rt_cgroup_destroy(s->cgroups_path, err)) < 0)
+                return r;
+        r = tender_rm_rf_at(rootfd, id);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "remove state directory of %s", id);
+        return 0;
+}
+
+static int read_sync(int fd, struct tender_rt_sync_msg *msg) {
+        size_t got = 0;
+        while (got < sizeof(*msg)) {
+                ssize_t n = read(fd, (char *) msg + got, sizeof(*msg) - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return got == 0 ? -EPIPE : -EIO;
+                got += (size_t) n;
+        }
+        msg->message[sizeof(msg->message) - 1] = '\0';
+        return 0;
+}
+
+/* Spawns the monitor and waits until the init is ready or failed. */
+static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *state, int dirfd,
+                 struct tender_error *err) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
+        _cleanup_close_ int rd = p[0];
+        struct tender_rt_monitor_args args = {
+                .spec = spec,
+                .cgroup_path = state->cgroups_path,
+                .state_dirfd = dirfd,
+                .sync_fd = p[1],
+        };
+        int r = tender_rt_monitor_spawn(&args, err);
+        close(p[1]);
+        if (r < 0)
+                return r;
+        for (;;) {
+                struct tender_rt_sync_msg msg;
+                r = read_sync(rd, &msg);
+                if (r < 0)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, ECHILD,
+                                                "container init exited before it was ready");
+                if (msg.type == TENDER_RT_SYNC_ERROR)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, msg.value, "%s",
+                                                msg.message);
+                if (msg.type == TENDER_RT_SYNC_PID) {
+                        state->pid = msg.value;
+                        /* Written at once so that a failure from here on can kill it. */
+                        if (tender_rt_pid_start_time(state->pid, &state->pid_start) < 0 ||
+                            tender_rt_state_write(dirfd, state) < 0)
+                                return tender_error_set(err, TENDER_ERR_RUNTIME, EIO,
+                                                        "record init pid %d", (int) state->pid);
+                }
+                if (msg.type == TENDER_RT_SYNC_READY)
+                        return 0;
+        }
+}
+
+static int write_pid_file(const char *path, pid_t pid) {
+        char text[32];
+        snprintf(text, sizeof(text), "%d", (int) pid);
+        return tender_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+}
+
+static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
+                     const struct tender_rt_create_opts *o, struct tender_error *err) {
+        char created[64];
+        _cleanup_free_ char *cgroup = NULL;
+        now_rfc3339(created, sizeof(created));
+        if (spec->cgroups_path)
+                cgroup = strdup(spec->cgroups_path);
+        else if (asprintf(&cgroup, "/tender/%s", o->id) < 0)
+                cgroup = NULL;
+        if (!cgroup)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        struct tender_rt_state state = {
+                .id = (char *) o->id,
+                .bundle = spec->bundle,
+                .cgroups_path = cgroup,
+                .created = created,
+                .annotations = (cJSON *) spec->annotations,
+        };
+        int r = tender_rt_state_write(dirfd, &state);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write state of %s",
+                                              o->id);
+        if (mkfifoat(dirfd, TENDER_RT_FIFO_FILE, 0600) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "create exec fifo of %s", o->id);
+        struct tender_rt_cgroup_limits limits = {spec->memory_limit, spec->pids_limit};
+        if ((r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
+            (r = spawn(spec, &state, dirfd, err)) < 0)
+                return r;
+        if (o->pid_file && (r = write_pid_file(o->pid_file, state.pid)) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write pid file %s",
+                                              o->pid_file);
+        return 0;
+}
+
+int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_create_opts *o,
+                     struct tender_error *err) {
+        _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
+        if (!tender_rt_id_valid(o->id))
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL,
+                                        "invalid container id \"%s\"", o->id);
+        int r = tender_rt_spec_load(o->bundle ? o->bundle : ".", &spec, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int rootfd = tender_rt_root_open(g->root, true, err);
+        if (rootfd < 0)
+                return rootfd;
+        if (mkdirat(rootfd, o->id, 0700) < 0)
+                return errno == EEXIST ? tender_error_set(err, TENDER_ERR_RUNTIME, EEXIST,
+                                                          "container %s already exists", o->id)
+                                       : tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                                "create state of %s", o->id);
+        _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, o->id, err);
+        r = dirfd < 0 ? dirfd : create_in(rootfd, dirfd, spec, o, err);
+        if (r < 0)
+                (void) destroy(rootfd, o->id, NULL);
+        return r;
+}
+
+static int open_state(const struct tender_rt_global *g, const char *id, int *ret_dirfd,
+                      struct tender_rt_state **ret_state, struct tender_error *err) {
+        _cleanup_close_ int rootfd = tender_rt_root_open(g->root, false, err);
+        if (rootfd < 0)
+                return rootfd == -ENOENT ? tender_error_set(err, TENDER_ERR_RUNTIME, ENOENT,
+                                                            "container %s does not exist", id)
+                                         : rootfd;
+        _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, id, err);
+        if (dirfd < 0)
+                return dirfd;
+        int r = tender_rt_state_read(dirfd, ret_state, err);
+        if (r < 0)
+                return tender_error_prefix(err, "container %s", id);
+        *ret_dirfd = TAKE_FD(dirfd);
+        return 0;
+}
+
+int tender_rt_start(const struct tender_rt_global *g, const char *id, struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = open_state(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        enum tender_rt_status st = tender_rt_state_status(dirfd, s, NULL);
+        if (st != TENDER_RT_CREATED)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL,
+                                        "container %s is %s, not created", id,
+                                        tender_rt_status_name(st));
+        /* Non-blocking: a dead init must not leave start hanging in open(). */
+        _cleanup_close_ int fd =
+                openat(dirfd, TENDER_RT_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "open exec fifo of %s", id);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        do
+                r = poll(&p, 1, TENDER_RT_START_TIMEOUT_MS);
+        while (r < 0 && errno == EINTR);
+        char c;
+        if (r <= 0 || read(fd, &c, 1) != 1)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ETIMEDOUT,
+                                        "container %s: init did not take the start signal", id);
+        if (unlinkat(dirfd, TENDER_RT_FIFO_FILE, 0) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "remove exec fifo of %s", id);
+        return 0;
+}
+
+int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret_json,
+                    struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = open_state(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        struct tender_rt_exit e;
+        enum tender_rt_status st = tender_rt_state_status(dirfd, s, &e);
+        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "ociVersion", "1.0.2") ||
+            !cJSON_AddStringToObject(o, "id", s->id) ||
+            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
+            !cJSON_AddNumberToObject(o, "pid", st == TENDER_RT_STOPPED ? 0 : s->pid) ||
+            !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
+            !cJSON_AddStringToObject(o, "created", s->created))
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        cJSON *ann = s->annotations ? TAKE_PTR(s->annotations) : cJSON_CreateObject();
+        if (!ann || !cJSON_AddItemToObject(o, "annotations", ann))
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (st == TENDER_RT_STOPPED && e.known) {
+                if (!cJSON_AddNumberToObject(o, "exitStatus", e.status))
+                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                char name[32];
+                snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(e.signal) ?: "UNKNOWN");
+                if (e.signal && !cJSON_AddStringToObject(o, "exitSignal", name))
+                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        }
+        char *text = cJSON_PrintUnformatted(o);
+        if (!text)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        *ret_json = text;
+        return 0;
+}
+
+int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
+                   struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = open_state(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        if (tender_rt_state_status(dirfd, s, NULL) == TENDER_RT_STOPPED)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ESRCH,
+                                        "container %s is not running", id);
+        r = signal_init(s, sig);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "send signal %d to container %s", sig, id);
+        return 0;
+}
+
+int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool force,
+                     struct tender_error *err) {
+        if (!tender_rt_id_valid(id))
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL,
+                                        "invalid container id \"%s\"", id);
+        _cleanup_close_ int rootfd = tender_rt_root_open(g->root, false, err);
+        if (rootfd < 0)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENOENT,
+                                        "container %s does not exist", id);
+        _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, id, err);
+        if (dirfd < 0)
+                return dirfd;
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        /* A half-created container may have no state file yet; destroy copes with that. */
+        if (tender_rt_state_read(dirfd, &s, NULL) >= 0 && !force &&
+            tender_rt_state_status(dirfd, s, NULL) == TENDER_RT_RUNNING)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EBUSY,
+                                        "container %s is running; stop it or use --force", id);
+        return destroy(rootfd, id, err);
+}
+
+static void forward(int sig) {
+        forwarded_signal = sig;
+}
+
+int tender_rt_wait(const struct tender_rt_global *g, const char *id, int *ret_status,
+                   struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = open_state(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        /* No SA_RESTART: the signal interrupts flock() so that it can be passed on. */
+        struct sigaction sa = {.sa_handler = forward};
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaction(sigs[i], &sa, NULL);
+        int lock;
+        while ((lock = tender_rt_lock(dirfd, true, 0)) == -EINTR) {
+                int sig = forwarded_signal;
+                forwarded_signal = 0;
+                if (sig)
+                        (void) signal_init(s, sig);
+        }
+        if (lock < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, lock,
+                                              "wait for container %s", id);
+        close(lock);
+        struct tender_rt_exit e;
+        r = tender_rt_exit_read(dirfd, &e);
+        if (r < 0 || !e.known)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, r < 0 ? r : ENODATA,
+                                        "container %s: no exit status recorded", id);
+        *ret_status = e.status;
+        return 0;
+}

@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# tender-runtime against a busybox bundle: lifecycle, isolation, output log, cgroup limits, exit
+# status, clean delete, and refusal of bad bundles without leaving anything behind.
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+        echo "skip: needs root (namespaces, mounts, cgroups)"
+        exit 77
+fi
+BUSYBOX=/bin/busybox
+if ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
+        echo "skip: needs a static busybox (package busybox-static)"
+        exit 77
+fi
+BIN="${TENDER_BUILD_DIR:?}/bin/tender-runtime"
+[ -x "$BIN" ] || { echo "FAIL: $BIN not built"; exit 1; }
+
+TMP=$(mktemp -d /tmp/tender-runtime-test.XXXXXX)
+ROOT="$TMP/state"
+BUNDLE="$TMP/bundle"
+IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force)
+MEM_LIMIT=67108864
+PIDS_LIMIT=64
+
+cleanup() {
+        for id in "${IDS[@]}"; do
+                "$BIN" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
+        done
+        rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+rt() { "$BIN" --root "$ROOT" "$@"; }
+fail() { echo "FAIL: $*"; exit 1; }
+check() { echo "ok: $*"; }
+
+# state_field ID FIELD: one field of `state` output (numbers and strings).
+state_field() {
+        rt state "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+# Bounded wait for a line in a file (the container writes asynchronously).
+wait_for_line() {
+        for _ in $(seq 1 500); do
+                grep -qx "$2" "$1" 2>/dev/null && return 0
+                sleep 0.02
+        done
+        return 1
+}
+
+wait_for_status() {
+        for _ in $(seq 1 500); do
+                [ "$(state_field "$1" status)" = "$2" ] && return 0
+                sleep 0.02
+        done
+        return 1
+}
+
+cgroup_dirs() {
+        local id=$1
+        if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+                echo "/sys/fs/cgroup/tender/$id"
+        else
+                for c in memory pids unified; do
+                        [ -d "/sys/fs/cgroup/$c" ] && echo "/sys/fs/cgroup/$c/tender/$id"
+                done
+        fi
+        return 0
+}
+
+# --- bundle ---------------------------------------------------------------------------------
+mkdir -p "$BUNDLE/rootfs/bin"
+cp "$BUSYBOX" "$BUNDLE/rootfs/bin/busybox"
+for applet in $("$BUSYBOX" --list); do
+        [ "$applet" = busybox ] || ln -s busybox "$BUNDLE/rootfs/bin/$applet"
+done
+(cd "$BUNDLE" && rt spec)
+[ -f "$BUNDLE/config.json" ] || fail "spec wrote no config.json"
+cp "$BUNDLE/config.json" "$TMP/default.json"
+
+# make_config ARGS_JSON: the default spec with other args, our limits and an annotation.
+make_config() {
+        sed -e "s|\"args\": \[\"sh\"\]|\"args\": $1|" \
+            -e "s|\"limit\": 268435456|\"limit\": $MEM_LIMIT|" \
+            -e "s|\"limit\": 1024|\"limit\": $PIDS_LIMIT|" \
+            -e 's|"hostname": "tender"|"hostname": "boxy", "annotations": {"org.example.app": "demo"}|' \
+            "$TMP/default.json" >"$BUNDLE/config.json"
+}
+
+# The container's view, reported on its stdout (and one line on stderr) into output.log.
+cat >"$BUNDLE/rootfs/probe.sh" <<'PROBE'
+echo pid=$$
+echo host=$(hostname)
+for i in $(tail -n +3 /proc/net/dev | cut -d: -f1); do echo if=$i; done
+if touch /probe 2>/dev/null; then echo rootfs=rw; else echo rootfs=ro; fi
+if [ -r /proc/self/status ]; then echo proc=yes; fi
+echo to-stderr >&2
+trap "exit 143" TERM
+echo ready
+while :; do sleep 0.05; done
+PROBE
+make_config '["sh", "/probe.sh"]'
+
+# --- lifecycle ------------------------------------------------------------------------------
+rt create --bundle "$BUNDLE" --pid-file "$TMP/pid" rt-main
+[ "$(state_field rt-main status)" = created ] || fail "status after create: $(rt state rt-main)"
+check "create -> created"
+PID=$(cat "$TMP/pid")
+[ "$(state_field rt-main pid)" = "$PID" ] || fail "pid file $PID != state pid"
+kill -0 "$PID" || fail "init $PID not alive"
+rt state rt-main | grep -q '"org.example.app":"demo"' || fail "annotations missing from state"
+rt state rt-main | grep -q "\"bundle\":\"$BUNDLE\"" || fail "bundle missing from state"
+[ ! -s "$ROOT/rt-main/output.log" ] || fail "container ran before start"
+
+for dir in $(cgroup_dirs rt-main); do
+        [ -d "$dir" ] || fail "cgroup $dir missing"
+done
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        [ "$(cat /sys/fs/cgroup/tender/rt-main/memory.max)" = $MEM_LIMIT ] || fail "memory.max"
+        [ "$(cat /sys/fs/cgroup/tender/rt-main/pids.max)" = $PIDS_LIMIT ] || fail "pids.max"
+        grep -qx "$PID" /sys/fs/cgroup/tender/rt-main/cgroup.procs || fail "init not in cgroup"
+else
+        [ "$(cat /sys/fs/cgroup/memory/tender/rt-main/memory.limit_in_bytes)" = $MEM_LIMIT ] ||
+                fail "memory.limit_in_bytes"
+        [ "$(cat /sys/fs/cgroup/pids/tender/rt-main/pids.max)" = $PIDS_LIMIT ] || fail "pids.max"
+        grep -qx "$PID" /sys/fs/cgroup/memory/tender/rt-main/cgroup.procs ||
+                fail "init not in memory cgroup"
+fi
+check "cgroup limits memory=$MEM_LIMIT pids=$PIDS_LIMIT"
+
+rt start rt-main
+wait_for_status rt-main running || fail "not running after start: $(rt state rt-main)"
+check "start -> running"
+if rt start rt-main 2>"$TMP/err"; then fail "second start succeeded"; fi
+grep -q "not created" "$TMP/err" || fail "second start: $(cat "$TMP/err")"
+
+LOG="$ROOT/rt-main/output.log"
+wait_for_line "$LOG" ready || fail "container never got ready: $(cat "$LOG")"
+grep -qx 'pid=1' "$LOG" || fail "not pid 1: $(cat "$LOG")"
+grep -qx 'host=boxy' "$LOG" || fail "hostname: $(cat "$LOG")"
+[ "$(grep '^if=' "$LOG")" = "if=lo" ] || fail "interfaces: $(grep '^if=' "$LOG")"
+grep -qx 'rootfs=ro' "$LOG" || fail "rootfs writable: $(cat "$LOG")"
+[ ! -e "$BUNDLE/rootfs/probe" ] || fail "write reached the rootfs"
+grep -qx 'proc=yes' "$LOG" || fail "/proc not mounted"
+grep -qx 'to-stderr' "$LOG" || fail "stderr not in output.log"
+check "pid 1, own hostname, only lo, read-only rootfs, /proc, output.log"
+
+if rt delete rt-main 2>"$TMP/err"; then fail "deleted a running container"; fi
+grep -q running "$TMP/err" || fail "delete refusal: $(cat "$TMP/err")"
+
+rt kill rt-main TERM
+wait_for_status rt-main stopped || fail "not stopped after TERM"
+[ "$(state_field rt-main exitStatus)" = 143 ] || fail "exit status: $(rt state rt-main)"
+grep -qx 'exited 143' "$ROOT/rt-main/exit" || fail "exit file: $(cat "$ROOT/rt-main/exit")"
+if rt kill rt-main TERM 2>/dev/null; then fail "kill of a stopped container succeeded"; fi
+check "kill TERM -> stopped, exitStatus 143"
+
+rt delete rt-main
+[ ! -e "$ROOT/rt-main" ] || fail "state dir left"
+for dir in $(cgroup_dirs rt-main); do
+        [ ! -e "$dir" ] || fail "cgroup $dir left"
+done
+! grep -q "$BUNDLE" /proc/self/mountinfo || fail "mounts of the bundle left on the host"
+! kill -0 "$PID" 2>/dev/null || fail "init $PID still alive"
+! pgrep -f -- "--root $ROOT" >/dev/null || fail "runtime processes left: $(pgrep -af -- "--root $ROOT")"
+if rt state rt-main 2>/dev/null; then fail "state of a deleted container"; fi
+check "delete removes state, cgroups, mounts, processes"
+
+# --- run returns the exit code ----------------------------------------------------------------
+make_config '["sh", "-c", "echo bye; exit 7"]'
+set +e
+rt run --bundle "$BUNDLE" rt-exit
+rc=$?
+set -e
+[ $rc = 7 ] || fail "run returned $rc, expected 7"
+[ ! -e "$ROOT/rt-exit" ] || fail "run left its state dir"
+check "run returns the container's exit code and deletes it"
+
+# --- delete --force, and killed-by-signal status -----------------------------------------------
+make_config '["sleep", "1000"]'
+rt run --detach --bundle "$BUNDLE" rt-force
+wait_for_status rt-force running || fail "rt-force not running"
+rt kill rt-force 9
+wait_for_status rt-force stopped || fail "rt-force not stopped by signal 9"
+[ "$(state_field rt-force exitSignal)" = SIGKILL ] || fail "exitSignal: $(rt state rt-force)"
+rt delete rt-force
+rt run --detach --bundle "$BUNDLE" rt-force
+wait_for_status rt-force running || fail "rt-force not running"
+rt delete --force rt-force
+[ ! -e "$ROOT/rt-force" ] || fail "delete --force left state"
+check "exitSignal SIGKILL, delete --force"
+
+# --- refusals leave nothing behind ------------------------------------------------------------
+expect_refusal() { # ID WANTED_TEXT
+        if rt create --bundle "$BUNDLE" "$1" 2>"$TMP/err"; then fail "$1: create succeeded"; fi
+        grep -q "^tender-runtime: .*$2" "$TMP/err" || fail "$1: message: $(cat "$TMP/err")"
+        [ "$(wc -l <"$TMP/err")" = 1 ] || fail "$1: more than one line: $(cat "$TMP/err")"
+        [ ! -e "$ROOT/$1" ] || fail "$1: state dir left"
+        for dir in $(cgroup_dirs "$1"); do
+                [ ! -e "$dir" ] || fail "$1: cgroup $dir left"
+        done
+        ! pgrep -f -- "--root $ROOT" >/dev/null || fail "$1: processes left"
+}
+
+sed 's|"args": \["sh"\]|"args": 5|' "$TMP/default.json" >"$BUNDLE/config.json"
+expect_refusal rt-bad "process.args"
+check "bad process.args refused, naming it"
+
+sed 's|"path": "rootfs"|"path": "missing-rootfs"|' "$TMP/default.json" >"$BUNDLE/config.json"
+expect_refusal rt-norootfs "root.path"
+check "missing rootfs refused"
+
+make_config '["/bin/app"]'
+expect_refusal rt-noexec "exec /bin/app: No such file or directory"
+check "missing executable refused at create"
+
+if rt create --bundle "$BUNDLE" 'bad/id' 2>/dev/null; then fail "bad id accepted"; fi
+check "invalid id refused"
+
+echo "all runtime checks passed"
