@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +167,20 @@ int tender_rt_cgroup_enter(const char *path, struct tender_error *err) {
                                                       dir);
         }
         return 0;
+}
+
+void tender_rt_cgroup_kill(const char *path) {
+        struct hierarchy h[HIERARCHIES_MAX];
+        size_t n = detect(h);
+        for (size_t i = 0; i < n; i++) {
+                char procs[1200];
+                snprintf(procs, sizeof(procs), "%s/%s/cgroup.procs", h[i].mount, relative(path));
+                _cleanup_fclose_ FILE *f = fopen(procs, "re");
+                long pid;
+                while (f && fscanf(f, "%ld", &pid) == 1)
+                        if (pid > 1)
+                                (void) kill((pid_t) pid, SIGKILL);
+        }
 }
 
 int tender_rt_cgroup_destroy(const char *path, struct tender_error *err) {

@@ -21,6 +21,8 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                             struct tender_error *err);
 /* Moves the calling process into the cgroup in every hierarchy. */
 int tender_rt_cgroup_enter(const char *path, struct tender_error *err);
+/* SIGKILLs every process left in the cgroup, in every hierarchy. Best effort. */
+void tender_rt_cgroup_kill(const char *path);
 /* Removes the cgroup directories (not their parents); missing ones are fine. Waits a bounded
  * time for the cgroup to empty. */
 int tender_rt_cgroup_destroy(const char *path, struct tender_error *err);

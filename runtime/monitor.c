@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "monitor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -123,8 +124,27 @@ static void wait_loop(pid_t init, int out_fd, int sigfd, struct output_log *log,
         (void) tender_rt_exit_write(dirfd, status);
 }
 
+/* The caller of `create` may have passed descriptors (a pipe it reads to EOF, say); the
+ * long-lived monitor and the container must not keep them. */
+static void close_inherited(int keep1, int keep2) {
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return;
+        int self = dirfd(d);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+                if (*end || fd <= STDERR_FILENO || fd == self || fd == keep1 || fd == keep2)
+                        continue;
+                close((int) fd);
+        }
+        closedir(d);
+}
+
 static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         int dirfd = a->state_dirfd, sync_fd = a->sync_fd;
+        close_inherited(dirfd, sync_fd);
         int lock_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
                 monitor_fail(sync_fd, errno, "lock state directory");

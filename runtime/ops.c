@@ -95,6 +95,9 @@ static int destroy(int rootfd, const char *id, struct tender_error *err) {
                 return tender_error_set(err, TENDER_ERR_RUNTIME, EBUSY,
                                         "container %s: init %d does not die", id, (int) s->pid);
         int r;
+        /* Without a pid namespace, processes may outlive the init; the cgroup knows them all. */
+        if (s)
+                tender_rt_cgroup_kill(s->cgroups_path);
         if (s && (r = tender_rt_cgroup_destroy(s->cgroups_path, err)) < 0)
                 return r;
         r = tender_rm_rf_at(rootfd, id);
@@ -137,7 +140,9 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
         close(p[1]);
         if (r < 0)
                 return r;
-        for (;;) {
+        /* The init may report READY before the monitor reports its pid: wait for both. */
+        bool ready = false;
+        while (!ready || state->pid <= 0) {
                 struct tender_rt_sync_msg msg;
                 r = read_sync(rd, &msg);
                 if (r < 0)
@@ -146,17 +151,18 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
                 if (msg.type == TENDER_RT_SYNC_ERROR)
                         return tender_error_set(err, TENDER_ERR_RUNTIME, msg.value, "%s",
                                                 msg.message);
-                if (msg.type == TENDER_RT_SYNC_PID) {
-                        state->pid = msg.value;
-                        /* Written at once so that a failure from here on can kill it. */
-                        if (tender_rt_pid_start_time(state->pid, &state->pid_start) < 0 ||
-                            tender_rt_state_write(dirfd, state) < 0)
-                                return tender_error_set(err, TENDER_ERR_RUNTIME, EIO,
-                                                        "record init pid %d", (int) state->pid);
-                }
                 if (msg.type == TENDER_RT_SYNC_READY)
-                        return 0;
+                        ready = true;
+                if (msg.type != TENDER_RT_SYNC_PID || msg.value <= 0)
+                        continue;
+                state->pid = msg.value;
+                /* Recorded at once so that a failure from here on can kill it. */
+                if (tender_rt_pid_start_time(state->pid, &state->pid_start) < 0 ||
+                    tender_rt_state_write(dirfd, state) < 0)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "record init pid %d",
+                                                (int) state->pid);
         }
+        return 0;
 }
 
 static int write_pid_file(const char *path, pid_t pid) {

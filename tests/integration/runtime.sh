@@ -19,7 +19,7 @@ BIN="${TENDER_BUILD_DIR:?}/bin/tender-runtime"
 TMP=$(mktemp -d /tmp/tender-runtime-test.XXXXXX)
 ROOT="$TMP/state"
 BUNDLE="$TMP/bundle"
-IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force)
+IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force rt-half)
 MEM_LIMIT=67108864
 PIDS_LIMIT=64
 
@@ -217,5 +217,17 @@ check "missing executable refused at create"
 
 if rt create --bundle "$BUNDLE" 'bad/id' 2>/dev/null; then fail "bad id accepted"; fi
 check "invalid id refused"
+
+# A state directory without state.json (create killed early) can still be deleted.
+mkdir -p "$ROOT/rt-half"
+rt delete rt-half
+[ ! -e "$ROOT/rt-half" ] || fail "half-created container not deleted"
+check "half-created container deleted"
+
+# --log gets the same one-line error.
+if rt --log "$TMP/runtime.log" start no-such-container 2>/dev/null; then fail "start of nothing"; fi
+grep -q "container no-such-container does not exist" "$TMP/runtime.log" || fail "--log file"
+(cd "$BUNDLE" && ! rt spec 2>/dev/null) || fail "spec overwrote config.json"
+check "--log, spec refuses to overwrite"
 
 echo "all runtime checks passed"
