@@ -154,6 +154,7 @@ int tender_rt_init_main(void *args) {
         close(a->lock_fd);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
             dup2(a->output_fd, STDERR_FILENO) < 0) {

@@ -149,6 +149,10 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
                 monitor_fail(sync_fd, errno, "lock state directory");
         (void) prctl(PR_SET_NAME, "tender-monitor", 0, 0, 0);
+        /* Do not keep the caller's directory (a bundle's file system) busy; a gone `create`
+         * must not kill the monitor with SIGPIPE (the init restores the default). */
+        (void) !chdir("/");
+        signal(SIGPIPE, SIG_IGN);
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 monitor_fail(sync_fd, errno, "become subreaper");
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
