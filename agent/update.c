@@ -107,23 +107,27 @@ static int fetch_artifact(struct update *u, const char *filename, size_t max, ch
         return tender_http_get(u->a->ddi.http, art->url, max, ret, ret_len, &u->error);
 }
 
+/* The offered manifest is byte for byte the one stored for the same version. */
+static bool same_as_stored(struct update *u) {
+        _cleanup_free_ char *stored = NULL;
+        size_t len = 0;
+        return tender_store_release_manifest_bytes(u->a->store, u->m->app, u->m->version, &stored,
+                                                   &len) >= 0 &&
+               len == u->manifest_len && memcmp(stored, u->manifest_data, len) == 0;
+}
+
 /* The anti-rollback rule: never below the committed counter, except back to the kept previous
  * release, byte for byte. */
 static bool counter_allowed(struct update *u) {
         uint64_t committed = 0;
-        _cleanup_free_ char *prev = NULL, *stored = NULL;
-        size_t len = 0;
+        _cleanup_free_ char *prev = NULL;
 
         if (tender_store_counter_get(u->a->store, u->m->app, &committed) < 0)
                 return false;
         if (u->m->release_counter >= committed)
                 return true;
-        if (tender_store_get_previous(u->a->store, u->m->app, &prev) < 0 ||
-            !STREQ(prev, u->m->version))
-                return false;
-        return tender_store_release_manifest_bytes(u->a->store, u->m->app, u->m->version, &stored,
-                                                   &len) >= 0 &&
-               len == u->manifest_len && memcmp(stored, u->manifest_data, len) == 0;
+        return tender_store_get_previous(u->a->store, u->m->app, &prev) >= 0 &&
+               STREQ(prev, u->m->version) && same_as_stored(u);
 }
 
 static enum update_state step_verify(struct update *u) {
@@ -145,6 +149,12 @@ static enum update_state step_verify(struct update *u) {
         if (!STREQ(u->m->app, name) || !STREQ(u->m->version, version))
                 return fail(u, "%s %s: the signed manifest is for %s %s", name, version, u->m->app,
                             u->m->version);
+        if (tender_store_get_current(u->a->store, name, &u->old_version) >= 0 &&
+            STREQ(u->old_version, version) && same_as_stored(u)) {
+                snprintf(u->message, sizeof(u->message), "%s %s is already the current release",
+                         name, version);
+                return UPDATE_SUCCEEDED;
+        }
         if (tender_store_is_bad(u->a->store, name, version))
                 return fail(u, "%s %s failed its health check before; not retried", name, version);
         if (!counter_allowed(u)) {
@@ -233,6 +243,8 @@ static enum update_state step_stage(struct update *u) {
 }
 
 static enum update_state step_swap(struct update *u) {
+        free(u->old_version);
+        u->old_version = NULL;
         int r = tender_store_get_current(u->a->store, u->m->app, &u->old_version);
         if (r < 0 && r != -ENOENT)
                 return fail(u, "%s: cannot read its current release: %s", u->m->app, strerror(-r));
@@ -317,6 +329,9 @@ static enum update_state step_rollback(struct update *u) {
                 return UPDATE_FAILED;
         }
         snprintf(u->message + n, sizeof(u->message) - n, "; rolled back to %s", u->old_version);
+        /* The failed release is marked bad and never retried: its files can go now. */
+        if (tender_store_gc(u->a->store, &err) < 0)
+                tender_log(LOG_WARNING, &u->log, "Store cleanup failed: %s", err.message);
         return UPDATE_FAILED;
 }
 
