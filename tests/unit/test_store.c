@@ -268,7 +268,8 @@ TEST(gc_keeps_current_and_previous) {
         ASSERT_OK(tender_store_set_current(s, "hello", "2.0.0"));
         ASSERT_OK(tender_store_set_current(s, "hello", "3.0.0"));
         ASSERT_OK(tender_store_mark_bad(s, "hello", "0.9.0"));
-        ASSERT_OK(tender_store_volume_path(s, "hello", "data", &(char *){NULL}));
+        _cleanup_free_ char *vol = NULL;
+        ASSERT_OK(tender_store_volume_path(s, "hello", "data", &vol));
 
         int removed = tender_store_gc(s, NULL);
         ASSERT_EQ(removed, 1 + 2 + 3); /* release 1.0.0; layers a, d; blobs 1, 4, 5.part */
