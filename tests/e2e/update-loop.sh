@@ -46,11 +46,9 @@ scn_start_agent
 # hello_pid VERSION: the host pid of that version's container while it runs, else empty.
 hello_pid() {
   local id
-  for id in "hello-$1" "hello-${1//./_}"; do
-    scn_runtime state "$id" 2>/dev/null |
-      python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"]=="running" else "")' &&
-      return 0
-  done
+  local id="hello-${1//./_}" state
+  state=$(scn_runtime state "$id" 2>/dev/null) || return 0
+  python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"]=="running" else "")' <<<"$state"
 }
 count_running() { scn_containers | grep -c ' running$'; }
 
