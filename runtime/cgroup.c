@@ -118,7 +118,13 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       h[i].mount);
                 if (h[i].kind == HIER_UNIFIED && h[i].limits)
                         enable_controllers(mountfd, rel);
-                int r = tender_mkdir_p_at(mountfd, rel, 0755);
+                /* A concurrent delete may remove an emptied parent between the steps of
+                 * mkdir -p (see remove_empty_parents); try again then. */
+                int r;
+                for (int attempt = 0; (r = tender_mkdir_p_at(mountfd, rel, 0755)) == -ENOENT &&
+                                      attempt < DESTROY_RETRIES;
+                     attempt++)
+                        ;
                 if (r < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
                                                       "create cgroup %s%s", h[i].mount, path);
@@ -183,6 +189,21 @@ void tender_rt_cgroup_kill(const char *path) {
         }
 }
 
+/* Removes the parents the cgroup path made ("/tender" of "/tender/<id>") once they are empty,
+ * so that deleting the last container leaves no cgroup behind. A parent with other children
+ * refuses (EBUSY/ENOTEMPTY), which ends the walk. */
+static void remove_empty_parents(const char *mount, const char *rel) {
+        char dir[1200];
+        snprintf(dir, sizeof(dir), "%s/%s", mount, rel);
+        size_t root = strlen(mount);
+        for (char *slash = strrchr(dir, '/'); slash && (size_t) (slash - dir) > root;
+             slash = strrchr(dir, '/')) {
+                *slash = '\0';
+                if (rmdir(dir) < 0)
+                        break;
+        }
+}
+
 int tender_rt_cgroup_destroy(const char *path, struct tender_error *err) {
         struct hierarchy h[HIERARCHIES_MAX];
         size_t n = detect(h);
@@ -191,8 +212,10 @@ int tender_rt_cgroup_destroy(const char *path, struct tender_error *err) {
                 char dir[1200];
                 snprintf(dir, sizeof(dir), "%s/%s", h[i].mount, relative(path));
                 for (int attempt = 0;; attempt++) {
-                        if (rmdir(dir) == 0 || errno == ENOENT)
+                        if (rmdir(dir) == 0 || errno == ENOENT) {
+                                remove_empty_parents(h[i].mount, relative(path));
                                 break;
+                        }
                         if (errno != EBUSY || attempt >= DESTROY_RETRIES) {
                                 ret = tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
                                                              "remove cgroup %s", dir);

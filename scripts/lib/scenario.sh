@@ -12,7 +12,7 @@ SCN_AGENT_PID=
 SCN_URL=
 SCN_TARGET=device-1
 
-scn_log() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+scn_log() { if [[ -t 1 ]]; then printf '\033[1m==>\033[0m %s\n' "$*"; else printf '==> %s\n' "$*"; fi; }
 scn_die() { printf 'scenario: %s\n' "$*" >&2; exit 1; }
 
 scn_init() {
@@ -205,6 +205,7 @@ scn_leftovers() {
   [[ -e $work ]] && echo "work dir $work"
   awk -v w="$work" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
   pgrep -af "$work" | sed 's/^/process /' || true
-  find /sys/fs/cgroup -maxdepth 3 -type d -path '*/tender/hello*' 2>/dev/null | sed 's/^/cgroup /'
+  find /sys/fs/cgroup -maxdepth 3 -type d \( -path '*/tender/hello*' -o -path '*/tender' \) 2>/dev/null |
+    sed 's/^/cgroup /'
   return 0
 }
