@@ -1,33 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Layer extraction in two passes over the blob:
+ * Layer extraction in one pass: a "raw" libarchive reader decompresses the blob; a second
+ * reader parses tar from the first one's output through source_read(), which hashes and counts
+ * every byte on the way. So the diff_id is known when the last entry is written, and reading
+ * stops the moment the stream grows past the manifest's size (a compression bomb is cut off
+ * there). A stream that fails verification has already written entries: they are removed
+ * again before returning (the destination is a staging dir of the store).
  *
- * 1. decompress only (libarchive "raw" format), hashing and counting the tar stream, so that a
- *    wrong diff_id or size is refused before a single file is written;
- * 2. read it as tar and create the entries with archive_write_disk beneath dest_dir.
- *
- * Two passes cost a second decompression, but keep the code simple and never leave a half
- * written layer for a stream that fails verification. The blob is the caller's verified store
- * file, so it does not change between the passes.
- *
- * Every entry path is normalized and checked here (relative, no "..", no existing symlink or
- * non-directory on the way) before it is rewritten to <realpath of dest_dir>/<path>, and
- * archive_write_disk's own SECURE_SYMLINKS/SECURE_NODOTDOT checks stay on as a second line.
- * (SECURE_NOABSOLUTEPATHS cannot be used: the rewritten paths are absolute by construction.)
+ * Entries are written with plain *at() calls beneath the destination fd, never through a path
+ * string: parents are opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) (or, on kernels
+ * without it, a walk with O_NOFOLLOW per component), and the last component is created with
+ * O_EXCL/O_NOFOLLOW semantics. libarchive's own disk writer is not used: it works on path
+ * strings and cannot shift owners or filter entries the way the store needs.
  */
 #include "tender/extract.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdbool.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "tender/fileio.h"
 #include "tender/log.h"
 
 #define EXTRACT_BLOCK_SIZE (64 * 1024)
@@ -35,19 +38,43 @@
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
 #define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
+/* Directories the archive does not list but its entries need. */
+#define IMPLICIT_DIR_MODE 0755
 
-#define EXTRACT_FLAGS                                                                              \
-        (ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                       \
-         ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME |                     \
-         ARCHIVE_EXTRACT_XATTR)
+struct dir_meta {
+        char *rel;
+        mode_t mode;
+        struct timespec times[2];
+};
 
 struct extract {
         const struct tender_layer *layer;
+        struct tender_extract_options opt;
         char diff[TENDER_DIGEST_STRING_MAX];
-        char *root; /* realpath of dest_dir */
         int rootfd;
-        struct archive *in, *out;
+        bool can_chown;
         struct tender_error *err;
+
+        /* the uncompressed stream: from the raw reader, or from a caller's source */
+        struct archive *raw, *in;
+        tender_extract_source_fn source;
+        void *source_data;
+        struct tender_sha256 *hash;
+        uint64_t total, cap, entries_size;
+        bool over_cap;
+        char buf[EXTRACT_BLOCK_SIZE];
+
+        /* the entry being written */
+        const char *path;
+
+        /* last parent dir opened: tar lists siblings together */
+        char *parent_rel;
+        int parent_fd;
+
+        /* modes and times of directories, applied at the end (creating children changes
+         * mtime, and a read-only mode would get in the way) */
+        struct dir_meta *dirs;
+        size_t n_dirs, cap_dirs;
 };
 
 static void archive_read_freep(struct archive **a) {
@@ -55,129 +82,150 @@ static void archive_read_freep(struct archive **a) {
                 archive_read_free(*a);
 }
 
-static void archive_write_freep(struct archive **a) {
-        if (*a)
-                archive_write_free(*a);
+_printf_(3, 4) static int entry_fail(struct extract *x, int errnum, const char *fmt, ...) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return tender_error_set(x->err, TENDER_ERR_EXTRACT, errnum,
+                                "layer %s: entry \"%.200s\": %s", x->diff, x->path, msg);
 }
+
+/* entry_fail with ": strerror" for a failed system call (errnum positive or negative). */
+static int entry_fail_errno(struct extract *x, int errnum, const char *what) {
+        errnum = errnum < 0 ? -errnum : errnum;
+        return entry_fail(x, errnum, "%s: %s", what, strerror(errnum));
+}
+
+static int archive_fail(struct extract *x, struct archive *a, const char *what) {
+        if (x->over_cap)
+                return tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "layer %s: uncompressed size mismatch (expected %llu "
+                                        "bytes, got more)",
+                                        x->diff, (unsigned long long) x->layer->uncompressed_size);
+        return tender_error_set(x->err, TENDER_ERR_EXTRACT, EBADMSG, "layer %s: %s: %s", x->diff,
+                                what, archive_error_string(a) ? archive_error_string(a) : "error");
+}
+
+/* ---- the stream ---- */
 
 /* Only compressions libarchive decodes in-process: filter_all would also run external
  * programs (lzop, lrzip, ...) for formats the library was built without. */
-static struct archive *reader_new(bool raw) {
+static struct archive *raw_reader_new(void) {
         struct archive *a = archive_read_new();
         if (!a)
                 return NULL;
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
         archive_read_support_filter_xz(a);
-        if (raw)
-                archive_read_support_format_raw(a);
-        else
-                archive_read_support_format_tar(a); /* ustar, pax, gnutar */
+        archive_read_support_format_raw(a);
         return a;
 }
 
-/* what: the entry's path as in the archive, or the step that failed. */
-static int archive_fail(struct extract *x, struct archive *a, const char *what) {
-        /* Reader failures mean a corrupt stream; disk writer failures keep their errno
-         * (ENOSPC, EACCES, ...). libarchive uses -1 and EINVAL-like codes for "misc". */
-        int e = a == x->out && archive_errno(a) > 0 ? archive_errno(a)
-                : a == x->out                       ? EIO
-                                                    : EBADMSG;
-        return tender_error_set(x->err, TENDER_ERR_EXTRACT, e, "layer %s: %s: %s", x->diff, what,
-                                archive_error_string(a) ? archive_error_string(a) : "error");
+/* Reads the next block of uncompressed tar; 0 at the end. */
+static ssize_t stream_next(struct extract *x, const void **ret_buf) {
+        const void *buf = x->buf;
+        la_ssize_t n;
+        if (x->source)
+                n = x->source(x->source_data, &buf);
+        else if (!x->raw)
+                return 0; /* an empty blob */
+        else
+                n = archive_read_data(x->raw, x->buf, sizeof(x->buf));
+        if (n <= 0)
+                return n < 0 ? -1 : 0;
+        x->total += (uint64_t) n;
+        if (x->total > x->cap) {
+                x->over_cap = true;
+                return -1;
+        }
+        tender_sha256_update(x->hash, buf, (size_t) n);
+        *ret_buf = buf;
+        return n;
 }
 
-/* Pass 1: the uncompressed stream's size and sha256 against the layer's. */
-static int verify_stream(struct extract *x, int blob_fd) {
-        _cleanup_(archive_read_freep) struct archive *a = reader_new(true);
-        struct tender_digest got;
-        struct archive_entry *e;
-        uint64_t total = 0, want = x->layer->uncompressed_size;
-        char buf[EXTRACT_BLOCK_SIZE];
-        int r;
+static la_ssize_t source_read(struct archive *a, void *data, const void **ret_buf) {
+        struct extract *x = data;
+        ssize_t n = stream_next(x, ret_buf);
+        if (n < 0)
+                archive_set_error(a, EBADMSG, "%s",
+                                  x->over_cap ? "stream larger than the layer's size"
+                                  : x->raw    ? archive_error_string(x->raw)
+                                              : "source failed");
+        return n;
+}
 
-        if (!a)
-                return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        struct tender_sha256 *h = tender_sha256_new();
-        if (!h)
-                return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        if (lseek(blob_fd, 0, SEEK_SET) < 0) {
-                tender_sha256_free(h);
+static int stream_open(struct extract *x, int blob_fd) {
+        struct archive_entry *e;
+        if (lseek(blob_fd, 0, SEEK_SET) < 0)
                 return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
                                               "layer %s: seek blob", x->diff);
-        }
-        if (archive_read_open_fd(a, blob_fd, EXTRACT_BLOCK_SIZE) != ARCHIVE_OK) {
-                r = archive_fail(x, a, "open blob");
-                goto out;
-        }
-        r = archive_read_next_header(a, &e);
+        x->raw = raw_reader_new();
+        if (!x->raw)
+                return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (archive_read_open_fd(x->raw, blob_fd, EXTRACT_BLOCK_SIZE) != ARCHIVE_OK)
+                return archive_fail(x, x->raw, "open blob");
+        int r = archive_read_next_header(x->raw, &e);
         if (r == ARCHIVE_EOF) {
-                r = 0; /* an empty stream */
-        } else if (r < ARCHIVE_WARN) {
-                r = archive_fail(x, a, "read blob");
-                goto out;
-        } else {
-                ssize_t n;
-                while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
-                        total += (uint64_t) n;
-                        if (total > want) {
-                                r = tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
-                                                     "layer %s: uncompressed size mismatch "
-                                                     "(expected %llu bytes, got more)",
-                                                     x->diff, (unsigned long long) want);
-                                goto out;
-                        }
-                        tender_sha256_update(h, buf, (size_t) n);
-                }
-                if (n < 0) {
-                        r = archive_fail(x, a, "decompress blob");
-                        goto out;
-                }
-                r = 0;
+                archive_read_free(TAKE_PTR(x->raw)); /* an empty stream */
+                return 0;
         }
-        if (total != want) {
-                r = tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
-                                     "layer %s: uncompressed size mismatch (expected %llu bytes, "
-                                     "got %llu)",
-                                     x->diff, (unsigned long long) want,
-                                     (unsigned long long) total);
-                goto out;
-        }
-        tender_sha256_final(h, &got);
-        if (!tender_digest_equal(&got, &x->layer->diff_id)) {
-                char gs[TENDER_DIGEST_STRING_MAX];
-                r = tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
-                                     "layer %s: diff_id mismatch (got %s)", x->diff,
-                                     tender_digest_format(&got, gs));
-        }
-out:
-        tender_sha256_free(h);
-        return r;
+        if (r < ARCHIVE_WARN)
+                return archive_fail(x, x->raw, "read blob");
+        return 0;
 }
 
+/* After the tar's end: the rest of the stream (padding) counts for the diff_id too. Then the
+ * size and digest must be the layer's. */
+static int stream_verify(struct extract *x) {
+        const void *buf;
+        ssize_t n;
+        while ((n = stream_next(x, &buf)) > 0)
+                ;
+        if (n < 0 && !x->raw)
+                return tender_error_set(x->err, TENDER_ERR_EXTRACT, EBADMSG,
+                                        "layer %s: the stream's source failed", x->diff);
+        if (n < 0)
+                return archive_fail(x, x->raw, "decompress blob");
+        if (x->total != x->layer->uncompressed_size)
+                return tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "layer %s: uncompressed size mismatch (expected %llu "
+                                        "bytes, got %llu)",
+                                        x->diff, (unsigned long long) x->layer->uncompressed_size,
+                                        (unsigned long long) x->total);
+        struct tender_digest got;
+        tender_sha256_final(x->hash, &got);
+        if (!tender_digest_equal(&got, &x->layer->diff_id)) {
+                char gs[TENDER_DIGEST_STRING_MAX];
+                return tender_error_set(x->err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "layer %s: diff_id mismatch (got %s)", x->diff,
+                                        tender_digest_format(&got, gs));
+        }
+        return 0;
+}
+
+/* ---- paths ---- */
+
 /* Normalizes an archive path into rel ("a/b", "" for the root): drops "." and empty components;
- * absolute paths and ".." components are refused. */
+ * absolute paths, ".." components and over-long names are refused. */
 static int normalize_path(struct extract *x, const char *path, char *rel, size_t size) {
         size_t len = 0;
-        if (strlen(path) > TENDER_EXTRACT_MAX_PATH)
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, ENAMETOOLONG,
-                                        "layer %s: entry \"%.64s...\": path longer than %d bytes",
-                                        x->diff, path, TENDER_EXTRACT_MAX_PATH);
+        if (strlen(path) > x->opt.max_path)
+                return entry_fail(x, ENAMETOOLONG, "path longer than %zu bytes", x->opt.max_path);
         if (path[0] == '/')
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, EINVAL,
-                                        "layer %s: entry \"%s\": absolute path refused", x->diff,
-                                        path);
+                return entry_fail(x, EINVAL, "absolute path \"%.100s\" refused", path);
         for (const char *p = path; *p;) {
                 size_t n = strcspn(p, "/");
                 if (n == 2 && p[0] == '.' && p[1] == '.')
-                        return tender_error_set(x->err, TENDER_ERR_EXTRACT, EINVAL,
-                                                "layer %s: entry \"%s\": \"..\" component refused",
-                                                x->diff, path);
+                        return entry_fail(x, EINVAL, "\"..\" component in \"%.100s\" refused",
+                                          path);
+                if (n > NAME_MAX)
+                        return entry_fail(x, ENAMETOOLONG, "component longer than %d bytes",
+                                          NAME_MAX);
                 if (n > 0 && !(n == 1 && p[0] == '.')) {
                         if (len + n + 2 > size)
-                                return tender_error_set(x->err, TENDER_ERR_EXTRACT, ENAMETOOLONG,
-                                                        "layer %s: entry \"%s\": path too long",
-                                                        x->diff, path);
+                                return entry_fail(x, ENAMETOOLONG, "path too long");
                         if (len > 0)
                                 rel[len++] = '/';
                         memcpy(rel + len, p, n);
@@ -190,26 +238,28 @@ static int normalize_path(struct extract *x, const char *path, char *rel, size_t
         return 0;
 }
 
-/* Opens directory rel (a normalized path) beneath rootfd, one component at a time with
- * O_NOFOLLOW, creating missing ones when create is set. Returns the fd, -ENOENT when a
- * component is missing (and !create), -ELOOP/-ENOTDIR when one is a symlink or not a dir. */
-static int open_dir_beneath(int rootfd, const char *rel, bool create) {
+/* Splits rel into its parent ("" for top level, written to parent) and its last component. */
+static const char *split_parent(const char *rel, char *parent) {
+        const char *slash = strrchr(rel, '/');
+        size_t n = slash ? (size_t) (slash - rel) : 0;
+        memcpy(parent, rel, n);
+        parent[n] = '\0';
+        return slash ? slash + 1 : rel;
+}
+
+static int walk_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid_t gid) {
         char comp[NAME_MAX + 1];
         int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return -errno;
         for (const char *p = rel; *p;) {
                 size_t n = strcspn(p, "/");
-                if (n > NAME_MAX) {
-                        close(fd);
-                        return -ENAMETOOLONG;
-                }
                 memcpy(comp, p, n);
                 comp[n] = '\0';
-                if (create && mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-                        int e = errno;
-                        close(fd);
-                        return -e;
+                if (create && mkdirat(fd, comp, IMPLICIT_DIR_MODE) == 0) {
+                        /* Best effort: owned by the container's root, like the layer's own. */
+                        if (fchownat(fd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                log_debug("chown implicit directory %s: %m", comp);
                 }
                 int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 int e = errno;
@@ -223,254 +273,512 @@ static int open_dir_beneath(int rootfd, const char *rel, bool create) {
         return fd;
 }
 
-/* Splits rel into its parent ("" for top level) and its last component. */
-static const char *split_parent(const char *rel, char *parent, size_t size) {
-        const char *slash = strrchr(rel, '/');
-        size_t n = slash ? (size_t) (slash - rel) : 0;
-        if (n >= size)
-                n = size - 1;
-        memcpy(parent, rel, n);
-        parent[n] = '\0';
-        return slash ? slash + 1 : rel;
-}
-
-/* The entry's existing ancestors beneath the root must be real directories: extraction must
- * never go through a symlink an earlier entry created. */
-static int check_parent(struct extract *x, const char *path, const char *rel) {
-        char parent[TENDER_EXTRACT_MAX_PATH + 1];
-        split_parent(rel, parent, sizeof(parent));
-        int fd = open_dir_beneath(x->rootfd, parent, false);
-        if (fd >= 0) {
-                close(fd);
-                return 0;
+/* Opens directory rel (normalized) beneath rootfd without following any symlink. Returns the
+ * fd, -ENOENT when a component is missing (and !create), -ELOOP or -ENOTDIR when one is a
+ * symlink or not a directory. */
+static int open_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid_t gid) {
+        static bool no_openat2;
+        if (!*rel) {
+                int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+                return fd < 0 ? -errno : fd;
         }
-        if (fd == -ENOENT)
-                return 0; /* created as directories by archive_write_disk */
-        return tender_error_set(x->err, TENDER_ERR_EXTRACT, fd == -ELOOP ? ELOOP : -fd,
-                                "layer %s: entry \"%s\": parent is a symlink or not a directory",
-                                x->diff, path);
-}
-
-/* ".wh.<name>" → a 0/0 character device <name>; ".wh..wh..opq" → opaque xattr on the dir.
- * Returns 1 when the entry was a whiteout (handled), 0 otherwise. */
-static int handle_whiteout(struct extract *x, const char *path, const char *rel) {
-        char parent[TENDER_EXTRACT_MAX_PATH + 1];
-        const char *base = split_parent(rel, parent, sizeof(parent));
-        _cleanup_close_ int dfd = -1;
-
-        if (strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) != 0)
-                return 0;
-        bool opaque = STREQ(base, WHITEOUT_OPAQUE);
-        const char *name = base + strlen(WHITEOUT_PREFIX);
-        if (!opaque && (strncmp(base, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0 ||
-                        !*name || STREQ(name, ".") || STREQ(name, "..")))
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, EINVAL,
-                                        "layer %s: entry \"%s\": invalid whiteout", x->diff, path);
-        dfd = open_dir_beneath(x->rootfd, parent, true);
-        if (dfd < 0)
-                return tender_error_set_errno(x->err, TENDER_ERR_EXTRACT, dfd,
-                                              "layer %s: entry \"%s\": whiteout directory", x->diff,
-                                              path);
-        if (opaque) {
-                if (fsetxattr(dfd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
-                        return tender_error_set_errno(x->err, TENDER_ERR_EXTRACT, errno,
-                                                      "layer %s: entry \"%s\": set %s", x->diff,
-                                                      path, OVERLAY_OPAQUE_XATTR);
-        } else if (mknodat(dfd, name, S_IFCHR | 0000, makedev(0, 0)) < 0) {
-                return tender_error_set_errno(x->err, TENDER_ERR_EXTRACT, errno,
-                                              "layer %s: entry \"%s\": create whiteout", x->diff,
-                                              path);
+        if (!no_openat2) {
+                struct open_how how = {
+                        .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                   RESOLVE_NO_XDEV,
+                };
+                long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+                if (fd >= 0)
+                        return (int) fd;
+                if (errno == ENOSYS || errno == EPERM) /* old kernel, or a seccomp filter */
+                        no_openat2 = true;
+                else if (errno != ENOENT || !create)
+                        return -errno;
         }
-        return 1;
+        return walk_beneath(rootfd, rel, create, uid, gid);
 }
 
-/* A hardlink must name an earlier, non-directory entry of this layer, reached without symlinks.
- * Rewrites the entry's link target to the absolute path beneath the root. */
-static int rewrite_hardlink(struct extract *x, struct archive_entry *e, const char *path) {
-        char rel[TENDER_EXTRACT_MAX_PATH + 1], parent[TENDER_EXTRACT_MAX_PATH + 1];
-        char full[PATH_MAX];
-        const char *target = archive_entry_hardlink(e);
-        struct stat st;
-        int r;
+/* ---- entries ---- */
 
-        if (!target)
-                return 0;
-        r = normalize_path(x, target, rel, sizeof(rel));
-        if (r < 0)
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, -r,
-                                        "layer %s: entry \"%s\": hardlink target \"%.256s\" "
-                                        "leaves the layer",
-                                        x->diff, path, target);
-        const char *base = split_parent(rel, parent, sizeof(parent));
-        _cleanup_close_ int dfd = *rel ? open_dir_beneath(x->rootfd, parent, false) : -EISDIR;
-        if (dfd < 0 || fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, EINVAL,
-                                        "layer %s: entry \"%s\": hardlink target \"%s\" is not an "
-                                        "earlier file of the layer",
-                                        x->diff, path, target);
-        if ((size_t) snprintf(full, sizeof(full), "%s/%s", x->root, rel) >= sizeof(full))
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, ENAMETOOLONG,
-                                        "layer %s: entry \"%s\": path too long", x->diff, path);
-        archive_entry_set_hardlink(e, full);
-        /* Never write data through a link: pax allows hardlink entries with contents. */
-        archive_entry_set_size(e, 0);
+static int map_id(struct extract *x, const char *what, la_int64_t id, uint32_t offset,
+                  uint32_t *ret) {
+        if (id < 0 || (x->opt.id_range && (uint64_t) id >= x->opt.id_range) ||
+            (uint64_t) id + offset >= UINT32_MAX)
+                return entry_fail(x, ERANGE, "%s %lld outside the allowed range", what,
+                                  (long long) id);
+        *ret = (uint32_t) id + offset;
         return 0;
 }
 
-/* Drops trusted.* and security.* xattrs: they would grant privileges (file capabilities,
- * overlay metadata, LSM labels) that the signed manifest does not express. */
-static int filter_xattrs(struct archive_entry *e) {
+/* The directory the entry goes into, created when missing; cached for its siblings. */
+static int parent_fd(struct extract *x, const char *parent) {
+        if (x->parent_fd >= 0 && STREQ(x->parent_rel, parent))
+                return x->parent_fd;
+        int fd = open_beneath(x->rootfd, parent, true, x->opt.uid_offset, x->opt.gid_offset);
+        if (fd < 0)
+                return entry_fail(x, -fd, "parent is a symlink or not a directory (%s)",
+                                  strerror(-fd));
+        if (x->parent_fd >= 0)
+                close(x->parent_fd);
+        x->parent_fd = fd;
+        strcpy(x->parent_rel, parent);
+        return fd;
+}
+
+/* Makes room for a new non-directory at dfd/base: an earlier non-directory entry of the same
+ * path is replaced (tar semantics); a directory is not. */
+static int replace_existing(struct extract *x, int dfd, const char *base) {
+        struct stat st;
+        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : entry_fail_errno(x, errno, "stat");
+        if (S_ISDIR(st.st_mode))
+                return entry_fail(x, EEXIST, "path is both a directory and a non-directory");
+        if (unlinkat(dfd, base, 0) < 0)
+                return entry_fail_errno(x, errno, "replace");
+        return 0;
+}
+
+static bool xattr_allowed(const char *name) {
+        /* trusted.* and security.* would grant what the signed manifest does not express:
+         * overlay metadata (redirects, opaque), file capabilities, LSM labels. */
+        return strncmp(name, "user.", 5) == 0 || STREQ(name, "system.posix_acl_access") ||
+               STREQ(name, "system.posix_acl_default");
+}
+
+static int apply_xattrs(struct extract *x, int fd, struct archive_entry *e) {
         const char *name;
         const void *value;
         size_t size;
-
-        if (archive_entry_xattr_reset(e) == 0)
-                return 0;
-        struct archive_entry *keep = archive_entry_new();
-        if (!keep)
-                return -ENOMEM;
-        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-                if (strncmp(name, "trusted.", 8) != 0 && strncmp(name, "security.", 9) != 0)
-                        archive_entry_xattr_add_entry(keep, name, value, size);
-        archive_entry_xattr_clear(e);
-        archive_entry_xattr_reset(keep);
-        while (archive_entry_xattr_next(keep, &name, &value, &size) == ARCHIVE_OK)
-                archive_entry_xattr_add_entry(e, name, value, size);
-        archive_entry_free(keep);
+        archive_entry_xattr_reset(e);
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+                if (!xattr_allowed(name)) {
+                        log_debug("layer %s: %s: dropping xattr %s", x->diff, x->path, name);
+                        continue;
+                }
+                if (fsetxattr(fd, name, value, size, 0) < 0) {
+                        if (errno == ENOTSUP || errno == EOPNOTSUPP)
+                                continue; /* the store's file system has none */
+                        return entry_fail_errno(x, errno, "set xattr");
+                }
+        }
         return 0;
 }
 
-static int copy_data(struct extract *x, const char *path) {
+static void entry_times(struct archive_entry *e, struct timespec t[2]) {
+        t[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+        t[0] = archive_entry_atime_is_set(e)
+                       ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
+                       : t[1];
+}
+
+/* Owner, xattrs, mode and times of a file or directory just created and opened as fd. */
+static int apply_meta(struct extract *x, int fd, struct archive_entry *e, uid_t uid, gid_t gid,
+                      mode_t mode, bool times) {
+        if (fchown(fd, uid, gid) < 0 && (x->can_chown || errno != EPERM))
+                return entry_fail_errno(x, errno, "chown");
+        int r = apply_xattrs(x, fd, e);
+        if (r < 0)
+                return r;
+        /* After chown, which clears setuid/setgid. */
+        if (fchmod(fd, mode) < 0)
+                return entry_fail_errno(x, errno, "chmod");
+        if (times) {
+                struct timespec t[2];
+                entry_times(e, t);
+                if (futimens(fd, t) < 0)
+                        return entry_fail_errno(x, errno, "set times");
+        }
+        return 0;
+}
+
+static int write_data(struct extract *x, int fd, la_int64_t size) {
         const void *buf;
-        size_t size;
+        size_t n;
         la_int64_t offset;
         int r;
-
-        while ((r = archive_read_data_block(x->in, &buf, &size, &offset)) == ARCHIVE_OK)
-                if (archive_write_data_block(x->out, buf, size, offset) < ARCHIVE_WARN)
-                        return archive_fail(x, x->out, path);
+        while ((r = archive_read_data_block(x->in, &buf, &n, &offset)) == ARCHIVE_OK) {
+                for (size_t done = 0; done < n;) {
+                        ssize_t w = pwrite(fd, (const char *) buf + done, n - done,
+                                           (off_t) offset + (off_t) done);
+                        if (w < 0)
+                                return entry_fail_errno(x, errno, "write");
+                        done += (size_t) w;
+                }
+        }
         if (r != ARCHIVE_EOF)
-                return archive_fail(x, x->in, path);
+                return archive_fail(x, x->in, x->path);
+        /* A sparse file's trailing hole. */
+        if (ftruncate(fd, (off_t) size) < 0)
+                return entry_fail_errno(x, errno, "truncate");
         return 0;
+}
+
+static int make_file(struct extract *x, int dfd, const char *base, struct archive_entry *e,
+                     uid_t uid, gid_t gid, mode_t mode) {
+        int r = replace_existing(x, dfd, base);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd =
+                openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return entry_fail_errno(x, errno, "create");
+        r = write_data(x, fd, archive_entry_size(e));
+        if (r < 0)
+                return r;
+        return apply_meta(x, fd, e, uid, gid, mode, true);
+}
+
+static int defer_dir(struct extract *x, const char *rel, struct archive_entry *e, mode_t mode) {
+        if (x->n_dirs == x->cap_dirs) {
+                size_t cap = x->cap_dirs ? x->cap_dirs * 2 : 64;
+                struct dir_meta *d = realloc(x->dirs, cap * sizeof(*d));
+                if (!d)
+                        return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                x->dirs = d;
+                x->cap_dirs = cap;
+        }
+        struct dir_meta *d = &x->dirs[x->n_dirs];
+        d->rel = strdup(rel);
+        if (!d->rel)
+                return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        d->mode = mode;
+        entry_times(e, d->times);
+        x->n_dirs++;
+        return 0;
+}
+
+static int make_dir(struct extract *x, int dfd, const char *base, const char *rel,
+                    struct archive_entry *e, uid_t uid, gid_t gid, mode_t mode) {
+        struct stat st;
+        if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
+                return entry_fail_errno(x, errno, "mkdir");
+        _cleanup_close_ int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if ((errno == ENOTDIR || errno == ELOOP) &&
+                    fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+                        return entry_fail(x, EEXIST,
+                                          "path is both a directory and a non-directory");
+                return entry_fail_errno(x, errno, "open directory");
+        }
+        /* Owner-only until the end, as the archive's mode may be read-only. */
+        int r = apply_meta(x, fd, e, uid, gid, 0700, false);
+        if (r < 0)
+                return r;
+        return defer_dir(x, rel, e, mode);
+}
+
+static int make_symlink(struct extract *x, int dfd, const char *base, struct archive_entry *e,
+                        uid_t uid, gid_t gid) {
+        const char *target = archive_entry_symlink(e);
+        if (!target || !*target || strlen(target) > x->opt.max_path)
+                return entry_fail(x, EINVAL, "symlink target missing or too long");
+        int r = replace_existing(x, dfd, base);
+        if (r < 0)
+                return r;
+        /* The target is only text: nothing resolves it during extraction. */
+        if (symlinkat(target, dfd, base) < 0)
+                return entry_fail_errno(x, errno, "symlink");
+        if (fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+            (x->can_chown || errno != EPERM))
+                return entry_fail_errno(x, errno, "chown");
+        struct timespec t[2];
+        entry_times(e, t);
+        if (utimensat(dfd, base, t, AT_SYMLINK_NOFOLLOW) < 0)
+                return entry_fail_errno(x, errno, "set times");
+        return 0;
+}
+
+/* A hardlink names an earlier non-directory entry of this layer, reached without symlinks:
+ * the destination started empty, so whatever is beneath it came from this archive. */
+static int make_hardlink(struct extract *x, int dfd, const char *base, const char *entry_rel,
+                         const char *target) {
+        char rel[TENDER_EXTRACT_MAX_PATH + 1], parent[TENDER_EXTRACT_MAX_PATH + 1];
+        struct stat st;
+        char *rel_buf = strlen(target) < sizeof(rel) ? rel : NULL;
+        int r;
+
+        if (!rel_buf || target[0] == '/' || normalize_path(x, target, rel, sizeof(rel)) < 0 ||
+            !*rel)
+                return entry_fail(x, EINVAL, "hardlink target \"%.100s\" leaves the layer", target);
+        const char *tbase = split_parent(rel, parent);
+        _cleanup_close_ int tfd = open_beneath(x->rootfd, parent, false, 0, 0);
+        if (tfd < 0 || fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+                return entry_fail(x, EINVAL,
+                                  "hardlink target \"%.100s\" is not an earlier file of the layer",
+                                  target);
+        if (STREQ(rel, entry_rel))
+                return 0; /* a link to itself */
+        r = replace_existing(x, dfd, base);
+        if (r < 0)
+                return r;
+        /* Flags 0: a symlink target is linked itself, never followed. */
+        if (linkat(tfd, tbase, dfd, base, 0) < 0)
+                return entry_fail_errno(x, errno, "hardlink");
+        return 0;
+}
+
+static int make_special(struct extract *x, int dfd, const char *base, struct archive_entry *e,
+                        uid_t uid, gid_t gid, mode_t mode) {
+        unsigned type = archive_entry_filetype(e);
+        if (type == AE_IFSOCK || !x->opt.allow_devices) {
+                /* Devices come from the runtime's configuration, not from an image. */
+                log_debug("layer %s: dropping special file %s", x->diff, x->path);
+                return 0;
+        }
+        int r = replace_existing(x, dfd, base);
+        if (r < 0)
+                return r;
+        if (mknodat(dfd, base, (mode_t) type | mode, archive_entry_rdev(e)) < 0)
+                return entry_fail_errno(x, errno, "mknod");
+        if (fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+            (x->can_chown || errno != EPERM))
+                return entry_fail_errno(x, errno, "chown");
+        return 0;
+}
+
+/* ".wh.<name>" becomes a 0/0 character device <name>, ".wh..wh..opq" the opaque xattr on the
+ * directory. Returns 1 when the entry was a whiteout, 0 when not. */
+static int handle_whiteout(struct extract *x, int dfd, const char *base) {
+        if (strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) != 0)
+                return 0;
+        if (STREQ(base, WHITEOUT_OPAQUE)) {
+                if (fsetxattr(dfd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+                        return entry_fail_errno(x, errno, "set " OVERLAY_OPAQUE_XATTR);
+                return 1;
+        }
+        const char *name = base + strlen(WHITEOUT_PREFIX);
+        if (strncmp(base, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0 || !*name ||
+            STREQ(name, ".") || STREQ(name, ".."))
+                return entry_fail(x, EINVAL, "invalid whiteout");
+        if (mknodat(dfd, name, S_IFCHR | 0000, makedev(0, 0)) < 0)
+                return entry_fail_errno(x, errno, "create whiteout");
+        return 1;
 }
 
 static int extract_entry(struct extract *x, struct archive_entry *e) {
-        char rel[TENDER_EXTRACT_MAX_PATH + 1], full[PATH_MAX];
-        const char *path = archive_entry_pathname(e);
+        char rel[TENDER_EXTRACT_MAX_PATH + 1], parent[TENDER_EXTRACT_MAX_PATH + 1];
+        unsigned type = archive_entry_filetype(e);
+        const char *hardlink = archive_entry_hardlink(e);
+        uid_t uid = 0;
+        gid_t gid = 0;
         int r;
 
-        if (!path)
+        x->path = archive_entry_pathname(e);
+        if (!x->path)
                 return tender_error_set(x->err, TENDER_ERR_EXTRACT, EINVAL,
                                         "layer %s: entry without a readable path", x->diff);
-        r = normalize_path(x, path, rel, sizeof(rel));
+        r = normalize_path(x, x->path, rel, sizeof(rel));
         if (r < 0)
                 return r;
-        if (!*rel)
-                return 0; /* "./": the layer root is dest_dir, created by the caller */
-        r = check_parent(x, path, rel);
-        if (r < 0)
-                return r;
-        r = handle_whiteout(x, path, rel);
+        if (!*rel) /* "./" is the destination itself, made by the caller */
+                return type == AE_IFDIR
+                               ? 0
+                               : entry_fail(x, EINVAL, "the layer root must be a directory");
+        if (archive_entry_size(e) > 0 && !hardlink) {
+                x->entries_size += (uint64_t) archive_entry_size(e);
+                if (x->entries_size > x->opt.max_total_size)
+                        return entry_fail(x, EFBIG, "entries larger than %llu bytes in total",
+                                          (unsigned long long) x->opt.max_total_size);
+        }
+        const char *base = split_parent(rel, parent);
+        int dfd = parent_fd(x, parent);
+        if (dfd < 0)
+                return dfd;
+        r = handle_whiteout(x, dfd, base);
         if (r != 0)
                 return r < 0 ? r : 0;
+        if (hardlink)
+                return make_hardlink(x, dfd, base, rel, hardlink);
 
-        switch (archive_entry_filetype(e)) {
+        r = map_id(x, "uid", archive_entry_uid(e), x->opt.uid_offset, &uid);
+        if (r >= 0)
+                r = map_id(x, "gid", archive_entry_gid(e), x->opt.gid_offset, &gid);
+        if (r < 0)
+                return r;
+        mode_t mode = archive_entry_perm(e) & 07777;
+        if (type != AE_IFDIR && !x->opt.allow_setid)
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
+
+        switch (type) {
+        case AE_IFREG:
+                return make_file(x, dfd, base, e, uid, gid, mode);
+        case AE_IFDIR:
+                return make_dir(x, dfd, base, rel, e, uid, gid, mode);
+        case AE_IFLNK:
+                return make_symlink(x, dfd, base, e, uid, gid);
         case AE_IFCHR:
         case AE_IFBLK:
         case AE_IFIFO:
         case AE_IFSOCK:
-                /* Devices come from the runtime's configuration, never from an image. */
-                log_debug("layer %s: skipping special file %s", x->diff, path);
-                return 0;
+                return make_special(x, dfd, base, e, uid, gid, mode);
         default:
-                break;
+                return entry_fail(x, EINVAL, "unknown file type %o", type);
         }
-        r = rewrite_hardlink(x, e, path);
-        if (r < 0)
-                return r;
-        archive_entry_set_perm(e, archive_entry_perm(e) & ~(mode_t) (S_ISUID | S_ISGID));
-        if (filter_xattrs(e) < 0)
-                return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        if ((size_t) snprintf(full, sizeof(full), "%s/%s", x->root, rel) >= sizeof(full))
-                return tender_error_set(x->err, TENDER_ERR_EXTRACT, ENAMETOOLONG,
-                                        "layer %s: entry \"%s\": path too long", x->diff, path);
-        archive_entry_set_pathname(e, full);
+}
 
-        r = archive_write_header(x->out, e);
-        if (r < ARCHIVE_WARN)
-                return archive_fail(x, x->out, path);
-        if (r == ARCHIVE_WARN)
-                log_debug("layer %s: %s: %s", x->diff, rel, archive_error_string(x->out));
-        if (archive_entry_size(e) > 0) {
-                r = copy_data(x, path);
-                if (r < 0)
-                        return r;
+static int finish_dirs(struct extract *x) {
+        for (size_t i = 0; i < x->n_dirs; i++) {
+                struct dir_meta *d = &x->dirs[i];
+                _cleanup_close_ int fd = open_beneath(x->rootfd, d->rel, false, 0, 0);
+                x->path = d->rel;
+                if (fd < 0)
+                        return entry_fail_errno(x, fd, "reopen directory");
+                if (fchmod(fd, d->mode) < 0 || futimens(fd, d->times) < 0)
+                        return entry_fail_errno(x, errno, "set directory mode and times");
         }
-        if (archive_write_finish_entry(x->out) < ARCHIVE_WARN)
-                return archive_fail(x, x->out, path);
         return 0;
 }
 
-/* Pass 2: tar entries onto disk. */
-static int extract_entries(struct extract *x, int blob_fd) {
-        _cleanup_(archive_read_freep) struct archive *in = reader_new(false);
-        _cleanup_(archive_write_freep) struct archive *out = archive_write_disk_new();
+static int extract_entries(struct extract *x) {
+        _cleanup_(archive_read_freep) struct archive *in = archive_read_new();
         struct archive_entry *e;
         uint64_t n = 0;
         int r;
 
-        if (!in || !out)
+        if (!in)
                 return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         x->in = in;
-        x->out = out;
-        /* No user/group lookup: owners stay numeric, as the image's ids are. */
-        archive_write_disk_set_options(out, EXTRACT_FLAGS);
-        if (lseek(blob_fd, 0, SEEK_SET) < 0)
-                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
-                                              "layer %s: seek blob", x->diff);
-        if (archive_read_open_fd(in, blob_fd, EXTRACT_BLOCK_SIZE) != ARCHIVE_OK)
-                return archive_fail(x, in, "open blob");
+        archive_read_support_format_tar(in); /* ustar, pax, gnutar; no second decompression */
+        if (archive_read_open(in, x, NULL, source_read, NULL) != ARCHIVE_OK)
+                return archive_fail(x, in, "read tar");
         for (;;) {
                 r = archive_read_next_header(in, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
                         return archive_fail(x, in, "read tar");
-                if (++n > TENDER_EXTRACT_MAX_ENTRIES)
+                if (++n > x->opt.max_entries)
                         return tender_error_set(x->err, TENDER_ERR_EXTRACT, E2BIG,
-                                                "layer %s: more than %d entries", x->diff,
-                                                TENDER_EXTRACT_MAX_ENTRIES);
+                                                "layer %s: more than %llu entries", x->diff,
+                                                (unsigned long long) x->opt.max_entries);
                 r = extract_entry(x, e);
                 if (r < 0)
                         return r;
         }
-        /* Applies the deferred directory modes and times. */
-        if (archive_write_close(out) < ARCHIVE_WARN)
-                return archive_fail(x, out, "finish");
-        return 0;
+        r = finish_dirs(x);
+        if (r < 0)
+                return r;
+        return n > INT_MAX ? INT_MAX : (int) n;
+}
+
+/* Empties the destination after a failure, so that nothing of a refused layer stays. */
+static void empty_dir(int dirfd) {
+        _cleanup_close_ int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d)
+                return;
+        fd = -1;
+        for (struct dirent *de; (de = readdir(d));)
+                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+                        (void) tender_rm_rf_at(dirfd, de->d_name);
+        closedir(d);
+}
+
+static void extract_done(struct extract *x) {
+        if (x->raw)
+                archive_read_free(x->raw);
+        tender_sha256_free(x->hash);
+        if (x->parent_fd >= 0)
+                close(x->parent_fd);
+        free(x->parent_rel);
+        for (size_t i = 0; i < x->n_dirs; i++)
+                free(x->dirs[i].rel);
+        free(x->dirs);
+}
+
+int tender_layer_extract_at(int blob_fd, int dest_fd, const struct tender_layer *layer,
+                            const struct tender_extract_options *opts, struct tender_error *err) {
+        _cleanup_free_ struct extract *x = calloc(1, sizeof(*x));
+        int r;
+
+        if (!x)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        x->layer = layer;
+        x->err = err;
+        x->rootfd = dest_fd;
+        x->parent_fd = -1;
+        x->can_chown = geteuid() == 0;
+        if (opts)
+                x->opt = *opts;
+        if (!x->opt.max_entries)
+                x->opt.max_entries = TENDER_EXTRACT_MAX_ENTRIES;
+        if (!x->opt.max_path || x->opt.max_path > TENDER_EXTRACT_MAX_PATH)
+                x->opt.max_path = TENDER_EXTRACT_MAX_PATH;
+        if (!x->opt.max_total_size || x->opt.max_total_size > layer->uncompressed_size)
+                x->opt.max_total_size = layer->uncompressed_size;
+        x->cap = layer->uncompressed_size;
+        tender_digest_format(&layer->diff_id, x->diff);
+
+        x->hash = tender_sha256_new();
+        x->parent_rel = malloc(TENDER_EXTRACT_MAX_PATH + 1);
+        if (!x->hash || !x->parent_rel) {
+                extract_done(x);
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        }
+        r = stream_open(x, blob_fd);
+        if (r >= 0 && x->raw)
+                r = extract_entries(x);
+        if (r >= 0) {
+                int v = stream_verify(x);
+                r = v < 0 ? v : r;
+        }
+        extract_done(x);
+        if (r < 0)
+                empty_dir(dest_fd);
+        return r;
+}
+
+/* For layer deltas (lib/delta_apply.c): the same extraction and verification, with the
+ * uncompressed tar coming from the caller's source instead of a blob. */
+int tender_layer_extract_source_at(tender_extract_source_fn source, void *userdata, int dest_fd,
+                                   const struct tender_layer *layer,
+                                   const struct tender_extract_options *opts,
+                                   struct tender_error *err) {
+        _cleanup_free_ struct extract *x = calloc(1, sizeof(*x));
+        int r;
+
+        if (!x)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        x->layer = layer;
+        x->err = err;
+        x->rootfd = dest_fd;
+        x->parent_fd = -1;
+        x->can_chown = geteuid() == 0;
+        if (opts)
+                x->opt = *opts;
+        if (!x->opt.max_entries)
+                x->opt.max_entries = TENDER_EXTRACT_MAX_ENTRIES;
+        if (!x->opt.max_path || x->opt.max_path > TENDER_EXTRACT_MAX_PATH)
+                x->opt.max_path = TENDER_EXTRACT_MAX_PATH;
+        if (!x->opt.max_total_size || x->opt.max_total_size > layer->uncompressed_size)
+                x->opt.max_total_size = layer->uncompressed_size;
+        x->cap = layer->uncompressed_size;
+        x->source = source;
+        x->source_data = userdata;
+        tender_digest_format(&layer->diff_id, x->diff);
+        x->hash = tender_sha256_new();
+        x->parent_rel = malloc(TENDER_EXTRACT_MAX_PATH + 1);
+        if (!x->hash || !x->parent_rel) {
+                extract_done(x);
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        }
+        r = extract_entries(x);
+        if (r >= 0) {
+                int v = stream_verify(x);
+                r = v < 0 ? v : r;
+        }
+        extract_done(x);
+        if (r < 0)
+                empty_dir(dest_fd);
+        return r;
 }
 
 int tender_layer_extract(int blob_fd, const char *dest_dir, const struct tender_layer *layer,
                          struct tender_error *err) {
-        struct extract x = {.layer = layer, .rootfd = -1, .err = err};
-        int r;
-
-        tender_digest_format(&layer->diff_id, x.diff);
-        r = verify_stream(&x, blob_fd);
-        if (r < 0)
-                return r;
-
-        /* libarchive's symlink checks walk the whole absolute path, so the root must be free of
-         * symlinks itself. */
-        _cleanup_free_ char *root = realpath(dest_dir, NULL);
-        if (!root)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "layer %s: resolve %s",
-                                              x.diff, dest_dir);
-        _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (rootfd < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "layer %s: open %s",
-                                              x.diff, root);
-        x.root = root;
-        x.rootfd = rootfd;
-        return extract_entries(&x, blob_fd);
+        _cleanup_close_ int fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "open %s", dest_dir);
+        int r = tender_layer_extract_at(blob_fd, fd, layer, NULL, err);
+        return r < 0 ? r : 0;
 }

@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@ struct ent {
         const char *symlink;
         const char *hardlink;
         const char *xattr; /* "name=value" */
+        unsigned uid;
 };
 
 struct blob {
@@ -59,8 +61,8 @@ static int build_tar(const struct ent *ents, size_t n, struct blob *b) {
                 archive_entry_set_pathname(e, x->path);
                 archive_entry_set_filetype(e, type);
                 archive_entry_set_perm(e, x->perm ? x->perm : type == AE_IFDIR ? 0755 : 0644);
-                archive_entry_set_uid(e, 0);
-                archive_entry_set_gid(e, 0);
+                archive_entry_set_uid(e, x->uid);
+                archive_entry_set_gid(e, x->uid);
                 archive_entry_set_mtime(e, 1700000000, 0);
                 if (x->symlink)
                         archive_entry_set_symlink(e, x->symlink);
@@ -169,6 +171,14 @@ static int extract(struct fixture *f, bool gzip) {
                 return fd;
         tender_error_clear(&f->err);
         return tender_layer_extract(fd, f->root, &f->layer, &f->err);
+}
+
+static int extract_opts(struct fixture *f, const struct tender_extract_options *opts) {
+        _cleanup_close_ int fd = memfd_with(f->blob.tar, f->blob.tar_len);
+        if (fd < 0)
+                return fd;
+        tender_error_clear(&f->err);
+        return tender_layer_extract_at(fd, f->rootfd, &f->layer, opts, &f->err);
 }
 
 static unsigned count_entries(const char *path) {
@@ -451,6 +461,243 @@ TEST(path_too_long_refused) {
         ASSERT_ERR(extract(&f, false), ENAMETOOLONG);
         ASSERT_CONTAINS(f.err.message, "a/a/a/");
         ASSERT_EQ(count_entries(f.root), 0);
+}
+
+/* ---- the malicious layers: each refused with the entry named, nothing outside ---- */
+
+TEST(etc_symlink_to_root_then_passwd) {
+        SETUP(f, {.path = "etc", .symlink = "/"},
+              {.path = "etc/passwd", .data = "root::0:0::/:/bin/sh\n"});
+        ASSERT_ERR(extract(&f, false), ELOOP);
+        ASSERT_CONTAINS(f.err.message, "\"etc/passwd\"");
+        ASSERT_EQ(count_entries(f.root), 0); /* the refused layer is emptied again */
+        ASSERT_EQ(count_entries(f.tmp), 1);
+}
+
+TEST(symlink_named_dot_refused) {
+        SETUP(f, {.path = ".", .symlink = "/"}, {.path = "x", .data = "x"});
+        ASSERT_ERR(extract(&f, false), EINVAL);
+        ASSERT_CONTAINS(f.err.message, "\".\"");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(symlinked_parent_within_layer_refused) {
+        SETUP(f, {.path = "a/", .type = AE_IFDIR}, {.path = "a/b", .symlink = "../.."},
+              {.path = "a/b/c/escaped", .data = "x"});
+        ASSERT_ERR(extract(&f, true), ELOOP);
+        ASSERT_CONTAINS(f.err.message, "\"a/b/c/escaped\"");
+        ASSERT_EQ(count_entries(f.tmp), 1);
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(whiteout_through_symlinked_parent_refused) {
+        char outside[160];
+        SETUP(f, {.path = "etc", .symlink = "/tmp"}, {.path = "etc/.wh.tender-test-wh"});
+        snprintf(outside, sizeof(outside), "/tmp/tender-test-wh");
+        ASSERT_ERR(extract(&f, false), ELOOP);
+        ASSERT_CONTAINS(f.err.message, "\"etc/.wh.tender-test-wh\"");
+        ASSERT_FALSE(exists_at(AT_FDCWD, outside));
+}
+
+TEST(hardlink_to_directory_refused) {
+        SETUP(f, {.path = "d/", .type = AE_IFDIR}, {.path = "h", .hardlink = "d"});
+        ASSERT_ERR(extract(&f, false), EINVAL);
+        ASSERT_CONTAINS(f.err.message, "\"h\"");
+}
+
+TEST(same_path_file_then_directory_refused) {
+        SETUP(f, {.path = "a", .data = "file"}, {.path = "a/", .type = AE_IFDIR});
+        ASSERT_ERR(extract(&f, false), EEXIST);
+        ASSERT_CONTAINS(f.err.message, "\"a/\"");
+        ASSERT_CONTAINS(f.err.message, "both a directory and a non-directory");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(same_path_directory_then_file_refused) {
+        SETUP(f, {.path = "a/", .type = AE_IFDIR}, {.path = "a/x", .data = "1"},
+              {.path = "a", .data = "file"});
+        ASSERT_ERR(extract(&f, false), EEXIST);
+        ASSERT_CONTAINS(f.err.message, "\"a\"");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(file_as_parent_refused) {
+        SETUP(f, {.path = "a", .data = "file"}, {.path = "a/b", .data = "x"});
+        ASSERT_ERR(extract(&f, false), ENOTDIR);
+        ASSERT_CONTAINS(f.err.message, "\"a/b\"");
+}
+
+TEST(oversized_pax_name_refused) {
+        static char name[64 * 1024];
+        struct ent e[1] = {{.path = name, .data = "x"}};
+        _cleanup_(fixture_free) struct fixture f = {.rootfd = -1};
+        memset(name, 'n', sizeof(name) - 1);
+        ASSERT_OK(fixture_init(&f, e, 1));
+        ASSERT_ERR(extract(&f, true), ENAMETOOLONG);
+        ASSERT_CONTAINS(f.err.message, "nnnnnnnn");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(long_component_refused) {
+        static char name[NAME_MAX + 8];
+        struct ent e[1] = {{.path = name, .data = "x"}};
+        _cleanup_(fixture_free) struct fixture f = {.rootfd = -1};
+        memset(name, 'c', sizeof(name) - 1);
+        ASSERT_OK(fixture_init(&f, e, 1));
+        ASSERT_ERR(extract(&f, false), ENAMETOOLONG);
+        ASSERT_CONTAINS(f.err.message, "component longer");
+}
+
+TEST(entry_cap) {
+        /* 10^6 entries are refused by the same check, with the cap lowered to keep this fast. */
+        static char names[101][8];
+        static struct ent ents[101];
+        _cleanup_(fixture_free) struct fixture f = {.rootfd = -1};
+        for (size_t i = 0; i < ELEMENTSOF(ents); i++) {
+                snprintf(names[i], sizeof(names[i]), "f%zu", i);
+                ents[i] = (struct ent){.path = names[i]};
+        }
+        ASSERT_OK(fixture_init(&f, ents, ELEMENTSOF(ents)));
+        struct tender_extract_options o = {.max_entries = 100};
+        ASSERT_ERR(extract_opts(&f, &o), E2BIG);
+        ASSERT_CONTAINS(f.err.message, "more than 100 entries");
+        ASSERT_EQ(count_entries(f.root), 0);
+        o.max_entries = 101;
+        ASSERT_EQ(extract_opts(&f, &o), 101);
+        ASSERT_EQ(count_entries(f.root), 101);
+}
+
+TEST(gzip_bomb_cut_at_manifest_size) {
+        /* 256 MiB of zeros in one entry, gzip-compressed to a few hundred KiB; the manifest
+         * claims 1 MiB. Reading must stop right after 1 MiB: the test would take seconds (and
+         * the disk) otherwise. */
+        const size_t size = 256u << 20, chunk = 1u << 20, out_max = 1u << 20;
+        _cleanup_(fixture_free) struct fixture f = {.rootfd = -1};
+        static const struct ent none[1] = {{.path = "seed"}};
+        ASSERT_OK(fixture_init(&f, none, 1));
+        _cleanup_free_ char *gz = malloc(out_max), *zero = calloc(1, chunk);
+        size_t used = 0;
+        struct archive *a = archive_write_new();
+        ASSERT_TRUE(gz && zero && a);
+        archive_write_add_filter_gzip(a);
+        archive_write_set_format_pax_restricted(a);
+        ASSERT_EQ(archive_write_open_memory(a, gz, out_max, &used), ARCHIVE_OK);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, "bomb");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t) size);
+        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
+        archive_entry_free(e);
+        for (size_t done = 0; done < size; done += chunk)
+                ASSERT_EQ(archive_write_data(a, zero, chunk), (la_ssize_t) chunk);
+        ASSERT_EQ(archive_write_free(a), ARCHIVE_OK);
+        ASSERT_TRUE(used < out_max);
+
+        f.layer.uncompressed_size = 1u << 20;
+        _cleanup_close_ int fd = memfd_with(gz, used);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_ERR(tender_layer_extract(fd, f.root, &f.layer, &f.err), EFBIG);
+        ASSERT_CONTAINS(f.err.message, "\"bomb\"");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(gzip_bomb_after_tar_end_cut) {
+        /* A valid tar followed by 64 MiB of zeros inside the same gzip stream: the padding counts
+         * for the diff_id, so reading goes on after the tar's end, and must stop at the size. */
+        const size_t size = 64u << 20, chunk = 1u << 20, out_max = 1u << 20;
+        SETUP(f, {.path = "a", .data = "a"});
+        _cleanup_free_ char *gz = malloc(out_max), *zero = calloc(1, chunk);
+        size_t used = 0;
+        struct archive *a = archive_write_new();
+        ASSERT_TRUE(gz && zero && a);
+        archive_write_add_filter_gzip(a);
+        archive_write_set_format_raw(a);
+        ASSERT_EQ(archive_write_open_memory(a, gz, out_max, &used), ARCHIVE_OK);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, (la_int64_t) (f.blob.tar_len + size));
+        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
+        archive_entry_free(e);
+        ASSERT_EQ(archive_write_data(a, f.blob.tar, f.blob.tar_len), (la_ssize_t) f.blob.tar_len);
+        for (size_t done = 0; done < size; done += chunk)
+                ASSERT_EQ(archive_write_data(a, zero, chunk), (la_ssize_t) chunk);
+        ASSERT_EQ(archive_write_free(a), ARCHIVE_OK);
+        _cleanup_close_ int fd = memfd_with(gz, used);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_ERR(tender_layer_extract(fd, f.root, &f.layer, &f.err), EBADMSG);
+        ASSERT_CONTAINS(f.err.message, "uncompressed size mismatch");
+        ASSERT_EQ(count_entries(f.root), 0);
+}
+
+TEST(device_and_fifo_allowed_by_option) {
+        if (geteuid() != 0)
+                SKIP("mknod of a character device needs root");
+        SETUP(f, {.path = "null", .type = AE_IFCHR}, {.path = "fifo", .type = AE_IFIFO});
+        struct tender_extract_options o = {.allow_devices = true};
+        struct stat st;
+        ASSERT_OK(extract_opts(&f, &o));
+        ASSERT_OK(fstatat(f.rootfd, "null", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISCHR(st.st_mode));
+        ASSERT_EQ(st.st_rdev, makedev(1, 3));
+        ASSERT_OK(fstatat(f.rootfd, "fifo", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+TEST(setid_allowed_by_option) {
+        SETUP(f, {.path = "su", .perm = 04755, .data = "x"});
+        struct tender_extract_options o = {.allow_setid = true};
+        struct stat st;
+        ASSERT_OK(extract_opts(&f, &o));
+        ASSERT_OK(fstatat(f.rootfd, "su", &st, 0));
+        ASSERT_EQ(st.st_mode & 07777, 04755);
+}
+
+TEST(ownership_shifted) {
+        if (geteuid() != 0)
+                SKIP("chown to other ids needs root");
+        SETUP(f, {.path = "d/", .type = AE_IFDIR, .uid = 0},
+              {.path = "d/f", .data = "1", .uid = 33}, {.path = "l", .symlink = "d/f", .uid = 7},
+              {.path = "implicit/x", .data = "2"});
+        struct tender_extract_options o = {
+                .uid_offset = 100000, .gid_offset = 200000, .id_range = 65536};
+        struct stat st;
+        ASSERT_OK(extract_opts(&f, &o));
+        ASSERT_OK(fstatat(f.rootfd, "d", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, 100000);
+        ASSERT_EQ(st.st_gid, 200000);
+        ASSERT_OK(fstatat(f.rootfd, "d/f", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, 100033);
+        ASSERT_EQ(st.st_gid, 200033);
+        ASSERT_OK(fstatat(f.rootfd, "l", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, 100007);
+        ASSERT_OK(fstatat(f.rootfd, "implicit", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, 100000);
+}
+
+TEST(owner_outside_range_refused) {
+        SETUP(f, {.path = "f", .data = "1", .uid = 70000});
+        struct tender_extract_options o = {
+                .uid_offset = 100000, .gid_offset = 100000, .id_range = 65536};
+        ASSERT_ERR(extract_opts(&f, &o), ERANGE);
+        ASSERT_CONTAINS(f.err.message, "\"f\"");
+        ASSERT_CONTAINS(f.err.message, "uid 70000");
+}
+
+TEST(readonly_directory_filled_then_moded) {
+        SETUP(f, {.path = "ro/", .type = AE_IFDIR, .perm = 0555}, {.path = "ro/f", .data = "1"});
+        struct stat st;
+        ASSERT_OK(extract(&f, false));
+        ASSERT_OK(fstatat(f.rootfd, "ro", &st, 0));
+        ASSERT_EQ(st.st_mode & 07777, 0555);
+        ASSERT_EQ(st.st_mtime, 1700000000);
+        ASSERT_TRUE(file_has(f.rootfd, "ro/f", "1"));
+}
+
+TEST(same_file_twice_replaced) {
+        SETUP(f, {.path = "a", .data = "old"}, {.path = "a", .data = "new"});
+        ASSERT_OK(extract(&f, false));
+        ASSERT_TRUE(file_has(f.rootfd, "a", "new"));
 }
 
 TEST_MAIN()
