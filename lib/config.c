@@ -31,7 +31,7 @@ static const char *const root_keys[] = {"server", "store", "trust", "runtime", "
 static const char *const server_keys[] = {
         "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
         NULL};
-static const char *const store_keys[] = {"root", NULL};
+static const char *const store_keys[] = {"root", "allowUnencrypted", "budgetBytes", NULL};
 static const char *const trust_keys[] = {"releaseKey", NULL};
 static const char *const runtime_keys[] = {"path", "root", NULL};
 static const char *const log_keys[] = {"level", NULL};
@@ -167,6 +167,13 @@ static int parse_paths(const cJSON *root, struct tender_config *c, struct tender
                 r = get_str(store, "store", "root", false, DEFAULT_STORE_ROOT, &c->store_root, err);
         if (r >= 0 && !valid_abs_path(c->store_root))
                 r = config_error(err, "store.root", "expected an absolute path", c->store_root);
+        /* Staging onto an unencrypted store must be asked for in so many words. */
+        if (r >= 0)
+                r = tender_json_get_bool(store, "store", "allowUnencrypted", false,
+                                         &c->store_allow_unencrypted, err);
+        if (r >= 0)
+                r = get_range(store, "store", "budgetBytes", 0, 0, UINT64_MAX,
+                              &c->store_budget_bytes, err);
 
         if (r >= 0)
                 r = tender_json_get_object(root, "", "trust", false, &trust, err);

@@ -181,6 +181,10 @@ int tender_store_commit_layer(struct tender_store *s, const char *tmp_rel,
                               const struct tender_digest *diff_id) {
         char rel[80];
         layer_rel(diff_id, rel);
+        /* The rename is the layer's completion marker (a marker file inside would show up in
+         * the container's rootfs): its files must be on disk before it. */
+        if (syncfs(s->root_fd) < 0)
+                return -errno;
         if (renameat(s->root_fd, tmp_rel, s->root_fd, rel) < 0) {
                 if (errno != ENOTEMPTY && errno != EEXIST)
                         return -errno;
@@ -505,9 +509,7 @@ struct refs {
         size_t n, cap;
 };
 
-static int refs_add(struct refs *r, const struct tender_digest *d) {
-        char hex[65];
-        tender_digest_hex(d, hex);
+static int refs_add_hex(struct refs *r, const char *hex) {
         for (size_t i = 0; i < r->n; i++)
                 if (STREQ(r->hex[i], hex))
                         return 0;
@@ -519,8 +521,13 @@ static int refs_add(struct refs *r, const struct tender_digest *d) {
                 r->hex = p;
                 r->cap = cap;
         }
-        memcpy(r->hex[r->n++], hex, sizeof(hex));
+        snprintf(r->hex[r->n++], sizeof(r->hex[0]), "%s", hex);
         return 0;
+}
+
+static int refs_add(struct refs *r, const struct tender_digest *d) {
+        char hex[65];
+        return refs_add_hex(r, tender_digest_hex(d, hex));
 }
 
 static bool refs_has(const struct refs *r, const char *name) {
@@ -531,91 +538,278 @@ static bool refs_has(const struct refs *r, const char *name) {
         return false;
 }
 
-static int gc_app(struct tender_store *s, const char *app, struct refs *layers, struct refs *blobs,
-                  struct tender_error *err) {
-        _cleanup_free_ char *cur = NULL, *prev = NULL;
+/* One GC run, or its dry run (what it would free, for space planning). */
+struct gc {
+        struct tender_store *s;
+        bool dry_run;
+        struct refs layers, blobs;
+        uint64_t bytes;
+        int removed;
+        struct tender_error *err;
+};
+
+/* Disk usage of dirfd/name (not following symlinks), at most TENDER_STORE_DU_MAX_DEPTH deep. */
+static uint64_t du_at(int parent_fd, const char *name, unsigned depth) {
+        struct stat st;
+        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        uint64_t total = (uint64_t) st.st_blocks * 512;
+        if (!S_ISDIR(st.st_mode) || depth >= TENDER_STORE_DU_MAX_DEPTH)
+                return total;
+        _cleanup_closedir_ DIR *d = NULL;
+        if (open_dir_at(parent_fd, name, &d) < 0)
+                return total;
+        for (struct dirent *de; (de = readdir(d));)
+                if (!dot_or_dotdot(de->d_name))
+                        total += du_at(dirfd(d), de->d_name, depth + 1);
+        return total;
+}
+
+static int gc_remove(struct gc *g, int dirfd, const char *name) {
+        if (g->dry_run) {
+                g->bytes += du_at(dirfd, name, 0);
+                g->removed++;
+                return 0;
+        }
+        int r = tender_rm_rf_at(dirfd, name);
+        if (r >= 0)
+                g->removed++;
+        return r;
+}
+
+static int gc_keep_release(struct gc *g, const char *app, const char *version) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        int r = tender_store_release_manifest(g->s, app, version, &m, g->err);
+        for (size_t j = 0; r >= 0 && j < m->n_layers; j++) {
+                r = refs_add(&g->layers, &m->layers[j].diff_id);
+                if (r >= 0)
+                        r = refs_add(&g->blobs, &m->layers[j].digest);
+        }
+        return r;
+}
+
+/* state/pins/<app>: "version\n" then "blob <hex>\n" / "layer <hex>\n" lines. */
+static int read_pin(const struct tender_store *s, const char *app, char **ret_data) {
+        char rel[TENDER_NAME_MAX + 16];
+        snprintf(rel, sizeof(rel), "state/pins/%s", app);
+        return tender_read_file_at(s->root_fd, rel, TENDER_STORE_PIN_MAX_SIZE, ret_data, NULL);
+}
+
+/* Adds the pin's digests to the refs; *ret_version is the pinned version (or NULL). */
+static int gc_pin(struct gc *g, const char *app, char **ret_version) {
+        _cleanup_free_ char *data = NULL;
+        int r = read_pin(g->s, app, &data);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        char *save = NULL, *line = strtok_r(data, "\n", &save);
+        if (!line || !tender_name_valid(line))
+                return -EBADMSG;
+        *ret_version = strdup(line);
+        if (!*ret_version)
+                return -ENOMEM;
+        while ((line = strtok_r(NULL, "\n", &save))) {
+                bool blob = strncmp(line, "blob ", 5) == 0;
+                const char *hex = line + (blob ? 5 : 6);
+                if ((!blob && strncmp(line, "layer ", 6) != 0) || strlen(hex) != 64)
+                        return -EBADMSG;
+                r = refs_add_hex(blob ? &g->blobs : &g->layers, hex);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int gc_app(struct gc *g, const char *app) {
+        _cleanup_free_ char *cur = NULL, *prev = NULL, *pinned = NULL;
         char **releases = NULL;
         char rel[160];
-        int r, removed = 0;
+        int r;
 
-        tender_store_get_current(s, app, &cur);
-        tender_store_get_previous(s, app, &prev);
-        snprintf(rel, sizeof(rel), "apps/%s/releases", app);
-        r = list_names(s->root_fd, rel, 4096, &releases);
+        tender_store_get_current(g->s, app, &cur);
+        tender_store_get_previous(g->s, app, &prev);
+        r = gc_pin(g, app, &pinned);
         if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "list %s", rel);
+                return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "read pin of %s", app);
+        snprintf(rel, sizeof(rel), "apps/%s/releases", app);
+        r = list_names(g->s->root_fd, rel, 4096, &releases);
+        if (r < 0)
+                return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "list %s", rel);
         for (size_t i = 0; releases[i] && r >= 0; i++) {
                 const char *v = releases[i];
-                if ((cur && STREQ(v, cur)) || (prev && STREQ(v, prev))) {
-                        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
-                        r = tender_store_release_manifest(s, app, v, &m, err);
-                        for (size_t j = 0; r >= 0 && j < m->n_layers; j++) {
-                                r = refs_add(layers, &m->layers[j].diff_id);
-                                if (r >= 0)
-                                        r = refs_add(blobs, &m->layers[j].digest);
-                        }
+                bool is_pinned = pinned && STREQ(v, pinned);
+                if ((cur && STREQ(v, cur)) || (prev && STREQ(v, prev)) || is_pinned) {
+                        r = gc_keep_release(g, app, v);
+                        if (r == -ENOENT && is_pinned)
+                                r = 0; /* prepared after the fetch; the pin holds its refs */
                         continue;
                 }
                 release_rel(app, v, rel);
-                r = tender_rm_rf_at(s->root_fd, rel);
+                r = gc_remove(g, g->s->root_fd, rel);
                 if (r < 0)
-                        tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "remove %s", rel);
-                else
-                        removed++;
+                        tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "remove %s", rel);
         }
         tender_strv_free(releases);
-        return r < 0 ? r : removed;
+        return r;
 }
 
 /* Removes entries of dir (64-hex names, optionally ".part") that refs does not hold. */
-static int gc_dir(struct tender_store *s, const char *dir, const struct refs *refs,
-                  struct tender_error *err) {
+static int gc_dir(struct gc *g, const char *dir, const struct refs *refs) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int r, removed = 0;
+        int r;
 
-        r = open_dir_at(s->root_fd, dir, &d);
+        r = open_dir_at(g->s->root_fd, dir, &d);
         if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "open %s", dir);
+                return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "open %s", dir);
         while ((de = readdir(d))) {
                 if (dot_or_dotdot(de->d_name) || strlen(de->d_name) < 64 ||
                     refs_has(refs, de->d_name))
                         continue;
+                r = gc_remove(g, dirfd(d), de->d_name);
+                if (r < 0)
+                        return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "remove %s/%s",
+                                                      dir, de->d_name);
+        }
+        return 0;
+}
+
+static int gc_run(struct gc *g) {
+        char **apps = NULL;
+        int r = tender_store_list_apps(g->s, &apps);
+        if (r < 0)
+                return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "list apps");
+        for (size_t i = 0; apps[i] && r >= 0; i++)
+                r = gc_app(g, apps[i]);
+        /* Layers and blobs go only when every kept manifest could be read: a manifest that
+         * failed to parse might reference anything. */
+        if (r >= 0)
+                r = gc_dir(g, "layers/sha256", &g->layers);
+        if (r >= 0)
+                r = gc_dir(g, "blobs/sha256", &g->blobs);
+        tender_strv_free(apps);
+        free(g->layers.hex);
+        free(g->blobs.hex);
+        return r < 0 ? r : g->removed;
+}
+
+int tender_store_gc(struct tender_store *s, struct tender_error *err) {
+        struct gc g = {.s = s, .err = err};
+        return gc_run(&g);
+}
+
+int tender_store_gc_estimate(struct tender_store *s, uint64_t *ret_bytes,
+                             struct tender_error *err) {
+        struct gc g = {.s = s, .dry_run = true, .err = err};
+        int r = gc_run(&g);
+        if (r >= 0)
+                *ret_bytes = g.bytes;
+        return r;
+}
+
+int tender_store_pin(struct tender_store *s, const char *app,
+                     const struct tender_release_manifest *m) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        char hex[65], rel[TENDER_NAME_MAX + 16];
+        if (check_names(app, m->version) < 0)
+                return -EINVAL;
+        FILE *f = open_memstream(&data, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s\n", m->version);
+        for (size_t i = 0; i < m->n_layers; i++) {
+                fprintf(f, "blob %s\n", tender_digest_hex(&m->layers[i].digest, hex));
+                fprintf(f, "layer %s\n", tender_digest_hex(&m->layers[i].diff_id, hex));
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (len > TENDER_STORE_PIN_MAX_SIZE)
+                return -E2BIG;
+        int r = tender_mkdir_p_at(s->root_fd, "state/pins", STORE_DIR_MODE);
+        if (r < 0)
+                return r;
+        snprintf(rel, sizeof(rel), "state/pins/%s", app);
+        return tender_write_file_atomic_at(s->root_fd, rel, data, len, 0600);
+}
+
+int tender_store_unpin(struct tender_store *s, const char *app) {
+        char rel[TENDER_NAME_MAX + 16];
+        if (check_names(app, NULL) < 0)
+                return -EINVAL;
+        snprintf(rel, sizeof(rel), "state/pins/%s", app);
+        if (unlinkat(s->root_fd, rel, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return tender_fsync_dir_at(s->root_fd, "state/pins");
+}
+
+int tender_store_get_pin(const struct tender_store *s, const char *app, char **ret_version) {
+        _cleanup_free_ char *data = NULL;
+        if (check_names(app, NULL) < 0)
+                return -EINVAL;
+        int r = read_pin(s, app, &data);
+        if (r < 0)
+                return r;
+        data[strcspn(data, "\n")] = '\0';
+        if (!tender_name_valid(data))
+                return -EBADMSG;
+        *ret_version = TAKE_PTR(data);
+        return 0;
+}
+
+static bool is_hex64(const char *name, const char *suffix) {
+        size_t n = strspn(name, "0123456789abcdef");
+        return n == 64 && STREQ(name + 64, suffix);
+}
+
+/* Entries of dir whose name is not <hex> (or <hex>.part where allowed) or of the wrong type
+ * are leftovers (temp files of an older version, a crash between steps): removed. */
+static int scan_dir(struct tender_store *s, const char *dir, bool want_dir, bool allow_part) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct stat st;
+        int r = open_dir_at(s->root_fd, dir, &d), removed = 0;
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (dot_or_dotdot(de->d_name))
+                        continue;
+                bool part = allow_part && is_hex64(de->d_name, ".part");
+                bool ok = (is_hex64(de->d_name, "") || part) &&
+                          fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                          (want_dir && !part ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+                if (ok)
+                        continue;
                 r = tender_rm_rf_at(dirfd(d), de->d_name);
                 if (r < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "remove %s/%s",
-                                                      dir, de->d_name);
+                        return r;
                 removed++;
         }
         return removed;
 }
 
-int tender_store_gc(struct tender_store *s, struct tender_error *err) {
-        struct refs layers = {0}, blobs = {0};
-        char **apps = NULL;
-        int r, removed = 0;
-
-        r = tender_store_list_apps(s, &apps);
+int tender_store_scan(struct tender_store *s, struct tender_error *err) {
+        int r = tender_store_clean_tmp(s), removed = 0;
         if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "list apps");
-        for (size_t i = 0; apps[i]; i++) {
-                r = gc_app(s, apps[i], &layers, &blobs, err);
-                if (r < 0)
-                        break;
-                removed += r;
-        }
-        /* Layers and blobs go only when every kept manifest could be read: a manifest that
-         * failed to parse might reference anything. */
-        if (r >= 0)
-                r = gc_dir(s, "layers/sha256", &layers, err);
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "clean %s/tmp", s->root);
+        r = scan_dir(s, "layers/sha256", true, false);
         if (r >= 0) {
                 removed += r;
-                r = gc_dir(s, "blobs/sha256", &blobs, err);
+                r = scan_dir(s, "blobs/sha256", false, true);
         }
-        if (r >= 0)
-                removed += r;
-        tender_strv_free(apps);
-        free(layers.hex);
-        free(blobs.hex);
-        return r < 0 ? r : removed;
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "scan %s", s->root);
+        removed += r;
+        /* A .part that no kept or pinned release references will never be resumed. */
+        r = tender_store_gc(s, err);
+        return r < 0 ? r : removed + r;
+}
+
+int tender_store_usage(const struct tender_store *s, uint64_t *ret_bytes) {
+        static const char *const dirs[] = {"blobs", "layers", "tmp"};
+        uint64_t total = 0;
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                total += du_at(s->root_fd, dirs[i], 0);
+        *ret_bytes = total;
+        return 0;
 }

@@ -23,7 +23,9 @@ struct tender_config {
         uint64_t poll_interval_sec; /* default 300; the server's polling.sleep overrides it */
         uint64_t http_timeout_sec;  /* default 30, applies to each request's connect+idle */
         /* store */
-        char *store_root; /* default /var/lib/tender */
+        char *store_root;             /* default /var/lib/tender */
+        bool store_allow_unencrypted; /* default false: refuse a store without dm-crypt/fscrypt */
+        uint64_t store_budget_bytes;  /* cap on blobs+layers+tmp; default 0 = none */
         /* trust */
         char *release_key; /* required, PEM public key that signs release manifests */
         /* runtime */

@@ -13,6 +13,7 @@
  *   tmp/                            staging, emptied at start
  *   state/last-action               id of the last DDI action fully handled
  *   state/last-feedback             the final feedback sent for it
+ *   state/pins/<app>                the update in flight: version, blob and layer digests
  *
  * All access goes through a directory fd on the root; app, version and volume names must pass
  * tender_name_valid so that they stay one path component.
@@ -30,6 +31,8 @@
 #define TENDER_STORE_COUNTER_MAX_SIZE 32
 #define TENDER_STORE_ACTION_MAX_SIZE 256
 #define TENDER_STORE_FEEDBACK_MAX_SIZE (64 * 1024)
+#define TENDER_STORE_PIN_MAX_SIZE (1024 * 1024)
+#define TENDER_STORE_DU_MAX_DEPTH 64
 
 struct tender_store;
 
@@ -105,6 +108,57 @@ int tender_store_last_feedback_set(struct tender_store *s, const char *json);
 /* Apps present in apps/ (NULL-terminated, sorted; free with tender_strv_free). */
 int tender_store_list_apps(const struct tender_store *s, char ***ret_apps);
 
-/* Removes, for every app, releases that are neither current nor previous, then layers and blobs
- * that no kept release's manifest references. Returns the number of entries removed. */
+/* Removes, for every app, releases that are neither current nor previous nor pinned, then layers
+ * and blobs (with their .part files) that no kept release's manifest or pin references. Returns
+ * the number of entries removed. */
 int tender_store_gc(struct tender_store *s, struct tender_error *err);
+/* What tender_store_gc would free, in bytes of disk usage, without removing anything. */
+int tender_store_gc_estimate(struct tender_store *s, uint64_t *ret_bytes, struct tender_error *err);
+
+/* In-flight pin: while an update of app to m->version is under way, GC keeps m's blobs (and
+ * their .part files, so downloads resume), its layers and its release dir, even before the
+ * release is prepared. One pin per app, written atomically to state/pins/<app>; survives a
+ * restart until tender_store_unpin (after commit or rollback). */
+int tender_store_pin(struct tender_store *s, const char *app,
+                     const struct tender_release_manifest *m);
+int tender_store_unpin(struct tender_store *s, const char *app);
+/* The pinned version; -ENOENT when none. */
+int tender_store_get_pin(const struct tender_store *s, const char *app, char **ret_version);
+
+/* Start-up scan, before anything else uses the store: empties tmp/ (half-extracted layers,
+ * staging), removes entries of layers/sha256 and blobs/sha256 that are not complete
+ * (<hex> directories, <hex> files, <hex>.part files) and runs GC, which removes .part files
+ * no kept or pinned release will resume. A layer is complete exactly when its directory is
+ * in layers/sha256 (tender_store_commit_layer renames it in after syncfs). Returns the number
+ * of entries removed. */
+int tender_store_scan(struct tender_store *s, struct tender_error *err);
+
+/* Disk usage of blobs/, layers/ and tmp/: what the size budget counts. */
+int tender_store_usage(const struct tender_store *s, uint64_t *ret_bytes);
+
+/* Space planning (lib/space.c), before fetching anything for an update. */
+struct tender_store_plan_options {
+        uint64_t budget_bytes;   /* cap on tender_store_usage; 0: none */
+        unsigned margin_percent; /* of the bytes needed; 0: TENDER_STORE_MARGIN_PERCENT */
+        uint64_t margin_min;     /* bytes; 0: TENDER_STORE_MARGIN_MIN */
+};
+#define TENDER_STORE_MARGIN_PERCENT 10
+#define TENDER_STORE_MARGIN_MIN (8ULL * 1024 * 1024)
+
+struct tender_store_plan {
+        uint64_t download_bytes; /* blobs not yet present, less what their .part files hold */
+        uint64_t extract_bytes;  /* uncompressed sizes of layers not yet extracted */
+        uint64_t margin_bytes;
+        uint64_t needed_bytes;      /* the sum of the three */
+        uint64_t available_bytes;   /* statvfs: free for unprivileged use now */
+        uint64_t reclaimable_bytes; /* what GC would free */
+        uint64_t usage_bytes;       /* tender_store_usage now */
+        bool gc_needed;             /* fits only after tender_store_gc */
+};
+
+/* Computes what installing m needs; fails with -ENOSPC and a message giving the figures when
+ * the store cannot hold it even after GC (file system space, or budget). Pin m first: the
+ * estimate of what GC frees honours pins. *ret is filled on success and on -ENOSPC. */
+int tender_store_plan(struct tender_store *s, const struct tender_release_manifest *m,
+                      const struct tender_store_plan_options *opts, struct tender_store_plan *ret,
+                      struct tender_error *err);

@@ -16,7 +16,8 @@ static const char full[] =
         "{\"server\": {\"url\": \"https://updates.example.com/ddi\", \"tenant\": \"fleet_2\","
         "             \"controllerId\": \"dev-1.a_b\", \"targetToken\": \"s3cr3t-Token\","
         "             \"pollIntervalSeconds\": 60, \"httpTimeoutSeconds\": 10},"
-        " \"store\": {\"root\": \"/data/tender\"},"
+        " \"store\": {\"root\": \"/data/tender\", \"allowUnencrypted\": true, \"budgetBytes\": "
+        "1000000},"
         " \"trust\": {\"releaseKey\": \"/etc/tender/key.pem\"},"
         " \"runtime\": {\"path\": \"/usr/bin/crun\", \"root\": \"/run/crun\"},"
         " \"log\": {\"level\": \"debug\"}}";
@@ -47,6 +48,8 @@ TEST(minimal_defaults) {
         ASSERT_EQ(c->poll_interval_sec, 300);
         ASSERT_EQ(c->http_timeout_sec, 30);
         ASSERT_STREQ(c->store_root, "/var/lib/tender");
+        ASSERT_FALSE(c->store_allow_unencrypted);
+        ASSERT_EQ(c->store_budget_bytes, 0);
         ASSERT_STREQ(c->release_key, "/etc/tender/release-key.pem");
         ASSERT_STREQ(c->runtime_path, "tender-runtime");
         ASSERT_STREQ(c->runtime_root, "/run/tender/runtime");
@@ -64,6 +67,8 @@ TEST(full) {
         ASSERT_EQ(c->poll_interval_sec, 60);
         ASSERT_EQ(c->http_timeout_sec, 10);
         ASSERT_STREQ(c->store_root, "/data/tender");
+        ASSERT_TRUE(c->store_allow_unencrypted);
+        ASSERT_EQ(c->store_budget_bytes, 1000000);
         ASSERT_STREQ(c->release_key, "/etc/tender/key.pem");
         ASSERT_STREQ(c->runtime_path, "/usr/bin/crun");
         ASSERT_STREQ(c->runtime_root, "/run/crun");
@@ -100,6 +105,14 @@ TEST(unknown_keys) {
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
                           " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": {\"Root\": \"/x\"}}",
                           EINVAL, "store.Root: unknown key");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"},"
+                          " \"store\": {\"allowUnencrypted\": \"yes\"}}",
+                          EINVAL, "store.allowUnencrypted");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k\"},"
+                          " \"store\": {\"budgetBytes\": -1}}",
+                          EINVAL, "store.budgetBytes");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
                           " \"trust\": {\"releaseKey\": \"/k\", \"key\": \"/x\"}}",
                           EINVAL, "trust.key: unknown key");
