@@ -4,10 +4,13 @@
  * requests to the same server reuse the connection (keep-alive, TLS session).
  *
  * Policy, the same for every request:
- * - only http:// and https:// URLs; redirects are not followed at all (a 3xx is -EPROTO), so a
- *   server cannot send the agent to another host or scheme;
- * - a connect timeout plus a low-speed limit (under 1 byte/s for timeout_sec aborts) instead of a
- *   total timeout: a slow but moving multi-hundred-MiB download completes, a stalled one ends;
+ * - only http:// and https:// URLs; redirects are not followed unless the options allow some,
+ *   and then only to the allowed protocols (https by default) and at most max_redirects times;
+ *   curl drops our Authorization header when a redirect leaves the host;
+ * - a connect timeout plus a low-speed limit (under low_speed bytes/s for timeout_sec aborts)
+ *   instead of a total timeout: a slow but moving multi-hundred-MiB download completes, a
+ *   stalled or trickling (slow-loris) one ends;
+ * - with a CA file, that file is the only trust anchor;
  * - status codes are mapped here (CURLOPT_FAILONERROR off) and error bodies are never stored;
  * - every body has a cap, enforced from Content-Length when announced and in the write callback
  *   otherwise.
@@ -21,7 +24,9 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tender/fileio.h"
@@ -31,14 +36,30 @@
 #define HTTP_DISCARD_MAX (1024 * 1024) /* response bodies of send_json, read and dropped */
 #define HTTP_PROGRESS_STEP (64 * 1024)
 #define HTTP_PART_SUFFIX ".part"
+#define HTTP_VALIDATOR_SUFFIX ".part.etag"
+#define HTTP_VALIDATOR_MAX 256 /* an ETag or Last-Modified value, as stored and sent */
+#define HTTP_CHALLENGE_MAX 1024
 
 struct tender_http {
         CURL *curl;
         char *auth_header;
         char *user_agent;
         char *ca_file;
+        char *pinned_public_key;
+        char *client_cert;
+        char *client_key;
+        char *redirect_protocols;
+        long max_redirects;
         long timeout_sec;
+        long low_speed;
+        curl_off_t max_recv_speed;
         char curl_error[CURL_ERROR_SIZE];
+
+        /* The last request's outcome, for callers and the retry loop. */
+        long last_status;
+        bool last_retryable; /* the failure may pass by itself */
+        bool last_resumed;   /* the last download started from a non-empty .part */
+        char challenge[HTTP_CHALLENGE_MAX];
 };
 
 enum sink_kind {
@@ -66,6 +87,11 @@ struct xfer {
         uint64_t last_progress;
         struct tender_sha256 *hash;
         int64_t range_start; /* from Content-Range, -1 if none */
+        int dirfd;           /* where the validator file goes */
+        const char *validator_name;
+        char etag[HTTP_VALIDATOR_MAX];
+        char last_modified[HTTP_VALIDATOR_MAX];
+        bool saw_redirect;
 
         bool started;
         long status;
@@ -80,6 +106,16 @@ static void curl_init_once(void) {
         curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* Copies an optional string; false only when out of memory. */
+static bool dup_opt(const char *s, char **ret) {
+        *ret = s ? strdup(s) : NULL;
+        return !s || *ret;
+}
+
+static long clamp_long(uint64_t v, long dflt) {
+        return v > 0 && v < LONG_MAX ? (long) v : dflt;
+}
+
 int tender_http_new(const struct tender_http_options *opts, struct tender_http **ret) {
         static const struct tender_http_options defaults = {0};
         if (!opts)
@@ -91,17 +127,22 @@ int tender_http_new(const struct tender_http_options *opts, struct tender_http *
         struct tender_http *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        h->timeout_sec = opts->timeout_sec > 0 && opts->timeout_sec < LONG_MAX
-                                 ? (long) opts->timeout_sec
-                                 : HTTP_TIMEOUT_DEFAULT_SEC;
+        h->timeout_sec = clamp_long(opts->timeout_sec, HTTP_TIMEOUT_DEFAULT_SEC);
+        h->low_speed = clamp_long(opts->low_speed_bytes_per_sec, 1);
+        h->max_recv_speed = opts->max_recv_bytes_per_sec < INT64_MAX
+                                    ? (curl_off_t) opts->max_recv_bytes_per_sec
+                                    : 0;
+        h->max_redirects = (long) opts->max_redirects;
         h->curl = curl_easy_init();
         h->user_agent = strdup(opts->user_agent ? opts->user_agent : "tender/" TENDER_VERSION);
-        if (opts->auth_header)
-                h->auth_header = strdup(opts->auth_header);
-        if (opts->ca_file)
-                h->ca_file = strdup(opts->ca_file);
-        if (!h->curl || !h->user_agent || (opts->auth_header && !h->auth_header) ||
-            (opts->ca_file && !h->ca_file)) {
+        bool ok = dup_opt(opts->auth_header, &h->auth_header) &&
+                  dup_opt(opts->ca_file, &h->ca_file) &&
+                  dup_opt(opts->pinned_public_key, &h->pinned_public_key) &&
+                  dup_opt(opts->client_cert, &h->client_cert) &&
+                  dup_opt(opts->client_key, &h->client_key) &&
+                  dup_opt(opts->redirect_protocols ? opts->redirect_protocols : "https",
+                          &h->redirect_protocols);
+        if (!ok || !h->curl || !h->user_agent) {
                 tender_http_free(h);
                 return -ENOMEM;
         }
@@ -117,6 +158,10 @@ void tender_http_free(struct tender_http *h) {
         free(h->auth_header);
         free(h->user_agent);
         free(h->ca_file);
+        free(h->pinned_public_key);
+        free(h->client_cert);
+        free(h->client_key);
+        free(h->redirect_protocols);
         free(h);
 }
 
@@ -127,6 +172,8 @@ static bool status_ok(long status) {
 static int map_status(const struct xfer *x, const char *method) {
         long s = x->status;
         int e = s == 404 ? ENOENT : (s == 401 || s == 403) ? EACCES : EPROTO;
+        /* Overload and server faults may pass; other answers will be the same next time. */
+        x->h->last_retryable = s >= 500 || s == 408 || s == 429;
         if (s >= 300 && s < 400)
                 return tender_error_set(x->err, TENDER_ERR_NETWORK, e,
                                         "%s %s: HTTP %ld (redirects are not followed)", method,
@@ -138,9 +185,14 @@ static int map_status(const struct xfer *x, const char *method) {
 static int map_curl(const struct xfer *x, const char *method, CURLcode rc) {
         const char *detail = x->h->curl_error[0] ? x->h->curl_error : curl_easy_strerror(rc);
         int e;
+        x->h->last_retryable = false;
+        if (x->saw_redirect && (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS))
+                return tender_error_set(x->err, TENDER_ERR_NETWORK, EPROTO,
+                                        "%s %s: redirect refused: %s", method, x->url, detail);
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
                 e = ETIMEDOUT;
+                x->h->last_retryable = true;
                 break;
         case CURLE_OUT_OF_MEMORY:
                 e = ENOMEM;
@@ -149,32 +201,76 @@ static int map_curl(const struct xfer *x, const char *method, CURLcode rc) {
         case CURLE_URL_MALFORMAT:
                 e = EINVAL;
                 break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+                /* The server is not the one we trust, or our own TLS files are bad: retrying
+                 * changes nothing. Reported as unreachable like other connection failures. */
+                e = EHOSTUNREACH;
+                break;
         default:
                 /* Connection refused, DNS, resets, truncated bodies, TLS failures: the server
                  * could not be talked to properly; the caller retries later. */
                 e = EHOSTUNREACH;
+                x->h->last_retryable = true;
                 break;
         }
         return tender_error_set(x->err, TENDER_ERR_NETWORK, e, "%s %s: %s", method, x->url, detail);
 }
 
+/* If data is the header `name:` (lowercase, with colon), copies its value without surrounding
+ * blanks into out (at most out_size - 1 bytes, else ""). Returns whether the name matched. */
+static bool header_value(const char *data, size_t len, const char *name, char *out,
+                         size_t out_size) {
+        size_t n = strlen(name);
+        if (len < n || strncasecmp(data, name, n) != 0)
+                return false;
+        const char *v = data + n, *end = data + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        size_t vlen = (size_t) (end - v);
+        if (vlen >= out_size)
+                vlen = 0; /* too long to be used: treated as absent */
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+        return true;
+}
+
 static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
         struct xfer *x = userdata;
         size_t len = size * n;
-        static const char name[] = "content-range:";
-        char line[128];
+        char range[128];
 
-        /* A status line starts a new response (e.g. after "100 Continue"). */
-        if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        /* A status line starts a new response (after "100 Continue" or a redirect). */
+        if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+                int code = 0;
                 x->range_start = -1;
-        if (len < sizeof(name) - 1 || len >= sizeof(line) ||
-            strncasecmp(data, name, sizeof(name) - 1) != 0)
+                x->etag[0] = x->last_modified[0] = x->h->challenge[0] = '\0';
+                if (sscanf(data, "HTTP/%*s %d", &code) == 1 && code >= 300 && code < 400)
+                        x->saw_redirect = true;
                 return len;
-        memcpy(line, data, len);
-        line[len] = '\0';
-        unsigned long long start;
-        if (sscanf(line + sizeof(name) - 1, " bytes %llu-", &start) == 1 && start <= INT64_MAX)
-                x->range_start = (int64_t) start;
+        }
+        if (header_value(data, len, "content-range:", range, sizeof(range))) {
+                unsigned long long start;
+                if (sscanf(range, "bytes %llu-", &start) == 1 && start <= INT64_MAX)
+                        x->range_start = (int64_t) start;
+        } else if (header_value(data, len, "etag:", x->etag, sizeof(x->etag))) {
+                /* A weak ETag cannot guard a byte range (RFC 9110, If-Range). */
+                if (strncmp(x->etag, "W/", 2) == 0)
+                        x->etag[0] = '\0';
+        } else if (!header_value(data, len, "last-modified:", x->last_modified,
+                                 sizeof(x->last_modified))) {
+                char c[HTTP_CHALLENGE_MAX];
+                /* Of several challenges, keep a Bearer one: that is the one we can answer. */
+                if (header_value(data, len, "www-authenticate:", c, sizeof(c)) && c[0] &&
+                    (!x->h->challenge[0] || strncasecmp(c, "bearer ", 7) == 0))
+                        memcpy(x->h->challenge, c, sizeof(c));
+        }
         return len;
 }
 
@@ -187,6 +283,24 @@ static int file_reset(struct xfer *x) {
         if (!x->hash)
                 return tender_error_set(x->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         x->offset = x->written = x->last_progress = 0;
+        return 0;
+}
+
+/* Records the validator of a body that starts at byte 0 next to the .part file, durably, so
+ * that a resume after a crash can ask for "the rest of this same content" with If-Range. */
+static int validator_save(struct xfer *x) {
+        const char *v = x->etag[0] ? x->etag : x->last_modified;
+        if (!v[0]) {
+                if (unlinkat(x->dirfd, x->validator_name, 0) < 0 && errno != ENOENT)
+                        return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
+                                                      "GET %s: remove %s", x->url,
+                                                      x->validator_name);
+                return 0;
+        }
+        int r = tender_write_file_atomic_at(x->dirfd, x->validator_name, v, strlen(v), 0644);
+        if (r < 0)
+                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, r, "GET %s: write %s",
+                                              x->url, x->validator_name);
         return 0;
 }
 
@@ -211,19 +325,27 @@ static int body_start(struct xfer *x) {
         }
 
         if (x->status == 206) {
-                if (x->offset == 0 || x->range_start != (int64_t) x->offset)
+                if (x->offset == 0 || x->range_start != (int64_t) x->offset) {
+                        /* The .part is dropped; a fresh attempt may well succeed. */
+                        x->h->last_retryable = true;
                         return tender_error_set(x->err, TENDER_ERR_NETWORK, EPROTO,
                                                 "GET %s: unexpected partial content (asked for "
                                                 "bytes from %llu)",
                                                 x->url, (unsigned long long) x->offset);
+                }
         } else if (x->status == 200) {
+                int r;
                 if (x->offset > 0) {
-                        /* The server ignored the Range header: start over. */
-                        log_debug("%s ignored Range, downloading from the start", x->url);
-                        int r = file_reset(x);
+                        /* The server ignored the Range header, or the content changed since
+                         * the .part was started (If-Range): start over. */
+                        log_debug("%s sent the whole body, downloading from the start", x->url);
+                        r = file_reset(x);
                         if (r < 0)
                                 return r;
                 }
+                r = validator_save(x);
+                if (r < 0)
+                        return r;
         } else {
                 return tender_error_set(x->err, TENDER_ERR_NETWORK, EPROTO,
                                         "GET %s: unexpected HTTP %ld", x->url, x->status);
@@ -314,11 +436,56 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata) {
         return len;
 }
 
+static CURLcode redirect_policy(struct tender_http *h) {
+        CURL *c = h->curl;
+        if (h->max_redirects == 0)
+                return curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, h->max_redirects);
+        /* A GET stays a GET; credentials never follow to another host (curl's default). */
+        curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        return curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, h->redirect_protocols);
+#else
+        long mask = 0;
+        if (strstr(h->redirect_protocols, "https"))
+                mask |= CURLPROTO_HTTPS;
+        if (strstr(h->redirect_protocols, "http,") || STREQ(h->redirect_protocols, "http") ||
+            strstr(h->redirect_protocols, ",http"))
+                mask |= CURLPROTO_HTTP;
+        return curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, mask);
+#endif
+}
+
+static CURLcode tls_policy(struct tender_http *h) {
+        CURL *c = h->curl;
+        CURLcode rc = CURLE_OK;
+        if (h->ca_file) {
+                /* The given bundle is the only trust anchor: no system CA directory. */
+                rc = curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+                if (rc == CURLE_OK)
+                        rc = curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        }
+        if (rc == CURLE_OK && h->pinned_public_key)
+                rc = curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->pinned_public_key);
+        if (rc == CURLE_OK && h->client_cert) {
+                curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+                rc = curl_easy_setopt(c, CURLOPT_SSLCERT, h->client_cert);
+        }
+        if (rc == CURLE_OK && h->client_key) {
+                curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+                rc = curl_easy_setopt(c, CURLOPT_SSLKEY, h->client_key);
+        }
+        return rc;
+}
+
 /* Resets the handle (keeping its connection cache) and applies the common policy. */
 static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist *headers) {
         CURL *c = h->curl;
         curl_easy_reset(c);
-        h->curl_error[0] = '\0';
+        h->curl_error[0] = h->challenge[0] = '\0';
+        h->last_status = 0;
+        h->last_retryable = false;
 #if LIBCURL_VERSION_NUM >= 0x075500
         CURLcode rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -328,17 +495,26 @@ static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist
                 return tender_error_set(x->err, TENDER_ERR_NETWORK, EINVAL,
                                         "%s: cannot restrict protocols: %s", x->url,
                                         curl_easy_strerror(rc));
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        rc = redirect_policy(h);
+        if (rc != CURLE_OK)
+                return tender_error_set(x->err, TENDER_ERR_NETWORK, EINVAL,
+                                        "%s: invalid redirect protocols \"%s\": %s", x->url,
+                                        h->redirect_protocols, curl_easy_strerror(rc));
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_sec);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->low_speed);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->timeout_sec);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
-        if (h->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+        if (h->max_recv_speed > 0)
+                curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, h->max_recv_speed);
+        rc = tls_policy(h);
+        if (rc != CURLE_OK)
+                return tender_error_set(x->err, TENDER_ERR_NETWORK, EINVAL,
+                                        "%s: TLS options not supported by libcurl: %s", x->url,
+                                        curl_easy_strerror(rc));
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
@@ -353,6 +529,7 @@ static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist
 
 static int http_run(struct xfer *x, const char *method) {
         CURLcode rc = curl_easy_perform(x->h->curl);
+        curl_easy_getinfo(x->h->curl, CURLINFO_RESPONSE_CODE, &x->h->last_status);
         if (x->started && x->status != 0 && !status_ok(x->status))
                 return map_status(x, method);
         if (x->error < 0)
@@ -369,10 +546,11 @@ static int http_run(struct xfer *x, const char *method) {
         return 0;
 }
 
-static int headers_new(struct tender_http *h, const char *extra1, const char *extra2,
+/* The request's header list: auth (may be NULL) and up to three more lines (NULL: none). */
+static int headers_new(const char *auth, const char *extra1, const char *extra2, const char *extra3,
                        struct curl_slist **ret) {
         struct curl_slist *l = NULL, *t;
-        const char *items[] = {h->auth_header, extra1, extra2};
+        const char *items[] = {auth, extra1, extra2, extra3};
         for (size_t i = 0; i < ELEMENTSOF(items); i++) {
                 if (!items[i])
                         continue;
@@ -391,8 +569,8 @@ static void slist_freep(struct curl_slist **l) {
         curl_slist_free_all(*l);
 }
 
-int tender_http_get(struct tender_http *h, const char *url, size_t max, char **ret_body,
-                    size_t *ret_len, struct tender_error *err) {
+static int http_get(struct tender_http *h, const char *url, const char *auth, size_t max,
+                    char **ret_body, size_t *ret_len, struct tender_error *err) {
         _cleanup_(slist_freep) struct curl_slist *headers = NULL;
         struct xfer x = {.h = h,
                          .url = url,
@@ -403,7 +581,7 @@ int tender_http_get(struct tender_http *h, const char *url, size_t max, char **r
                          .err = err};
         int r;
 
-        if (headers_new(h, NULL, NULL, &headers) < 0)
+        if (headers_new(auth, NULL, NULL, NULL, &headers) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         r = http_prepare(h, &x, headers);
         if (r >= 0)
@@ -423,6 +601,24 @@ int tender_http_get(struct tender_http *h, const char *url, size_t max, char **r
         return 0;
 }
 
+int tender_http_get(struct tender_http *h, const char *url, size_t max, char **ret_body,
+                    size_t *ret_len, struct tender_error *err) {
+        return http_get(h, url, h->auth_header, max, ret_body, ret_len, err);
+}
+
+int tender_http_get_auth(struct tender_http *h, const char *url, const char *auth_header,
+                         size_t max, char **ret_body, size_t *ret_len, struct tender_error *err) {
+        return http_get(h, url, auth_header, max, ret_body, ret_len, err);
+}
+
+long tender_http_last_status(const struct tender_http *h) {
+        return h->last_status;
+}
+
+const char *tender_http_last_challenge(const struct tender_http *h) {
+        return h->challenge;
+}
+
 int tender_http_send_json(struct tender_http *h, const char *method, const char *url,
                           const char *json, struct tender_error *err) {
         _cleanup_(slist_freep) struct curl_slist *headers = NULL;
@@ -440,7 +636,8 @@ int tender_http_send_json(struct tender_http *h, const char *method, const char 
                                         "%s: unsupported method %s", url,
                                         method ? method : "(null)");
         /* "Expect:" suppresses the 100-continue round trip for small bodies. */
-        if (headers_new(h, "Content-Type: application/json", "Expect:", &headers) < 0)
+        if (headers_new(h->auth_header, "Content-Type: application/json", "Expect:", NULL,
+                        &headers) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         r = http_prepare(h, &x, headers);
         if (r < 0)
@@ -496,8 +693,95 @@ static int hash_existing(int fd, struct tender_sha256 *hash, uint64_t *ret_size)
 
 static bool download_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
-        return n > 0 && n + sizeof(HTTP_PART_SUFFIX) <= NAME_MAX && !strchr(name, '/') &&
+        return n > 0 && n + sizeof(HTTP_VALIDATOR_SUFFIX) <= NAME_MAX && !strchr(name, '/') &&
                !STREQ(name, ".") && !STREQ(name, "..");
+}
+
+/* File names and headers of one download. */
+struct download_ctx {
+        char dstr[TENDER_DIGEST_STRING_MAX];
+        char part[NAME_MAX + 1];
+        char validator_name[NAME_MAX + 1];
+        char range[64];
+        char if_range[sizeof("If-Range: ") + HTTP_VALIDATOR_MAX];
+};
+
+/* Opens (creating) the .part file and hashes what it already holds; a .part longer than the
+ * blob cannot be a prefix of it and is emptied. */
+static int part_open(int dirfd, const struct tender_download *d, struct download_ctx *c,
+                     struct tender_sha256 **ret_hash, uint64_t *ret_have,
+                     struct tender_error *err) {
+        _cleanup_(sha256_freep) struct tender_sha256 *hash = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        fd = openat(dirfd, c->part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: open %s",
+                                              c->dstr, c->part);
+        if (fstat(fd, &st) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: stat %s",
+                                              c->dstr, c->part);
+        if (!S_ISREG(st.st_mode))
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EINVAL,
+                                        "blob %s: %s is not a regular file", c->dstr, c->part);
+        if ((uint64_t) st.st_size > d->size && ftruncate(fd, 0) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: truncate %s",
+                                              c->dstr, c->part);
+        hash = tender_sha256_new();
+        if (!hash)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        r = hash_existing(fd, hash, ret_have);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "blob %s: read %s",
+                                              c->dstr, c->part);
+        *ret_hash = TAKE_PTR(hash);
+        return TAKE_FD(fd);
+}
+
+/* The Range and If-Range lines for resuming at byte have (NULL when starting at zero). The
+ * validator is the one stored when the .part was started; without one the resume is
+ * unconditional and only the final digest check catches changed content. */
+static void resume_headers(int dirfd, uint64_t have, struct download_ctx *c, const char **ret_range,
+                           const char **ret_if_range) {
+        _cleanup_free_ char *v = NULL;
+        *ret_range = *ret_if_range = NULL;
+        if (have == 0)
+                return;
+        snprintf(c->range, sizeof(c->range), "Range: bytes=%llu-", (unsigned long long) have);
+        *ret_range = c->range;
+        if (tender_read_file_at(dirfd, c->validator_name, HTTP_VALIDATOR_MAX - 1, &v, NULL) >= 0 &&
+            v[0] && !strpbrk(v, "\r\n")) {
+                snprintf(c->if_range, sizeof(c->if_range), "If-Range: %s", v);
+                *ret_if_range = c->if_range;
+        }
+}
+
+/* Verifies the complete .part and moves it into place durably. */
+static int download_finish(struct xfer *x, int dirfd, const struct download_ctx *c,
+                           const char *name) {
+        int r = download_verify(x, c->dstr);
+        if (r < 0) {
+                (void) unlinkat(dirfd, c->part, 0);
+                (void) unlinkat(dirfd, c->validator_name, 0);
+                return r;
+        }
+        if (x->d->progress)
+                x->d->progress(x->written, x->d->size, x->d->userdata);
+        if (fsync(x->fd) < 0)
+                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno, "blob %s: fsync %s",
+                                              c->dstr, c->part);
+        if (renameat(dirfd, c->part, dirfd, name) < 0)
+                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
+                                              "blob %s: rename %s", c->dstr, c->part);
+        /* A stale validator is harmless (it only guards a .part), so no error if this fails. */
+        (void) unlinkat(dirfd, c->validator_name, 0);
+        r = tender_fsync_dir_at(dirfd, ".");
+        if (r < 0)
+                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, r,
+                                              "blob %s: fsync directory", c->dstr);
+        return 0;
 }
 
 int tender_http_download(struct tender_http *h, const struct tender_download *d, int dirfd,
@@ -505,39 +789,23 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
         _cleanup_(slist_freep) struct curl_slist *headers = NULL;
         _cleanup_(sha256_freep) struct tender_sha256 *hash = NULL;
         _cleanup_close_ int fd = -1;
-        char dstr[TENDER_DIGEST_STRING_MAX], part[NAME_MAX + 1], range[64];
-        struct stat st;
+        struct download_ctx c;
+        const char *range_hdr, *if_range_hdr;
         uint64_t have = 0;
         int r;
 
-        tender_digest_format(&d->digest, dstr);
+        h->last_status = 0;
+        h->last_retryable = h->last_resumed = false;
+        tender_digest_format(&d->digest, c.dstr);
         if (!download_name_valid(name))
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EINVAL,
-                                        "blob %s: invalid file name", dstr);
-        snprintf(part, sizeof(part), "%s" HTTP_PART_SUFFIX, name);
+                                        "blob %s: invalid file name", c.dstr);
+        snprintf(c.part, sizeof(c.part), "%s" HTTP_PART_SUFFIX, name);
+        snprintf(c.validator_name, sizeof(c.validator_name), "%s" HTTP_VALIDATOR_SUFFIX, name);
 
-        fd = openat(dirfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        fd = part_open(dirfd, d, &c, &hash, &have, err);
         if (fd < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: open %s",
-                                              dstr, part);
-        if (fstat(fd, &st) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: stat %s",
-                                              dstr, part);
-        if (!S_ISREG(st.st_mode))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EINVAL,
-                                        "blob %s: %s is not a regular file", dstr, part);
-
-        /* A .part longer than the blob cannot be a prefix of it. */
-        if ((uint64_t) st.st_size > d->size && ftruncate(fd, 0) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: truncate %s",
-                                              dstr, part);
-        hash = tender_sha256_new();
-        if (!hash)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        r = hash_existing(fd, hash, &have);
-        if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "blob %s: read %s", dstr,
-                                              part);
+                return fd;
 
         struct xfer x = {.h = h,
                          .url = d->url,
@@ -548,55 +816,142 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
                          .offset = have,
                          .written = have,
                          .last_progress = have,
-                         .hash = TAKE_PTR(hash),
+                         .hash = hash,
                          .range_start = -1,
+                         .dirfd = dirfd,
+                         .validator_name = c.validator_name,
                          .err = err};
 
         if (have < d->size) {
-                const char *range_hdr = NULL;
-                if (have > 0) {
-                        snprintf(range, sizeof(range), "Range: bytes=%llu-",
-                                 (unsigned long long) have);
-                        range_hdr = range;
+                h->last_resumed = have > 0;
+                if (have > 0)
                         log_debug("resuming %s at byte %llu", d->url, (unsigned long long) have);
-                }
-                if (headers_new(h, range_hdr, NULL, &headers) < 0)
+                resume_headers(dirfd, have, &c, &range_hdr, &if_range_hdr);
+                if (headers_new(d->auth_header ? d->auth_header : h->auth_header, range_hdr,
+                                if_range_hdr, NULL, &headers) < 0)
                         r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
                 else
                         r = http_prepare(h, &x, headers);
                 if (r >= 0)
                         r = http_run(&x, "GET");
+                hash = x.hash; /* file_reset may have replaced it */
                 if (r < 0) {
-                        hash = TAKE_PTR(x.hash);
                         /* Keep the .part for a later resume only when the transfer broke off
                          * or the server failed; when we refused the body (oversized, bad
                          * Content-Range, disk full) or the range is unsatisfiable, resuming
                          * from these bytes would fail the same way again. */
-                        if (x.error < 0 || (x.started && x.status == 416))
-                                (void) unlinkat(dirfd, part, 0);
+                        if (x.error < 0 || (x.started && x.status == 416)) {
+                                (void) unlinkat(dirfd, c.part, 0);
+                                (void) unlinkat(dirfd, c.validator_name, 0);
+                        }
                         if (err)
-                                tender_error_prefix(err, "blob %s", dstr);
+                                tender_error_prefix(err, "blob %s", c.dstr);
                         return r;
                 }
         }
-        hash = TAKE_PTR(x.hash);
-        x.hash = hash;
-        r = download_verify(&x, dstr);
-        if (r < 0) {
-                (void) unlinkat(dirfd, part, 0);
-                return r;
+        return download_finish(&x, dirfd, &c, name);
+}
+
+#define RETRY_ATTEMPTS_DEFAULT 5
+#define RETRY_INITIAL_MS_DEFAULT 1000
+#define RETRY_MAX_DELAY_MS_DEFAULT 60000
+#define RETRY_BUDGET_MS_DEFAULT (15 * 60 * 1000)
+
+static void default_sleep_ms(uint64_t ms, _unused_ void *userdata) {
+        struct timespec ts = {.tv_sec = (time_t) (ms / 1000),
+                              .tv_nsec = (long) (ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static uint64_t default_now_ms(_unused_ void *userdata) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static uint32_t default_random(_unused_ void *userdata) {
+        uint32_t v = 0;
+        /* Jitter only spreads a fleet's retries; a weak value on failure is fine. */
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+                v = (uint32_t) default_now_ms(NULL) * 2654435761u;
+        return v;
+}
+
+/* Backoff before attempt n+1 (n >= 1 attempts made): exponential, capped, with jitter in
+ * [delay/2, delay] so that devices failing together do not retry together. */
+static uint64_t retry_delay(const struct tender_retry_policy *p, unsigned n, uint64_t initial,
+                            uint64_t max_delay) {
+        uint64_t d = initial;
+        for (unsigned i = 1; i < n && d < max_delay; i++)
+                d *= 2;
+        if (d > max_delay)
+                d = max_delay;
+        uint32_t rnd = p->random ? p->random(p->userdata) : default_random(NULL);
+        return d - (d / 2) * (uint64_t) rnd / UINT32_MAX;
+}
+
+int tender_http_retry(struct tender_http *h, const struct tender_retry_policy *policy,
+                      tender_http_attempt_fn attempt, void *userdata, unsigned *ret_attempts,
+                      struct tender_error *err) {
+        static const struct tender_retry_policy defaults = {0};
+        const struct tender_retry_policy *p = policy ? policy : &defaults;
+        unsigned max_attempts = p->max_attempts ? p->max_attempts : RETRY_ATTEMPTS_DEFAULT;
+        uint64_t initial = p->initial_delay_ms ? p->initial_delay_ms : RETRY_INITIAL_MS_DEFAULT;
+        uint64_t max_delay = p->max_delay_ms ? p->max_delay_ms : RETRY_MAX_DELAY_MS_DEFAULT;
+        uint64_t budget = p->budget_ms ? p->budget_ms : RETRY_BUDGET_MS_DEFAULT;
+        uint64_t (*now)(void *) = p->now_ms ? p->now_ms : default_now_ms;
+        uint64_t start = now(p->userdata);
+        unsigned n = 0;
+        int r;
+
+        for (;;) {
+                n++;
+                r = attempt(h, userdata, err);
+                if (ret_attempts)
+                        *ret_attempts = n;
+                if (r >= 0 || !h->last_retryable)
+                        return r;
+                if (n >= max_attempts)
+                        break;
+                uint64_t delay = retry_delay(p, n, initial, max_delay);
+                uint64_t elapsed = now(p->userdata) - start;
+                if (elapsed > budget || delay > budget - elapsed)
+                        break;
+                log_debug("attempt %u failed (%s), retrying in %llu ms", n, err ? err->message : "",
+                          (unsigned long long) delay);
+                if (p->sleep_ms)
+                        p->sleep_ms(delay, p->userdata);
+                else
+                        default_sleep_ms(delay, NULL);
         }
-        if (d->progress)
-                d->progress(x.written, d->size, d->userdata);
-        if (fsync(fd) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: fsync %s",
-                                              dstr, part);
-        if (renameat(dirfd, part, dirfd, name) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "blob %s: rename %s",
-                                              dstr, part);
-        r = tender_fsync_dir_at(dirfd, ".");
-        if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "blob %s: fsync directory",
-                                              dstr);
-        return 0;
+        if (err)
+                tender_error_prefix(err, "gave up after %u attempts", n);
+        return r;
+}
+
+struct download_args {
+        const struct tender_download *d;
+        int dirfd;
+        const char *name;
+        bool restarted; /* a resumed download already failed verification once */
+};
+
+static int download_attempt(struct tender_http *h, void *userdata, struct tender_error *err) {
+        struct download_args *a = userdata;
+        int r = tender_http_download(h, a->d, a->dirfd, a->name, err);
+        /* A resume spliced onto changed content (a server without validators): the .part is
+         * gone now, so one more attempt starts from zero. */
+        if (r == -EBADMSG && h->last_resumed && !a->restarted) {
+                a->restarted = true;
+                h->last_retryable = true;
+        }
+        return r;
+}
+
+int tender_http_download_retry(struct tender_http *h, const struct tender_download *d, int dirfd,
+                               const char *name, const struct tender_retry_policy *policy,
+                               struct tender_error *err) {
+        struct download_args a = {.d = d, .dirfd = dirfd, .name = name};
+        return tender_http_retry(h, policy, download_attempt, &a, NULL, err);
 }

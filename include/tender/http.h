@@ -15,12 +15,29 @@
 #include "tender/digest.h"
 #include "tender/error.h"
 
+/* Zero (or NULL) in every field means the default noted beside it. */
 struct tender_http_options {
-        const char *ca_file; /* NULL: the system's CA bundle */
+        const char *ca_file; /* NULL: the system's CA bundle; else this PEM file is the only
+                              * trust anchor (the system's CA directory is not consulted) */
         const char
                 *auth_header;   /* full header line, e.g. "Authorization: TargetToken x", or NULL */
         uint64_t timeout_sec;   /* connect timeout and low-speed abort window; 0 = 30 */
         const char *user_agent; /* NULL: "tender/<version>" */
+
+        /* Transfer limits. */
+        uint64_t low_speed_bytes_per_sec; /* abort when slower than this for timeout_sec; 0 = 1 */
+        uint64_t max_recv_bytes_per_sec;  /* bandwidth cap for downloads; 0 = unlimited */
+
+        /* TLS. */
+        const char *pinned_public_key; /* "sha256//<base64>[;sha256//...]" or a PEM/DER public
+                                        * key file the server's key must match; NULL: none */
+        const char *client_cert;       /* PEM client certificate for mTLS; NULL: none */
+        const char *client_key;        /* PEM private key of client_cert; NULL: in client_cert */
+
+        /* Redirects: 0 = not followed at all (a 3xx fails with -EPROTO). */
+        unsigned max_redirects;
+        const char *redirect_protocols; /* allowed targets, e.g. "https" or "http,https";
+                                         * NULL: "https" */
 };
 
 struct tender_http;
@@ -45,10 +62,66 @@ struct tender_download {
         uint64_t size;                    /* expected size; more bytes abort the transfer */
         tender_http_progress_fn progress; /* may be NULL */
         void *userdata;
+        const char *auth_header; /* replaces the client's auth header for this blob; NULL: the
+                                  * client's. Not sent to another host after a redirect. */
 };
 
 /* Downloads into dirfd/<name>.part (resuming it with a Range request when it exists), checks
  * size and digest, then renames it to dirfd/<name> durably. On a digest mismatch the .part file
- * is removed. A complete dirfd/<name> is never written unverified. */
+ * is removed. A complete dirfd/<name> is never written unverified.
+ *
+ * The validator of the content being fetched (a strong ETag, else Last-Modified) is kept durably
+ * in dirfd/<name>.part.etag; a resume sends it as If-Range, so content that changed on the
+ * server since the .part was started comes back whole (200) and the download restarts from
+ * zero instead of splicing two versions. Both files are removed once <name> is in place. */
 int tender_http_download(struct tender_http *h, const struct tender_download *d, int dirfd,
                          const char *name, struct tender_error *err);
+
+/* The last response of this client: its HTTP status (0 when none was received) and, for a 401,
+ * its WWW-Authenticate challenge ("" when absent). Valid until the next request. */
+long tender_http_last_status(const struct tender_http *h);
+const char *tender_http_last_challenge(const struct tender_http *h);
+
+/* tender_http_get with an auth header for this request only (NULL: none at all, not even the
+ * client's), e.g. a registry token request. */
+int tender_http_get_auth(struct tender_http *h, const char *url, const char *auth_header,
+                         size_t max, char **ret_body, size_t *ret_len, struct tender_error *err);
+
+/*
+ * Retries. An attempt that fails for a reason that may pass (connection refused or reset,
+ * timeout, truncated body, HTTP 408/429/5xx) is retried after an exponential backoff with
+ * jitter: delay_n = min(max_delay, initial_delay * 2^n), slept for a uniformly random time in
+ * [delay_n / 2, delay_n]. A failure that will not pass by itself (404, 401/403, other 4xx, a
+ * refused body, a digest mismatch of a fresh download, a local error) ends at once. The budget
+ * bounds both the number of attempts and the total time: no attempt starts once the next sleep
+ * would end past budget_ms after the first attempt started.
+ */
+struct tender_retry_policy {
+        unsigned max_attempts;     /* 0 = 5 */
+        uint64_t initial_delay_ms; /* 0 = 1000 */
+        uint64_t max_delay_ms;     /* 0 = 60000 */
+        uint64_t budget_ms;        /* 0 = 15 minutes */
+
+        /* Injectable for tests; NULL: nanosleep, CLOCK_MONOTONIC, getrandom. */
+        void (*sleep_ms)(uint64_t ms, void *userdata);
+        uint64_t (*now_ms)(void *userdata);
+        uint32_t (*random)(void *userdata);
+        void *userdata;
+};
+
+/* One attempt of a retried operation: 0 on success or a negative errno with err filled. */
+typedef int (*tender_http_attempt_fn)(struct tender_http *h, void *userdata,
+                                      struct tender_error *err);
+
+/* Runs attempt until it succeeds, fails for good, or the policy's budget is spent. policy may be
+ * NULL for the defaults. Returns the last attempt's result; on giving up, err says after how
+ * many attempts. ret_attempts (may be NULL) gets the number of attempts made. */
+int tender_http_retry(struct tender_http *h, const struct tender_retry_policy *policy,
+                      tender_http_attempt_fn attempt, void *userdata, unsigned *ret_attempts,
+                      struct tender_error *err);
+
+/* tender_http_download under tender_http_retry. A resumed download whose digest mismatches is
+ * retried once from zero (the .part is gone by then), for servers without validators. */
+int tender_http_download_retry(struct tender_http *h, const struct tender_download *d, int dirfd,
+                               const char *name, const struct tender_retry_policy *policy,
+                               struct tender_error *err);
