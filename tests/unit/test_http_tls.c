@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTPS downloads against the test peer with certificates made here by the openssl CLI: a CA
+ * and a server certificate for 127.0.0.1, a second unrelated CA, and a client certificate for
+ * mTLS. Checks the configured CA bundle, that it is the only trust anchor, public-key pinning,
+ * and client certificates. Skips when python3 or openssl is missing.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "test.h"
+#include "test_http_peer.h"
+
+#define BLOB_SIZE (100 * 1000 + 3)
+
+static uint8_t blob[BLOB_SIZE];
+static char certs[64]; /* directory with the generated files, removed at exit */
+static char pin[128];  /* "sha256//<base64>" of the server's public key */
+
+static const char gen_script[] =
+        "set -e; cd \"$1\"\n"
+        "ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1\"; }\n"
+        "ca() { ec $1.key; openssl req -x509 -new -key $1.key -subj /CN=$1 -days 2 -out $1.pem "
+        "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign; }\n"
+        "leaf() { ec $1.key; openssl req -new -key $1.key -subj /CN=$1 -out $1.csr;\n"
+        "  printf '%s\\n' \"$2\" 'basicConstraints=CA:FALSE' > $1.ext;\n"
+        "  openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+        "-extfile $1.ext -out $1.pem; }\n"
+        "ca ca; ca other\n"
+        "leaf server 'subjectAltName=IP:127.0.0.1'\n"
+        "leaf client 'extendedKeyUsage=clientAuth'\n"
+        "openssl pkey -in server.key -pubout -outform DER | openssl dgst -sha256 -binary "
+        "| base64 > server.pin\n";
+
+static void certs_cleanup(void) {
+        if (certs[0])
+                tender_rm_rf_at(AT_FDCWD, certs);
+}
+
+/* Makes the certificates once per run; -ENOENT when openssl is not there. */
+static int certs_make(void) {
+        char cmd[256], path[128];
+        _cleanup_free_ char *b64 = NULL;
+        if (certs[0])
+                return 0;
+        if (system("command -v openssl >/dev/null 2>&1") != 0)
+                return -ENOENT;
+        snprintf(certs, sizeof(certs), "/tmp/tender-test-tls.XXXXXX");
+        if (!mkdtemp(certs)) {
+                certs[0] = '\0';
+                return -errno;
+        }
+        atexit(certs_cleanup);
+        snprintf(path, sizeof(path), "%s/gen.sh", certs);
+        int r = tender_write_file_atomic_at(AT_FDCWD, path, gen_script, strlen(gen_script), 0644);
+        if (r < 0)
+                return r;
+        snprintf(cmd, sizeof(cmd), "sh %s %s >%s/gen.log 2>&1", path, certs, certs);
+        if (system(cmd) != 0)
+                return -EIO;
+        snprintf(path, sizeof(path), "%s/server.pin", certs);
+        r = tender_read_file_at(AT_FDCWD, path, 100, &b64, NULL);
+        if (r < 0)
+                return r;
+        b64[strcspn(b64, "\n")] = '\0';
+        snprintf(pin, sizeof(pin), "sha256//%s", b64);
+        return 0;
+}
+
+static const char *cert_path(const char *name, char *buf) {
+        snprintf(buf, 128, "%s/%s", certs, name);
+        return buf;
+}
+
+#define SETUP_TLS(p, mtls)                                                                         \
+        _cleanup_(peer_stop) struct peer p = {.dlfd = -1};                                         \
+        struct tender_error err = {0};                                                             \
+        struct tender_download d;                                                                  \
+        char url[256], cert[128], key[128], ca[128];                                               \
+        int _tr;                                                                                   \
+        for (size_t i = 0; i < BLOB_SIZE; i++)                                                     \
+                blob[i] = (uint8_t) (i * 7 + i / 251);                                             \
+        _tr = certs_make();                                                                        \
+        if (_tr == -ENOENT)                                                                        \
+                SKIP("openssl is missing");                                                        \
+        ASSERT_OK(_tr);                                                                            \
+        cert_path("server.pem", cert);                                                             \
+        cert_path("server.key", key);                                                              \
+        cert_path("ca.pem", ca);                                                                   \
+        _tr = peer_start(&p, blob, BLOB_SIZE, NULL, 0,                                             \
+                         (const char *const[]){"--cert", cert, "--key", key,                       \
+                                               (mtls) ? "--client-ca" : NULL, ca, NULL});          \
+        if (_tr == -ENOENT)                                                                        \
+                SKIP("python3 or the peer script is missing");                                     \
+        ASSERT_OK(_tr);                                                                            \
+        d = (struct tender_download){.url = peer_url(&p, true, "/blob", url, sizeof(url)),         \
+                                     .size = BLOB_SIZE};                                           \
+        tender_sha256_buffer(blob, BLOB_SIZE, &d.digest)
+
+static bool file_is_blob(int dirfd, const char *name) {
+        _cleanup_free_ char *got = NULL;
+        size_t len = 0;
+        return tender_read_file_at(dirfd, name, BLOB_SIZE + 1, &got, &len) >= 0 &&
+               len == BLOB_SIZE && memcmp(got, blob, BLOB_SIZE) == 0;
+}
+
+static void no_sleep(_unused_ uint64_t ms, void *userdata) {
+        (*(unsigned *) userdata)++;
+}
+
+TEST(ca_bundle_accepted) {
+        SETUP_TLS(p, false);
+        _cleanup_(tender_http_freep) struct tender_http *h = NULL;
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5, .ca_file = ca},
+                                  &h));
+        ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
+        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_EQ(peer_count(&p, h, true, "/blob", NULL), 1);
+}
+
+TEST(wrong_ca_refused_without_retries) {
+        SETUP_TLS(p, false);
+        _cleanup_(tender_http_freep) struct tender_http *h = NULL;
+        unsigned sleeps = 0;
+        char other[128];
+        struct tender_retry_policy policy = {
+                .max_attempts = 5, .sleep_ms = no_sleep, .userdata = &sleeps};
+        ASSERT_OK(tender_http_new(
+                &(struct tender_http_options){.timeout_sec = 5,
+                                              .ca_file = cert_path("other.pem", other)},
+                &h));
+        ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EHOSTUNREACH);
+        ASSERT_CONTAINS(err.message, url);
+        ASSERT_EQ(sleeps, 0);
+        ASSERT_FALSE(file_is_blob(p.dlfd, "b"));
+}
+
+TEST(system_store_does_not_know_the_test_ca) {
+        SETUP_TLS(p, false);
+        _cleanup_(tender_http_freep) struct tender_http *h = NULL;
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5}, &h));
+        ASSERT_ERR(tender_http_download(h, &d, p.dlfd, "b", &err), EHOSTUNREACH);
+}
+
+TEST(pinned_public_key) {
+        SETUP_TLS(p, false);
+        _cleanup_(tender_http_freep) struct tender_http *good = NULL, *bad = NULL;
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5,
+                                                                .ca_file = ca,
+                                                                .pinned_public_key = pin},
+                                  &good));
+        ASSERT_OK(tender_http_download(good, &d, p.dlfd, "b", &err));
+        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        /* A valid chain with another key is refused. */
+        ASSERT_OK(tender_http_new(
+                &(struct tender_http_options){
+                        .timeout_sec = 5,
+                        .ca_file = ca,
+                        .pinned_public_key =
+                                "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+                &bad));
+        ASSERT_ERR(tender_http_download(bad, &d, p.dlfd, "c", &err), EHOSTUNREACH);
+        ASSERT_CONTAINS(err.message, "public key");
+}
+
+TEST(mtls_required_and_given) {
+        SETUP_TLS(p, true);
+        _cleanup_(tender_http_freep) struct tender_http *anon = NULL, *h = NULL;
+        char ccert[128], ckey[128];
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5, .ca_file = ca},
+                                  &anon));
+        ASSERT_TRUE(tender_http_download(anon, &d, p.dlfd, "b", &err) < 0);
+        ASSERT_FALSE(file_is_blob(p.dlfd, "b"));
+
+        ASSERT_OK(tender_http_new(
+                &(struct tender_http_options){.timeout_sec = 5,
+                                              .ca_file = ca,
+                                              .client_cert = cert_path("client.pem", ccert),
+                                              .client_key = cert_path("client.key", ckey)},
+                &h));
+        ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
+        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_EQ(peer_count(&p, h, true, "/blob", NULL), 1);
+}
+
+TEST_MAIN()
