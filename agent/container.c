@@ -20,6 +20,7 @@
 #define RUNTIME_MAX_ARGS 16
 #define OVERLAY_OPTIONS_MAX 4096 /* one page: the kernel's limit for mount data */
 #define STOP_POLL_INTERVAL_MS 100
+#define CGROUP_PARENT_MAX 256
 
 void container_id(const char *app, const char *version, char buf[static CONTAINER_ID_MAX]) {
         snprintf(buf, CONTAINER_ID_MAX, "%s-%s", app, version);
@@ -255,9 +256,24 @@ static int build_mounts(cJSON *mounts, struct tender_store *store,
         return 0;
 }
 
+/* The cgroup parent of tender's containers: TENDER_CGROUP_PARENT (an absolute cgroup path of
+ * [A-Za-z0-9._/-], without "..") or /tender. Lets several stores share one host, e.g. tests
+ * running side by side, without their same-named containers sharing a cgroup. */
+static const char *cgroup_parent(void) {
+        const char *p = getenv("TENDER_CGROUP_PARENT");
+        size_t n = p ? strlen(p) : 0;
+        if (n < 2 || n > CGROUP_PARENT_MAX || p[0] != '/' || strstr(p, ".."))
+                return "/tender";
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-",
+                            p[i]))
+                        return "/tender";
+        return p;
+}
+
 static cJSON *build_linux(const struct tender_release_manifest *m, const char *id) {
         static const char *const ns[] = {"pid", "ipc", "uts", "mount", "network"};
-        char cgroup[CONTAINER_ID_MAX + 16];
+        char cgroup[CGROUP_PARENT_MAX + CONTAINER_ID_MAX + 2];
         cJSON *l = cJSON_CreateObject();
         cJSON *a = cJSON_AddArrayToObject(l, "namespaces");
         for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
@@ -276,7 +292,7 @@ static cJSON *build_linux(const struct tender_release_manifest *m, const char *i
                         cJSON_AddNumberToObject(cJSON_AddObjectToObject(res, "pids"), "limit",
                                                 (double) m->pids_limit);
         }
-        snprintf(cgroup, sizeof(cgroup), "/tender/%s", id);
+        snprintf(cgroup, sizeof(cgroup), "%s/%s", cgroup_parent(), id);
         cJSON_AddStringToObject(l, "cgroupsPath", cgroup);
         return l;
 }

@@ -38,6 +38,9 @@ static int poll_once(struct agent *a, uint64_t *interval) {
                 *interval = p->sleep_sec;
         if (p->config_data && ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
                 log_warning("Failed to send configData: %s", err.message);
+        agent_report_pending(a);
+        if (!p->deployment_base)
+                agent_forget_stale(a, NULL);
         if (p->deployment_base) {
                 r = update_handle(a, p->deployment_base);
                 /* After a deployment the server may want configData: report the new versions. */
@@ -86,6 +89,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 .path = cfg->runtime_path ? cfg->runtime_path : "tender-runtime",
                 .root = cfg->runtime_root,
         };
+        /* READY=1 only after the journal replay: the device runs a settled version then. */
         agent_recover(&a);
         sd_notify(0, "READY=1\nSTATUS=polling");
         log_info("tenderd %s started: controller %s, store %s, release key %s", TENDER_VERSION,
@@ -162,5 +166,6 @@ int main(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+        update_crash_init();
         return run(cfg, once);
 }

@@ -2,6 +2,7 @@
 #include "update.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,42 +17,15 @@
 #define SIGNATURE_FILENAME "release.json.sig"
 #define MESSAGE_MAX (2 * TENDER_ERROR_MESSAGE_MAX)
 
-enum update_state {
-        UPDATE_VERIFYING,
-        UPDATE_DOWNLOADING,
-        UPDATE_STAGING,
-        UPDATE_SWAPPING,
-        UPDATE_HEALTH_CHECK,
-        UPDATE_COMMITTING,
-        UPDATE_ROLLING_BACK,
-        UPDATE_SUCCEEDED, /* final */
-        UPDATE_FAILED,    /* final */
-};
-
-static const char *const state_names[] = {
-        [UPDATE_VERIFYING] = "verifying",
-        [UPDATE_DOWNLOADING] = "downloading",
-        [UPDATE_STAGING] = "staging",
-        [UPDATE_SWAPPING] = "swapping",
-        [UPDATE_HEALTH_CHECK] = "health-check",
-        [UPDATE_COMMITTING] = "committing",
-        [UPDATE_ROLLING_BACK] = "rolling-back",
-        [UPDATE_SUCCEEDED] = "succeeded",
-        [UPDATE_FAILED] = "failed",
-};
-
 /* One chunk (one app release) of a deployment. */
 struct update {
         struct agent *a;
-        const char *deployment_base;
-        const char *action_id;
-        const struct tender_ddi_chunk *chunk;
-        enum update_state state;
+        struct tender_journal_record *rec;    /* app, version, previous; rewritten per transition */
+        const struct tender_ddi_chunk *chunk; /* NULL when replaying */
 
         char *manifest_data, *sig_data;
         size_t manifest_len, sig_len;
         struct tender_release_manifest *m;
-        char *old_version; /* current release before the swap, NULL if none */
         char id[CONTAINER_ID_MAX];
 
         struct tender_error error;
@@ -62,7 +36,6 @@ struct update {
 static void update_done(struct update *u) {
         free(u->manifest_data);
         free(u->sig_data);
-        free(u->old_version);
         tender_manifest_free(u->m);
 }
 
@@ -72,7 +45,7 @@ static void send_progress(struct update *u, const char *what, bool has_progress,
         struct tender_error err = {0};
         const char *details[] = {what, NULL};
         struct tender_ddi_feedback f = {
-                .action_id = u->action_id,
+                .action_id = u->rec->action_id,
                 .execution = TENDER_DDI_PROCEEDING,
                 .finished = TENDER_DDI_NONE,
                 .has_progress = has_progress,
@@ -80,22 +53,22 @@ static void send_progress(struct update *u, const char *what, bool has_progress,
                 .progress_of = of,
                 .details = details,
         };
-        if (tender_ddi_feedback_json(&f, &json) < 0)
+        if (!u->rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
                 return;
         /* Intermediate feedback is informative: losing one must not stop the update. */
-        if (ddi_send_feedback_json(&u->a->ddi, u->deployment_base, json, &err) < 0)
+        if (ddi_send_feedback_json(&u->a->ddi, u->rec->deployment_base, json, &err) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to send feedback \"%s\": %s", what,
                            err.message);
 }
 
-static enum update_state fail(struct update *u, const char *fmt, ...) _printf_(2, 3);
-static enum update_state fail(struct update *u, const char *fmt, ...) {
+static enum tender_journal_state fail(struct update *u, const char *fmt, ...) _printf_(2, 3);
+static enum tender_journal_state fail(struct update *u, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(u->message, sizeof(u->message), fmt, ap);
         va_end(ap);
         tender_log(LOG_ERR, &u->log, "%s", u->message);
-        return UPDATE_FAILED;
+        return TENDER_JOURNAL_FAILED;
 }
 
 static int fetch_artifact(struct update *u, const char *filename, size_t max, char **ret,
@@ -130,8 +103,9 @@ static bool counter_allowed(struct update *u) {
                STREQ(prev, u->m->version) && same_as_stored(u);
 }
 
-static enum update_state step_verify(struct update *u) {
+static enum tender_journal_state step_verify(struct update *u) {
         const char *name = u->chunk->name, *version = u->chunk->version;
+        _cleanup_free_ char *current = NULL;
         uint64_t committed = 0;
 
         send_progress(u, "verifying", false, 0, 0);
@@ -149,11 +123,11 @@ static enum update_state step_verify(struct update *u) {
         if (!STREQ(u->m->app, name) || !STREQ(u->m->version, version))
                 return fail(u, "%s %s: the signed manifest is for %s %s", name, version, u->m->app,
                             u->m->version);
-        if (tender_store_get_current(u->a->store, name, &u->old_version) >= 0 &&
-            STREQ(u->old_version, version) && same_as_stored(u)) {
+        if (tender_store_get_current(u->a->store, name, &current) >= 0 && STREQ(current, version) &&
+            same_as_stored(u)) {
                 snprintf(u->message, sizeof(u->message), "%s %s is already the current release",
                          name, version);
-                return UPDATE_SUCCEEDED;
+                return TENDER_JOURNAL_COMMITTED;
         }
         if (tender_store_is_bad(u->a->store, name, version))
                 return fail(u, "%s %s failed its health check before; not retried", name, version);
@@ -165,7 +139,7 @@ static enum update_state step_verify(struct update *u) {
         }
         tender_log(LOG_INFO, &u->log, "Release manifest verified (counter %llu, %zu layers)",
                    (unsigned long long) u->m->release_counter, u->m->n_layers);
-        return UPDATE_DOWNLOADING;
+        return TENDER_JOURNAL_DOWNLOADING;
 }
 
 static int fetch_layer(struct update *u, const struct tender_layer *l) {
@@ -213,7 +187,7 @@ static int fetch_layer(struct update *u, const struct tender_layer *l) {
         return 0;
 }
 
-static enum update_state step_download(struct update *u) {
+static enum tender_journal_state step_download(struct update *u) {
         size_t missing = 0, done = 0;
 
         for (size_t i = 0; i < u->m->n_layers; i++)
@@ -230,156 +204,224 @@ static enum update_state step_download(struct update *u) {
         }
         tender_log(LOG_INFO, &u->log, "%zu of %zu layers fetched, the others were in the store",
                    missing, u->m->n_layers);
-        return UPDATE_STAGING;
+        return TENDER_JOURNAL_STAGING;
 }
 
-static enum update_state step_stage(struct update *u) {
+static enum tender_journal_state step_stage(struct update *u) {
+        _cleanup_free_ char *current = NULL;
         send_progress(u, "staging", false, 0, 0);
         if (tender_store_release_prepare(u->a->store, u->m->app, u->m->version, u->manifest_data,
                                          u->manifest_len, u->sig_data, u->sig_len, &u->error) < 0 ||
             container_write_config(u->a->store, u->m, &u->error) < 0)
                 return fail(u, "%s %s: %s", u->m->app, u->m->version, u->error.message);
-        return UPDATE_SWAPPING;
-}
-
-static enum update_state step_swap(struct update *u) {
-        free(u->old_version);
-        u->old_version = NULL;
-        int r = tender_store_get_current(u->a->store, u->m->app, &u->old_version);
+        /* What runs now is what a rollback returns to: it goes into the swapping record. */
+        int r = tender_store_get_current(u->a->store, u->m->app, &current);
         if (r < 0 && r != -ENOENT)
                 return fail(u, "%s: cannot read its current release: %s", u->m->app, strerror(-r));
-        if (u->old_version) {
-                _cleanup_(tender_manifest_freep) struct tender_release_manifest *old = NULL;
+        free(u->rec->previous);
+        u->rec->previous = TAKE_PTR(current);
+        return TENDER_JOURNAL_SWAPPING;
+}
+
+static enum tender_journal_state step_swap(struct update *u) {
+        const char *old = u->rec->previous;
+        if (old) {
+                _cleanup_(tender_manifest_freep) struct tender_release_manifest *om = NULL;
                 uint64_t timeout = 10;
-                if (tender_store_release_manifest(u->a->store, u->m->app, u->old_version, &old,
-                                                  NULL) >= 0)
-                        timeout = old->stop_timeout_sec;
-                tender_log(LOG_INFO, &u->log, "Stopping %s %s", u->m->app, u->old_version);
-                if (container_stop(&u->a->runtime, u->a->store, u->m->app, u->old_version, timeout,
+                if (tender_store_release_manifest(u->a->store, u->m->app, old, &om, NULL) >= 0)
+                        timeout = om->stop_timeout_sec;
+                tender_log(LOG_INFO, &u->log, "Stopping %s %s", u->m->app, old);
+                if (container_stop(&u->a->runtime, u->a->store, u->m->app, old, timeout,
                                    &u->error) < 0) {
                         snprintf(u->message, sizeof(u->message), "%s %s: failed to stop %s: %s",
-                                 u->m->app, u->m->version, u->old_version, u->error.message);
-                        return UPDATE_ROLLING_BACK;
+                                 u->m->app, u->m->version, old, u->error.message);
+                        return TENDER_JOURNAL_ROLLING_BACK;
                 }
         }
         tender_log(LOG_INFO, &u->log, "Starting container %s", u->id);
         if (container_start(&u->a->runtime, u->a->store, u->m, &u->error) < 0) {
                 snprintf(u->message, sizeof(u->message), "%s %s failed to start: %s", u->m->app,
                          u->m->version, u->error.message);
-                return UPDATE_ROLLING_BACK;
+                return TENDER_JOURNAL_ROLLING_BACK;
         }
-        return UPDATE_HEALTH_CHECK;
+        return TENDER_JOURNAL_TESTING;
 }
 
-static enum update_state step_health(struct update *u) {
+static enum tender_journal_state step_health(struct update *u) {
         if (health_gate(&u->a->runtime, u->id, u->m->health_window_sec, &u->error) < 0) {
                 snprintf(u->message, sizeof(u->message), "%s %s failed its health check: %s",
                          u->m->app, u->m->version, u->error.message);
-                return UPDATE_ROLLING_BACK;
+                return TENDER_JOURNAL_ROLLING_BACK;
         }
-        return UPDATE_COMMITTING;
+        snprintf(u->message, sizeof(u->message), "%s %s running and healthy for %llu s", u->m->app,
+                 u->m->version, (unsigned long long) u->m->health_window_sec);
+        return TENDER_JOURNAL_COMMITTED;
 }
 
-static enum update_state step_commit(struct update *u) {
-        uint64_t committed = 0;
+static void gc(struct update *u) {
         struct tender_error err = {0};
-        int r;
-
-        r = tender_store_set_current(u->a->store, u->m->app, u->m->version);
-        if (r >= 0)
-                r = tender_store_counter_get(u->a->store, u->m->app, &committed);
-        if (r >= 0 && u->m->release_counter > committed)
-                r = tender_store_counter_set(u->a->store, u->m->app, u->m->release_counter);
-        if (r < 0) {
-                /* The new release runs but the store could not record it: report, it is still
-                 * the running one; the next start picks whatever current says. */
-                return fail(u, "%s %s: commit failed: %s", u->m->app, u->m->version, strerror(-r));
-        }
-        r = tender_store_gc(u->a->store, &err);
+        int r = tender_store_gc(u->a->store, &err);
         if (r < 0)
                 tender_log(LOG_WARNING, &u->log, "Store cleanup failed: %s", err.message);
         else
-                tender_log(LOG_INFO, &u->log, "Committed; %d old entries removed", r);
-        snprintf(u->message, sizeof(u->message), "%s %s running and healthy for %llu s", u->m->app,
-                 u->m->version, (unsigned long long) u->m->health_window_sec);
-        return UPDATE_SUCCEEDED;
+                tender_log(LOG_INFO, &u->log, "%d old store entries removed", r);
 }
 
-static enum update_state step_rollback(struct update *u) {
+/* The effects of "committed"; idempotent, so that a replay can run them again. */
+static int commit(struct update *u) {
+        const char *app = u->rec->app, *version = u->rec->version;
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *loaded = NULL;
+        const struct tender_release_manifest *m = u->m;
+        uint64_t committed = 0;
+        int r;
+
+        if (!m) {
+                r = tender_store_release_manifest(u->a->store, app, version, &loaded, &u->error);
+                if (r < 0)
+                        return r;
+                m = loaded;
+        }
+        r = tender_store_set_current(u->a->store, app, version);
+        if (r >= 0)
+                r = tender_store_counter_get(u->a->store, app, &committed);
+        if (r >= 0 && m->release_counter > committed)
+                r = tender_store_counter_set(u->a->store, app, m->release_counter);
+        if (r < 0)
+                return tender_error_set_errno(&u->error, TENDER_ERR_SYSTEM, r, "commit");
+        gc(u);
+        return 0;
+}
+
+static enum tender_journal_state step_rollback(struct update *u) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *old = NULL;
+        const char *app = u->rec->app, *version = u->rec->version, *prev = u->rec->previous;
         struct tender_error err = {0};
         char old_id[CONTAINER_ID_MAX];
         size_t n = strlen(u->message);
 
         tender_log(LOG_ERR, &u->log, "%s", u->message);
-        if (container_stop(&u->a->runtime, u->a->store, u->m->app, u->m->version, 0, &err) < 0)
+        if (container_stop(&u->a->runtime, u->a->store, app, version, 0, &err) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to remove %s: %s", u->id, err.message);
-        if (tender_store_mark_bad(u->a->store, u->m->app, u->m->version) < 0)
+        if (tender_store_mark_bad(u->a->store, app, version) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to mark %s bad", u->id);
-        if (!u->old_version) {
+        if (!prev) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; no previous release to run");
-                return UPDATE_FAILED;
+                return TENDER_JOURNAL_FAILED;
         }
-        container_id(u->m->app, u->old_version, old_id);
-        if (tender_store_release_manifest(u->a->store, u->m->app, u->old_version, &old, &err) < 0 ||
+        container_id(app, prev, old_id);
+        if (tender_store_release_manifest(u->a->store, app, prev, &old, &err) < 0 ||
             container_start(&u->a->runtime, u->a->store, old, &err) < 0 ||
             health_gate(&u->a->runtime, old_id, old->health_window_sec, &err) < 0) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; rollback to %s failed: %s",
-                         u->old_version, err.message);
-                return UPDATE_FAILED;
+                         prev, err.message);
+                return TENDER_JOURNAL_FAILED;
         }
-        snprintf(u->message + n, sizeof(u->message) - n, "; rolled back to %s", u->old_version);
-        /* The failed release is marked bad and never retried: its files can go now. */
-        if (tender_store_gc(u->a->store, &err) < 0)
-                tender_log(LOG_WARNING, &u->log, "Store cleanup failed: %s", err.message);
-        return UPDATE_FAILED;
+        snprintf(u->message + n, sizeof(u->message) - n, "; rolled back to %s", prev);
+        return TENDER_JOURNAL_ROLLED_BACK;
 }
 
-static enum update_state update_step(struct update *u) {
-        switch (u->state) {
-        case UPDATE_VERIFYING:
+static enum tender_journal_state update_step(struct update *u, enum tender_journal_state s) {
+        switch (s) {
+        case TENDER_JOURNAL_QUEUED:
+                return u->chunk ? TENDER_JOURNAL_VERIFYING : TENDER_JOURNAL_FAILED;
+        case TENDER_JOURNAL_VERIFYING:
                 return step_verify(u);
-        case UPDATE_DOWNLOADING:
+        case TENDER_JOURNAL_DOWNLOADING:
                 return step_download(u);
-        case UPDATE_STAGING:
+        case TENDER_JOURNAL_STAGING:
                 return step_stage(u);
-        case UPDATE_SWAPPING:
+        case TENDER_JOURNAL_SWAPPING:
                 return step_swap(u);
-        case UPDATE_HEALTH_CHECK:
+        case TENDER_JOURNAL_TESTING:
                 return step_health(u);
-        case UPDATE_COMMITTING:
-                return step_commit(u);
-        case UPDATE_ROLLING_BACK:
+        case TENDER_JOURNAL_ROLLING_BACK:
                 return step_rollback(u);
         default:
-                return u->state;
+                return s;
         }
 }
 
-/* Runs one chunk to a final state; its message goes to the final feedback. */
-static bool update_chunk(struct agent *a, const char *base, const char *action_id,
-                         const struct tender_ddi_chunk *chunk, char *message, size_t size) {
+static struct {
+        int state; /* -1: no crash point */
+        unsigned nth, seen;
+} crash = {.state = -1};
+
+void update_crash_init(void) {
+        const char *v = getenv("TENDER_TEST_CRASH_AT");
+        char name[32];
+        unsigned nth = 1;
+        enum tender_journal_state s;
+
+        if (!v || !*v)
+                return;
+        if (sscanf(v, "%31[a-z-]:%u", name, &nth) < 1 ||
+            tender_journal_state_from_name(name, &s) < 0 || nth == 0) {
+                log_warning("TENDER_TEST_CRASH_AT=%s: expected <state>[:<n>]; ignored", v);
+                return;
+        }
+        crash.state = (int) s;
+        crash.nth = nth;
+        log_warning("Test hook: tenderd kills itself after journaling \"%s\" #%u", name, nth);
+}
+
+static void crash_point(enum tender_journal_state s) {
+        if (crash.state != (int) s || ++crash.seen != crash.nth)
+                return;
+        /* SIGKILL, like a power cut for the process: no atexit, no buffers flushed. */
+        kill(getpid(), SIGKILL);
+}
+
+/* Journals the transition into s, before its effects. */
+static int transition(struct update *u, enum tender_journal_state s) {
+        struct tender_journal_record *rec = u->rec;
+        rec->state = s;
+        free(rec->message);
+        rec->message = u->message[0] ? strdup(u->message) : NULL;
+        if (s == TENDER_JOURNAL_COMMITTED)
+                rec->result = rec->chunk + 1 >= rec->n_chunks ? TENDER_JOURNAL_RESULT_SUCCESS
+                                                              : TENDER_JOURNAL_RESULT_NONE;
+        else if (tender_journal_state_is_final(s))
+                rec->result = TENDER_JOURNAL_RESULT_FAILURE;
+        u->log.state = tender_journal_state_name(s);
+        tender_log(LOG_INFO, &u->log, "Update state: %s", tender_journal_state_name(s));
+        int r = tender_journal_write(tender_store_root_fd(u->a->store), rec);
+        if (r < 0)
+                tender_log(LOG_ERR, &u->log, "Failed to write the journal: %s", strerror(-r));
+        crash_point(s);
+        return r;
+}
+
+enum tender_journal_state update_run(struct agent *a, struct tender_journal_record *rec,
+                                     const struct tender_ddi_chunk *chunk,
+                                     enum tender_journal_state s) {
         struct update u = {
                 .a = a,
-                .deployment_base = base,
-                .action_id = action_id,
+                .rec = rec,
                 .chunk = chunk,
-                .state = UPDATE_VERIFYING,
-                .log = {.app = chunk->name, .version = chunk->version, .deployment = action_id},
+                .log = {.app = rec->app, .version = rec->version, .deployment = rec->action_id},
         };
-        container_id(chunk->name, chunk->version, u.id);
-        while (u.state != UPDATE_SUCCEEDED && u.state != UPDATE_FAILED) {
-                u.log.state = state_names[u.state];
-                tender_log(LOG_INFO, &u.log, "Update step: %s", state_names[u.state]);
-                /* Each transition is where a journal record will be written. */
-                u.state = update_step(&u);
+        if (rec->message)
+                snprintf(u.message, sizeof(u.message), "%s", rec->message);
+        container_id(rec->app, rec->version, u.id);
+        for (;;) {
+                if (transition(&u, s) < 0 && s < TENDER_JOURNAL_SWAPPING) {
+                        /* Nothing changed on the device yet; without a journal, do not start. */
+                        s = fail(&u, "%s %s: cannot write the journal", rec->app, rec->version);
+                        transition(&u, s);
+                }
+                if (tender_journal_state_is_final(s))
+                        break;
+                s = update_step(&u, s);
         }
-        u.log.state = state_names[u.state];
-        tender_log(u.state == UPDATE_SUCCEEDED ? LOG_NOTICE : LOG_ERR, &u.log, "%s", u.message);
-        snprintf(message, size, "%s", u.message);
-        bool ok = u.state == UPDATE_SUCCEEDED;
+        if (s == TENDER_JOURNAL_COMMITTED && commit(&u) < 0) {
+                s = fail(&u, "%s %s: commit failed: %s", rec->app, rec->version, u.error.message);
+                transition(&u, s);
+        } else if (s == TENDER_JOURNAL_ROLLED_BACK)
+                /* The failed release is marked bad and never retried: its files can go now. */
+                gc(&u);
+        tender_log(s == TENDER_JOURNAL_COMMITTED ? LOG_NOTICE : LOG_ERR, &u.log, "%s", u.message);
         update_done(&u);
-        return ok;
+        return s;
 }
 
 /* The server lost (or we did not get to) the final feedback of an action already handled. */
@@ -398,13 +440,123 @@ static int resend_final(struct agent *a, const char *base, const char *action_id
         return r;
 }
 
+int update_report_final(struct agent *a, const struct tender_journal_record *rec) {
+        const char *details[TENDER_JOURNAL_MAX_DETAILS + 2] = {0};
+        _cleanup_free_ char *json = NULL;
+        struct tender_error err = {0};
+        size_t n = 0;
+        int r;
+
+        for (; rec->details && rec->details[n] && n < TENDER_JOURNAL_MAX_DETAILS; n++)
+                details[n] = rec->details[n];
+        if (rec->message)
+                details[n++] = rec->message;
+        struct tender_ddi_feedback f = {
+                .action_id = rec->action_id,
+                .execution = TENDER_DDI_CLOSED,
+                .finished = rec->result == TENDER_JOURNAL_RESULT_SUCCESS ? TENDER_DDI_SUCCESS
+                                                                         : TENDER_DDI_FAILURE,
+                .details = details,
+        };
+        r = tender_ddi_feedback_json(&f, &json);
+        if (r < 0)
+                return r;
+        r = rec->deployment_base ? ddi_send_feedback_json(&a->ddi, rec->deployment_base, json, &err)
+                                 : tender_error_set(&err, TENDER_ERR_SERVER, ENOENT, "no URL");
+        if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EACCES || r == -ENOMEM) {
+                log_warning("Failed to send the final feedback of action %s, will retry: %s",
+                            rec->action_id, err.message);
+                return r;
+        }
+        if (r < 0)
+                log_warning("The server refused the final feedback of action %s, dropping it: %s",
+                            rec->action_id, err.message);
+        else if (tender_store_last_feedback_set(a->store, json) < 0 ||
+                 tender_store_last_action_set(a->store, rec->action_id) < 0)
+                log_warning("Failed to record action %s as handled", rec->action_id);
+        r = tender_journal_remove(tender_store_root_fd(a->store), rec->action_id);
+        if (r < 0)
+                log_warning("Failed to remove the journal record of action %s: %s", rec->action_id,
+                            strerror(-r));
+        return 0;
+}
+
+static int set_chunk(struct tender_journal_record *rec, const struct tender_ddi_deployment *d,
+                     size_t i) {
+        free(rec->app);
+        free(rec->version);
+        free(rec->previous);
+        free(rec->message);
+        rec->app = strdup(d->chunks[i].name);
+        rec->version = strdup(d->chunks[i].version);
+        rec->previous = rec->message = NULL;
+        rec->chunk = i;
+        rec->state = TENDER_JOURNAL_QUEUED;
+        rec->result = TENDER_JOURNAL_RESULT_NONE;
+        return rec->app && rec->version ? 0 : -ENOMEM;
+}
+
+/* Appends the finished chunk's message to the details of the final feedback. */
+static int push_detail(struct tender_journal_record *rec) {
+        size_t n = tender_strv_length(rec->details);
+        if (n >= TENDER_JOURNAL_MAX_DETAILS || !rec->message)
+                return 0;
+        char **v = realloc(rec->details, (n + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        rec->details = v;
+        v[n] = TAKE_PTR(rec->message);
+        v[n + 1] = NULL;
+        return 0;
+}
+
+/* The journal record to continue with: the stored one when it belongs to the same deployment,
+ * else a fresh one at chunk 0. *ret_first is the chunk to run next. */
+static int load_record(struct agent *a, const struct tender_ddi_deployment *d, const char *base,
+                       struct tender_journal_record **ret, size_t *ret_first) {
+        _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
+        struct tender_error err = {0};
+        size_t first = 0;
+
+        int r = tender_journal_read(tender_store_root_fd(a->store), d->id, &rec, &err);
+        if (r < 0 && r != -ENOENT)
+                log_warning("Ignoring the journal record of action %s: %s", d->id, err.message);
+        if (rec && (rec->n_chunks != d->n_chunks || rec->chunk >= d->n_chunks ||
+                    !STREQ(rec->app, d->chunks[rec->chunk].name) ||
+                    !STREQ(rec->version, d->chunks[rec->chunk].version))) {
+                log_warning("Action %s changed since it was journaled; starting it over", d->id);
+                tender_journal_record_free(TAKE_PTR(rec));
+        }
+        if (rec) {
+                first = (size_t) rec->chunk;
+                log_notice("Action %s: resuming %s %s after \"%s\"", d->id, rec->app, rec->version,
+                           tender_journal_state_name(rec->state));
+                if (rec->state == TENDER_JOURNAL_COMMITTED) {
+                        if (push_detail(rec) < 0)
+                                return -ENOMEM;
+                        first++;
+                }
+        } else {
+                rec = calloc(1, sizeof(*rec));
+                if (!rec || !(rec->action_id = strdup(d->id)))
+                        return -ENOMEM;
+                rec->n_chunks = d->n_chunks;
+        }
+        free(rec->deployment_base);
+        rec->deployment_base = strdup(base);
+        if (!rec->deployment_base)
+                return -ENOMEM;
+        *ret = TAKE_PTR(rec);
+        *ret_first = first;
+        return 0;
+}
+
 int update_handle(struct agent *a, const char *base) {
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
-        _cleanup_free_ char *last = NULL, *json = NULL;
+        _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
+        _cleanup_free_ char *last = NULL;
         struct tender_error err = {0};
-        char messages[TENDER_DDI_MAX_CHUNKS][MESSAGE_MAX];
-        const char *details[TENDER_DDI_MAX_CHUNKS + 1] = {0};
-        bool ok = true;
+        size_t first = 0;
         int r;
 
         r = ddi_get_deployment(&a->ddi, base, &d, &err);
@@ -414,62 +566,32 @@ int update_handle(struct agent *a, const char *base) {
         }
         if (tender_store_last_action_get(a->store, &last) >= 0 && STREQ(last, d->id))
                 return resend_final(a, base, d->id);
-        if (d->update == TENDER_DDI_SKIP || d->download == TENDER_DDI_SKIP) {
+        agent_forget_stale(a, d->id);
+        if (!tender_journal_id_valid(d->id) || d->n_chunks == 0) {
+                log_error("Action \"%s\": unusable id or no chunks; ignored", d->id);
+                return -EINVAL;
+        }
+        r = load_record(a, d, base, &rec, &first);
+        if (r < 0)
+                return r;
+        if (rec->result != TENDER_JOURNAL_RESULT_NONE)
+                return update_report_final(a, rec);
+        if (first == 0 && rec->state == TENDER_JOURNAL_QUEUED &&
+            (d->update == TENDER_DDI_SKIP || d->download == TENDER_DDI_SKIP)) {
                 log_info("Action %s: the server says skip for now", d->id);
                 return 0;
         }
         log_info("Action %s: %zu release(s) offered", d->id, d->n_chunks);
 
         /* Chunks one after the other; the first failure ends the deployment. */
-        size_t n = 0;
-        for (; n < d->n_chunks && ok; n++) {
-                ok = update_chunk(a, base, d->id, &d->chunks[n], messages[n], sizeof(messages[n]));
-                details[n] = messages[n];
+        for (size_t i = first; i < d->n_chunks; i++) {
+                if (set_chunk(rec, d, i) < 0)
+                        return -ENOMEM;
+                update_run(a, rec, &d->chunks[i], TENDER_JOURNAL_QUEUED);
+                if (rec->result != TENDER_JOURNAL_RESULT_NONE)
+                        break;
+                if (push_detail(rec) < 0)
+                        return -ENOMEM;
         }
-        struct tender_ddi_feedback f = {
-                .action_id = d->id,
-                .execution = TENDER_DDI_CLOSED,
-                .finished = ok ? TENDER_DDI_SUCCESS : TENDER_DDI_FAILURE,
-                .details = details,
-        };
-        r = tender_ddi_feedback_json(&f, &json);
-        if (r < 0)
-                return r;
-        r = ddi_send_feedback_json(&a->ddi, base, json, &err);
-        if (r < 0) {
-                log_error("Failed to send the final feedback of action %s: %s", d->id, err.message);
-                return r;
-        }
-        if (tender_store_last_feedback_set(a->store, json) < 0 ||
-            tender_store_last_action_set(a->store, d->id) < 0)
-                log_warning("Failed to record action %s as handled", d->id);
-        return 0;
-}
-
-int agent_recover(struct agent *a) {
-        char **apps = NULL;
-        int r = tender_store_list_apps(a->store, &apps);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; apps[i]; i++) {
-                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
-                _cleanup_free_ char *cur = NULL;
-                struct tender_error err = {0};
-                struct container_state st;
-                char id[CONTAINER_ID_MAX];
-
-                if (tender_store_get_current(a->store, apps[i], &cur) < 0)
-                        continue;
-                struct tender_log_ctx ctx = {.app = apps[i], .version = cur, .state = "recover"};
-                container_id(apps[i], cur, id);
-                if (container_state(&a->runtime, id, &st, &err) >= 0 &&
-                    st.status == CONTAINER_RUNNING)
-                        continue;
-                tender_log(LOG_NOTICE, &ctx, "Container %s is not running, starting it", id);
-                if (tender_store_release_manifest(a->store, apps[i], cur, &m, &err) < 0 ||
-                    container_start(&a->runtime, a->store, m, &err) < 0)
-                        tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
-        }
-        tender_strv_free(apps);
-        return 0;
+        return update_report_final(a, rec);
 }

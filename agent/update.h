@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One deployment from the server, as a state machine: VERIFYING → DOWNLOADING → STAGING →
- * SWAPPING → HEALTH_CHECK → COMMITTING, or FAILED before the swap, or ROLLING_BACK after it.
- * Each step is a function from one state to the next so that a journal can record transitions.
+ * One deployment from the server as a journaled state machine (docs/agent.md):
+ *
+ *   queued → verifying → downloading → staging → swapping → testing → committed
+ *      any state before swapping ──→ failed        swapping, testing ──→ rolling-back
+ *                                                   rolling-back ──→ rolled-back | failed
+ *
+ * Each transition replaces the action's journal record (tender/journal.h) durably before the
+ * state's effects run. recovery.c replays the records at start.
  */
 #pragma once
 
 #include "container.h"
 #include "poll.h"
 #include "tender/config.h"
+#include "tender/journal.h"
 #include "tender/sign.h"
 #include "tender/store.h"
 
@@ -20,10 +26,33 @@ struct agent {
         struct runtime runtime;
 };
 
-/* Fetches deployment_base and handles it completely, final feedback included.
- * Returns 0 when the deployment was handled (even if it failed and was reported), negative
- * when it could not be fetched or its outcome could not be reported. */
+/* Fetches deployment_base and handles it completely, final feedback included; resumes the
+ * action when the journal holds it. Returns 0 when the deployment was handled (even if it
+ * failed and was reported), negative when it could not be fetched or its outcome could not be
+ * reported (the journal keeps it for later). */
 int update_handle(struct agent *a, const char *deployment_base);
 
-/* At start: (re)starts the current release of every app whose container is not running. */
+/* Runs the state machine of the chunk in rec (app, version, previous) from state `from` to a
+ * final state, writing each transition to the journal. chunk is NULL when replaying: only
+ * rolling-back and the final states can run then. Returns the final state. */
+enum tender_journal_state update_run(struct agent *a, struct tender_journal_record *rec,
+                                     const struct tender_ddi_chunk *chunk,
+                                     enum tender_journal_state from);
+
+/* Sends the final feedback of a finished action (rec->result set), then records it as handled
+ * and removes its journal record. A network failure keeps the record for a later try (-errno);
+ * a server that no longer knows the action (404, or 410 and other refusals) drops it. */
+int update_report_final(struct agent *a, const struct tender_journal_record *rec);
+
+/* Test hook: TENDER_TEST_CRASH_AT=<state>[:<n>] makes tenderd SIGKILL itself right after it
+ * journaled the n-th transition (default 1) into <state> in this process. Read once. */
+void update_crash_init(void);
+
+/* recovery.c. At start: replays the journal (rolls back interrupted swaps, finishes commits,
+ * reports finished actions), then starts every app's current release that is not running. */
 int agent_recover(struct agent *a);
+/* Reports finished actions still in the journal (server unreachable before). */
+void agent_report_pending(struct agent *a);
+/* Drops journal records of unfinished actions, other than keep (NULL: all), that had not
+ * reached the swap: the server no longer offers them, and the device still runs what it ran. */
+void agent_forget_stale(struct agent *a, const char *keep);

@@ -18,6 +18,8 @@ scn_die() { printf 'scenario: %s\n' "$*" >&2; exit 1; }
 scn_init() {
   SCN_WORK=$(mktemp -d /tmp/tender-scenario.XXXXXX)
   mkdir -p "$SCN_WORK"/{store,runtime,logs}
+  # Own cgroup parent: scenarios running side by side must not share /tender/hello-1_0_0.
+  export TENDER_CGROUP_PARENT=/tender/${SCN_WORK##*/}
   for b in tenderd tenderctl tender-runtime tender-publish tender-server-mock; do
     [[ -x "$TENDER_BIN/$b" ]] || scn_die "$TENDER_BIN/$b is missing: build first"
   done
@@ -205,6 +207,7 @@ scn_leftovers() {
   [[ -e $work ]] && echo "work dir $work"
   awk -v w="$work" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
   pgrep -af "$work" | sed 's/^/process /' || true
+  [[ -d /sys/fs/cgroup/tender/${work##*/} ]] && echo "cgroup /sys/fs/cgroup/tender/${work##*/}"
   find /sys/fs/cgroup -maxdepth 3 -type d \( -path '*/tender/hello*' -o -path '*/tender' \) 2>/dev/null |
     sed 's/^/cgroup /'
   return 0

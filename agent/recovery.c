@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tenderd's start: replay of the deployment journal, then the apps' current releases. */
+#include <string.h>
+
+#include "container.h"
+#include "tender/json.h"
+#include "tender/log.h"
+#include "update.h"
+
+typedef int (*record_fn)(struct agent *a, struct tender_journal_record *rec, void *userdata);
+
+/* Calls fn for every readable record; unreadable ones are logged and removed (a record is
+ * written atomically, so only a foreign or damaged file can be unreadable). */
+static void for_each_record(struct agent *a, record_fn fn, void *userdata) {
+        int root = tender_store_root_fd(a->store);
+        char **ids = NULL;
+        int r = tender_journal_list(root, &ids);
+        if (r < 0) {
+                log_error("Failed to list the journal: %s", strerror(-r));
+                return;
+        }
+        for (size_t i = 0; ids[i]; i++) {
+                _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
+                struct tender_error err = {0};
+                r = tender_journal_read(root, ids[i], &rec, &err);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        log_error("Removing unreadable journal record: %s", err.message);
+                        tender_journal_remove(root, ids[i]);
+                        continue;
+                }
+                fn(a, rec, userdata);
+        }
+        tender_strv_free(ids);
+}
+
+static int replay_one(struct agent *a, struct tender_journal_record *rec, void *userdata) {
+        _cleanup_free_ char *last = NULL;
+        struct tender_log_ctx ctx = {.app = rec->app,
+                                     .version = rec->version,
+                                     .state = tender_journal_state_name(rec->state),
+                                     .deployment = rec->action_id};
+        (void) userdata;
+
+        /* Reported, but stopped before the record was removed. */
+        if (tender_store_last_action_get(a->store, &last) >= 0 && STREQ(last, rec->action_id)) {
+                tender_journal_remove(tender_store_root_fd(a->store), rec->action_id);
+                return 0;
+        }
+        if (tender_journal_state_needs_rollback(rec->state)) {
+                /* After the swap and before the commit: the new release never proved itself. */
+                if (rec->state != TENDER_JOURNAL_ROLLING_BACK || !rec->message) {
+                        char msg[TENDER_ERROR_MESSAGE_MAX];
+                        snprintf(msg, sizeof(msg), "%s %s: tenderd was stopped while %s", rec->app,
+                                 rec->version, tender_journal_state_name(rec->state));
+                        free(rec->message);
+                        rec->message = strdup(msg);
+                }
+                tender_log(LOG_WARNING, &ctx, "Interrupted after the swap: rolling back");
+                update_run(a, rec, NULL, TENDER_JOURNAL_ROLLING_BACK);
+        } else if (rec->state == TENDER_JOURNAL_COMMITTED) {
+                /* The commit's effects are idempotent: run them again in case they were cut. */
+                tender_log(LOG_NOTICE, &ctx, "Finishing the commit");
+                update_run(a, rec, NULL, TENDER_JOURNAL_COMMITTED);
+        } else if (!tender_journal_state_is_final(rec->state)) {
+                tender_log(LOG_NOTICE, &ctx,
+                           "Interrupted before the swap; resumes when the server offers it again");
+                return 0;
+        }
+        if (rec->result != TENDER_JOURNAL_RESULT_NONE)
+                update_report_final(a, rec);
+        return 0;
+}
+
+static void start_current(struct agent *a) {
+        char **apps = NULL;
+        if (tender_store_list_apps(a->store, &apps) < 0)
+                return;
+        for (size_t i = 0; apps[i]; i++) {
+                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+                _cleanup_free_ char *cur = NULL;
+                struct tender_error err = {0};
+                struct container_state st;
+                char id[CONTAINER_ID_MAX];
+
+                if (tender_store_get_current(a->store, apps[i], &cur) < 0)
+                        continue;
+                struct tender_log_ctx ctx = {.app = apps[i], .version = cur, .state = "recover"};
+                container_id(apps[i], cur, id);
+                if (container_state(&a->runtime, id, &st, &err) >= 0 &&
+                    st.status == CONTAINER_RUNNING)
+                        continue;
+                tender_log(LOG_NOTICE, &ctx, "Container %s is not running, starting it", id);
+                if (tender_store_release_manifest(a->store, apps[i], cur, &m, &err) < 0 ||
+                    container_start(&a->runtime, a->store, m, &err) < 0)
+                        tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
+        }
+        tender_strv_free(apps);
+}
+
+int agent_recover(struct agent *a) {
+        int r = tender_journal_init(tender_store_root_fd(a->store));
+        if (r < 0)
+                log_error("Failed to create the journal directory: %s", strerror(-r));
+        for_each_record(a, replay_one, NULL);
+        start_current(a);
+        return 0;
+}
+
+static int report_one(struct agent *a, struct tender_journal_record *rec, void *userdata) {
+        (void) userdata;
+        if (rec->result != TENDER_JOURNAL_RESULT_NONE)
+                update_report_final(a, rec);
+        return 0;
+}
+
+void agent_report_pending(struct agent *a) {
+        for_each_record(a, report_one, NULL);
+}
+
+static int forget_one(struct agent *a, struct tender_journal_record *rec, void *userdata) {
+        const char *keep = userdata;
+        if ((keep && STREQ(keep, rec->action_id)) || rec->result != TENDER_JOURNAL_RESULT_NONE ||
+            tender_journal_state_needs_rollback(rec->state))
+                return 0;
+        log_notice("Action %s is no longer offered; forgetting it (%s %s was %s)", rec->action_id,
+                   rec->app, rec->version, tender_journal_state_name(rec->state));
+        tender_journal_remove(tender_store_root_fd(a->store), rec->action_id);
+        return 0;
+}
+
+void agent_forget_stale(struct agent *a, const char *keep) {
+        for_each_record(a, forget_one, (void *) keep);
+}
