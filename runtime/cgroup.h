@@ -7,12 +7,22 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "spec.h"
 #include "tender/error.h"
 
 struct tender_rt_cgroup_limits {
-        int64_t memory; /* bytes, -1 for none */
-        int64_t pids;   /* -1 for none */
+        int64_t memory;                  /* bytes, -1 for none */
+        int64_t pids;                    /* -1 for none */
+        const struct tender_rt_cpu *cpu; /* may be NULL */
+        /* Device rules (v1 devices controller), in order; used when has_device_rules. The
+         * devices of linux.devices and the runtime's default nodes are allowed after them. */
+        bool has_device_rules;
+        const struct tender_rt_device_rule *device_rules;
+        size_t n_device_rules;
+        const struct tender_rt_device *devices;
+        size_t n_devices;
 };
 
 /* Creates the cgroup `path` (absolute, e.g. "/tender/web") in every hierarchy and sets the
@@ -21,6 +31,9 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                             struct tender_error *err);
 /* Moves the calling process into the cgroup in every hierarchy. */
 int tender_rt_cgroup_enter(const char *path, struct tender_error *err);
+/* Moves process pid into the cgroup in every hierarchy where it was created. Used by the
+ * monitor: an init in a user namespace may not write the host's cgroup files. */
+int tender_rt_cgroup_enter_pid(const char *path, pid_t pid, struct tender_error *err);
 /* SIGKILLs every process left in the cgroup, in every hierarchy. Best effort. */
 void tender_rt_cgroup_kill(const char *path);
 /* Removes the cgroup directories (not their parents); missing ones are fine. Waits a bounded

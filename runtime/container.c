@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "mount.h"
+#include "security.h"
 #include "statedir.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -35,17 +35,49 @@ int tender_rt_sync_send(int fd, enum tender_rt_sync_type type, int value, const 
         return n == sizeof(msg) ? 0 : -EIO;
 }
 
-static int join_namespaces(const struct tender_rt_spec *spec, struct tender_error *err) {
-        for (size_t i = 0; i < spec->n_namespaces; i++) {
-                const struct tender_rt_namespace *ns = &spec->namespaces[i];
-                /* A pid namespace is joined by the monitor: it applies to children only. */
-                if (!ns->path || ns->type == CLONE_NEWPID)
-                        continue;
-                _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || setns(fd, ns->type) < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
-                                                      "join namespace %s", ns->path);
-        }
+static const int clone_types[] = {CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNS,
+                                  CLONE_NEWUTS,  CLONE_NEWIPC, CLONE_NEWNET};
+
+static int new_flags(const struct tender_rt_spec *spec) {
+        int flags = 0;
+        for (size_t i = 0; i < ELEMENTSOF(clone_types); i++)
+                if (tender_rt_spec_new_namespace(spec, clone_types[i]))
+                        flags |= clone_types[i];
+        return flags;
+}
+
+/* With a user namespace to join, the init joins it first and then unshares the others, so that
+ * they belong to it (a new pid namespace is refused with a joined user namespace). */
+static bool joins_userns(const struct tender_rt_spec *spec) {
+        const struct tender_rt_namespace *ns = tender_rt_spec_namespace(spec, CLONE_NEWUSER);
+        return ns && ns->path;
+}
+
+int tender_rt_clone_flags(const struct tender_rt_spec *spec) {
+        return joins_userns(spec) ? 0 : new_flags(spec);
+}
+
+/* After the maps are written we still hold the host's uid 0, unmapped inside: become the
+ * namespace's root so that files we create get a mapped owner. */
+static int become_ns_root(struct tender_error *err) {
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "become root of the user namespace");
+        return 0;
+}
+
+static int join_userns(const struct tender_rt_spec *spec, struct tender_error *err) {
+        if (tender_rt_spec_new_namespace(spec, CLONE_NEWUSER))
+                return become_ns_root(err);
+        if (!joins_userns(spec))
+                return 0;
+        const char *path = tender_rt_spec_namespace(spec, CLONE_NEWUSER)->path;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "join user namespace %s", path);
+        if (unshare(new_flags(spec) & ~(CLONE_NEWUSER | CLONE_NEWPID)) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "create namespaces");
         return 0;
 }
 
@@ -102,12 +134,14 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
                    struct tender_error *err) {
         const struct tender_rt_spec *spec = a->spec;
         int r;
-        if ((r = tender_rt_cgroup_enter(a->cgroup_path, err)) < 0 ||
-            (r = join_namespaces(spec, err)) < 0)
+        /* The monitor has put us in the cgroup: a cgroup namespace now roots there. */
+        if ((r = join_userns(spec, err)) < 0)
                 return r;
         if (tender_rt_spec_new_namespace(spec, CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
                                               "create cgroup namespace");
+        if ((r = tender_rt_write_sysctls(spec, err)) < 0)
+                return r;
         if (tender_rt_spec_new_namespace(spec, CLONE_NEWNET) && (r = loopback_up(err)) < 0)
                 return r;
         if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
@@ -121,11 +155,15 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
         return find_program(spec, program, size, err);
 }
 
-/* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. */
-static int wait_for_start(int state_dirfd) {
+/* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. The
+ * FIFO is reopened through the host's /proc/self/fd (proc_fd, taken before pivot_root): the
+ * state directory is not searchable from inside a user namespace. */
+static int wait_for_start(int proc_fd, int fifo_fd) {
+        char name[16];
         int fd;
+        snprintf(name, sizeof(name), "%d", fifo_fd);
         do
-                fd = openat(state_dirfd, TENDER_RT_FIFO_FILE, O_WRONLY | O_CLOEXEC);
+                fd = openat(proc_fd, name, O_WRONLY | O_CLOEXEC);
         while (fd < 0 && errno == EINTR);
         if (fd < 0)
                 return -errno;
@@ -135,14 +173,15 @@ static int wait_for_start(int state_dirfd) {
         return n == 1 ? 0 : -saved;
 }
 
-static int become_user(const struct tender_rt_spec *spec) {
-        if (setgroups(spec->n_gids, spec->gids) < 0 ||
-            setresgid(spec->gid, spec->gid, spec->gid) < 0 ||
-            setresuid(spec->uid, spec->uid, spec->uid) < 0)
-                return -errno;
-        if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return -errno;
-        return 0;
+/* Waits for the monitor to write the id maps and join us to the cgroup. */
+static int wait_for_go(int go_fd) {
+        char c;
+        ssize_t n;
+        do
+                n = read(go_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        close(go_fd);
+        return n == 1 ? 0 : -EPIPE;
 }
 
 int tender_rt_init_main(void *args) {
@@ -152,6 +191,9 @@ int tender_rt_init_main(void *args) {
         sigset_t none;
 
         close(a->lock_fd);
+        close(a->go_peer_fd);
+        if (wait_for_go(a->go_fd) < 0)
+                _exit(1);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
@@ -161,22 +203,26 @@ int tender_rt_init_main(void *args) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "set up stdio");
                 goto fail;
         }
+        int proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0) {
+                tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "open /proc/self/fd");
+                goto fail;
+        }
         if (prepare(a, program, sizeof(program), &err) < 0)
                 goto fail;
         if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_READY, 0, NULL) < 0)
                 _exit(1);
         /* From here on nobody reads the sync pipe: errors go to the container's output. */
         close(a->sync_fd);
-        int r = wait_for_start(a->state_dirfd);
+        int r = wait_for_start(proc_fd, a->fifo_fd);
         if (r < 0) {
                 fprintf(stderr, "tender-runtime: wait for start: %s\n", strerror(-r));
                 _exit(1);
         }
-        close(a->state_dirfd);
-        r = become_user(a->spec);
-        if (r < 0) {
-                fprintf(stderr, "tender-runtime: set user %u:%u: %s\n", a->spec->uid, a->spec->gid,
-                        strerror(-r));
+        close(proc_fd);
+        close(a->fifo_fd);
+        if (tender_rt_finalize(a->spec, &err) < 0) {
+                fprintf(stderr, "tender-runtime: %s\n", err.message);
                 _exit(1);
         }
         execve(program, a->spec->args, a->spec->env);

@@ -28,11 +28,16 @@ int tender_rt_sync_send(int fd, enum tender_rt_sync_type type, int value, const 
 struct tender_rt_init_args {
         const struct tender_rt_spec *spec;
         const char *cgroup_path;
-        int state_dirfd; /* the state directory (host side), for the exec FIFO */
-        int sync_fd;     /* write end of the pipe `create` reads */
-        int output_fd;   /* becomes stdout and stderr */
-        int lock_fd;     /* the monitor's lock, closed at once by the init */
+        int fifo_fd;    /* O_PATH descriptor of the exec FIFO (reopened through /proc) */
+        int go_fd;      /* read end: the monitor writes a byte once it has set the init up */
+        int go_peer_fd; /* its write end, closed at once by the init */
+        int sync_fd;    /* write end of the pipe `create` reads */
+        int output_fd;  /* becomes stdout and stderr */
+        int lock_fd;    /* the monitor's lock, closed at once by the init */
 };
+
+/* clone() flags for the namespaces the init is created in; the rest it unshares itself. */
+int tender_rt_clone_flags(const struct tender_rt_spec *spec);
 
 /* clone() entry point of the init; never returns. */
 int tender_rt_init_main(void *args);

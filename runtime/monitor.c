@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "security.h"
 #include "statedir.h"
 
 #define INIT_STACK_SIZE (1u << 20)
@@ -72,16 +73,6 @@ static bool output_copy(struct output_log *log, int fd) {
                 return false;
         output_write(log, buf, (size_t) n);
         return true;
-}
-
-static int clone_flags(const struct tender_rt_spec *spec) {
-        static const int types[] = {CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
-                                    CLONE_NEWNET};
-        int flags = 0;
-        for (size_t i = 0; i < ELEMENTSOF(types); i++)
-                if (tender_rt_spec_new_namespace(spec, types[i]))
-                        flags |= types[i];
-        return flags;
 }
 
 static void monitor_fail(int sync_fd, int errnum, const char *what) {
@@ -142,6 +133,25 @@ static void close_inherited(int keep1, int keep2) {
         closedir(d);
 }
 
+/* Namespaces given by path are joined here, before the clone, as host root: from inside a new
+ * user namespace the init could not join namespaces owned by the host. A user namespace is
+ * joined by the init itself (see container.c). A pid namespace applies to children only. */
+static void join_namespaces(const struct tender_rt_spec *spec, int sync_fd) {
+        for (size_t i = 0; i < spec->n_namespaces; i++) {
+                const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                if (!ns->path || ns->type == CLONE_NEWUSER)
+                        continue;
+                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, ns->type) < 0) {
+                        char what[TENDER_ERROR_MESSAGE_MAX / 2];
+                        snprintf(what, sizeof(what), "linux.namespaces[%zu].path: join %.200s", i,
+                                 ns->path);
+                        monitor_fail(sync_fd, errno, what);
+                }
+                close(fd);
+        }
+}
+
 static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         int dirfd = a->state_dirfd, sync_fd = a->sync_fd;
         close_inherited(dirfd, sync_fd);
@@ -171,18 +181,20 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
             (sigfd = signalfd(-1, &chld, SFD_CLOEXEC)) < 0)
                 monitor_fail(sync_fd, errno, "signalfd");
 
-        const struct tender_rt_namespace *pidns = tender_rt_spec_namespace(a->spec, CLONE_NEWPID);
-        if (pidns && pidns->path) {
-                int fd = open(pidns->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
-                        monitor_fail(sync_fd, errno, "join pid namespace");
-                close(fd);
-        }
+        join_namespaces(a->spec, sync_fd);
+        int fifo_fd = openat(dirfd, TENDER_RT_FIFO_FILE, O_PATH | O_CLOEXEC);
+        int go[2];
+        if (fifo_fd < 0)
+                monitor_fail(sync_fd, errno, "open exec fifo");
+        if (pipe2(go, O_CLOEXEC) < 0)
+                monitor_fail(sync_fd, errno, "pipe");
 
         struct tender_rt_init_args init_args = {
                 .spec = a->spec,
                 .cgroup_path = a->cgroup_path,
-                .state_dirfd = dirfd,
+                .fifo_fd = fifo_fd,
+                .go_fd = go[0],
+                .go_peer_fd = go[1],
                 .sync_fd = sync_fd,
                 .output_fd = out[1],
                 .lock_fd = lock_fd,
@@ -191,10 +203,22 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         if (!stack)
                 monitor_fail(sync_fd, ENOMEM, "allocate init stack");
         pid_t init = clone(tender_rt_init_main, stack + INIT_STACK_SIZE,
-                           clone_flags(a->spec) | SIGCHLD, &init_args);
+                           tender_rt_clone_flags(a->spec) | SIGCHLD, &init_args);
         if (init < 0)
                 monitor_fail(sync_fd, errno, "clone container init");
+        close(go[0]);
+        close(fifo_fd);
+        /* The pid first, so that `create` can clean up after any failure from here on. */
         tender_rt_sync_send(sync_fd, TENDER_RT_SYNC_PID, init, NULL);
+        struct tender_error err = {0};
+        if (tender_rt_setup_child(a->spec, init, a->cgroup_path, &err) < 0) {
+                kill(init, SIGKILL);
+                tender_rt_sync_send(sync_fd, TENDER_RT_SYNC_ERROR, err.errnum, err.message);
+        } else if (write(go[1], "g", 1) != 1) {
+                kill(init, SIGKILL);
+                monitor_fail(sync_fd, errno, "release init");
+        }
+        close(go[1]);
         close(sync_fd);
         close(out[1]);
 

@@ -6,12 +6,14 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -208,6 +210,63 @@ static bool spec_has_dev_tmpfs(const struct tender_rt_spec *spec) {
         return false;
 }
 
+/* linux.devices: mknod where we may; in a user namespace (no mknod) a bind mount of the host's
+ * node of the same path, as runc and crun do for rootless containers. */
+static int create_device(int rootfd, const struct tender_rt_device *d, bool userns,
+                         struct tender_error *err) {
+        if (userns) {
+                struct stat st;
+                if (stat(d->path, &st) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "linux.devices %s: no such node on the host "
+                                                      "to bind in a user namespace",
+                                                      d->path);
+                _cleanup_close_ int fd = make_target(rootfd, d->path, true);
+                if (fd < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, -fd,
+                                                      "linux.devices %s", d->path);
+                struct proc_path p = fd_path(fd);
+                if (mount(d->path, p.s, NULL, MS_BIND, NULL) < 0)
+                        return mount_error(err, "linux.devices: bind mount", d->path);
+                return 0;
+        }
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof(rel), "%s", d->path + 1);
+        char *slash = strrchr(rel, '/');
+        const char *name = slash ? slash + 1 : rel;
+        if (slash)
+                *slash = '\0';
+        _cleanup_close_ int parent = -1;
+        if (slash) {
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), "/%s", rel);
+                parent = make_target(rootfd, dir, false);
+        } else {
+                parent = resolve(rootfd, "", O_PATH | O_DIRECTORY);
+        }
+        if (parent < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, -parent,
+                                              "linux.devices %s: parent directory", d->path);
+        _cleanup_close_ int dirfd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+        if (dirfd < 0 || (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) ||
+            mknodat(dirfd, name, type | (d->mode & 07777), makedev(d->major, d->minor)) < 0 ||
+            fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(dirfd, name, d->mode & 07777, 0) < 0)
+                return mount_error(err, "linux.devices: create", d->path);
+        return 0;
+}
+
+static int create_devices(int rootfd, const struct tender_rt_spec *spec, struct tender_error *err) {
+        bool userns = tender_rt_spec_namespace(spec, CLONE_NEWUSER) != NULL;
+        for (size_t i = 0; i < spec->n_devices; i++) {
+                int r = create_device(rootfd, &spec->devices[i], userns, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int setup_dev(int rootfd, struct tender_error *err) {
         _cleanup_close_ int devfd = resolve(rootfd, "dev", O_PATH | O_DIRECTORY);
         if (devfd < 0)
@@ -266,6 +325,13 @@ static unsigned long locked_flags(const char *path) {
                 flags |= MS_NODEV;
         if (s.f_flag & ST_NOEXEC)
                 flags |= MS_NOEXEC;
+        /* In a user namespace the atime flags of a mount are locked as well. */
+        if (s.f_flag & ST_NOATIME)
+                flags |= MS_NOATIME;
+        if (s.f_flag & ST_NODIRATIME)
+                flags |= MS_NODIRATIME;
+        if (s.f_flag & ST_RELATIME)
+                flags |= MS_RELATIME;
         return flags;
 }
 
@@ -315,6 +381,8 @@ int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error
                 if ((r = mount_one(rootfd, spec, &spec->mounts[i], err)) < 0)
                         return r;
         if (spec_has_dev_tmpfs(spec) && (r = setup_dev(rootfd, err)) < 0)
+                return r;
+        if ((r = create_devices(rootfd, spec, err)) < 0)
                 return r;
         if ((r = do_pivot_root(spec->rootfs, err)) < 0 || (r = mask_paths(spec, err)) < 0)
                 return r;

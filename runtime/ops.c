@@ -196,7 +196,25 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
         if (mkfifoat(dirfd, TENDER_RT_FIFO_FILE, 0600) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
                                               "create exec fifo of %s", o->id);
-        struct tender_rt_cgroup_limits limits = {spec->memory_limit, spec->pids_limit};
+        /* The init reopens the FIFO as the container's root, which in a user namespace is an
+         * unprivileged host uid. */
+        int64_t fifo_uid = tender_rt_spec_host_uid(spec, 0),
+                fifo_gid = tender_rt_spec_host_gid(spec, 0);
+        if (fifo_uid > 0 && fifo_gid >= 0 &&
+            fchownat(dirfd, TENDER_RT_FIFO_FILE, (uid_t) fifo_uid, (gid_t) fifo_gid,
+                     AT_SYMLINK_NOFOLLOW) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "chown exec fifo of %s", o->id);
+        struct tender_rt_cgroup_limits limits = {
+                .memory = spec->memory_limit,
+                .pids = spec->pids_limit,
+                .cpu = &spec->cpu,
+                .has_device_rules = spec->has_device_rules,
+                .device_rules = spec->device_rules,
+                .n_device_rules = spec->n_device_rules,
+                .devices = spec->devices,
+                .n_devices = spec->n_devices,
+        };
         if ((r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
             (r = spawn(spec, &state, dirfd, err)) < 0)
                 return r;

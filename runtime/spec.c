@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "seccomp_filter.h"
 #include "tender/fileio.h"
 
 #define PATH_NAME_MAX 64
@@ -18,8 +19,9 @@ static const struct {
         const char *name;
         int type;
 } namespace_types[] = {
-        {"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
-        {"uts", CLONE_NEWUTS}, {"mount", CLONE_NEWNS},    {"cgroup", CLONE_NEWCGROUP},
+        {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
+        {"uts", CLONE_NEWUTS},   {"mount", CLONE_NEWNS},    {"cgroup", CLONE_NEWCGROUP},
+        {"user", CLONE_NEWUSER},
 };
 
 static const struct {
@@ -67,6 +69,10 @@ void tender_rt_spec_free(struct tender_rt_spec *spec) {
                 free(spec->mounts[i].data);
         free(spec->mounts);
         free(spec->gids);
+        free(spec->devices);
+        free(spec->device_rules);
+        free(spec->sysctls);
+        tender_rt_seccomp_free(spec->seccomp);
         tender_strv_free(spec->args);
         tender_strv_free(spec->env);
         tender_strv_free(spec->masked_paths);
@@ -189,7 +195,8 @@ static int parse_process(struct tender_rt_spec *spec, struct tender_error *err) 
         if (spec->cwd[0] != '/')
                 return config_error(err, "process.cwd: must be an absolute path");
         if ((r = tender_json_get_bool(process, "process", "noNewPrivileges", false,
-                                      &spec->no_new_privileges, err)) < 0)
+                                      &spec->no_new_privileges, err)) < 0 ||
+            (r = tender_rt_spec_parse_process_security(spec, process, err)) < 0)
                 return r;
         return parse_user(spec, process, err);
 }
@@ -318,7 +325,7 @@ static int parse_namespaces(struct tender_rt_spec *spec, const cJSON *linux_,
                 for (size_t k = 0; k < ELEMENTSOF(namespace_types); k++)
                         if (STREQ(type, namespace_types[k].name))
                                 t = namespace_types[k].type;
-                if (STREQ(type, "user") || STREQ(type, "time"))
+                if (STREQ(type, "time"))
                         return config_error(err, "%s.type: %s namespaces are not supported yet",
                                             path, type);
                 if (!t)
@@ -379,12 +386,6 @@ static int parse_linux(struct tender_rt_spec *spec, struct tender_error *err) {
         int r = tender_json_get_object(spec->json, "", "linux", false, &linux_, err);
         if (r < 0 || !linux_)
                 return r;
-        if (cJSON_GetObjectItemCaseSensitive(linux_, "seccomp"))
-                return config_error(err, "linux.seccomp: not supported yet");
-        if (cJSON_GetObjectItemCaseSensitive(linux_, "uidMappings") ||
-            cJSON_GetObjectItemCaseSensitive(linux_, "gidMappings"))
-                return config_error(err,
-                                    "linux.uidMappings: user namespaces are not supported yet");
         if ((r = parse_namespaces(spec, linux_, err)) < 0 ||
             (r = parse_resources(spec, linux_, err)) < 0)
                 return r;
@@ -408,7 +409,8 @@ static int parse_linux(struct tender_rt_spec *spec, struct tender_error *err) {
         if ((r = tender_json_get_strv(linux_, "linux", "maskedPaths", false, TENDER_RT_MAX_PATHS,
                                       &spec->masked_paths, err)) < 0 ||
             (r = tender_json_get_strv(linux_, "linux", "readonlyPaths", false, TENDER_RT_MAX_PATHS,
-                                      &spec->readonly_paths, err)) < 0)
+                                      &spec->readonly_paths, err)) < 0 ||
+            (r = tender_rt_spec_parse_linux_security(spec, linux_, err)) < 0)
                 return r;
         for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
                 if (spec->masked_paths[i][0] != '/')
@@ -473,57 +475,4 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
                 return config_error(err, "linux.namespaces: a new mount namespace is required");
         *ret = TAKE_PTR(spec);
         return 0;
-}
-
-const char *tender_rt_spec_default(void) {
-        return "{\n"
-               "  \"ociVersion\": \"1.0.2\",\n"
-               "  \"process\": {\n"
-               "    \"terminal\": false,\n"
-               "    \"user\": {\"uid\": 0, \"gid\": 0},\n"
-               "    \"args\": [\"sh\"],\n"
-               "    \"env\": "
-               "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
-               "            \"TERM=xterm\"],\n"
-               "    \"cwd\": \"/\",\n"
-               "    \"noNewPrivileges\": true\n"
-               "  },\n"
-               "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
-               "  \"hostname\": \"tender\",\n"
-               "  \"mounts\": [\n"
-               "    {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\",\n"
-               "     \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},\n"
-               "    {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
-               "     \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},\n"
-               "    {\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\",\n"
-               "     \"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\",\n"
-               "                 \"mode=0620\"]},\n"
-               "    {\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\",\n"
-               "     \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", "
-               "\"size=65536k\"]},\n"
-               "    {\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": "
-               "\"mqueue\",\n"
-               "     \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},\n"
-               "    {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
-               "     \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]},\n"
-               "    {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
-               "     \"options\": [\"nosuid\", \"nodev\", \"mode=1777\", \"size=65536k\"]}\n"
-               "  ],\n"
-               "  \"linux\": {\n"
-               "    \"resources\": {\"memory\": {\"limit\": 268435456}, \"pids\": {\"limit\": "
-               "1024}},\n"
-               "    \"namespaces\": [\n"
-               "      {\"type\": \"pid\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"},\n"
-               "      {\"type\": \"uts\"}, {\"type\": \"mount\"}\n"
-               "    ],\n"
-               "    \"maskedPaths\": [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", "
-               "\"/proc/keys\",\n"
-               "      \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\",\n"
-               "      \"/proc/sched_debug\", \"/proc/scsi\", \"/sys/firmware\", "
-               "\"/sys/devices/virtual/powercap\"],\n"
-               "    \"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", "
-               "\"/proc/sys\",\n"
-               "      \"/proc/sysrq-trigger\"]\n"
-               "  }\n"
-               "}\n";
 }

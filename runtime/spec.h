@@ -25,6 +25,14 @@
 #define TENDER_RT_MAX_NAMESPACES 8
 #define TENDER_RT_HOSTNAME_MAX 64
 #define TENDER_RT_CGROUP_PATH_MAX 1024
+#define TENDER_RT_MAX_IDMAPS 64 /* the kernel takes 340; a handful is normal */
+#define TENDER_RT_MAX_RLIMITS 16
+#define TENDER_RT_MAX_DEVICES 128
+#define TENDER_RT_MAX_DEVICE_RULES 256
+#define TENDER_RT_MAX_SYSCTLS 64
+#define TENDER_RT_MAX_SECCOMP_RULES 1024
+#define TENDER_RT_MAX_SECCOMP_NAMES 1024
+#define TENDER_RT_CPUSET_MAX 256
 
 struct tender_rt_mount {
         const char *destination; /* absolute, inside the container */
@@ -39,6 +47,50 @@ struct tender_rt_mount {
 struct tender_rt_namespace {
         int type;         /* CLONE_NEW* */
         const char *path; /* join this namespace instead of creating one; may be NULL */
+};
+
+struct tender_rt_idmap {
+        uint32_t container_id, host_id, size;
+};
+
+struct tender_rt_rlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
+};
+
+/* The five capability sets as bit masks (1 << CAP_*). */
+struct tender_rt_caps {
+        bool set; /* process.capabilities present; without it capabilities are left alone */
+        uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+struct tender_rt_device {
+        const char *path; /* absolute, inside the container */
+        char type;        /* 'c', 'b', 'u' or 'p' */
+        uint32_t major, minor;
+        uint32_t mode; /* permission bits */
+        uint32_t uid, gid;
+};
+
+struct tender_rt_device_rule {
+        bool allow;
+        char type;          /* 'a', 'c' or 'b' */
+        int64_t major;      /* -1: any */
+        int64_t minor;      /* -1: any */
+        const char *access; /* subset of "rwm" */
+};
+
+struct tender_rt_sysctl {
+        const char *key; /* "net.ipv4.ip_forward" */
+        const char *value;
+};
+
+struct tender_rt_cpu {
+        uint64_t shares;  /* 0: unset */
+        int64_t quota;    /* microseconds per period, -1: unset or unlimited */
+        uint64_t period;  /* 0: unset */
+        const char *cpus; /* cpuset, NULL: unset */
+        const char *mems;
 };
 
 struct tender_rt_spec {
@@ -69,6 +121,26 @@ struct tender_rt_spec {
         int64_t pids_limit;       /* -1 when unlimited */
 
         const cJSON *annotations; /* object of strings, may be NULL */
+
+        /* Security and resources, parsed by spec_linux.c. */
+        struct tender_rt_idmap uid_mappings[TENDER_RT_MAX_IDMAPS];
+        size_t n_uid_mappings;
+        struct tender_rt_idmap gid_mappings[TENDER_RT_MAX_IDMAPS];
+        size_t n_gid_mappings;
+        struct tender_rt_caps caps;
+        struct tender_rt_rlimit rlimits[TENDER_RT_MAX_RLIMITS];
+        size_t n_rlimits;
+        bool has_oom_score_adj;
+        int oom_score_adj;
+        struct tender_rt_device *devices;
+        size_t n_devices;
+        struct tender_rt_device_rule *device_rules;
+        size_t n_device_rules;
+        bool has_device_rules; /* linux.resources.devices present (may be empty) */
+        struct tender_rt_sysctl *sysctls;
+        size_t n_sysctls;
+        struct tender_rt_cpu cpu;
+        struct tender_rt_seccomp *seccomp; /* compiled filter, NULL when none */
 };
 
 /* Parses bundle/config.json. *ret is malloc'd; free with tender_rt_spec_free. Errors are
@@ -77,11 +149,25 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
 void tender_rt_spec_free(struct tender_rt_spec *spec);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_rt_spec, tender_rt_spec_free);
 
+/* Parsers of spec_linux.c, called by tender_rt_spec_load. */
+int tender_rt_spec_parse_process_security(struct tender_rt_spec *spec, const cJSON *process,
+                                          struct tender_error *err);
+int tender_rt_spec_parse_linux_security(struct tender_rt_spec *spec, const cJSON *linux_,
+                                        struct tender_error *err);
+/* The host id that container id `id` maps to, or -1 when unmapped (without a user namespace: id).
+ */
+int64_t tender_rt_spec_host_uid(const struct tender_rt_spec *spec, uint32_t id);
+int64_t tender_rt_spec_host_gid(const struct tender_rt_spec *spec, uint32_t id);
+/* Capability name ("CAP_CHOWN") to number, -1 when unknown; and back (NULL when unknown). */
+int tender_rt_cap_from_name(const char *name);
+const char *tender_rt_cap_name(int cap);
+
 /* Does the spec ask for a new namespace of this CLONE_NEW* type (without a path)? */
 bool tender_rt_spec_new_namespace(const struct tender_rt_spec *spec, int type);
 /* Looks up the namespace entry of a type, or NULL. */
 const struct tender_rt_namespace *tender_rt_spec_namespace(const struct tender_rt_spec *spec,
                                                            int type);
 
-/* The default config.json written by `tender-runtime spec` (static text). */
+/* The hardened default config.json written by `tender-runtime spec` (spec_default.c), built on
+ * first use and kept; NULL when out of memory. */
 const char *tender_rt_spec_default(void);

@@ -11,6 +11,8 @@ int tender_rt_cmd_spec(int argc, char **argv, const struct tender_rt_global *g) 
         if (argc != 1)
                 return tender_rt_cli_usage("usage: spec");
         const char *text = tender_rt_spec_default();
+        if (!text)
+                return tender_rt_cli_usage("spec: %s", strerror(ENOMEM));
         _cleanup_close_ int fd =
                 open("config.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)

@@ -35,7 +35,7 @@ static int write_config(const char *json) {
 static int load_with(const char *process, const char *rest, struct tender_rt_spec **ret,
                      struct tender_error *err) {
         /* rest goes inside "linux"; a part after "}," closes "linux" and adds top-level keys. */
-        char json[4096];
+        char json[8192];
         snprintf(json, sizeof(json),
                  "{\"ociVersion\":\"1.0.2\",\"process\":%s,\"root\":{\"path\":\"rootfs\"},"
                  "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"}]%s%s}",
@@ -74,7 +74,18 @@ TEST(default_spec_parses) {
         ASSERT_EQ(spec->pids_limit, 1024);
         ASSERT_TRUE(tender_rt_spec_new_namespace(spec, CLONE_NEWPID));
         ASSERT_TRUE(tender_rt_spec_new_namespace(spec, CLONE_NEWNET));
-        ASSERT_FALSE(tender_rt_spec_new_namespace(spec, CLONE_NEWCGROUP));
+        ASSERT_TRUE(tender_rt_spec_new_namespace(spec, CLONE_NEWCGROUP));
+        ASSERT_TRUE(tender_rt_spec_new_namespace(spec, CLONE_NEWUSER));
+        ASSERT_EQ(tender_rt_spec_host_uid(spec, 0), 100000);
+        ASSERT_EQ(tender_rt_spec_host_gid(spec, 65535), 165535);
+        ASSERT_EQ(tender_rt_spec_host_uid(spec, 65536), -1);
+        ASSERT_TRUE(spec->caps.set);
+        ASSERT_EQ(__builtin_popcountll(spec->caps.bounding), 14);
+        ASSERT_EQ(spec->caps.effective, spec->caps.bounding);
+        ASSERT_EQ(spec->caps.inheritable, 0);
+        ASSERT_EQ(spec->caps.ambient, 0);
+        ASSERT_TRUE(spec->seccomp != NULL);
+        ASSERT_EQ(spec->n_rlimits, 1);
         ASSERT_EQ(spec->n_mounts, 7);
         ASSERT_STREQ(spec->mounts[5].destination, "/sys");
         ASSERT_EQ(spec->mounts[5].flags, MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY);
@@ -106,6 +117,52 @@ TEST(user_mounts_and_limits) {
         ASSERT_EQ(spec->mounts[0].propagation, MS_PRIVATE | MS_REC);
 }
 
+TEST(security_fields) {
+        _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
+        struct tender_error err = {0};
+        ASSERT_OK(write_config(
+                "{\"process\":{\"args\":[\"app\"],\"user\":{\"uid\":5,\"gid\":6},"
+                "\"oomScoreAdj\":-5,"
+                "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
+                "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],\"permitted\":["
+                "\"CAP_KILL\"],\"inheritable\":[\"CAP_KILL\"],\"ambient\":[\"CAP_KILL\"]}},"
+                "\"root\":{\"path\":\"rootfs\"},\"linux\":{"
+                "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"},{\"type\":\"user\"},"
+                "{\"type\":\"network\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,"
+                "\"size\":10}],\"gidMappings\":[{\"containerID\":0,\"hostID\":2000,\"size\":10}],"
+                "\"sysctl\":{\"net.ipv4.ping_group_range\":\"0 0\"},"
+                "\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229}],"
+                "\"resources\":{\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,"
+                "\"cpus\":\"0\"},\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":"
+                "true,\"type\":\"c\",\"major\":10,\"minor\":229,\"access\":\"rw\"}]},"
+                "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":["
+                "\"keyctl\",\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},"
+                "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":"
+                "0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":2,\"op\":"
+                "\"SCMP_CMP_EQ\"}]}]}}}"));
+        int r = tender_rt_spec_load(bundle, &spec, &err);
+        if (r < 0)
+                TEST_FAIL_("%s", err.message);
+        ASSERT_EQ(tender_rt_spec_host_uid(spec, 5), 1005);
+        ASSERT_EQ(tender_rt_spec_host_gid(spec, 6), 2006);
+        ASSERT_EQ(spec->oom_score_adj, -5);
+        ASSERT_TRUE(spec->has_oom_score_adj);
+        ASSERT_EQ(spec->rlimits[0].soft, 10);
+        ASSERT_EQ(spec->caps.bounding, (1u << 5) | 1u);
+        ASSERT_EQ(spec->caps.ambient, 1u << 5);
+        ASSERT_STREQ(spec->sysctls[0].key, "net.ipv4.ping_group_range");
+        ASSERT_EQ(spec->devices[0].major, 10);
+        ASSERT_EQ(spec->n_device_rules, 2);
+        ASSERT_FALSE(spec->device_rules[0].allow);
+        ASSERT_EQ(spec->device_rules[0].major, -1);
+        ASSERT_EQ(spec->cpu.shares, 512);
+        ASSERT_EQ(spec->cpu.quota, 50000);
+        ASSERT_STREQ(spec->cpu.cpus, "0");
+        ASSERT_TRUE(spec->seccomp != NULL);
+        ASSERT_STREQ(tender_rt_cap_name(21), "CAP_SYS_ADMIN");
+        ASSERT_EQ(tender_rt_cap_from_name("CAP_NET_RAW"), 13);
+}
+
 TEST(refusals_name_the_field) {
         expect_refusal("{\"args\":5}", "", "process.args");
         expect_refusal("{\"args\":[]}", "", "process.args");
@@ -125,7 +182,46 @@ TEST(refusals_name_the_field) {
                        "mounts[0].source");
         expect_refusal(GOOD_PROCESS, ",\"cgroupsPath\":\"/a/../b\"", "linux.cgroupsPath");
         expect_refusal(GOOD_PROCESS, ",\"cgroupsPath\":\"system.slice:x:y\"", "linux.cgroupsPath");
-        expect_refusal(GOOD_PROCESS, ",\"seccomp\":{}", "linux.seccomp");
+        expect_refusal(GOOD_PROCESS, ",\"seccomp\":{}", "linux.seccomp.defaultAction");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":["
+                       "\"SCMP_ARCH_NOPE\"]}",
+                       "linux.seccomp.architectures[0]");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+                       "\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{"
+                       "\"index\":9,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                       "linux.seccomp.syscalls[0].args[0].index");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+                       "\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                       "linux.seccomp.syscalls[0].action");
+        expect_refusal(GOOD_PROCESS, ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1}]",
+                       "linux.uidMappings[0].size");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]",
+                       "linux.uidMappings");
+        expect_refusal("{\"args\":[\"sh\"],\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}", "",
+                       "process.capabilities.bounding[0]");
+        expect_refusal("{\"args\":[\"sh\"],\"capabilities\":{\"effective\":[\"CAP_KILL\"]}}", "",
+                       "process.capabilities.effective");
+        expect_refusal("{\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_X\",\"soft\":1,"
+                       "\"hard\":1}]}",
+                       "", "process.rlimits[0].type");
+        expect_refusal("{\"args\":[\"sh\"],\"oomScoreAdj\":2000}", "", "process.oomScoreAdj");
+        expect_refusal(GOOD_PROCESS, ",\"sysctl\":{\"kernel.panic\":\"1\"}",
+                       "linux.sysctl.kernel.panic");
+        expect_refusal(GOOD_PROCESS, ",\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}",
+                       "linux.sysctl.net.ipv4.ip_forward");
+        expect_refusal(GOOD_PROCESS, ",\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]",
+                       "linux.devices[0].type");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwx\"}]}",
+                       "linux.resources.devices[0].access");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"cpu\":{\"shares\":1}}",
+                       "linux.resources.cpu.shares");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"cpu\":{\"cpus\":\"0;1\"}}",
+                       "linux.resources.cpu.cpus");
         expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"limit\":1.5}}",
                        "linux.resources.memory.limit");
         expect_refusal(GOOD_PROCESS, "},\"annotations\":{\"a\":1}", "annotations.a");
@@ -150,7 +246,7 @@ TEST(missing_pieces) {
                                "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":"
                                "\"user\"}]}}"));
         ASSERT_TRUE(tender_rt_spec_load(bundle, &spec, &err) < 0);
-        ASSERT_CONTAINS(err.message, "linux.namespaces[1].type");
+        ASSERT_CONTAINS(err.message, "linux.uidMappings");
         ASSERT_OK(write_config("{\"process\":"));
         ASSERT_TRUE(tender_rt_spec_load(bundle, &spec, &err) < 0);
         ASSERT_CONTAINS(err.message, "config.json");

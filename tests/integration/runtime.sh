@@ -18,6 +18,8 @@ BIN="${TENDER_BUILD_DIR:?}/bin/tender-runtime"
 [ -x "$BIN" ] || { echo "FAIL: $BIN not built"; exit 1; }
 
 TMP=$(mktemp -d /tmp/tender-runtime-test.XXXXXX)
+# The container root (host uid 100000) must be able to reach the bundle.
+chmod 755 "$TMP"
 ROOT="$TMP/state"
 BUNDLE="$TMP/bundle"
 IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force rt-half)
@@ -80,13 +82,20 @@ done
 [ -f "$BUNDLE/config.json" ] || fail "spec wrote no config.json"
 cp "$BUNDLE/config.json" "$TMP/default.json"
 
+# edit_config PYTHON_STATEMENTS: the default spec as `c`, changed by the statements.
+edit_config() {
+        python3 -c "import json, sys
+c = json.load(open(sys.argv[1]))
+$1
+json.dump(c, open(sys.argv[2], 'w'), indent=1)" "$TMP/default.json" "$BUNDLE/config.json"
+}
+
 # make_config ARGS_JSON: the default spec with other args, our limits and an annotation.
 make_config() {
-        sed -e "s|\"args\": \[\"sh\"\]|\"args\": $1|" \
-            -e "s|\"limit\": 268435456|\"limit\": $MEM_LIMIT|" \
-            -e "s|\"limit\": 1024|\"limit\": $PIDS_LIMIT|" \
-            -e 's|"hostname": "tender"|"hostname": "boxy", "annotations": {"org.example.app": "demo"}|' \
-            "$TMP/default.json" >"$BUNDLE/config.json"
+        edit_config "c['process']['args'] = json.loads('$1')
+c['linux']['resources'] = {'memory': {'limit': $MEM_LIMIT}, 'pids': {'limit': $PIDS_LIMIT}}
+c['hostname'] = 'boxy'
+c['annotations'] = {'org.example.app': 'demo'}"
 }
 
 # The container's view, reported on its stdout (and one line on stderr) into output.log.
@@ -101,6 +110,8 @@ trap "exit 143" TERM
 echo ready
 while :; do sleep 0.05; done
 PROBE
+# The default spec maps container root to host uid 100000: the rootfs must be its to use.
+chown -R 100000:100000 "$BUNDLE/rootfs"
 make_config '["sh", "/probe.sh"]'
 
 # --- lifecycle ------------------------------------------------------------------------------
@@ -204,11 +215,11 @@ expect_refusal() { # ID WANTED_TEXT
         ! pgrep -f -- "--root $ROOT" >/dev/null || fail "$1: processes left"
 }
 
-sed 's|"args": \["sh"\]|"args": 5|' "$TMP/default.json" >"$BUNDLE/config.json"
+edit_config "c['process']['args'] = 5"
 expect_refusal rt-bad "process.args"
 check "bad process.args refused, naming it"
 
-sed 's|"path": "rootfs"|"path": "missing-rootfs"|' "$TMP/default.json" >"$BUNDLE/config.json"
+edit_config "c['root']['path'] = 'missing-rootfs'"
 expect_refusal rt-norootfs "root.path"
 check "missing rootfs refused"
 
