@@ -447,11 +447,12 @@ TEST(snapshot_attacks) {
         /* Timestamp's hash of snapshot does not match (mix and match). */
         publish_snapshot(2, NOW + 7 * DAY, 1);
         publish_timestamp(2, NOW + DAY, 2, K_TS);
-        /* Same length (DER signatures vary by a byte or two), other bytes. */
+        /* Same length (DER signatures vary by a byte or two; signing is deterministic), other
+         * bytes. */
         struct stat st1, st2;
         ASSERT_EQ(fstatat(F.meta_fd, "snapshot.json", &st1, 0), 0);
         for (int i = 0; i < 50; i++) {
-                publish_snapshot(2, NOW + 8 * DAY, 1);
+                publish_snapshot(2, NOW + 8 * DAY + i, 1);
                 ASSERT_EQ(fstatat(F.meta_fd, "snapshot.json", &st2, 0), 0);
                 if (st1.st_size == st2.st_size)
                         break;
@@ -619,6 +620,123 @@ TEST(bad_target_names) {
         ASSERT_STREQ(q, "a%20b%3Fc%23d/e");
         _cleanup_free_ char *r = tender_tuf_quote("../x", false);
         ASSERT_STREQ(r, "..%2Fx");
+        teardown();
+}
+
+/* A targets-type document (top-level or delegated) without targets, delegating to `n` roles. */
+static cJSON *delegator(const char *type, uint64_t v, const char *const *roles, size_t n,
+                        const char *paths, bool terminating_first) {
+        cJSON *s = base_signed(type, v, NOW + 30 * DAY);
+        cJSON_AddObjectToObject(s, "targets");
+        cJSON *d = cJSON_AddObjectToObject(s, "delegations");
+        add_key(cJSON_AddObjectToObject(d, "keys"), K_DELEG);
+        cJSON *arr = cJSON_AddArrayToObject(d, "roles");
+        for (size_t i = 0; i < n; i++) {
+                const int k = K_DELEG;
+                cJSON *r = role_obj(&k, 1, 1);
+                cJSON_AddStringToObject(r, "name", roles[i]);
+                cJSON_AddBoolToObject(r, "terminating", i == 0 && terminating_first);
+                cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "paths"), cJSON_CreateString(paths));
+                cJSON_AddItemToObject(arr, "", r);
+        }
+        return s;
+}
+
+static void publish_role(const char *role, cJSON *s, int key) {
+        _cleanup_free_ char *q = tender_tuf_quote(role, false);
+        char file[300];
+        snprintf(file, sizeof(file), "%s.json", q);
+        publish1(file, s, key);
+}
+
+/* targets v2 delegating; snapshot v2 listing targets and the roles; timestamp v2. */
+static void publish_delegation(uint64_t v, const char *const *roles, size_t n,
+                               bool terminating_first) {
+        char f[64];
+        publish1(vfile(f, v, "targets"),
+                 delegator("targets", v, roles, n, "apps/*/*", terminating_first), K_TARG);
+        cJSON *s = base_signed("snapshot", v, NOW + 7 * DAY);
+        cJSON *meta = cJSON_AddObjectToObject(s, "meta");
+        add_metafile(meta, "targets.json", v, true);
+        for (size_t i = 0; i < n; i++) {
+                char name[300];
+                snprintf(name, sizeof(name), "%s.json", roles[i]);
+                add_metafile(meta, name, v - 1, false);
+        }
+        publish1(vfile(f, v, "snapshot"), s, K_SNAP);
+        publish_timestamp(v, NOW + DAY, v, K_TS);
+}
+
+static int lookup(const char *name, struct tender_error *err) {
+        _cleanup_(tender_tuf_freep) struct tender_tuf *t = fresh_client(err);
+        if (!t)
+                return -EIO;
+        _cleanup_(tender_tuf_target_freep) struct tender_tuf_target *tt = NULL;
+        return tender_tuf_get_target(t, name, &tt, err);
+}
+
+TEST(delegated_targets) {
+        SETUP(false);
+        const char *const roles[] = {"apps", "../evil"};
+        publish_delegation(2, roles, 2, false);
+        publish_role("apps", delegator("targets", 1, NULL, 0, "", false), K_DELEG);
+        publish_role("../evil", targets_signed(1, NOW + 30 * DAY), K_DELEG);
+        struct tender_error err = {0};
+        int r = lookup(TARGET, &err);
+        if (r < 0)
+                fprintf(stderr, "%s\n", err.message);
+        ASSERT_OK(r);
+        /* Both visited in order, stored under quoted names beneath the metadata dir. */
+        ASSERT_EQ(faccessat(F.client_fd, "apps.json", F_OK, 0), 0);
+        ASSERT_EQ(faccessat(F.client_fd, "..%2Fevil.json", F_OK, 0), 0);
+        ASSERT_TRUE(requested("test://m/..%2Fevil.json"));
+        /* Paths that do not match skip the delegation. */
+        ASSERT_ERR(lookup("other/x.json", &err), ENOENT);
+        ASSERT_ERR(lookup("apps/hello/x/y.json", &err), ENOENT);
+
+        /* A terminating first role that lacks the target ends the search. */
+        publish_delegation(3, roles, 2, true);
+        publish_role("apps", delegator("targets", 2, NULL, 0, "", false), K_DELEG);
+        publish_role("../evil", targets_signed(2, NOW + 30 * DAY), K_DELEG);
+        ASSERT_ERR(lookup(TARGET, &err), ENOENT);
+
+        /* A delegated role signed by a key it was not delegated to. */
+        publish_delegation(4, roles, 2, false);
+        publish_role("apps", delegator("targets", 3, NULL, 0, "", false), K_TARG);
+        ASSERT_ERR(lookup(TARGET, &err), EBADMSG);
+        ASSERT_CONTAINS(err.message, "delegated role \"apps\": signature threshold not met");
+        teardown();
+}
+
+TEST(delegation_visit_limit) {
+        SETUP(false);
+        /* r0 -> r1 -> ... -> r39, each delegating the target onwards. */
+        char names[40][8];
+        const char *roles[40];
+        for (size_t i = 0; i < 40; i++) {
+                snprintf(names[i], sizeof(names[i]), "r%zu", i);
+                roles[i] = names[i];
+        }
+        char f[64];
+        publish1(vfile(f, 2, "targets"), delegator("targets", 2, roles, 1, "apps/*/*", false),
+                 K_TARG);
+        cJSON *s = base_signed("snapshot", 2, NOW + 7 * DAY);
+        cJSON *meta = cJSON_AddObjectToObject(s, "meta");
+        add_metafile(meta, "targets.json", 2, true);
+        for (size_t i = 0; i < 40; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "%s.json", roles[i]);
+                add_metafile(meta, name, 1, false);
+                publish_role(roles[i],
+                             delegator("targets", 1, i + 1 < 40 ? &roles[i + 1] : NULL,
+                                       i + 1 < 40 ? 1 : 0, "apps/*/*", false),
+                             K_DELEG);
+        }
+        publish1(vfile(f, 2, "snapshot"), s, K_SNAP);
+        publish_timestamp(2, NOW + DAY, 2, K_TS);
+        struct tender_error err = {0};
+        ASSERT_ERR(lookup(TARGET, &err), ELOOP);
+        ASSERT_CONTAINS(err.message, "more than 32 roles visited");
         teardown();
 }
 
