@@ -16,6 +16,7 @@ static void usage(FILE *f) {
               "                                        publish a signed release\n"
               "  verify --repo OUT --app NAME --version VER --public KEY.pem\n"
               "                                        check a release's signature and blobs\n"
+              "  delta make|apply ...                  layer deltas (docs/delta-format.md)\n"
               "\n"
               "Run 'tender-publish COMMAND --help' for a command's options.\n",
               f);
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
                 {"keygen", cmd_keygen},
                 {"release", cmd_release},
                 {"verify", cmd_verify},
+                {"delta", cmd_delta},
         };
         tender_log_setup("tender-publish", TENDER_LOG_STDERR);
         if (argc < 2) {

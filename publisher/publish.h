@@ -12,6 +12,7 @@
 int cmd_keygen(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_delta(int argc, char **argv);
 
 /* Opens (with create: makes) the repository directory and its apps/ and blobs/sha256/. */
 int repo_open(const char *path, bool create, int *ret_fd, struct tender_error *err);

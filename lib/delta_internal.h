@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by the delta applier and generator: little-endian fields and safe old-file opening. */
+#pragma once
+
+#include <stdint.h>
+
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
+
+static inline uint16_t delta_get16(const uint8_t *p) {
+        return (uint16_t) (p[0] | p[1] << 8);
+}
+static inline uint32_t delta_get32(const uint8_t *p) {
+        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
+               (uint32_t) p[3] << 24;
+}
+static inline uint64_t delta_get64(const uint8_t *p) {
+        return (uint64_t) delta_get32(p) | (uint64_t) delta_get32(p + 4) << 32;
+}
+static inline void delta_put16(uint8_t *p, uint16_t v) {
+        p[0] = (uint8_t) v;
+        p[1] = (uint8_t) (v >> 8);
+}
+static inline void delta_put32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+static inline void delta_put64(uint8_t *p, uint64_t v) {
+        delta_put32(p, (uint32_t) v);
+        delta_put32(p + 4, (uint32_t) (v >> 32));
+}
+
+/* Opens path (relative, already validated) read-only beneath dirfd without following any
+ * symlink: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), or an O_NOFOLLOW walk without it. */
+int delta_open_beneath(int dirfd, const char *path);

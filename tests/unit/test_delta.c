@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Layer deltas: round trips through the generator and the applier (rebuilt tar byte for byte,
+ * extracted layer), and an applier that refuses what it must: paths out of the old layer,
+ * symlinks, ranges past the end, truncated and reordered records, the wrong source layer,
+ * a wrong digest; plus a replay of deterministic mutations of a real delta (every one must fail
+ * or rebuild the exact layer, never crash; run under ASan by scripts/test).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "tender/delta.h"
+#include "tender/fileio.h"
+#include "test.h"
+
+struct ent {
+        const char *path;
+        const char *data; /* NULL: directory */
+        size_t len;       /* 0: strlen(data) */
+        const char *symlink;
+};
+
+struct fx {
+        char tmp[64];
+        int dir;
+        int old_dir;
+        struct tender_digest old_id;
+        struct tender_layer layer; /* the new layer */
+};
+
+static int write_tar(int dirfd, const char *name, const struct ent *e, size_t n) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        struct archive *a = archive_write_new();
+        if (fd < 0 || !a)
+                return -EIO;
+        archive_write_set_format_pax_restricted(a);
+        if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
+                return -EIO;
+        for (size_t i = 0; i < n; i++) {
+                struct archive_entry *x = archive_entry_new();
+                size_t len = e[i].data ? (e[i].len ? e[i].len : strlen(e[i].data)) : 0;
+                archive_entry_set_pathname(x, e[i].path);
+                archive_entry_set_mtime(x, 1700000000, 0);
+                if (e[i].symlink) {
+                        archive_entry_set_filetype(x, AE_IFLNK);
+                        archive_entry_set_symlink(x, e[i].symlink);
+                        archive_entry_set_perm(x, 0777);
+                } else if (e[i].data) {
+                        archive_entry_set_filetype(x, AE_IFREG);
+                        archive_entry_set_perm(x, 0644);
+                        archive_entry_set_size(x, (la_int64_t) len);
+                } else {
+                        archive_entry_set_filetype(x, AE_IFDIR);
+                        archive_entry_set_perm(x, 0755);
+                }
+                archive_write_header(a, x);
+                if (len)
+                        archive_write_data(a, e[i].data, len);
+                archive_entry_free(x);
+        }
+        archive_write_close(a);
+        archive_write_free(a);
+        return 0;
+}
+
+/* The old layer as a device has it: the old tar's files written into <tmp>/old. */
+static int write_old_dir(struct fx *f, const struct ent *e, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (e[i].symlink) {
+                        if (symlinkat(e[i].symlink, f->old_dir, e[i].path) < 0)
+                                return -errno;
+                } else if (!e[i].data) {
+                        if (tender_mkdir_p_at(f->old_dir, e[i].path, 0755) < 0)
+                                return -EIO;
+                } else {
+                        size_t len = e[i].len ? e[i].len : strlen(e[i].data);
+                        if (tender_write_file_atomic_at(f->old_dir, e[i].path, e[i].data, len,
+                                                        0644) < 0)
+                                return -EIO;
+                }
+        }
+        return 0;
+}
+
+static int digest_at(int dirfd, const char *name, struct tender_digest *d, uint64_t *size) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : tender_sha256_fd(fd, d, size);
+}
+
+static int fx_setup(struct fx *f, const struct ent *old, size_t n_old, const struct ent *new,
+                    size_t n_new) {
+        *f = (struct fx){.dir = -1, .old_dir = -1};
+        strcpy(f->tmp, "/tmp/test_delta.XXXXXX");
+        if (!mkdtemp(f->tmp))
+                return -errno;
+        f->dir = open(f->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (f->dir < 0 || mkdirat(f->dir, "old", 0755) < 0 || mkdirat(f->dir, "new", 0755) < 0)
+                return -errno;
+        f->old_dir = openat(f->dir, "old", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (f->old_dir < 0)
+                return -errno;
+        int r = write_tar(f->dir, "old.tar", old, n_old);
+        if (r >= 0)
+                r = write_tar(f->dir, "new.tar", new, n_new);
+        if (r >= 0)
+                r = write_old_dir(f, old, n_old);
+        if (r >= 0)
+                r = digest_at(f->dir, "old.tar", &f->old_id, NULL);
+        if (r >= 0)
+                r = digest_at(f->dir, "new.tar", &f->layer.diff_id, &f->layer.uncompressed_size);
+        return r;
+}
+
+static void fx_done(struct fx *f) {
+        if (f->dir >= 0)
+                (void) tender_rm_rf_at(AT_FDCWD, f->tmp);
+        if (f->dir >= 0)
+                close(f->dir);
+        if (f->old_dir >= 0)
+                close(f->old_dir);
+}
+
+static int make_delta(struct fx *f, const struct tender_delta_make_options *o,
+                      struct tender_delta_stats *st) {
+        _cleanup_close_ int old = openat(f->dir, "old.tar", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int new = openat(f->dir, "new.tar", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int out =
+                openat(f->dir, "delta", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        struct tender_error err = {0};
+        int r = tender_delta_make(old, new, out, o, st, &err);
+        if (r < 0)
+                fprintf(stderr, "  make: %s\n", err.message);
+        return r;
+}
+
+/* Rebuilds from <tmp>/<delta> into a memfd and compares it with new.tar. */
+static int rebuild(struct fx *f, const char *delta, struct tender_error *err) {
+        _cleanup_close_ int d = openat(f->dir, delta, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int out = memfd_create("rebuilt", MFD_CLOEXEC);
+        struct tender_digest got;
+        if (d < 0 || out < 0)
+                return -errno;
+        int r = tender_delta_rebuild(d, f->old_dir, &f->old_id, &f->layer, out, err);
+        if (r < 0)
+                return r;
+        if (lseek(out, 0, SEEK_SET) < 0 || tender_sha256_fd(out, &got, NULL) < 0)
+                return -EIO;
+        return tender_digest_equal(&got, &f->layer.diff_id) ? 0 : -EBADMSG;
+}
+
+static char *pattern(size_t len, unsigned seed) {
+        char *p = malloc(len);
+        uint32_t x = seed * 2654435761u + 1;
+        for (size_t i = 0; p && i < len; i++) {
+                x = x * 1103515245u + 12345u;
+                /* text-like: a small alphabet, so it compresses a little, like real files */
+                p[i] = (char) ('a' + (x >> 16) % 23);
+        }
+        return p;
+}
+
+TEST(round_trip_copy_patch_rename_literal) {
+        size_t big = 3 * 1024 * 1024 + 123;
+        _cleanup_free_ char *a = pattern(big, 1), *b = pattern(big + 40, 1), *c = pattern(5000, 2),
+                            *lit = pattern(7000, 3);
+        memcpy(b, a, big / 2);
+        memcpy(b + big / 2, "INSERTED-BYTES-INSERTED-BYTES-INSERTED!!", 40);
+        memcpy(b + big / 2 + 40, a + big / 2, big - big / 2);
+        b[100] ^= 1;
+        const struct ent old[] = {
+                {"usr", NULL, 0, NULL},
+                {"usr/big.bin", a, big, NULL},
+                {"usr/same", "same content", 0, NULL},
+                {"usr/libfoo.so.1.2", c, 0, NULL},
+                {"usr/moved-from", "moving content here", 0, NULL},
+        };
+        char c2[5000];
+        memcpy(c2, c, sizeof(c2));
+        memcpy(c2 + 2000, "changed", 7);
+        const struct ent new[] = {
+                {"usr", NULL, 0, NULL},
+                {"usr/big.bin", b, big + 40, NULL},
+                {"usr/same", "same content", 0, NULL},
+                {"usr/libfoo.so.1.3", c2, sizeof(c2), NULL},
+                {"usr/elsewhere/moved-to", "moving content here", 0, NULL},
+                {"usr/new-file", lit, 7000, NULL},
+                {"usr/link", NULL, 0, "same"},
+        };
+        struct fx f;
+        struct tender_delta_stats st;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, old, ELEMENTSOF(old), new, ELEMENTSOF(new)));
+        ASSERT_OK(make_delta(&f, NULL, &st));
+        ASSERT_EQ(st.files, 5);
+        ASSERT_EQ(st.copied, 1);
+        ASSERT_EQ(st.renamed, 1);
+        ASSERT_EQ(st.patched, 2); /* big.bin by path, libfoo by name stem */
+        ASSERT_EQ(st.literal, 1);
+        ASSERT_TRUE(st.delta_size < 12000); /* the 7000 literal bytes dominate */
+        int r = rebuild(&f, "delta", &err);
+        if (r < 0)
+                fprintf(stderr, "  %s\n", err.message);
+        ASSERT_OK(r);
+
+        /* Extracted: the same files as the new tar. */
+        _cleanup_close_ int d = openat(f.dir, "delta", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int nd = openat(f.dir, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_OK(tender_delta_apply(d, f.old_dir, &f.old_id, nd, &f.layer, &err));
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        ASSERT_OK(tender_read_file_at(nd, "usr/elsewhere/moved-to", 1024, &data, &len));
+        ASSERT_EQ(len, strlen("moving content here"));
+        free(TAKE_PTR(data));
+        ASSERT_OK(tender_read_file_at(nd, "usr/big.bin", big + 100, &data, &len));
+        ASSERT_EQ(len, big + 40);
+        ASSERT_TRUE(memcmp(data, b, len) == 0);
+        fx_done(&f);
+}
+
+/* ---- hand-made deltas ---- */
+
+struct rec {
+        uint8_t b[4096];
+        size_t n;
+};
+
+static void put(struct rec *r, const void *p, size_t n) {
+        memcpy(r->b + r->n, p, n);
+        r->n += n;
+}
+static void put_open(struct rec *r, const char *path) {
+        uint8_t h[3] = {TENDER_DELTA_OPEN, (uint8_t) strlen(path), (uint8_t) (strlen(path) >> 8)};
+        put(r, h, 3);
+        put(r, path, strlen(path));
+}
+static void put_copy(struct rec *r, uint64_t off, uint64_t len) {
+        uint8_t h[17] = {TENDER_DELTA_COPY};
+        for (int i = 0; i < 8; i++) {
+                h[1 + i] = (uint8_t) (off >> (8 * i));
+                h[9 + i] = (uint8_t) (len >> (8 * i));
+        }
+        put(r, h, 17);
+}
+static void put_data(struct rec *r, const void *p, uint32_t len) {
+        uint8_t h[5] = {TENDER_DELTA_DATA, (uint8_t) len, (uint8_t) (len >> 8),
+                        (uint8_t) (len >> 16), (uint8_t) (len >> 24)};
+        put(r, h, 5);
+        put(r, p, len);
+}
+static void put_end(struct rec *r) {
+        put(r, (uint8_t[]){TENDER_DELTA_END}, 1);
+}
+
+/* Writes <tmp>/hand: a header (source, the new layer as target) and the records compressed. */
+static int write_hand(struct fx *f, const struct tender_digest *source, const struct rec *r,
+                      uint32_t window) {
+        uint8_t h[TENDER_DELTA_HEADER_SIZE] = {0}, z[8192];
+        memcpy(h, TENDER_DELTA_MAGIC, 8);
+        h[8] = TENDER_DELTA_VERSION;
+        memcpy(h + 16, source->bytes, 32);
+        memcpy(h + 48, f->layer.diff_id.bytes, 32);
+        for (int i = 0; i < 8; i++)
+                h[80 + i] = (uint8_t) (f->layer.uncompressed_size >> (8 * i));
+        for (int i = 0; i < 4; i++)
+                h[88 + i] = (uint8_t) (window >> (8 * i));
+        size_t zn = ZSTD_compress(z, sizeof(z), r->b, r->n, 3);
+        if (ZSTD_isError(zn))
+                return -EIO;
+        _cleanup_close_ int fd =
+                openat(f->dir, "hand", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, h, sizeof(h)) != sizeof(h) || write(fd, z, zn) != (ssize_t) zn)
+                return -EIO;
+        return 0;
+}
+
+static const struct ent simple_old[] = {
+        {"etc", NULL, 0, NULL},
+        {"etc/conf", "0123456789", 0, NULL},
+        {"link", NULL, 0, "/etc/passwd"},
+        {"dirlink", NULL, 0, "etc"},
+};
+static const struct ent simple_new[] = {{"etc/conf", "0123456789abc", 0, NULL}};
+
+#define HAND_FAILS(f, rec, window, errnum, needle)                                                 \
+        do {                                                                                       \
+                struct tender_error _e = {0};                                                      \
+                ASSERT_OK(write_hand(f, &(f)->old_id, rec, window));                               \
+                ASSERT_ERR(rebuild(f, "hand", &_e), errnum);                                       \
+                ASSERT_CONTAINS(_e.message, needle);                                               \
+        } while (0)
+
+TEST(refuses_paths_out_of_the_old_layer) {
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        const char *bad[] = {"../etc/passwd", "/etc/passwd", "etc/../../x",
+                             "etc//conf",     "./etc",       "etc/conf/"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct rec r = {.n = 0};
+                put_open(&r, bad[i]);
+                put_copy(&r, 0, 1);
+                put_end(&r);
+                HAND_FAILS(&f, &r, 0, EBADMSG, "refused");
+        }
+        fx_done(&f);
+}
+
+TEST(refuses_symlinks_and_non_files) {
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        const char *bad[] = {"link", "dirlink/conf"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct rec r = {.n = 0};
+                put_open(&r, bad[i]);
+                put_copy(&r, 0, 1);
+                put_end(&r);
+                HAND_FAILS(&f, &r, 0, ELOOP, bad[i]);
+        }
+        struct rec r = {.n = 0};
+        put_open(&r, "etc");
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EINVAL, "not a regular file");
+        r.n = 0;
+        put_open(&r, "missing");
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, ENOENT, "missing");
+        fx_done(&f);
+}
+
+TEST(refuses_bad_ranges_and_order) {
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        struct rec r = {.n = 0};
+        put_copy(&r, 0, 4); /* before any OPEN */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_copy(&r, 5, 6); /* 10 bytes long */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "past the end");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_copy(&r, UINT64_MAX, 2); /* wraps */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "past the end");
+        r.n = 0;
+        put_data(&r, "x", 1);
+        put_end(&r); /* far fewer bytes than the target */
+        HAND_FAILS(&f, &r, 0, EBADMSG, "expected");
+        r.n = 0;
+        put_end(&r);
+        put_data(&r, "x", 1); /* after END */
+        HAND_FAILS(&f, &r, 0, EBADMSG, "after END");
+        r.n = 0;
+        put(&r, (uint8_t[]){0x42}, 1);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "unknown record");
+        r.n = 0;
+        put_data(&r, "x", 1); /* no END */
+        HAND_FAILS(&f, &r, 0, EBADMSG, "truncated");
+        r.n = 0;
+        put_end(&r);
+        HAND_FAILS(&f, &r, TENDER_DELTA_MAX_WINDOW + 1, E2BIG, "window");
+        fx_done(&f);
+}
+
+TEST(refuses_wrong_source_and_too_much_output) {
+        struct fx f;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        struct rec r = {.n = 0};
+        put_end(&r);
+        ASSERT_OK(write_hand(&f, &f.layer.diff_id, &r, 0)); /* names another source */
+        ASSERT_ERR(rebuild(&f, "hand", &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "applies to layer");
+
+        /* More output than the target size: stopped at the size, before END. */
+        static char zeros[TENDER_DELTA_MAX_DATA];
+        _cleanup_close_ int fd = openat(f.dir, "hand", O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        uint8_t h[TENDER_DELTA_HEADER_SIZE] = {0};
+        memcpy(h, TENDER_DELTA_MAGIC, 8);
+        h[8] = TENDER_DELTA_VERSION;
+        memcpy(h + 16, f.old_id.bytes, 32);
+        memcpy(h + 48, f.layer.diff_id.bytes, 32);
+        for (int i = 0; i < 8; i++)
+                h[80 + i] = (uint8_t) (f.layer.uncompressed_size >> (8 * i));
+        ASSERT_EQ(write(fd, h, sizeof(h)), (ssize_t) sizeof(h));
+        size_t n = 0;
+        uint8_t *recs = malloc(4 * (sizeof(zeros) + 5) + 1);
+        for (int i = 0; i < 4; i++) {
+                recs[n] = TENDER_DELTA_DATA;
+                recs[n + 1] = 0, recs[n + 2] = 0, recs[n + 3] = 0x10, recs[n + 4] = 0;
+                memset(recs + n + 5, 0, sizeof(zeros));
+                n += 5 + sizeof(zeros);
+        }
+        recs[n++] = TENDER_DELTA_END;
+        size_t cap = ZSTD_compressBound(n);
+        uint8_t *z = malloc(cap);
+        size_t zn = ZSTD_compress(z, cap, recs, n, 3);
+        ASSERT_EQ(write(fd, z, zn), (ssize_t) zn);
+        free(recs);
+        free(z);
+        ASSERT_ERR(rebuild(&f, "hand", &err), EBADMSG);
+        ASSERT_CONTAINS(err.message, "more than");
+        fx_done(&f);
+}
+
+/* A stream that is a good tar but not the signed one: extracted, then refused and emptied. */
+TEST(apply_discards_a_wrong_layer) {
+        const struct ent other[] = {{"evil", "not the signed layer", 0, NULL}};
+        struct fx f;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), other, 1));
+        ASSERT_OK(make_delta(&f, NULL, NULL));
+        /* The signed layer is simple_new: same size class, other digest. */
+        tender_sha256_buffer("something else", 14, &f.layer.diff_id);
+        _cleanup_close_ int d = openat(f.dir, "delta", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int nd = openat(f.dir, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_ERR(tender_delta_apply(d, f.old_dir, &f.old_id, nd, &f.layer, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "rebuilds layer");
+        fx_done(&f);
+}
+
+/* The right size, a wrong byte: extracted, then refused by digest, and nothing stays. */
+TEST(apply_discards_a_wrong_digest) {
+        struct fx f;
+        struct tender_error err = {0};
+        _cleanup_free_ char *tar = NULL;
+        size_t len;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        ASSERT_OK(tender_read_file_at(f.dir, "new.tar", 1 << 20, &tar, &len));
+        char *p = memmem(tar, len, "0123456789abc", 13);
+        ASSERT_TRUE(p != NULL);
+        p[3] = 'X';
+        uint8_t *recs = malloc(len + 64 * 5 + 1);
+        size_t n = 0;
+        for (size_t off = 0; off < len; off += 4000) {
+                uint32_t k = (uint32_t) (len - off < 4000 ? len - off : 4000);
+                recs[n] = TENDER_DELTA_DATA;
+                recs[n + 1] = (uint8_t) k, recs[n + 2] = (uint8_t) (k >> 8);
+                recs[n + 3] = recs[n + 4] = 0;
+                memcpy(recs + n + 5, tar + off, k);
+                n += 5 + k;
+        }
+        recs[n++] = TENDER_DELTA_END;
+        uint8_t h[TENDER_DELTA_HEADER_SIZE] = {0};
+        memcpy(h, TENDER_DELTA_MAGIC, 8);
+        h[8] = TENDER_DELTA_VERSION;
+        memcpy(h + 16, f.old_id.bytes, 32);
+        memcpy(h + 48, f.layer.diff_id.bytes, 32);
+        for (int i = 0; i < 8; i++)
+                h[80 + i] = (uint8_t) (f.layer.uncompressed_size >> (8 * i));
+        size_t cap = ZSTD_compressBound(n);
+        uint8_t *z = malloc(cap);
+        size_t zn = ZSTD_compress(z, cap, recs, n, 3);
+        free(recs);
+        _cleanup_close_ int fd = openat(f.dir, "bad", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_EQ(write(fd, h, sizeof(h)), (ssize_t) sizeof(h));
+        ASSERT_EQ(write(fd, z, zn), (ssize_t) zn);
+        free(z);
+        _cleanup_close_ int nd = openat(f.dir, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_ERR(tender_delta_apply(fd, f.old_dir, &f.old_id, nd, &f.layer, &err), EBADMSG);
+        ASSERT_CONTAINS(err.message, "mismatch");
+        ASSERT_ERR(faccessat(nd, "etc", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0, ENOENT);
+        fx_done(&f);
+}
+
+/* Deterministic mutations of a real delta: truncations and byte flips. Each must either fail
+ * cleanly or rebuild exactly the signed layer. */
+TEST(replay_mutations) {
+        size_t big = 300 * 1024;
+        _cleanup_free_ char *a = pattern(big, 7), *b = pattern(big, 7);
+        memcpy(b + 1000, "edit", 4);
+        const struct ent old[] = {{"f", a, big, NULL}, {"g", "gggg", 0, NULL}};
+        const struct ent new[] = {
+                {"f", b, big, NULL}, {"h", "gggg", 0, NULL}, {"n", "new", 0, NULL}};
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, old, 2, new, 3));
+        ASSERT_OK(make_delta(&f, NULL, NULL));
+        _cleanup_free_ char *orig = NULL;
+        size_t len;
+        ASSERT_OK(tender_read_file_at(f.dir, "delta", 1 << 20, &orig, &len));
+        uint32_t x = 12345;
+        unsigned failed = 0, ok = 0;
+        for (unsigned i = 0; i < 600; i++) {
+                _cleanup_free_ char *m = malloc(len);
+                size_t mlen = len;
+                memcpy(m, orig, len);
+                x = x * 1103515245u + 12345u;
+                if (i < 200)
+                        mlen = (size_t) (x >> 8) % len; /* truncated */
+                else
+                        for (unsigned k = 0; k <= i % 4; k++) {
+                                x = x * 1103515245u + 12345u;
+                                m[(x >> 8) % len] ^= (char) (1 + (x & 0x7f));
+                        }
+                ASSERT_OK(tender_write_file_atomic_at(f.dir, "mut", m, mlen, 0644));
+                struct tender_error err = {0};
+                if (rebuild(&f, "mut", &err) < 0)
+                        failed++;
+                else
+                        ok++;
+        }
+        fprintf(stderr, "  %u mutations refused, %u harmless\n", failed, ok);
+        ASSERT_TRUE(failed >= 200);
+        fx_done(&f);
+}
+
+TEST_MAIN()
