@@ -10,6 +10,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/store.h"
+#include "tenderctl_store.h"
 
 struct app_status {
         char *current, *previous;
@@ -18,7 +19,8 @@ struct app_status {
 };
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: tenderctl [--config FILE] status [--json]\n");
+        fprintf(f, "Usage: tenderctl [--config FILE] status [--json]\n"
+                   "       tenderctl store provision|unlock|lock|status ... (store --help)\n");
 }
 
 static void app_status_read(struct tender_store *store, const struct runtime *rt, const char *app,
@@ -99,6 +101,8 @@ int main(int argc, char **argv) {
 
         tender_log_setup("tenderctl", TENDER_LOG_STDERR);
         tender_log_set_level(LOG_WARNING);
+        if (argc > 1 && STREQ(argv[1], "store"))
+                return tenderctl_store(argc - 1, argv + 1);
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
