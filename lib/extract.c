@@ -448,9 +448,21 @@ static int defer_dir(struct extract *x, const char *rel, struct archive_entry *e
         return 0;
 }
 
+/* An overlay whiteout (0/0 character device) that an earlier ".wh." entry made. */
+static bool is_whiteout_at(int dfd, const char *name) {
+        struct stat st;
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+               st.st_rdev == makedev(0, 0);
+}
+
 static int make_dir(struct extract *x, int dfd, const char *base, const char *rel,
                     struct archive_entry *e, uid_t uid, gid_t gid, mode_t mode) {
         struct stat st;
+        /* ".wh.d" then "d/": the layer deletes the lower d and makes a new one, which overlay
+         * expresses as an opaque directory. */
+        bool opaque = is_whiteout_at(dfd, base);
+        if (opaque && unlinkat(dfd, base, 0) < 0)
+                return entry_fail_errno(x, errno, "replace whiteout");
         if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
                 return entry_fail_errno(x, errno, "mkdir");
         _cleanup_close_ int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -461,6 +473,8 @@ static int make_dir(struct extract *x, int dfd, const char *base, const char *re
                                           "path is both a directory and a non-directory");
                 return entry_fail_errno(x, errno, "open directory");
         }
+        if (opaque && fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+                return entry_fail_errno(x, errno, "set " OVERLAY_OPAQUE_XATTR);
         /* Owner-only until the end, as the archive's mode may be read-only. */
         int r = apply_meta(x, fd, e, uid, gid, 0700, false);
         if (r < 0)
@@ -551,6 +565,18 @@ static int handle_whiteout(struct extract *x, int dfd, const char *base) {
         if (strncmp(base, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0 || !*name ||
             STREQ(name, ".") || STREQ(name, ".."))
                 return entry_fail(x, EINVAL, "invalid whiteout");
+        /* A whiteout only hides lower layers (OCI): an entry of this layer with the same name
+         * stays, and a directory of this layer becomes opaque instead. */
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (!S_ISDIR(st.st_mode))
+                        return 1;
+                _cleanup_close_ int fd =
+                        openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+                        return entry_fail_errno(x, errno, "set " OVERLAY_OPAQUE_XATTR);
+                return 1;
+        }
         if (mknodat(dfd, name, S_IFCHR | 0000, makedev(0, 0)) < 0)
                 return entry_fail_errno(x, errno, "create whiteout");
         return 1;

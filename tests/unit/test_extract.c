@@ -443,6 +443,32 @@ TEST(whiteouts) {
         ASSERT_EQ(v[0], 'y');
 }
 
+static bool opaque(const struct fixture *f, const char *rel) {
+        char path[256], v[4];
+        snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+        return lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+}
+
+TEST(whiteout_and_entry_in_same_layer) {
+        /* OCI: a whiteout hides only lower layers; the layer's own entry of that name stays. */
+        if (geteuid() != 0)
+                SKIP("creating whiteout devices and trusted.* xattrs needs root");
+        SETUP(f, {.path = ".wh.a"}, {.path = "a/", .type = AE_IFDIR}, {.path = "a/x", .data = "1"},
+              {.path = "b/", .type = AE_IFDIR}, {.path = ".wh.b"}, {.path = "c", .data = "c"},
+              {.path = ".wh.c"}, {.path = ".wh.d"}, {.path = "d", .data = "d"});
+        struct stat st;
+        ASSERT_OK(extract(&f, false));
+        ASSERT_OK(fstatat(f.rootfd, "a", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_TRUE(opaque(&f, "a"));
+        ASSERT_TRUE(file_has(f.rootfd, "a/x", "1"));
+        ASSERT_OK(fstatat(f.rootfd, "b", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_TRUE(opaque(&f, "b"));
+        ASSERT_TRUE(file_has(f.rootfd, "c", "c"));
+        ASSERT_TRUE(file_has(f.rootfd, "d", "d"));
+}
+
 TEST(bare_whiteout_refused) {
         SETUP(f, {.path = "dir/.wh."});
         ASSERT_ERR(extract(&f, false), EINVAL);
