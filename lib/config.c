@@ -26,8 +26,15 @@
 #define DEFAULT_STORE_ROOT "/var/lib/tender"
 #define DEFAULT_RUNTIME_PATH "tender-runtime"
 #define DEFAULT_RUNTIME_ROOT "/run/tender/runtime"
+#define DEFAULT_RETRY_ATTEMPTS 5
+#define DEFAULT_RETRY_BUDGET_SEC 900
+#define CONFIG_REDIRECTS_MAX 10
+#define CONFIG_RETRY_ATTEMPTS_MAX 100
+#define CONFIG_RETRY_BUDGET_MAX 86400
+#define CONFIG_PIN_MAX 1024
 
-static const char *const root_keys[] = {"server", "store", "trust", "runtime", "log", NULL};
+static const char *const root_keys[] = {"server", "store",    "trust", "runtime",
+                                        "log",    "download", NULL};
 static const char *const server_keys[] = {
         "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
         NULL};
@@ -35,6 +42,17 @@ static const char *const store_keys[] = {"root", "allowUnencrypted", "budgetByte
 static const char *const trust_keys[] = {"releaseKey", NULL};
 static const char *const runtime_keys[] = {"path", "root", NULL};
 static const char *const log_keys[] = {"level", NULL};
+static const char *const download_keys[] = {"caFile",
+                                            "pinnedPublicKey",
+                                            "clientCert",
+                                            "clientKey",
+                                            "maxBytesPerSecond",
+                                            "lowSpeedBytesPerSecond",
+                                            "maxRedirects",
+                                            "allowHttpRedirects",
+                                            "retryAttempts",
+                                            "retryBudgetSeconds",
+                                            NULL};
 
 void tender_config_free(struct tender_config *c) {
         if (!c)
@@ -47,6 +65,10 @@ void tender_config_free(struct tender_config *c) {
         free(c->release_key);
         free(c->runtime_path);
         free(c->runtime_root);
+        free(c->download_ca_file);
+        free(c->download_pinned_public_key);
+        free(c->download_client_cert);
+        free(c->download_client_key);
         free(c);
 }
 
@@ -228,6 +250,64 @@ static int parse_log(const cJSON *root, struct tender_config *c, struct tender_e
         return 0;
 }
 
+/* An optional absolute path member. */
+static int get_abs_path(const cJSON *obj, const char *path, const char *key, char **ret,
+                        struct tender_error *err) {
+        int r = get_str(obj, path, key, false, NULL, ret, err);
+        if (r >= 0 && *ret && !valid_abs_path(*ret)) {
+                char full[64];
+                snprintf(full, sizeof(full), "%s.%s", path, key);
+                r = config_error(err, full, "expected an absolute path", *ret);
+        }
+        return r;
+}
+
+static int parse_download(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        const cJSON *d = NULL;
+        int r = tender_json_get_object(root, "", "download", false, &d, err);
+        if (r >= 0)
+                r = tender_json_check_keys(d, "download", download_keys, err);
+        if (r >= 0)
+                r = get_abs_path(d, "download", "caFile", &c->download_ca_file, err);
+        if (r >= 0)
+                r = get_abs_path(d, "download", "clientCert", &c->download_client_cert, err);
+        if (r >= 0)
+                r = get_abs_path(d, "download", "clientKey", &c->download_client_key, err);
+        if (r >= 0 && c->download_client_key && !c->download_client_cert)
+                r = config_error(err, "download.clientKey", "needs download.clientCert", NULL);
+        if (r >= 0)
+                r = get_str(d, "download", "pinnedPublicKey", false, NULL,
+                            &c->download_pinned_public_key, err);
+        /* Pins go to libcurl as they are: "sha256//<base64>[;...]" or a key file. */
+        if (r >= 0 && c->download_pinned_public_key &&
+            (strlen(c->download_pinned_public_key) > CONFIG_PIN_MAX ||
+             !printable_no_space(c->download_pinned_public_key) ||
+             (strncmp(c->download_pinned_public_key, "sha256//", 8) != 0 &&
+              c->download_pinned_public_key[0] != '/')))
+                r = config_error(err, "download.pinnedPublicKey",
+                                 "expected \"sha256//<base64>\" pins or an absolute path",
+                                 c->download_pinned_public_key);
+        if (r >= 0)
+                r = get_range(d, "download", "maxBytesPerSecond", 0, 0, UINT64_MAX,
+                              &c->download_max_bytes_per_sec, err);
+        if (r >= 0)
+                r = get_range(d, "download", "lowSpeedBytesPerSecond", 1, 1, UINT64_MAX,
+                              &c->download_low_speed_bytes_per_sec, err);
+        if (r >= 0)
+                r = get_range(d, "download", "maxRedirects", 0, 0, CONFIG_REDIRECTS_MAX,
+                              &c->download_max_redirects, err);
+        if (r >= 0)
+                r = tender_json_get_bool(d, "download", "allowHttpRedirects", false,
+                                         &c->download_allow_http_redirects, err);
+        if (r >= 0)
+                r = get_range(d, "download", "retryAttempts", DEFAULT_RETRY_ATTEMPTS, 1,
+                              CONFIG_RETRY_ATTEMPTS_MAX, &c->download_retry_attempts, err);
+        if (r >= 0)
+                r = get_range(d, "download", "retryBudgetSeconds", DEFAULT_RETRY_BUDGET_SEC, 1,
+                              CONFIG_RETRY_BUDGET_MAX, &c->download_retry_budget_sec, err);
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -250,6 +330,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_paths(root, c, err);
         if (r >= 0)
                 r = parse_log(root, c, err);
+        if (r >= 0)
+                r = parse_download(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

@@ -33,6 +33,17 @@ struct tender_config {
         char *runtime_root; /* default /run/tender/runtime */
         /* log */
         int log_level; /* syslog level, default LOG_INFO */
+        /* download: every HTTP transfer of tenderd (TLS settings apply to the server too) */
+        char *download_ca_file;                    /* NULL: system CAs; else the only anchor */
+        char *download_pinned_public_key;          /* "sha256//..." or a key file, or NULL */
+        char *download_client_cert;                /* mTLS, or NULL */
+        char *download_client_key;                 /* NULL: in the certificate file */
+        uint64_t download_max_bytes_per_sec;       /* default 0 = unlimited */
+        uint64_t download_low_speed_bytes_per_sec; /* default 1 */
+        uint64_t download_max_redirects;           /* default 0 = not followed */
+        bool download_allow_http_redirects;        /* default false: redirects to https only */
+        uint64_t download_retry_attempts;          /* default 5 */
+        uint64_t download_retry_budget_sec;        /* default 900 */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

@@ -324,4 +324,64 @@ TEST(load_from_file) {
         ASSERT_EQ(system(cmd), 0);
 }
 
+/* MINIMAL plus a "download" section with the given members. */
+#define WITH_DOWNLOAD(members)                                                                     \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"trust\": {\"releaseKey\": \"/k\"}, \"download\": {" members "}}"
+
+TEST(download_defaults_and_values) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, &err));
+        ASSERT_TRUE(c->download_ca_file == NULL && c->download_pinned_public_key == NULL);
+        ASSERT_TRUE(c->download_client_cert == NULL && c->download_client_key == NULL);
+        ASSERT_EQ(c->download_max_bytes_per_sec, 0);
+        ASSERT_EQ(c->download_low_speed_bytes_per_sec, 1);
+        ASSERT_EQ(c->download_max_redirects, 0);
+        ASSERT_FALSE(c->download_allow_http_redirects);
+        ASSERT_EQ(c->download_retry_attempts, 5);
+        ASSERT_EQ(c->download_retry_budget_sec, 900);
+        tender_config_free(c);
+        c = NULL;
+
+        ASSERT_OK(parse(WITH_DOWNLOAD("\"caFile\": \"/etc/tender/ca.pem\","
+                                      " \"pinnedPublicKey\": \"sha256//AAAA=;sha256//BBBB=\","
+                                      " \"clientCert\": \"/etc/tender/dev.pem\","
+                                      " \"clientKey\": \"/etc/tender/dev.key\","
+                                      " \"maxBytesPerSecond\": 500000,"
+                                      " \"lowSpeedBytesPerSecond\": 100, \"maxRedirects\": 3,"
+                                      " \"allowHttpRedirects\": true, \"retryAttempts\": 8,"
+                                      " \"retryBudgetSeconds\": 3600"),
+                        &c, &err));
+        ASSERT_STREQ(c->download_ca_file, "/etc/tender/ca.pem");
+        ASSERT_STREQ(c->download_pinned_public_key, "sha256//AAAA=;sha256//BBBB=");
+        ASSERT_STREQ(c->download_client_cert, "/etc/tender/dev.pem");
+        ASSERT_STREQ(c->download_client_key, "/etc/tender/dev.key");
+        ASSERT_EQ(c->download_max_bytes_per_sec, 500000);
+        ASSERT_EQ(c->download_low_speed_bytes_per_sec, 100);
+        ASSERT_EQ(c->download_max_redirects, 3);
+        ASSERT_TRUE(c->download_allow_http_redirects);
+        ASSERT_EQ(c->download_retry_attempts, 8);
+        ASSERT_EQ(c->download_retry_budget_sec, 3600);
+}
+
+TEST(download_bad_values) {
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"caFile\": \"ca.pem\""), EINVAL, "download.caFile");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"clientKey\": \"/k.pem\""), EINVAL,
+                          "download.clientKey: needs download.clientCert");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"pinnedPublicKey\": \"md5//x\""), EINVAL,
+                          "download.pinnedPublicKey");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"pinnedPublicKey\": \"sha256//a b\""), EINVAL,
+                          "download.pinnedPublicKey");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"maxRedirects\": 11"), EINVAL, "download.maxRedirects");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"lowSpeedBytesPerSecond\": 0"), EINVAL,
+                          "download.lowSpeedBytesPerSecond");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"retryAttempts\": 0"), EINVAL, "download.retryAttempts");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"retryBudgetSeconds\": 0"), EINVAL,
+                          "download.retryBudgetSeconds");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"allowHttpRedirects\": 1"), EINVAL,
+                          "download.allowHttpRedirects");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"retries\": 3"), EINVAL, "download.retries");
+}
+
 TEST_MAIN()
