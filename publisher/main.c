@@ -5,6 +5,7 @@
 
 #include "publish.h"
 #include "tender/log.h"
+#include "tuf.h"
 
 static void usage(FILE *f) {
         fputs("Usage: tender-publish COMMAND [OPTIONS]\n"
@@ -17,6 +18,8 @@ static void usage(FILE *f) {
               "  verify --repo OUT --app NAME --version VER --public KEY.pem\n"
               "                                        check a release's signature and blobs\n"
               "  delta make|apply ...                  layer deltas (docs/delta-format.md)\n"
+              "  tuf-init, tuf-add, tuf-remove, tuf-rotate, tuf-refresh\n"
+              "                                        manage the TUF repository (docs/tuf.md)\n"
               "\n"
               "Run 'tender-publish COMMAND --help' for a command's options.\n",
               f);
@@ -27,9 +30,10 @@ int main(int argc, char **argv) {
                 const char *name;
                 int (*run)(int argc, char **argv);
         } commands[] = {
-                {"keygen", cmd_keygen},
-                {"release", cmd_release},
-                {"verify", cmd_verify},
+                {"keygen", cmd_keygen},         {"release", cmd_release},
+                {"verify", cmd_verify},         {"tuf-init", cmd_tuf_init},
+                {"tuf-add", cmd_tuf_add},       {"tuf-remove", cmd_tuf_remove},
+                {"tuf-rotate", cmd_tuf_rotate}, {"tuf-refresh", cmd_tuf_refresh},
                 {"delta", cmd_delta},
         };
         tender_log_setup("tender-publish", TENDER_LOG_STDERR);

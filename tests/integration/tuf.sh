@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# TUF end to end over loopback: tender-publish's TUF repository (init with a 2-of-2 root,
+# releases as targets, key rotations, removal, expiry refresh) served by tender-server-mock
+# under /repo/tuf, read by tender-tuf (the conformance-client CLI). Attacks: freeze (expired
+# timestamp), tampered target, lower release counter, keys inside the published tree, an
+# endless metadata body without Content-Length.
+set -euo pipefail
+
+B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
+for tool in curl python3; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 77; }
+done
+for bin in "$PUBLISH" "$TUF" "$MOCK"; do
+  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/tender-tuf-test.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    failures=$((failures + 1))
+  fi
+}
+# fails_with TEXT CMD...: CMD exits 1 and its stderr contains TEXT.
+fails_with() {
+  local text=$1 rc=0
+  shift
+  "$@" 2>"$WORK/stderr" >/dev/null || rc=$?
+  [[ $rc == 1 ]] || { echo "     exit $rc, expected 1" >&2; return 1; }
+  grep -qF -- "$text" "$WORK/stderr" || { echo "     stderr: $(cat "$WORK/stderr")" >&2; return 1; }
+}
+same_files() { cmp -s "$1" "$2"; }
+
+REPO=$WORK/repo KEYS=$WORK/keys CLIENT=$WORK/client OUT=$WORK/out
+mkdir -p "$REPO/apps/hello" "$REPO/blobs/sha256" "$OUT"
+manifest() { # VERSION COUNTER
+  python3 - "$REPO/apps/hello/$1.json" "$1" "$2" <<'PY'
+import hashlib, json, sys
+path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
+h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
+json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCounter": counter,
+           "image": {"manifestDigest": h(version),
+                     "config": {"entrypoint": ["/bin/app"], "cmd": [], "env": [], "user": "0:0",
+                                "workingDir": "/"},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                 "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
+                                 "uncompressedSize": 20}]},
+           "deployment": {"network": "none"}, "health": {"windowSeconds": 3}},
+          open(path, "w"), indent=2)
+PY
+}
+
+check "keys inside the published tree are refused" \
+  fails_with "inside the published tree" "$PUBLISH" tuf-init --repo "$REPO" --keys "$REPO/keys"
+check "tuf-init with a 2-of-2 root" \
+  "$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2
+check "private keys are 0600 and outside the repo" \
+  bash -c "[[ \$(stat -c %a $KEYS/*.pem | sort -u) == 600 ]] && [[ \$(ls $KEYS/*.pem | wc -l) == 5 ]] && ! grep -rq PRIVATE '$REPO'"
+manifest 1.0.0 1
+manifest 2.0.0 2
+manifest 0.9.0 1
+check "tuf-add 1.0.0" "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+check "tuf-add is idempotent for the same manifest" \
+  "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+
+"$MOCK" --repo "$REPO" --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.log" &
+PIDS+=($!)
+URL=
+for _ in $(seq 100); do
+  URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/mock.out")
+  [[ -n $URL ]] && break
+  sleep 0.1
+done
+[[ -n $URL ]] || { echo "FAIL: server-mock did not start"; cat "$WORK/mock.log"; exit 1; }
+META=$URL/repo/tuf/metadata TARGETS=$URL/repo/tuf/targets
+
+tuf() { "$TUF" --metadata-dir "$CLIENT" --metadata-url "$META" "$@"; }
+download() { tuf --target-name "apps/hello/$1.json" --target-base-url "$TARGETS" --target-dir "$OUT" download; }
+
+check "tender-tuf init" "$TUF" --metadata-dir "$CLIENT" init "$REPO/tuf/metadata/1.root.json"
+check "tender-tuf refresh" tuf refresh
+check "trusted metadata is kept as <role>.json" \
+  bash -c "cd '$CLIENT' && ls root.json timestamp.json snapshot.json targets.json >/dev/null"
+check "download 1.0.0" download 1.0.0
+check "downloaded bytes are the manifest" same_files "$OUT/apps%2Fhello%2F1.0.0.json" "$REPO/apps/hello/1.0.0.json"
+check "a target not listed is refused" fails_with "no trusted role lists it" download 2.0.0
+
+check "tuf-add 2.0.0" "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
+check "a lower release counter is refused by the publisher" \
+  fails_with "release counter 1 is not higher than" \
+  "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 0.9.0
+check "download 2.0.0" download 2.0.0
+
+check "rotate the timestamp key" "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role timestamp
+check "refresh after a timestamp key rotation" tuf refresh
+check "rotate root to one key" \
+  "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 1 --threshold 1
+check "rotate the targets key" "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets
+check "download after root and targets rotations" download 2.0.0
+check "the client trusts root version 4" \
+  python3 -c "import json,sys; sys.exit(json.load(open('$CLIENT/root.json'))['signed']['version'] != 4)"
+
+# A tampered target (same length) is refused by its hash.
+T2=$(ls "$REPO"/tuf/targets/apps/hello/*.2.0.0.json)
+cp "$T2" "$WORK/t2.saved"
+sed -i 's/"hello"/"hellO"/' "$T2"
+check "a tampered target is refused" fails_with "hash mismatch" download 2.0.0
+cp "$WORK/t2.saved" "$T2"
+
+check "tuf-remove 1.0.0" "$PUBLISH" tuf-remove --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+check "a removed target is no longer offered" fails_with "no trusted role lists it" download 1.0.0
+
+# Freeze: the repository's timestamp expired. The client refuses it and keeps its trusted copy.
+cp "$CLIENT/timestamp.json" "$WORK/ts.saved"
+"$PUBLISH" tuf-refresh --repo "$REPO" --keys "$KEYS" --expires timestamp=0
+check "an expired timestamp is refused as such" fails_with "timestamp: version" tuf refresh
+check "the message says expired" grep -q "expired" "$WORK/stderr"
+check "the trusted timestamp is unchanged" same_files "$CLIENT/timestamp.json" "$WORK/ts.saved"
+check "tuf-refresh renews expiry" "$PUBLISH" tuf-refresh --repo "$REPO" --keys "$KEYS"
+check "refresh after renewal" tuf refresh
+
+# An endless body without Content-Length stops at the timestamp's cap.
+python3 - "$WORK/endless.port" <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def do_GET(self):
+        if self.path.endswith(".root.json"):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.end_headers()
+        try:
+            for _ in range(64 * 1024):  # 64 MiB at most, then give up
+                self.wfile.write(b" " * 1024)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.timeout = 30
+s.handle_request()
+s.handle_request()
+PY
+PIDS+=($!)
+for _ in $(seq 100); do [[ -s $WORK/endless.port ]] && break; sleep 0.1; done
+ENDLESS=http://127.0.0.1:$(cat "$WORK/endless.port")
+check "an endless timestamp body is cut at its cap" \
+  fails_with "timestamp: GET" "$TUF" --metadata-dir "$CLIENT" --metadata-url "$ENDLESS" refresh
+check "the reason is the size" grep -q "exceeds the limit of 16384 bytes" "$WORK/stderr"
+
+check "bad usage exits 1" fails_with "Usage" "$TUF" --metadata-dir "$CLIENT" bogus
+
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
