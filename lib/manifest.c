@@ -171,9 +171,69 @@ static int parse_layer(const cJSON *o, const char *path, struct tender_layer *l,
         return 0;
 }
 
+/* Algorithm names: [a-z0-9-], 1 to 32 bytes, so unknown future ones parse and are skipped. */
+static bool algorithm_valid(const char *s) {
+        size_t n = strlen(s);
+        return n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* image.deltas: optional; each "to" must be one of the image's layers. */
+static int parse_deltas(const cJSON *img, struct tender_release_manifest *m,
+                        struct tender_error *err) {
+        static const char *const keys[] = {"from", "to", "digest", "size", "algorithm", NULL};
+        const cJSON *deltas = NULL, *o;
+        int r = tender_json_get_array(img, "image", "deltas", false, &deltas, err);
+        if (r < 0 || !deltas)
+                return r;
+        int n = cJSON_GetArraySize(deltas);
+        if (n > TENDER_MANIFEST_MAX_DELTAS)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "image.deltas: %d deltas, at most %d", n,
+                                        TENDER_MANIFEST_MAX_DELTAS);
+        m->deltas = calloc((size_t) n + 1, sizeof(*m->deltas));
+        if (!m->deltas)
+                return -ENOMEM;
+        cJSON_ArrayForEach(o, deltas) {
+                char path[64];
+                const char *alg;
+                struct tender_layer_delta *d = &m->deltas[m->n_deltas++];
+                snprintf(path, sizeof(path), "image.deltas[%zu]", m->n_deltas - 1);
+                if (!cJSON_IsObject(o))
+                        return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s: not an object",
+                                                path);
+                r = tender_json_check_keys(o, path, keys, err);
+                if (r >= 0)
+                        r = get_digest(o, path, "from", &d->from, err);
+                if (r >= 0)
+                        r = get_digest(o, path, "to", &d->to, err);
+                if (r >= 0)
+                        r = get_digest(o, path, "digest", &d->digest, err);
+                if (r >= 0)
+                        r = tender_json_get_u64(o, path, "size", true, &d->size, err);
+                if (r >= 0)
+                        r = tender_json_get_string(o, path, "algorithm", true, &alg, err);
+                if (r < 0)
+                        return r;
+                if (!algorithm_valid(alg))
+                        return bad(err, path, "algorithm", "not a valid algorithm name", alg);
+                d->algorithm = strdup(alg);
+                if (!d->algorithm)
+                        return -ENOMEM;
+                bool found = false;
+                for (size_t i = 0; i < m->n_layers && !found; i++)
+                        found = tender_digest_equal(&m->layers[i].diff_id, &d->to);
+                if (!found)
+                        return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                                "%s.to: not the diffId of one of the image's "
+                                                "layers",
+                                                path);
+        }
+        return 0;
+}
+
 static int parse_image(const cJSON *img, struct tender_release_manifest *m,
                        struct tender_error *err) {
-        static const char *const keys[] = {"manifestDigest", "config", "layers", NULL};
+        static const char *const keys[] = {"manifestDigest", "config", "layers", "deltas", NULL};
         static const char *const config_keys[] = {"entrypoint", "cmd",        "env",
                                                   "user",       "workingDir", NULL};
         const cJSON *config, *layers;
@@ -227,7 +287,7 @@ static int parse_image(const cJSON *img, struct tender_release_manifest *m,
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return parse_deltas(img, m, err);
 }
 
 static int parse_volumes(const cJSON *dep, struct tender_release_manifest *m,
@@ -429,6 +489,28 @@ static bool add_strv(cJSON *o, const char *key, char *const *v) {
         return true;
 }
 
+static bool build_deltas(cJSON *img, const struct tender_release_manifest *m) {
+        if (m->n_deltas == 0)
+                return true; /* optional: absent rather than empty */
+        cJSON *a = cJSON_AddArrayToObject(img, "deltas");
+        if (!a)
+                return false;
+        for (size_t i = 0; i < m->n_deltas; i++) {
+                const struct tender_layer_delta *d = &m->deltas[i];
+                cJSON *o = cJSON_CreateObject();
+                if (!o || !cJSON_AddItemToArray(a, o)) {
+                        cJSON_Delete(o);
+                        return false;
+                }
+                if (!add_digest(o, "from", &d->from) || !add_digest(o, "to", &d->to) ||
+                    !add_digest(o, "digest", &d->digest) || !add_u64(o, "size", d->size) ||
+                    !cJSON_AddStringToObject(o, "algorithm",
+                                             d->algorithm ? d->algorithm : TENDER_DELTA_ALGORITHM))
+                        return false;
+        }
+        return true;
+}
+
 static bool build_image(cJSON *root, const struct tender_release_manifest *m) {
         cJSON *img = cJSON_AddObjectToObject(root, "image");
         if (!img || !add_digest(img, "manifestDigest", &m->image_digest))
@@ -457,7 +539,7 @@ static bool build_image(cJSON *root, const struct tender_release_manifest *m) {
                     !add_u64(o, "uncompressedSize", l->uncompressed_size))
                         return false;
         }
-        return true;
+        return build_deltas(img, m);
 }
 
 static bool build_deployment(cJSON *root, const struct tender_release_manifest *m) {
@@ -534,6 +616,9 @@ void tender_manifest_free(struct tender_release_manifest *m) {
         for (size_t i = 0; m->layers && i < m->n_layers; i++)
                 free(m->layers[i].media_type);
         free(m->layers);
+        for (size_t i = 0; m->deltas && i < m->n_deltas; i++)
+                free(m->deltas[i].algorithm);
+        free(m->deltas);
         tender_strv_free(m->args);
         tender_strv_free(m->extra_env);
         for (size_t i = 0; m->volumes && i < m->n_volumes; i++) {

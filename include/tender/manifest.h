@@ -17,6 +17,8 @@
 #define TENDER_MANIFEST_MAX_LAYERS 128
 #define TENDER_MANIFEST_MAX_STRV 256 /* args, env entries */
 #define TENDER_MANIFEST_MAX_VOLUMES 32
+#define TENDER_MANIFEST_MAX_DELTAS 256
+#define TENDER_DELTA_ALGORITHM "tender-delta-v1" /* docs/delta-format.md */
 #define TENDER_NAME_MAX 64
 
 enum tender_network_mode {
@@ -35,6 +37,16 @@ struct tender_layer {
         uint64_t size;                /* blob bytes */
         struct tender_digest diff_id; /* of the uncompressed tar */
         uint64_t uncompressed_size;
+};
+
+/* A layer delta offered with the release (docs/delta-format.md): rebuilds layer `to` from the
+ * extracted layer `from`. The blob is fetched and checked like a layer blob. */
+struct tender_layer_delta {
+        struct tender_digest from;   /* diff_id of the old layer */
+        struct tender_digest to;     /* diff_id of one of this release's layers */
+        struct tender_digest digest; /* of the delta blob */
+        uint64_t size;               /* blob bytes */
+        char *algorithm;             /* TENDER_DELTA_ALGORITHM; others are skipped by devices */
 };
 
 struct tender_volume {
@@ -57,6 +69,8 @@ struct tender_release_manifest {
         char *working_dir; /* NULL = "/" */
         struct tender_layer *layers;
         size_t n_layers;
+        struct tender_layer_delta *deltas; /* optional */
+        size_t n_deltas;
 
         /* deployment */
         char **args; /* overrides entrypoint+cmd when not NULL */

@@ -248,4 +248,58 @@ TEST(names) {
         ASSERT_FALSE(tender_name_valid(NULL));
 }
 
+#define D4 "sha256:4444444444444444444444444444444444444444444444444444444444444444"
+#define DELTA(from, to, alg)                                                                       \
+        "\"layers\": [\n      {\"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\",\n"  \
+        "       \"digest\": \"" D2 "\", \"size\": 1234,\n"                                         \
+        "       \"diffId\": \"" D3 "\", \"uncompressedSize\": 5497558138880}\n    ],\n"            \
+        "    \"deltas\": [{\"from\": \"" from "\", \"to\": \"" to "\", \"digest\": \"" D4 "\", "   \
+        "\"size\": 99, \"algorithm\": \"" alg "\"}]"
+
+static const char *with_delta(const char *replacement) {
+        static char buf[sizeof(full) + 1024];
+        const char *a = strstr(full, "\"layers\": [");
+        const char *b = strstr(a, "    ]\n  },");
+        snprintf(buf, sizeof(buf), "%.*s%s\n  },%s", (int) (a - full), full, replacement,
+                 b + strlen("    ]\n  },"));
+        return buf;
+}
+
+TEST(deltas_parse_and_round_trip) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL, *m2 = NULL;
+        _cleanup_free_ char *json = NULL;
+        struct tender_error err = {0};
+        struct tender_digest d1, d3;
+        ASSERT_OK(parse(with_delta(DELTA(D1, D3, "tender-delta-v1")), &m, &err));
+        ASSERT_EQ(m->n_deltas, 1);
+        ASSERT_OK(tender_digest_parse(D1, &d1));
+        ASSERT_OK(tender_digest_parse(D3, &d3));
+        ASSERT_TRUE(tender_digest_equal(&m->deltas[0].from, &d1));
+        ASSERT_TRUE(tender_digest_equal(&m->deltas[0].to, &d3));
+        ASSERT_EQ(m->deltas[0].size, 99);
+        ASSERT_STREQ(m->deltas[0].algorithm, TENDER_DELTA_ALGORITHM);
+        ASSERT_OK(tender_manifest_to_json(m, &json));
+        ASSERT_OK(parse(json, &m2, &err));
+        ASSERT_EQ(m2->n_deltas, 1);
+        ASSERT_TRUE(tender_digest_equal(&m2->deltas[0].to, &d3));
+        /* Without deltas, none are written. */
+        tender_manifest_free(TAKE_PTR(m));
+        free(TAKE_PTR(json));
+        ASSERT_OK(parse(full, &m, &err));
+        ASSERT_EQ(m->n_deltas, 0);
+        ASSERT_OK(tender_manifest_to_json(m, &json));
+        ASSERT_TRUE(strstr(json, "deltas") == NULL);
+}
+
+TEST(deltas_refused) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        ASSERT_ERR(parse(with_delta(DELTA(D1, D2, "tender-delta-v1")), &m, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "image.deltas[0].to");
+        ASSERT_ERR(parse(with_delta(DELTA(D1, D3, "Bad Alg")), &m, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "algorithm");
+        ASSERT_ERR(parse(with_delta(DELTA("sha256:xyz", D3, "tender-delta-v1")), &m, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "image.deltas[0].from");
+}
+
 TEST_MAIN()
