@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #define HTTP_PROGRESS_STEP (64 * 1024)
 #define HTTP_PART_SUFFIX ".part"
 #define HTTP_VALIDATOR_SUFFIX ".part.etag"
+#define HTTP_VALIDATOR_XATTR "user.tender.validator"
 #define HTTP_VALIDATOR_MAX 256 /* an ETag or Last-Modified value, as stored and sent */
 #define HTTP_CHALLENGE_MAX 1024
 
@@ -286,21 +288,63 @@ static int file_reset(struct xfer *x) {
         return 0;
 }
 
-/* Records the validator of a body that starts at byte 0 next to the .part file, durably, so
- * that a resume after a crash can ask for "the rest of this same content" with If-Range. */
+/*
+ * The validator (ETag or Last-Modified) of the content a .part holds. It lives in an xattr of
+ * the .part itself: it cannot outlive or lose its file, and the store's start-up scan, which
+ * removes every name in blobs/ that is not <hex> or <hex>.part, leaves it alone. Where the file
+ * system has no user xattrs it goes to a <name>.part.etag file next to the .part instead.
+ */
+static bool xattr_unsupported(int e) {
+        return e == ENOTSUP || e == EOPNOTSUPP || e == EPERM;
+}
+
+static int validator_store(int fd, int dirfd, const char *sidecar, const char *v) {
+        if (fsetxattr(fd, HTTP_VALIDATOR_XATTR, v, strlen(v), 0) == 0) {
+                (void) unlinkat(dirfd, sidecar, 0);
+                /* Durable before any byte it vouches for is appended. */
+                return fsync(fd) < 0 ? -errno : 0;
+        }
+        if (!xattr_unsupported(errno))
+                return -errno;
+        return tender_write_file_atomic_at(dirfd, sidecar, v, strlen(v), 0644);
+}
+
+static void validator_drop(int fd, int dirfd, const char *sidecar) {
+        if (fd >= 0)
+                (void) fremovexattr(fd, HTTP_VALIDATOR_XATTR);
+        (void) unlinkat(dirfd, sidecar, 0);
+}
+
+/* The stored validator into buf (NUL-terminated); false when there is none usable. */
+static bool validator_load(int fd, int dirfd, const char *sidecar, char *buf, size_t size) {
+        ssize_t n = fgetxattr(fd, HTTP_VALIDATOR_XATTR, buf, size - 1);
+        if (n > 0) {
+                buf[n] = '\0';
+                if (strlen(buf) != (size_t) n)
+                        return false;
+        } else {
+                _cleanup_free_ char *v = NULL;
+                size_t len = 0;
+                if (tender_read_file_at(dirfd, sidecar, size - 1, &v, &len) < 0 || strlen(v) != len)
+                        return false;
+                memcpy(buf, v, len + 1);
+        }
+        return buf[0] && !strpbrk(buf, "\r\n");
+}
+
+/* Records the validator of a body that starts at byte 0 with the .part, durably, so that a
+ * resume after a crash can ask for "the rest of this same content" with If-Range. */
 static int validator_save(struct xfer *x) {
         const char *v = x->etag[0] ? x->etag : x->last_modified;
         if (!v[0]) {
-                if (unlinkat(x->dirfd, x->validator_name, 0) < 0 && errno != ENOENT)
-                        return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
-                                                      "GET %s: remove %s", x->url,
-                                                      x->validator_name);
+                validator_drop(x->fd, x->dirfd, x->validator_name);
                 return 0;
         }
-        int r = tender_write_file_atomic_at(x->dirfd, x->validator_name, v, strlen(v), 0644);
+        int r = validator_store(x->fd, x->dirfd, x->validator_name, v);
         if (r < 0)
-                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, r, "GET %s: write %s",
-                                              x->url, x->validator_name);
+                return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, r,
+                                              "GET %s: store the validator of %s", x->url,
+                                              x->validator_name);
         return 0;
 }
 
@@ -743,16 +787,15 @@ static int part_open(int dirfd, const struct tender_download *d, struct download
 /* The Range and If-Range lines for resuming at byte have (NULL when starting at zero). The
  * validator is the one stored when the .part was started; without one the resume is
  * unconditional and only the final digest check catches changed content. */
-static void resume_headers(int dirfd, uint64_t have, struct download_ctx *c, const char **ret_range,
-                           const char **ret_if_range) {
-        _cleanup_free_ char *v = NULL;
+static void resume_headers(int fd, int dirfd, uint64_t have, struct download_ctx *c,
+                           const char **ret_range, const char **ret_if_range) {
+        char v[HTTP_VALIDATOR_MAX];
         *ret_range = *ret_if_range = NULL;
         if (have == 0)
                 return;
         snprintf(c->range, sizeof(c->range), "Range: bytes=%llu-", (unsigned long long) have);
         *ret_range = c->range;
-        if (tender_read_file_at(dirfd, c->validator_name, HTTP_VALIDATOR_MAX - 1, &v, NULL) >= 0 &&
-            v[0] && !strpbrk(v, "\r\n")) {
+        if (validator_load(fd, dirfd, c->validator_name, v, sizeof(v))) {
                 snprintf(c->if_range, sizeof(c->if_range), "If-Range: %s", v);
                 *ret_if_range = c->if_range;
         }
@@ -769,14 +812,15 @@ static int download_finish(struct xfer *x, int dirfd, const struct download_ctx 
         }
         if (x->d->progress)
                 x->d->progress(x->written, x->d->size, x->d->userdata);
+        /* The blob keeps no trace of how it was fetched. A stale validator is harmless (it
+         * only guards a .part), so no error if this fails. */
+        validator_drop(x->fd, dirfd, c->validator_name);
         if (fsync(x->fd) < 0)
                 return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno, "blob %s: fsync %s",
                                               c->dstr, c->part);
         if (renameat(dirfd, c->part, dirfd, name) < 0)
                 return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, errno,
                                               "blob %s: rename %s", c->dstr, c->part);
-        /* A stale validator is harmless (it only guards a .part), so no error if this fails. */
-        (void) unlinkat(dirfd, c->validator_name, 0);
         r = tender_fsync_dir_at(dirfd, ".");
         if (r < 0)
                 return tender_error_set_errno(x->err, TENDER_ERR_SYSTEM, r,
@@ -826,7 +870,7 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
                 h->last_resumed = have > 0;
                 if (have > 0)
                         log_debug("resuming %s at byte %llu", d->url, (unsigned long long) have);
-                resume_headers(dirfd, have, &c, &range_hdr, &if_range_hdr);
+                resume_headers(fd, dirfd, have, &c, &range_hdr, &if_range_hdr);
                 if (headers_new(d->auth_header ? d->auth_header : h->auth_header, range_hdr,
                                 if_range_hdr, NULL, &headers) < 0)
                         r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");

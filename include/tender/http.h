@@ -71,9 +71,10 @@ struct tender_download {
  * is removed. A complete dirfd/<name> is never written unverified.
  *
  * The validator of the content being fetched (a strong ETag, else Last-Modified) is kept durably
- * in dirfd/<name>.part.etag; a resume sends it as If-Range, so content that changed on the
+ * with the .part, in its xattr user.tender.validator (or dirfd/<name>.part.etag where the file
+ * system has no user xattrs); a resume sends it as If-Range, so content that changed on the
  * server since the .part was started comes back whole (200) and the download restarts from
- * zero instead of splicing two versions. Both files are removed once <name> is in place. */
+ * zero instead of splicing two versions. It is removed once <name> is in place. */
 int tender_http_download(struct tender_http *h, const struct tender_download *d, int dirfd,
                          const char *name, struct tender_error *err);
 
