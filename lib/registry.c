@@ -268,18 +268,20 @@ struct fetch_args {
         const char *name;
 };
 
-static int fetch_attempt(struct tender_http *h, void *userdata, struct tender_error *err) {
+static int fetch_attempt(struct tender_http *h, void *userdata, bool *ret_retryable,
+                         struct tender_error *err) {
         struct fetch_args *a = userdata;
         a->d.auth_header = a->r->bearer_header;
         int k = tender_http_download(h, &a->d, a->dirfd, a->name, err);
-        if (k != -EACCES || tender_http_last_status(h) != 401)
-                return k;
-        /* Unauthorised: (re)new the token once and try again right away. */
-        k = token_fetch(a->r, a->b->repository, err);
-        if (k < 0)
-                return k;
-        a->d.auth_header = a->r->bearer_header;
-        return tender_http_download(h, &a->d, a->dirfd, a->name, err);
+        if (k == -EACCES && tender_http_last_status(h) == 401) {
+                /* Unauthorised: (re)new the token once and try again right away. */
+                k = token_fetch(a->r, a->b->repository, err);
+                a->d.auth_header = a->r->bearer_header;
+                if (k >= 0)
+                        k = tender_http_download(h, &a->d, a->dirfd, a->name, err);
+        }
+        *ret_retryable = k < 0 && tender_http_last_retryable(h);
+        return k;
 }
 
 int tender_registry_fetch_blob(struct tender_registry *r, const struct tender_registry_blob *b,

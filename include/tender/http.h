@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,10 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
  * its WWW-Authenticate challenge ("" when absent). Valid until the next request. */
 long tender_http_last_status(const struct tender_http *h);
 const char *tender_http_last_challenge(const struct tender_http *h);
+/* Whether the last request's failure may pass by itself (connection refused or reset, timeout,
+ * truncated body, HTTP 408/429/5xx), and whether the last download resumed a non-empty .part. */
+bool tender_http_last_retryable(const struct tender_http *h);
+bool tender_http_last_resumed(const struct tender_http *h);
 
 /* tender_http_get with an auth header for this request only (NULL: none at all, not even the
  * client's), e.g. a registry token request. */
@@ -110,8 +115,9 @@ struct tender_retry_policy {
         void *userdata;
 };
 
-/* One attempt of a retried operation: 0 on success or a negative errno with err filled. */
-typedef int (*tender_http_attempt_fn)(struct tender_http *h, void *userdata,
+/* One attempt of a retried operation: 0 on success or a negative errno with err filled, and then
+ * *ret_retryable (false on entry) set when the failure may pass by itself. */
+typedef int (*tender_http_attempt_fn)(struct tender_http *h, void *userdata, bool *ret_retryable,
                                       struct tender_error *err);
 
 /* Runs attempt until it succeeds, fails for good, or the policy's budget is spent. policy may be
