@@ -28,7 +28,9 @@ Paths (query strings are ignored unless noted):
                    with Range: the rest
   /v2/<repo>/blobs/<digest>   needs "Authorization: Bearer <token from /token>", else 401
                    with a Bearer challenge; serves the blob with Range support. With
-                   --registry-redirect, answers 307 to /storage/<digest> once authorised.
+                   --registry-redirect, answers 307 to http://localhost:<port>/storage/<digest>
+                   once authorised (/_count/storage-with-auth counts requests that came
+                   there with an Authorization header).
   /token?service=&scope=      issues a token when service is "peer.test" and scope is
                    "repository:<repo>:pull" (and, with --basic, the Basic credentials match)
 """
@@ -200,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/v2/"):
             self.registry_blob(path)
         elif path.startswith("/storage/"):
+            if self.headers.get("Authorization"):
+                count("/storage-with-auth", request=True)
             self.serve_range(BLOB, '"v1"')
         elif path == "/token":
             self.token(query)
@@ -231,7 +235,9 @@ class Handler(BaseHTTPRequestHandler):
             self.head(401, [("WWW-Authenticate", challenge)], 0)
             return
         if ARGS.registry_redirect:
-            self.head(307, [("Location", "/storage/" + parts[1])], 0)
+            # Another host name for the same peer: credentials must not follow there.
+            loc = "http://localhost:%d/storage/%s" % (self.server.server_port, parts[1])
+            self.head(307, [("Location", loc)], 0)
             return
         self.serve_range(BLOB, '"v1"')
 

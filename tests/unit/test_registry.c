@@ -144,6 +144,8 @@ TEST(redirect_to_storage) {
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "b", NULL, &err));
         ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
         ASSERT_EQ(peer_count(&p, h, false, "/storage", NULL), 1);
+        /* The storage is another host: the bearer token stayed with the registry. */
+        ASSERT_EQ(peer_count(&p, h, false, "/storage-with-auth", NULL), 0);
 }
 
 TEST(redirect_to_storage_refused_by_default) {
