@@ -177,7 +177,7 @@ TEST(round_trip_copy_patch_rename_literal) {
                 {"usr", NULL, 0, NULL},
                 {"usr/big.bin", a, big, NULL},
                 {"usr/same", "same content", 0, NULL},
-                {"usr/libfoo.so.1.2", c, 0, NULL},
+                {"usr/libfoo.so.1.2", c, 5000, NULL},
                 {"usr/moved-from", "moving content here", 0, NULL},
         };
         char c2[5000];
