@@ -28,9 +28,11 @@ tarit() {
     --format=posix --pax-option=delete=atime,delete=ctime -cf "$2" -C "$1" .
 }
 
-# peak RSS in KiB of a command (GNU time), or "" without it
+# peak RSS in KiB of a command (GNU time), or "" without it or under ASan (shadow memory)
+sanitized=0
+ldd "$pub" 2>/dev/null | grep -q libasan && sanitized=1
 rss() {
-  if [[ -x /usr/bin/time ]]; then
+  if [[ -x /usr/bin/time && $sanitized == 0 ]]; then
     /usr/bin/time -f %M -o "$tmp/rss" "$@" && tail -1 "$tmp/rss"
   else
     "$@" && echo ""
