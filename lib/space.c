@@ -90,7 +90,8 @@ int tender_store_plan(struct tender_store *s, const struct tender_release_manife
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "statvfs %s",
                                               tender_store_root(s));
         p.available_bytes = (uint64_t) sv.f_bavail * sv.f_frsize;
-        r = tender_store_gc_estimate(s, &p.reclaimable_bytes, err);
+        uint64_t content = 0; /* of what GC frees, the part the budget counts */
+        r = tender_store_gc_estimate(s, &p.reclaimable_bytes, &content, err);
         if (r < 0)
                 return r;
         tender_store_usage(s, &p.usage_bytes);
@@ -108,8 +109,7 @@ int tender_store_plan(struct tender_store *s, const struct tender_release_manife
                         (unsigned long long) p.download_bytes, (unsigned long long) p.extract_bytes,
                         (unsigned long long) p.margin_bytes, (unsigned long long) p.available_bytes,
                         (unsigned long long) p.reclaimable_bytes);
-        uint64_t after = p.usage_bytes - (p.reclaimable_bytes < p.usage_bytes ? p.reclaimable_bytes
-                                                                              : p.usage_bytes);
+        uint64_t after = p.usage_bytes - (content < p.usage_bytes ? content : p.usage_bytes);
         if (o.budget_bytes && after + p.needed_bytes > o.budget_bytes)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOSPC,
                                         "%s %s needs %llu bytes in the store; the budget is %llu "

@@ -543,7 +543,7 @@ struct gc {
         struct tender_store *s;
         bool dry_run;
         struct refs layers, blobs;
-        uint64_t bytes;
+        uint64_t bytes, content_bytes; /* all; of blobs/ and layers/ only */
         int removed;
         struct tender_error *err;
 };
@@ -565,9 +565,11 @@ static uint64_t du_at(int parent_fd, const char *name, unsigned depth) {
         return total;
 }
 
-static int gc_remove(struct gc *g, int dirfd, const char *name) {
+static int gc_remove(struct gc *g, int dirfd, const char *name, bool content) {
         if (g->dry_run) {
-                g->bytes += du_at(dirfd, name, 0);
+                uint64_t n = du_at(dirfd, name, 0);
+                g->bytes += n;
+                g->content_bytes += content ? n : 0;
                 g->removed++;
                 return 0;
         }
@@ -646,7 +648,7 @@ static int gc_app(struct gc *g, const char *app) {
                         continue;
                 }
                 release_rel(app, v, rel);
-                r = gc_remove(g, g->s->root_fd, rel);
+                r = gc_remove(g, g->s->root_fd, rel, false);
                 if (r < 0)
                         tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "remove %s", rel);
         }
@@ -667,7 +669,7 @@ static int gc_dir(struct gc *g, const char *dir, const struct refs *refs) {
                 if (dot_or_dotdot(de->d_name) || strlen(de->d_name) < 64 ||
                     refs_has(refs, de->d_name))
                         continue;
-                r = gc_remove(g, dirfd(d), de->d_name);
+                r = gc_remove(g, dirfd(d), de->d_name, true);
                 if (r < 0)
                         return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "remove %s/%s",
                                                       dir, de->d_name);
@@ -700,11 +702,13 @@ int tender_store_gc(struct tender_store *s, struct tender_error *err) {
 }
 
 int tender_store_gc_estimate(struct tender_store *s, uint64_t *ret_bytes,
-                             struct tender_error *err) {
+                             uint64_t *ret_content_bytes, struct tender_error *err) {
         struct gc g = {.s = s, .dry_run = true, .err = err};
         int r = gc_run(&g);
-        if (r >= 0)
+        if (r >= 0) {
                 *ret_bytes = g.bytes;
+                *ret_content_bytes = g.content_bytes;
+        }
         return r;
 }
 

@@ -112,8 +112,10 @@ int tender_store_list_apps(const struct tender_store *s, char ***ret_apps);
  * and blobs (with their .part files) that no kept release's manifest or pin references. Returns
  * the number of entries removed. */
 int tender_store_gc(struct tender_store *s, struct tender_error *err);
-/* What tender_store_gc would free, in bytes of disk usage, without removing anything. */
-int tender_store_gc_estimate(struct tender_store *s, uint64_t *ret_bytes, struct tender_error *err);
+/* What tender_store_gc would free, in bytes of disk usage, without removing anything: in all,
+ * and of blobs/ and layers/ alone (what tender_store_usage counts). */
+int tender_store_gc_estimate(struct tender_store *s, uint64_t *ret_bytes,
+                             uint64_t *ret_content_bytes, struct tender_error *err);
 
 /* In-flight pin: while an update of app to m->version is under way, GC keeps m's blobs (and
  * their .part files, so downloads resume), its layers and its release dir, even before the

@@ -169,11 +169,14 @@ TEST(scan_removes_incomplete_entries) {
 
 TEST(gc_estimate_removes_nothing) {
         _cleanup_store_ struct tender_store *s = NULL;
-        uint64_t bytes = 0;
+        uint64_t bytes = 0, content = 0;
         ASSERT_OK(store_new(&s));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(a), 100000));
-        ASSERT_EQ(tender_store_gc_estimate(s, &bytes, NULL), 1);
-        ASSERT_TRUE(bytes >= 100000);
+        ASSERT_OK(add_release(s, "0.9", HEX(b), HEX(c))); /* neither current nor previous */
+        ASSERT_EQ(tender_store_gc_estimate(s, &bytes, &content, NULL), 2);
+        ASSERT_TRUE(content >= 100000);
+        ASSERT_TRUE(bytes > content);
+        ASSERT_TRUE(exists("apps/hello/releases/0.9"));
         ASSERT_TRUE(exists("blobs/sha256/" HEX(a)));
 }
 
