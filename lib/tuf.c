@@ -284,12 +284,12 @@ static int update_root(struct tender_tuf *t, struct tender_error *err) {
                         return r;
                 r = tuf_meta_verify(m, &cur->keys, &cur->top[TUF_ROOT], err);
                 if (r < 0)
-                        return tender_error_prefix(err,
-                                                   "%s (by the trusted root version %" PRIu64 ")",
-                                                   file, cur->version);
+                        return tender_error_prefix(
+                                err, "root: %s (by the trusted root version %" PRIu64 ")", file,
+                                cur->version);
                 r = verify_root_self(m, err);
                 if (r < 0)
-                        return tender_error_prefix(err, "%s (by its own keys)", file);
+                        return tender_error_prefix(err, "root: %s (by its own keys)", file);
                 if (m->version != next)
                         return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
                                                 "root: %s holds version %" PRIu64
