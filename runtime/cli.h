@@ -17,4 +17,6 @@ int tender_rt_cmd_state(int argc, char **argv, const struct tender_rt_global *g)
 int tender_rt_cmd_kill(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_delete(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g);
+int tender_rt_cmd_exec(int argc, char **argv, const struct tender_rt_global *g);
+int tender_rt_cmd_list(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_spec(int argc, char **argv, const struct tender_rt_global *g);

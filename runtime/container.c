@@ -59,7 +59,7 @@ int tender_rt_clone_flags(const struct tender_rt_spec *spec) {
 
 /* After the maps are written we still hold the host's uid 0, unmapped inside: become the
  * namespace's root so that files we create get a mapped owner. */
-static int become_ns_root(struct tender_error *err) {
+int tender_rt_become_ns_root(struct tender_error *err) {
         if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
                                               "become root of the user namespace");
@@ -68,7 +68,7 @@ static int become_ns_root(struct tender_error *err) {
 
 static int join_userns(const struct tender_rt_spec *spec, struct tender_error *err) {
         if (tender_rt_spec_new_namespace(spec, CLONE_NEWUSER))
-                return become_ns_root(err);
+                return tender_rt_become_ns_root(err);
         if (!joins_userns(spec))
                 return 0;
         const char *path = tender_rt_spec_namespace(spec, CLONE_NEWUSER)->path;
@@ -94,8 +94,8 @@ static bool executable(const char *path) {
 }
 
 /* Looks up args[0] like execvp, but with the container's PATH rather than ours. */
-static int find_program(const struct tender_rt_spec *spec, char *out, size_t size,
-                        struct tender_error *err) {
+int tender_rt_find_program(const struct tender_rt_spec *spec, char *out, size_t size,
+                           struct tender_error *err) {
         const char *name = spec->args[0];
         if (strchr(name, '/')) {
                 if (!executable(name))
@@ -152,7 +152,7 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
         if (chdir(spec->cwd) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "chdir to %s",
                                               spec->cwd);
-        return find_program(spec, program, size, err);
+        return tender_rt_find_program(spec, program, size, err);
 }
 
 /* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. The
@@ -199,7 +199,7 @@ int tender_rt_init_main(void *args) {
         signal(SIGPIPE, SIG_DFL);
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
-            dup2(a->output_fd, STDERR_FILENO) < 0) {
+            dup2(a->error_fd, STDERR_FILENO) < 0) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "set up stdio");
                 goto fail;
         }

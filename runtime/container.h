@@ -32,12 +32,20 @@ struct tender_rt_init_args {
         int go_fd;      /* read end: the monitor writes a byte once it has set the init up */
         int go_peer_fd; /* its write end, closed at once by the init */
         int sync_fd;    /* write end of the pipe `create` reads */
-        int output_fd;  /* becomes stdout and stderr */
+        int output_fd;  /* becomes stdout */
+        int error_fd;   /* becomes stderr (the same as output_fd without journald) */
         int lock_fd;    /* the monitor's lock, closed at once by the init */
 };
 
 /* clone() flags for the namespaces the init is created in; the rest it unshares itself. */
 int tender_rt_clone_flags(const struct tender_rt_spec *spec);
+
+/* Inside a user namespace whose maps are written: become its root (setgroups, gid, uid 0), so
+ * that files created get a mapped owner. */
+int tender_rt_become_ns_root(struct tender_error *err);
+/* Looks up spec->args[0] like execvp, with the container's PATH (process.env). */
+int tender_rt_find_program(const struct tender_rt_spec *spec, char *out, size_t size,
+                           struct tender_error *err);
 
 /* clone() entry point of the init; never returns. */
 int tender_rt_init_main(void *args);

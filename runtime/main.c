@@ -51,6 +51,9 @@ static void usage(FILE *f) {
               "  delete [--force] ID                          delete it\n"
               "  run [--detach] [--bundle DIR] [--pid-file FILE] ID\n"
               "                                               create, start, wait, delete\n"
+              "  exec [--detach] [--cwd DIR] [--env N=V] ID -- COMMAND...\n"
+              "                                               run a command in it\n"
+              "  list [--quiet] [--format table|json]         list containers\n"
               "  spec                                         write a default config.json\n",
               f);
 }
@@ -62,7 +65,8 @@ static const struct {
         {"create", tender_rt_cmd_create}, {"start", tender_rt_cmd_start},
         {"state", tender_rt_cmd_state},   {"kill", tender_rt_cmd_kill},
         {"delete", tender_rt_cmd_delete}, {"run", tender_rt_cmd_run},
-        {"spec", tender_rt_cmd_spec},
+        {"spec", tender_rt_cmd_spec},     {"exec", tender_rt_cmd_exec},
+        {"list", tender_rt_cmd_list},
 };
 
 int main(int argc, char **argv) {

@@ -14,6 +14,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -82,8 +84,21 @@ static void monitor_fail(int sync_fd, int errnum, const char *what) {
         _exit(1);
 }
 
+/* Journal streams for stdout and stderr when journald runs; false (use the file) otherwise. */
+static bool journal_streams(const char *id, int ret[2]) {
+        if (access(TENDER_RT_JOURNAL_SOCKET, F_OK) < 0)
+                return false;
+        ret[0] = sd_journal_stream_fd(id, LOG_INFO, 0);
+        ret[1] = ret[0] >= 0 ? sd_journal_stream_fd(id, LOG_ERR, 0) : -1;
+        if (ret[1] >= 0)
+                return true;
+        if (ret[0] >= 0)
+                close(ret[0]);
+        return false;
+}
+
 static void wait_loop(pid_t init, int out_fd, int sigfd, struct output_log *log, int dirfd) {
-        bool out_open = true;
+        bool out_open = out_fd >= 0;
         int status = 0;
         for (;;) {
                 struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN},
@@ -170,8 +185,11 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
                 monitor_fail(sync_fd, errno, "redirect stdio");
 
         struct output_log log = {.dirfd = dirfd, .fd = -1};
-        int out[2];
-        if (output_open(&log) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        int out[2], journal[2] = {-1, -1};
+        bool to_journal = journal_streams(a->id, journal);
+        if (to_journal)
+                out[0] = -1, out[1] = journal[0];
+        else if (output_open(&log) < 0 || pipe2(out, O_CLOEXEC) < 0)
                 monitor_fail(sync_fd, errno, "open output log");
         sigset_t chld;
         sigemptyset(&chld);
@@ -197,6 +215,7 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
                 .go_peer_fd = go[1],
                 .sync_fd = sync_fd,
                 .output_fd = out[1],
+                .error_fd = to_journal ? journal[1] : out[1],
                 .lock_fd = lock_fd,
         };
         char *stack = malloc(INIT_STACK_SIZE);
@@ -221,6 +240,8 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         close(go[1]);
         close(sync_fd);
         close(out[1]);
+        if (journal[1] >= 0)
+                close(journal[1]);
 
         wait_loop(init, out[0], sigfd, &log, dirfd);
         _exit(0);

@@ -9,8 +9,13 @@
 
 #include "spec.h"
 
+/* With journald running, the container's stdout and stderr are journal streams with the
+ * container id as identifier (priorities info and err) instead of the capped file. */
+#define TENDER_RT_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 struct tender_rt_monitor_args {
         const struct tender_rt_spec *spec;
+        const char *id; /* the journal identifier */
         const char *cgroup_path;
         int state_dirfd;
         int sync_fd; /* write end; the monitor sends SYNC_PID or SYNC_ERROR, the init READY/ERROR */

@@ -14,6 +14,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "hooks.h"
 #include "monitor.h"
 #include "spec.h"
 #include "statedir.h"
@@ -132,6 +133,7 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
         _cleanup_close_ int rd = p[0];
         struct tender_rt_monitor_args args = {
                 .spec = spec,
+                .id = state->id,
                 .cgroup_path = state->cgroups_path,
                 .state_dirfd = dirfd,
                 .sync_fd = p[1],
@@ -169,6 +171,46 @@ static int write_pid_file(const char *path, pid_t pid) {
         char text[32];
         snprintf(text, sizeof(text), "%d", (int) pid);
         return tender_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+}
+
+static int write_hooks(int dirfd, const struct tender_rt_spec *spec, struct tender_error *err) {
+        if (!spec->hooks)
+                return 0;
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(spec->hooks);
+        if (!text)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        int r = tender_write_file_atomic_at(dirfd, TENDER_RT_HOOKS_FILE, text, strlen(text), 0600);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write %s",
+                                              TENDER_RT_HOOKS_FILE);
+        return 0;
+}
+
+/* prestart and createRuntime: the init exists in its namespaces and waits for `start`. */
+static int create_hooks(const struct tender_rt_global *g, const struct tender_rt_spec *spec,
+                        const char *id, struct tender_error *err) {
+        if (!spec->hooks)
+                return 0;
+        _cleanup_free_ char *json = NULL;
+        int r = tender_rt_state(g, id, &json, err);
+        if (r < 0 || (r = tender_rt_hooks_run(spec->hooks, "prestart", json, err)) < 0 ||
+            (r = tender_rt_hooks_run(spec->hooks, "createRuntime", json, err)) < 0)
+                return r;
+        return 0;
+}
+
+int tender_rt_run_hooks(const struct tender_rt_global *g, const char *id, const char *kind,
+                        struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *hooks = NULL;
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_free_ char *json = NULL;
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
+        if (r < 0 || (r = tender_rt_hooks_load(dirfd, &hooks, err)) < 0 || !hooks)
+                return r;
+        if ((r = tender_rt_state(g, id, &json, err)) < 0)
+                return r;
+        return tender_rt_hooks_run(hooks, kind, json, err);
 }
 
 static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
@@ -215,7 +257,8 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
                 .devices = spec->devices,
                 .n_devices = spec->n_devices,
         };
-        if ((r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
+        if ((r = write_hooks(dirfd, spec, err)) < 0 ||
+            (r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
             (r = spawn(spec, &state, dirfd, err)) < 0)
                 return r;
         if (o->pid_file && (r = write_pid_file(o->pid_file, state.pid)) < 0)
@@ -243,13 +286,15 @@ int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_cr
                                                                 "create state of %s", o->id);
         _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, o->id, err);
         r = dirfd < 0 ? dirfd : create_in(rootfd, dirfd, spec, o, err);
+        if (r >= 0)
+                r = create_hooks(g, spec, o->id, err);
         if (r < 0)
                 (void) destroy(rootfd, o->id, NULL);
         return r;
 }
 
-static int open_state(const struct tender_rt_global *g, const char *id, int *ret_dirfd,
-                      struct tender_rt_state **ret_state, struct tender_error *err) {
+int tender_rt_open_container(const struct tender_rt_global *g, const char *id, int *ret_dirfd,
+                             struct tender_rt_state **ret_state, struct tender_error *err) {
         _cleanup_close_ int rootfd = tender_rt_root_open(g->root, false, err);
         if (rootfd < 0)
                 return rootfd == -ENOENT ? tender_error_set(err, TENDER_ERR_RUNTIME, ENOENT,
@@ -268,7 +313,7 @@ static int open_state(const struct tender_rt_global *g, const char *id, int *ret
 int tender_rt_start(const struct tender_rt_global *g, const char *id, struct tender_error *err) {
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
         _cleanup_close_ int dirfd = -1;
-        int r = open_state(g, id, &dirfd, &s, err);
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
         if (r < 0)
                 return r;
         enum tender_rt_status st = tender_rt_state_status(dirfd, s, NULL);
@@ -300,7 +345,7 @@ int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret
                     struct tender_error *err) {
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
         _cleanup_close_ int dirfd = -1;
-        int r = open_state(g, id, &dirfd, &s, err);
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
         if (r < 0)
                 return r;
         struct tender_rt_exit e;
@@ -335,7 +380,7 @@ int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
                    struct tender_error *err) {
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
         _cleanup_close_ int dirfd = -1;
-        int r = open_state(g, id, &dirfd, &s, err);
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
         if (r < 0)
                 return r;
         if (tender_rt_state_status(dirfd, s, NULL) == TENDER_RT_STOPPED)
@@ -346,6 +391,15 @@ int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
                                               "send signal %d to container %s", sig, id);
         return 0;
+}
+
+/* The state taken before delete, as poststop should see it: stopped, without a pid. */
+static char *stopped_state(const char *json) {
+        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(json);
+        if (!o || !cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString("stopped")) ||
+            !cJSON_ReplaceItemInObject(o, "pid", cJSON_CreateNumber(0)))
+                return NULL;
+        return cJSON_PrintUnformatted(o);
 }
 
 int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool force,
@@ -366,7 +420,18 @@ int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool forc
             tender_rt_state_status(dirfd, s, NULL) == TENDER_RT_RUNNING)
                 return tender_error_set(err, TENDER_ERR_RUNTIME, EBUSY,
                                         "container %s is running; stop it or use --force", id);
-        return destroy(rootfd, id, err);
+        /* poststop runs after the container is gone, from what the state directory held. */
+        _cleanup_(cJSON_Deletep) cJSON *hooks = NULL;
+        _cleanup_free_ char *json = NULL;
+        if (s && tender_rt_hooks_load(dirfd, &hooks, NULL) >= 0 && hooks)
+                (void) tender_rt_state(g, id, &json, NULL);
+        int r = destroy(rootfd, id, err);
+        if (r < 0 || !json)
+                return r;
+        _cleanup_free_ char *stopped = stopped_state(json);
+        if (tender_rt_hooks_run(hooks, "poststop", stopped ? stopped : json, err) < 0)
+                return 1; /* deleted; err holds the hook's failure as a warning */
+        return 0;
 }
 
 static void forward(int sig) {
@@ -377,7 +442,7 @@ int tender_rt_wait(const struct tender_rt_global *g, const char *id, int *ret_st
                    struct tender_error *err) {
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
         _cleanup_close_ int dirfd = -1;
-        int r = open_state(g, id, &dirfd, &s, err);
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
         if (r < 0)
                 return r;
         /* No SA_RESTART: the signal interrupts flock() so that it can be passed on. */

@@ -31,11 +31,40 @@ int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret
                     struct tender_error *err);
 int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
                    struct tender_error *err);
+/* Returns 1 (deleted) with err set when a poststop hook failed: a warning, not an error. */
 int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool force,
                      struct tender_error *err);
+/* Runs the container's hooks of one kind (e.g. "poststart") with its current state. */
+int tender_rt_run_hooks(const struct tender_rt_global *g, const char *id, const char *kind,
+                        struct tender_error *err);
 /* Waits until the container's monitor has recorded the exit, forwarding SIGINT, SIGTERM,
  * SIGHUP and SIGQUIT to the container meanwhile. *ret_status is the exit code or 128+signal. */
 int tender_rt_wait(const struct tender_rt_global *g, const char *id, int *ret_status,
+                   struct tender_error *err);
+
+struct tender_rt_state;
+/* Opens ROOT/ID and reads its state; "container ID does not exist" when there is none. */
+int tender_rt_open_container(const struct tender_rt_global *g, const char *id, int *ret_dirfd,
+                             struct tender_rt_state **ret_state, struct tender_error *err);
+
+struct tender_rt_exec_opts {
+        const char *id;
+        char **args;      /* the command, NULL-terminated */
+        const char *cwd;  /* NULL: process.cwd of the container's config.json */
+        char **extra_env; /* NAME=VALUE added to process.env, may be NULL */
+        bool detach;      /* return once the command runs, without waiting */
+        const char *pid_file;
+};
+
+/* Runs a command in a running container: joins all its namespaces (user first), its cgroup,
+ * and applies its config.json's process settings (user, capabilities, noNewPrivileges,
+ * seccomp, rlimits). Errors up to execve come back in err. *ret_status is the command's exit
+ * code or 128+signal (0 with detach). */
+int tender_rt_exec(const struct tender_rt_global *g, const struct tender_rt_exec_opts *o,
+                   int *ret_status, struct tender_error *err);
+
+/* Prints the containers under the root: a table, their ids only (quiet), or a JSON array. */
+int tender_rt_list(const struct tender_rt_global *g, bool quiet, bool json,
                    struct tender_error *err);
 
 /* "TERM", "SIGTERM", "15" -> 15; -EINVAL otherwise. */

@@ -36,11 +36,16 @@ int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g) {
                 (void) tender_rt_delete(g, o.id, true, NULL);
                 return 1;
         }
+        if (tender_rt_run_hooks(g, o.id, "poststart", &err) < 0)
+                (void) tender_rt_cli_error(&err); /* a warning, as with start */
         if (detach)
                 return 0;
         if (tender_rt_wait(g, o.id, &status, &err) < 0)
                 return tender_rt_cli_error(&err);
-        if (tender_rt_delete(g, o.id, false, &err) < 0)
+        int r = tender_rt_delete(g, o.id, false, &err);
+        if (r < 0)
                 return tender_rt_cli_error(&err);
+        if (r > 0)
+                (void) tender_rt_cli_error(&err); /* a poststop hook failed */
         return status;
 }

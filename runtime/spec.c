@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "hooks.h"
 #include "seccomp_filter.h"
 #include "tender/fileio.h"
 
@@ -466,6 +467,9 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
                     0 ||
             (r = parse_mounts(spec, err)) < 0 || (r = parse_linux(spec, err)) < 0 ||
             (r = parse_annotations(spec, err)) < 0)
+                return r;
+        spec->hooks = cJSON_GetObjectItemCaseSensitive(spec->json, "hooks");
+        if (spec->hooks && (r = tender_rt_hooks_check(spec->hooks, err)) < 0)
                 return r;
         if (spec->hostname && strlen(spec->hostname) > TENDER_RT_HOSTNAME_MAX)
                 return config_error(err, "hostname: longer than %d bytes", TENDER_RT_HOSTNAME_MAX);

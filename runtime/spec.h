@@ -141,6 +141,7 @@ struct tender_rt_spec {
         size_t n_sysctls;
         struct tender_rt_cpu cpu;
         struct tender_rt_seccomp *seccomp; /* compiled filter, NULL when none */
+        const cJSON *hooks;                /* checked "hooks" object, NULL when none */
 };
 
 /* Parses bundle/config.json. *ret is malloc'd; free with tender_rt_spec_free. Errors are

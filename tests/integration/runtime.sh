@@ -22,7 +22,7 @@ TMP=$(mktemp -d /tmp/tender-runtime-test.XXXXXX)
 chmod 755 "$TMP"
 ROOT="$TMP/state"
 BUNDLE="$TMP/bundle"
-IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force rt-half)
+IDS=(rt-main rt-exit rt-bad rt-norootfs rt-noexec rt-force rt-half rt-hooks rt-hooktimeout rt-journal)
 MEM_LIMIT=67108864
 PIDS_LIMIT=64
 
@@ -158,6 +158,36 @@ grep -qx 'proc=yes' "$LOG" || fail "/proc not mounted"
 grep -qx 'to-stderr' "$LOG" || fail "stderr not in output.log"
 check "pid 1, own hostname, only lo, read-only rootfs, /proc, output.log"
 
+# --- list and exec ---------------------------------------------------------------------------
+rt list | grep -q "^rt-main  *$PID  *running " || fail "list: $(rt list)"
+[ "$(rt list -q)" = rt-main ] || fail "list -q: $(rt list -q)"
+rt list --format json | python3 -c '
+import json, sys
+assert [(c["id"], c["status"]) for c in json.load(sys.stdin)] == [("rt-main", "running")]' ||
+        fail "list --format json: $(rt list --format json)"
+check "list: table, quiet, json"
+
+OUT=$(rt exec rt-main -- sh -c 'echo "$(hostname) $(id -u) $(cat /proc/self/uid_map)"' | tr -s " ")
+[ "$OUT" = "boxy 0 0 100000 65536" ] || fail "exec view: $OUT"
+rt exec rt-main -- grep -q probe.sh /proc/1/cmdline || fail "exec does not see the init as pid 1"
+[ "$(rt exec rt-main -- grep CapEff /proc/self/status)" = "$(grep CapEff "/proc/$PID/status")" ] ||
+        fail "exec capabilities differ from the init's"
+[ "$(rt exec --cwd /tmp --env X=y rt-main -- sh -c 'echo $PWD $X')" = "/tmp y" ] ||
+        fail "exec --cwd --env"
+set +e
+rt exec rt-main -- sh -c 'exit 5'
+rc=$?
+set -e
+[ $rc = 5 ] || fail "exec exit code $rc, expected 5"
+if rt exec rt-main -- /nope 2>"$TMP/err"; then fail "exec of a missing program succeeded"; fi
+grep -q "exec /nope" "$TMP/err" || fail "exec error: $(cat "$TMP/err")"
+rt exec --detach --pid-file "$TMP/exec.pid" rt-main -- sleep 300
+EXEC_PID=$(cat "$TMP/exec.pid")
+grep -q "/tender/rt-main" "/proc/$EXEC_PID/cgroup" || fail "exec not in the cgroup: $(cat "/proc/$EXEC_PID/cgroup")"
+[ "$(readlink "/proc/$EXEC_PID/ns/pid")" = "$(readlink "/proc/$PID/ns/pid")" ] || fail "exec pid ns"
+[ "$(readlink "/proc/$EXEC_PID/ns/user")" = "$(readlink "/proc/$PID/ns/user")" ] || fail "exec user ns"
+check "exec: namespaces, cgroup, capabilities, --cwd/--env, exit code, errors, --detach"
+
 if rt delete rt-main 2>"$TMP/err"; then fail "deleted a running container"; fi
 grep -q running "$TMP/err" || fail "delete refusal: $(cat "$TMP/err")"
 
@@ -175,6 +205,7 @@ for dir in $(cgroup_dirs rt-main); do
 done
 ! grep -q "$BUNDLE" /proc/self/mountinfo || fail "mounts of the bundle left on the host"
 ! kill -0 "$PID" 2>/dev/null || fail "init $PID still alive"
+! kill -0 "$EXEC_PID" 2>/dev/null || fail "exec'd process $EXEC_PID still alive"
 ! pgrep -f -- "--root $ROOT" >/dev/null || fail "runtime processes left: $(pgrep -af -- "--root $ROOT")"
 if rt state rt-main 2>/dev/null; then fail "state of a deleted container"; fi
 check "delete removes state, cgroups, mounts, processes"
@@ -202,6 +233,77 @@ wait_for_status rt-force running || fail "rt-force not running"
 rt delete --force rt-force
 [ ! -e "$ROOT/rt-force" ] || fail "delete --force left state"
 check "exitSignal SIGKILL, delete --force"
+
+# --- hooks -----------------------------------------------------------------------------------
+hook() { # KIND FILE [TIMEOUT] [COMMAND]: a hook that saves its stdin
+        echo "{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"${4:-cat >$TMP/$2}\"], \"timeout\": ${3:-10}}"
+}
+edit_config "c['process']['args'] = ['sleep', '1000']
+c['hooks'] = {'prestart': [json.loads('$(hook prestart prestart.json)')],
+              'createRuntime': [json.loads('$(hook createRuntime create-runtime.json)')],
+              'poststart': [json.loads('$(hook poststart poststart.json)')],
+              'poststop': [json.loads('$(hook poststop poststop.json)')]}"
+rt create --bundle "$BUNDLE" --pid-file "$TMP/hooks.pid" rt-hooks
+grep -q '"status":"created"' "$TMP/prestart.json" || fail "prestart state: $(cat "$TMP/prestart.json")"
+grep -q "\"pid\":$(cat "$TMP/hooks.pid")," "$TMP/prestart.json" || fail "prestart pid"
+grep -q '"id":"rt-hooks"' "$TMP/create-runtime.json" || fail "createRuntime state"
+[ ! -e "$TMP/poststart.json" ] || fail "poststart ran before start"
+rt start rt-hooks
+grep -q '"status":"running"' "$TMP/poststart.json" || fail "poststart: $(cat "$TMP/poststart.json")"
+rt delete --force rt-hooks
+grep -q '"status":"stopped"' "$TMP/poststop.json" || fail "poststop: $(cat "$TMP/poststop.json")"
+check "hooks prestart, createRuntime, poststart, poststop get the state on stdin"
+
+edit_config "c['hooks'] = {'prestart': [json.loads('$(hook prestart x 1 'sleep 30')')]}"
+if rt create --bundle "$BUNDLE" rt-hooktimeout 2>"$TMP/err"; then fail "hook timeout: create succeeded"; fi
+grep -q "hooks.prestart\[0\]: .* timed out after 1 s" "$TMP/err" || fail "hook timeout: $(cat "$TMP/err")"
+[ ! -e "$ROOT/rt-hooktimeout" ] || fail "hook timeout: state left"
+! pgrep -f -- "--root $ROOT" >/dev/null || fail "hook timeout: processes left"
+check "a prestart hook past its timeout fails create, leaving nothing"
+
+# --- journald ---------------------------------------------------------------------------------
+# A stand-in journal in a private mount namespace: /run/systemd/journal/socket exists and
+# /run/systemd/journal/stdout takes the streams the monitor opens.
+make_config '["sh", "-c", "echo to-journal; echo err-to-journal >&2"]'
+cat >"$TMP/journal.py" <<'PY'
+import os, socket, sys, threading
+os.makedirs("/run/systemd/journal", exist_ok=True)
+open("/run/systemd/journal/socket", "w").close()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("/run/systemd/journal/stdout")
+s.listen(8)
+open(sys.argv[1] + ".ready", "w").close()
+def serve(c, n):
+    with open("%s.%d" % (sys.argv[1], n), "wb") as f:
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            f.write(b)
+            f.flush()
+n = 0
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c, n), daemon=True).start()
+    n += 1
+PY
+unshare -m bash -c '
+        set -e
+        mount --make-rprivate /
+        mount -t tmpfs tmpfs /run
+        python3 "$1/journal.py" "$1/journal" &
+        JOURNAL=$!
+        trap "kill $JOURNAL" EXIT
+        for _ in $(seq 1 250); do [ -e "$1/journal.ready" ] && break; sleep 0.02; done
+        "$2" --root "$3" run --bundle "$4" rt-journal
+        for _ in $(seq 1 250); do cat "$1"/journal.[0-9] 2>/dev/null | grep -q err-to-journal && break; sleep 0.02; done
+' journal "$TMP" "$BIN" "$ROOT" "$BUNDLE"
+cat "$TMP"/journal.[0-9] >"$TMP/journal.all" 2>/dev/null || true
+grep -qx "rt-journal" "$TMP/journal.all" || fail "journal identifier: $(cat "$TMP/journal.all")"
+grep -qx "to-journal" "$TMP/journal.all" || fail "stdout not in the journal"
+grep -qx "err-to-journal" "$TMP/journal.all" || fail "stderr not in the journal"
+grep -qx "3" "$TMP/journal.all" || fail "stderr stream without priority 3 (err)"
+check "with journald, output goes to journal streams identified by the container id"
 
 # --- refusals leave nothing behind ------------------------------------------------------------
 expect_refusal() { # ID WANTED_TEXT
