@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# TUF interoperability both ways, over loopback with tender-server-mock serving the files:
+#  1. tuf-js (npm) is the client of a repository made by tender-publish (2-of-2 root, key
+#     rotations, consistent snapshots, custom fields);
+#  2. tender-tuf is the client of a repository signed by @tufjs/models with Node's crypto
+#     (ECDSA P-256 and RSA-PSS keys, a root rotation, a delegated role).
+# The npm peers come from tests/interop/tuf-js/node_modules when present, else `npm ci` into a
+# temp dir. Skips (77) without node/npm, with node older than tuf-js needs, or offline.
+set -euo pipefail
+
+B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
+SRC=${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
+for tool in node npm python3; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 77; }
+done
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 17) ? 0 : 1)' ||
+  { echo "skip: tuf-js 4 needs node >= 20.17, this is $(node --version)"; exit 77; }
+for bin in "$PUBLISH" "$TUF" "$MOCK"; do
+  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/tender-tuf-interop.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PEERS=$SRC/tests/interop/tuf-js
+if [[ ! -d $PEERS/node_modules ]]; then
+  mkdir "$WORK/peers"
+  cp "$PEERS"/package.json "$PEERS"/package-lock.json "$PEERS"/*.mjs "$WORK/peers/"
+  if ! (cd "$WORK/peers" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
+    echo "skip: npm ci failed (offline?):"
+    tail -n 5 "$WORK/npm.log"
+    exit 77
+  fi
+  PEERS=$WORK/peers
+fi
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    failures=$((failures + 1))
+  fi
+}
+
+# serve NAME DIR: starts server-mock on DIR, sets URL.
+serve() {
+  "$MOCK" --repo "$2" --listen 127.0.0.1:0 >"$WORK/$1.out" 2>"$WORK/$1.log" &
+  PIDS+=($!)
+  URL=
+  for _ in $(seq 100); do
+    URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/$1.out")
+    [[ -n $URL ]] && return 0
+    sleep 0.1
+  done
+  echo "FAIL: server-mock did not start"
+  cat "$WORK/$1.log"
+  exit 1
+}
+
+# --- 1. tuf-js reads tender-publish's repository ---------------------------------------------
+REPO=$WORK/repo KEYS=$WORK/keys
+mkdir -p "$REPO/apps/hello"
+for v in 1.0.0:1 2.0.0:2; do
+  python3 - "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}" <<'PY'
+import hashlib, json, sys
+path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
+h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
+json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCounter": counter,
+           "image": {"manifestDigest": h(version), "config": {"entrypoint": ["/bin/app"]},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                 "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
+                                 "uncompressedSize": 20}]}}, open(path, "w"), indent=2)
+PY
+done
+"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
+"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+serve tender "$REPO"
+JS=$WORK/js-client
+mkdir -p "$JS/meta" "$JS/targets"
+cp "$REPO/tuf/metadata/1.root.json" "$JS/meta/root.json"
+js_client() {
+  node "$PEERS/client.mjs" "$JS/meta" "$URL/repo/tuf/metadata" "$URL/repo/tuf/targets" "$JS/targets" "$@" \
+    >"$WORK/js.out" 2>"$WORK/js.err" || { cat "$WORK/js.err" >&2; return 1; }
+}
+check "tuf-js downloads a tender-publish target" js_client apps/hello/1.0.0.json
+check "tuf-js sees the custom fields" \
+  grep -qF '"custom":{"app":"hello","version":"1.0.0","releaseCounter":1}' "$WORK/js.out"
+check "tuf-js wrote the manifest's bytes" cmp -s "$JS/targets/apps%2Fhello%2F1.0.0.json" "$REPO/apps/hello/1.0.0.json"
+"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role timestamp
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets
+check "tuf-js follows tender-publish's key rotations" js_client apps/hello/2.0.0.json
+check "tuf-js trusts root version 4" \
+  python3 -c "import json,sys; sys.exit(json.load(open('$JS/meta/root.json'))['signed']['version'] != 4)"
+# A tampered signature must stop tuf-js as well.
+python3 - "$REPO/tuf/metadata/timestamp.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["signed"]["version"] += 1
+json.dump(d, open(p, "w"))
+PY
+check "tuf-js refuses a timestamp whose signature does not match" bash -c "! node '$PEERS/client.mjs' '$JS/meta' '$URL/repo/tuf/metadata' '$URL/repo/tuf/targets' '$JS/targets' apps/hello/2.0.0.json 2>/dev/null"
+
+# --- 2. tender-tuf reads a repository signed by @tufjs/models -------------------------------
+FOREIGN=$WORK/foreign
+node "$PEERS/sign.mjs" "$FOREIGN" >/dev/null
+serve foreign "$FOREIGN"
+C=$WORK/tender-client
+tt() { "$TUF" --metadata-dir "$C" --metadata-url "$URL/repo/metadata" "$@"; }
+check "tender-tuf init with a @tufjs/models root" "$TUF" --metadata-dir "$C" init "$FOREIGN/metadata/1.root.json"
+check "tender-tuf downloads through the foreign repository (RSA-PSS, ECDSA, rotation, delegation)" \
+  tt --target-name apps/hello/1.0.0.json --target-base-url "$URL/repo/targets" --target-dir "$WORK" download
+check "the target's bytes" cmp -s "$WORK/apps%2Fhello%2F1.0.0.json" "$FOREIGN/targets/apps/hello/1.0.0.json"
+check "root rotated to version 2 and the delegated role is trusted" \
+  bash -c "python3 -c \"import json,sys; sys.exit(json.load(open('$C/root.json'))['signed']['version'] != 2)\" && [[ -f '$C/hello.json' ]]"
+# Flip one signature byte of the foreign timestamp: refused, naming the role.
+python3 - "$FOREIGN/metadata/timestamp.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["signed"]["version"] = 2
+json.dump(d, open(p, "w"))
+PY
+check "a foreign timestamp with a bad signature is refused" \
+  bash -c "! '$TUF' --metadata-dir '$C' --metadata-url '$URL/repo/metadata' refresh 2>'$WORK/err' && grep -q 'timestamp: signature threshold not met' '$WORK/err'"
+
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
