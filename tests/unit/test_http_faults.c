@@ -123,7 +123,7 @@ static const char *validator_of(int dirfd, const char *name, char *buf, size_t s
         return buf;
 }
 
-static const struct tender_http_options quick = {.timeout_sec = 5};
+static const struct tender_http_options quick = {.timeout_sec = 15};
 
 TEST(truncation_kept_and_retried_within_attempts) {
         SETUP_PEER(p, h, &quick);
@@ -248,7 +248,7 @@ TEST(not_found_and_forbidden_fail_at_once) {
 }
 
 TEST(redirect_to_http_refused) {
-        struct tender_http_options o = {.timeout_sec = 5, .max_redirects = 3};
+        struct tender_http_options o = {.timeout_sec = 15, .max_redirects = 3};
         SETUP_PEER(p, h, &o);
         struct fake_time t = {0};
         struct tender_retry_policy policy = fake_policy(&t, 5);
@@ -267,7 +267,7 @@ TEST(redirect_to_http_refused) {
 
 TEST(redirect_loop_ends_at_max_redirects) {
         struct tender_http_options o = {
-                .timeout_sec = 5, .max_redirects = 3, .redirect_protocols = "http"};
+                .timeout_sec = 15, .max_redirects = 3, .redirect_protocols = "http"};
         SETUP_PEER(p, h, &o);
         struct fake_time t = {0};
         struct tender_retry_policy policy = fake_policy(&t, 5);
@@ -288,7 +288,7 @@ TEST(redirect_not_followed_by_default) {
 
 TEST(redirect_to_http_when_configured) {
         struct tender_http_options o = {
-                .timeout_sec = 5, .max_redirects = 2, .redirect_protocols = "http,https"};
+                .timeout_sec = 15, .max_redirects = 2, .redirect_protocols = "http,https"};
         SETUP_PEER(p, h, &o);
         download_init(&d, URL("/redirect-http"), blob);
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
@@ -338,7 +338,7 @@ TEST(digest_mismatch_of_fresh_download_not_retried) {
 }
 
 TEST(bandwidth_cap_and_no_length) {
-        struct tender_http_options o = {.timeout_sec = 5,
+        struct tender_http_options o = {.timeout_sec = 15,
                                         .max_recv_bytes_per_sec = 4 * 1024 * 1024};
         SETUP_PEER(p, h, &o);
         download_init(&d, URL("/nolength"), blob);

@@ -112,7 +112,7 @@ static void no_sleep(_unused_ uint64_t ms, void *userdata) {
 TEST(ca_bundle_accepted) {
         SETUP_TLS(p, false);
         _cleanup_(tender_http_freep) struct tender_http *h = NULL;
-        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5, .ca_file = ca},
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15, .ca_file = ca},
                                   &h));
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
         ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
@@ -127,7 +127,7 @@ TEST(wrong_ca_refused_without_retries) {
         struct tender_retry_policy policy = {
                 .max_attempts = 5, .sleep_ms = no_sleep, .userdata = &sleeps};
         ASSERT_OK(tender_http_new(
-                &(struct tender_http_options){.timeout_sec = 5,
+                &(struct tender_http_options){.timeout_sec = 15,
                                               .ca_file = cert_path("other.pem", other)},
                 &h));
         ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EHOSTUNREACH);
@@ -139,14 +139,14 @@ TEST(wrong_ca_refused_without_retries) {
 TEST(system_store_does_not_know_the_test_ca) {
         SETUP_TLS(p, false);
         _cleanup_(tender_http_freep) struct tender_http *h = NULL;
-        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5}, &h));
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15}, &h));
         ASSERT_ERR(tender_http_download(h, &d, p.dlfd, "b", &err), EHOSTUNREACH);
 }
 
 TEST(pinned_public_key) {
         SETUP_TLS(p, false);
         _cleanup_(tender_http_freep) struct tender_http *good = NULL, *bad = NULL;
-        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5,
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15,
                                                                 .ca_file = ca,
                                                                 .pinned_public_key = pin},
                                   &good));
@@ -155,7 +155,7 @@ TEST(pinned_public_key) {
         /* A valid chain with another key is refused. */
         ASSERT_OK(tender_http_new(
                 &(struct tender_http_options){
-                        .timeout_sec = 5,
+                        .timeout_sec = 15,
                         .ca_file = ca,
                         .pinned_public_key =
                                 "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
@@ -168,13 +168,13 @@ TEST(mtls_required_and_given) {
         SETUP_TLS(p, true);
         _cleanup_(tender_http_freep) struct tender_http *anon = NULL, *h = NULL;
         char ccert[128], ckey[128];
-        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 5, .ca_file = ca},
+        ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15, .ca_file = ca},
                                   &anon));
         ASSERT_TRUE(tender_http_download(anon, &d, p.dlfd, "b", &err) < 0);
         ASSERT_FALSE(file_is_blob(p.dlfd, "b"));
 
         ASSERT_OK(tender_http_new(
-                &(struct tender_http_options){.timeout_sec = 5,
+                &(struct tender_http_options){.timeout_sec = 15,
                                               .ca_file = ca,
                                               .client_cert = cert_path("client.pem", ccert),
                                               .client_key = cert_path("client.key", ckey)},

@@ -94,7 +94,7 @@ TEST(new_refuses_bad_urls) {
         ASSERT_OK(tender_http_new(hopts, &h));                                                     \
         ASSERT_OK(tender_registry_new(h, peer_url(&p, false, "", base, sizeof(base)), ropts, &reg))
 
-static const struct tender_http_options quick = {.timeout_sec = 5};
+static const struct tender_http_options quick = {.timeout_sec = 15};
 
 TEST(token_flow) {
         SETUP_REG(p, h, reg, &quick, NULL);
@@ -139,7 +139,7 @@ TEST(token_refused_fails_at_once) {
 
 TEST(redirect_to_storage) {
         struct tender_http_options o = {
-                .timeout_sec = 5, .max_redirects = 2, .redirect_protocols = "http"};
+                .timeout_sec = 15, .max_redirects = 2, .redirect_protocols = "http"};
         SETUP_REG(p, h, reg, &o, NULL, "--registry-redirect", );
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "b", NULL, &err));
         ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
