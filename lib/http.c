@@ -39,6 +39,7 @@
 #define HTTP_VALIDATOR_XATTR "user.tender.validator"
 #define HTTP_VALIDATOR_MAX 256 /* an ETag or Last-Modified value, as stored and sent */
 #define HTTP_CHALLENGE_MAX 1024
+#define HTTP_RETRY_AFTER_MAX_SEC 3600 /* a server cannot park us for longer than this */
 
 struct tender_http {
         CURL *curl;
@@ -60,6 +61,7 @@ struct tender_http {
         bool last_retryable; /* the failure may pass by itself */
         bool last_resumed;   /* the last download started from a non-empty .part */
         char challenge[HTTP_CHALLENGE_MAX];
+        uint64_t retry_after_sec; /* Retry-After (delta-seconds form) of the last response */
 };
 
 enum sink_kind {
@@ -251,6 +253,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
                 int code = 0;
                 x->range_start = -1;
                 x->etag[0] = x->last_modified[0] = x->h->challenge[0] = '\0';
+                x->h->retry_after_sec = 0;
                 if (sscanf(data, "HTTP/%*s %d", &code) == 1 && code >= 300 && code < 400)
                         x->saw_redirect = true;
                 return len;
@@ -259,6 +262,12 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
                 unsigned long long start;
                 if (sscanf(range, "bytes %llu-", &start) == 1 && start <= INT64_MAX)
                         x->range_start = (int64_t) start;
+        } else if (header_value(data, len, "retry-after:", range, sizeof(range))) {
+                /* Only the delta-seconds form; an HTTP-date leaves the backoff as it is. */
+                unsigned long long sec;
+                if (range[strspn(range, "0123456789")] == '\0' && sscanf(range, "%llu", &sec) == 1)
+                        x->h->retry_after_sec =
+                                sec < HTTP_RETRY_AFTER_MAX_SEC ? sec : HTTP_RETRY_AFTER_MAX_SEC;
         } else if (header_value(data, len, "etag:", x->etag, sizeof(x->etag))) {
                 /* A weak ETag cannot guard a byte range (RFC 9110, If-Range). */
                 if (strncmp(x->etag, "W/", 2) == 0)
@@ -526,6 +535,7 @@ static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist
         CURL *c = h->curl;
         curl_easy_reset(c);
         h->curl_error[0] = h->challenge[0] = '\0';
+        h->retry_after_sec = 0;
         h->last_status = 0;
         h->last_retryable = false;
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -896,6 +906,10 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
 
 bool tender_http_last_retryable(const struct tender_http *h) {
         return h->last_retryable;
+}
+
+uint64_t tender_http_last_retry_after_ms(const struct tender_http *h) {
+        return h->retry_after_sec * 1000;
 }
 
 bool tender_http_last_resumed(const struct tender_http *h) {

@@ -77,6 +77,10 @@ int tender_http_retry(struct tender_http *h, const struct tender_retry_policy *p
                 if (n >= max_attempts)
                         break;
                 uint64_t delay = retry_delay(p, n, initial, max_delay);
+                /* The server knows best when it will be back, within our own cap. */
+                uint64_t asked = tender_http_last_retry_after_ms(h);
+                if (asked > delay)
+                        delay = asked < max_delay ? asked : max_delay;
                 uint64_t elapsed = now(p->userdata) - start;
                 if (elapsed > budget || delay > budget - elapsed)
                         break;

@@ -87,6 +87,8 @@ const char *tender_http_last_challenge(const struct tender_http *h);
  * truncated body, HTTP 408/429/5xx), and whether the last download resumed a non-empty .part. */
 bool tender_http_last_retryable(const struct tender_http *h);
 bool tender_http_last_resumed(const struct tender_http *h);
+/* The last response's Retry-After in ms (seconds form only, at most an hour); 0 when none. */
+uint64_t tender_http_last_retry_after_ms(const struct tender_http *h);
 
 /* tender_http_get with an auth header for this request only (NULL: none at all, not even the
  * client's), e.g. a registry token request. */
@@ -97,7 +99,8 @@ int tender_http_get_auth(struct tender_http *h, const char *url, const char *aut
  * Retries. An attempt that fails for a reason that may pass (connection refused or reset,
  * timeout, truncated body, HTTP 408/429/5xx) is retried after an exponential backoff with
  * jitter: delay_n = min(max_delay, initial_delay * 2^n), slept for a uniformly random time in
- * [delay_n / 2, delay_n]. A failure that will not pass by itself (404, 401/403, other 4xx, a
+ * [delay_n / 2, delay_n]; a longer Retry-After from the server (429, 503) is waited out instead,
+ * up to max_delay. A failure that will not pass by itself (404, 401/403, other 4xx, a
  * refused body, a digest mismatch of a fresh download, a local error) ends at once. The budget
  * bounds both the number of attempts and the total time: no attempt starts once the next sleep
  * would end past budget_ms after the first attempt started.

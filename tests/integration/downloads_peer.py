@@ -17,7 +17,7 @@ Paths (query strings are ignored unless noted):
   /silent          accepts, never answers
   /trickle         headers, then one byte every 0.2 s
   /500             always 500
-  /503-then-ok?n=N 503 for the first N requests, then /blob
+  /503-then-ok?n=N[&after=S]  503 (with Retry-After: S) for the first N requests, then /blob
   /404, /403       those statuses
   /redirect-http   302 to http://<self>/blob
   /redirect-loop   302 to itself
@@ -179,7 +179,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 seen = COUNTS[path][0]
             if seen <= n:
-                self.simple(503, b"busy")
+                after = query.get("after", [None])[0]
+                if after:
+                    self.head(503, [("Retry-After", after)], 4)
+                    self.body(b"busy")
+                else:
+                    self.simple(503, b"busy")
             else:
                 self.serve_range(BLOB, '"v1"')
         elif path == "/404":

@@ -233,6 +233,24 @@ TEST(unavailable_then_ok) {
         ASSERT_EQ(t.sleeps, 2);
 }
 
+TEST(retry_after_respected_within_cap) {
+        SETUP_PEER(p, h, &quick);
+        struct fake_time t = {.rnd = UINT32_MAX}; /* own backoff would be 500, 1000, 2000 */
+        struct tender_retry_policy policy = fake_policy(&t, 5);
+        download_init(&d, URL("/503-then-ok?n=1&after=3"), blob);
+        ASSERT_OK(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err));
+        ASSERT_EQ(t.sleeps, 1);
+        ASSERT_EQ(t.slept[0], 3000);
+
+        /* A server asking for more than max_delay (8 s here) gets max_delay. The peer's
+         * counter for the path is at 2 already, so n=3 means one more 503. */
+        t = (struct fake_time){.rnd = UINT32_MAX};
+        download_init(&d, URL("/503-then-ok?n=3&after=100000"), blob);
+        ASSERT_OK(tender_http_download_retry(h, &d, p.dlfd, "c", &policy, &err));
+        ASSERT_EQ(t.sleeps, 1);
+        ASSERT_EQ(t.slept[0], 8000);
+}
+
 TEST(not_found_and_forbidden_fail_at_once) {
         SETUP_PEER(p, h, &quick);
         struct fake_time t = {0};
