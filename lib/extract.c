@@ -395,7 +395,7 @@ static int apply_meta(struct extract *x, int fd, struct archive_entry *e, uid_t 
 static int write_data(struct extract *x, int fd, la_int64_t size) {
         const void *buf;
         size_t n;
-        la_int64_t offset;
+        la_int64_t offset, end = 0;
         int r;
         while ((r = archive_read_data_block(x->in, &buf, &n, &offset)) == ARCHIVE_OK) {
                 for (size_t done = 0; done < n;) {
@@ -405,11 +405,13 @@ static int write_data(struct extract *x, int fd, la_int64_t size) {
                                 return entry_fail_errno(x, errno, "write");
                         done += (size_t) w;
                 }
+                if (n > 0 && offset + (la_int64_t) n > end)
+                        end = offset + (la_int64_t) n;
         }
         if (r != ARCHIVE_EOF)
                 return archive_fail(x, x->in, x->path);
         /* A sparse file's trailing hole. */
-        if (ftruncate(fd, (off_t) size) < 0)
+        if (end < size && ftruncate(fd, (off_t) size) < 0)
                 return entry_fail_errno(x, errno, "truncate");
         return 0;
 }
