@@ -35,9 +35,9 @@ struct tender_extract_options {
          * set, an owner >= id_range in the archive is refused (it would leave the range). */
         uint32_t uid_offset;
         uint32_t gid_offset;
-        uint32_t id_range; /* 0: no range check */
+        uint32_t id_range;    /* 0: no range check */
         uint64_t max_entries; /* 0: TENDER_EXTRACT_MAX_ENTRIES */
-        size_t max_path;      /* bytes of an entry path or link target; 0: TENDER_EXTRACT_MAX_PATH */
+        size_t max_path; /* bytes of an entry path or link target; 0: TENDER_EXTRACT_MAX_PATH */
         /* Cap on the sum of the entries' sizes (sparse files can claim more than the stream
          * holds); 0: the layer's uncompressed_size. */
         uint64_t max_total_size;
