@@ -263,6 +263,32 @@ TEST(extract_gzip) {
         check_tree(&f);
 }
 
+TEST(extract_zstd) {
+        SETUP(f, TREE);
+        size_t cap = f.blob.tar_len + 4096, used = 0;
+        _cleanup_free_ char *zst = malloc(cap);
+        struct archive *a = archive_write_new();
+        ASSERT_TRUE(zst && a);
+        if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
+                archive_write_free(a);
+                SKIP("libarchive without zstd");
+        }
+        archive_write_set_format_raw(a);
+        ASSERT_EQ(archive_write_open_memory(a, zst, cap, &used), ARCHIVE_OK);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, (la_int64_t) f.blob.tar_len);
+        ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK);
+        archive_entry_free(e);
+        ASSERT_EQ(archive_write_data(a, f.blob.tar, f.blob.tar_len), (la_ssize_t) f.blob.tar_len);
+        ASSERT_EQ(archive_write_free(a), ARCHIVE_OK);
+        ASSERT_TRUE(used > 4 && (uint8_t) zst[0] == 0x28 && (uint8_t) zst[1] == 0xb5);
+        _cleanup_close_ int fd = memfd_with(zst, used);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(tender_layer_extract(fd, f.root, &f.layer, &f.err));
+        check_tree(&f);
+}
+
 TEST(wrong_diff_id) {
         SETUP(f, {.path = "a", .data = "a"});
         char want[TENDER_DIGEST_STRING_MAX];
