@@ -623,6 +623,44 @@ TEST(bad_target_names) {
         teardown();
 }
 
+TEST(malformed_documents) {
+        SETUP_REFRESHED(false);
+#define TS_DOC(v)                                                                                  \
+        "{\"signed\": {\"_type\": \"timestamp\", \"spec_version\": \"1.0.31\", \"expires\": "      \
+        "\"2040-01-01T00:00:00Z\", \"meta\": {}, \"version\": " v "}, \"signatures\": []}"
+        static const char *const docs[] = {
+                "{\"signed\": {\"version\": 1, \"version\": 2}, \"signatures\": []}",
+                TS_DOC("9223372036854775808"),
+                TS_DOC("1.0"),
+                TS_DOC("-1"),
+                "{\"signed\": {\"_type\": \"snapshot\", \"spec_version\": \"1.0.0\", \"version\": "
+                "2, "
+                "\"expires\": \"2040-01-01T00:00:00Z\", \"meta\": {}}, \"signatures\": []}",
+                "[1, 2",
+        };
+        static const char *const why[] = {
+                "duplicate key",
+                "between 0 and 2^53",
+                "plain integer",
+                "plain integer",
+                "\"snapshot\", expected \"timestamp\"",
+                "malformed JSON",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(docs); i++) {
+                tender_write_file_atomic_at(F.meta_fd, "timestamp.json", docs[i], strlen(docs[i]),
+                                            0644);
+                ASSERT_REFUSED(EINVAL, "timestamp", why[i]);
+        }
+        size_t n = 8000; /* 10,000 levels would hit the 16 KiB cap first */
+        char *deep = malloc(2 * n);
+        memset(deep, '[', n);
+        memset(deep + n, ']', n);
+        tender_write_file_atomic_at(F.meta_fd, "timestamp.json", deep, 2 * n, 0644);
+        free(deep);
+        ASSERT_REFUSED(EINVAL, "timestamp", "nested deeper than");
+        teardown();
+}
+
 /* A targets-type document (top-level or delegated) without targets, delegating to `n` roles. */
 static cJSON *delegator(const char *type, uint64_t v, const char *const *roles, size_t n,
                         const char *paths, bool terminating_first) {
