@@ -530,10 +530,16 @@ static int refs_add(struct refs *r, const struct tender_digest *d) {
         return refs_add_hex(r, tender_digest_hex(d, hex));
 }
 
+/* What may follow <hex> in blobs/sha256: nothing, a download in progress, and the download's
+ * If-Range validator where the file system has no user xattrs (lib/http.c). */
+static bool blob_suffix_ok(const char *suffix, bool complete_ok) {
+        return (complete_ok && *suffix == '\0') || STREQ(suffix, ".part") ||
+               STREQ(suffix, ".part.etag");
+}
+
 static bool refs_has(const struct refs *r, const char *name) {
         for (size_t i = 0; i < r->n; i++)
-                if (strncmp(r->hex[i], name, 64) == 0 &&
-                    (name[64] == '\0' || STREQ(name + 64, ".part")))
+                if (strncmp(r->hex[i], name, 64) == 0 && blob_suffix_ok(name + 64, true))
                         return true;
         return false;
 }
@@ -778,7 +784,8 @@ static int scan_dir(struct tender_store *s, const char *dir, bool want_dir, bool
         for (struct dirent *de; (de = readdir(d));) {
                 if (dot_or_dotdot(de->d_name))
                         continue;
-                bool part = allow_part && is_hex64(de->d_name, ".part");
+                bool part = allow_part && strspn(de->d_name, "0123456789abcdef") == 64 &&
+                            blob_suffix_ok(de->d_name + 64, false);
                 bool ok = (is_hex64(de->d_name, "") || part) &&
                           fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                           (want_dir && !part ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));

@@ -147,7 +147,9 @@ TEST(scan_removes_incomplete_entries) {
         ASSERT_OK(add_layer(s, HEX(b)));
         ASSERT_OK(parse("2.0", HEX(c), 10, HEX(d), 20, &m));
         ASSERT_OK(tender_store_pin(s, "hello", m));
-        ASSERT_OK(put(s, "blobs/sha256/" HEX(c) ".part", 4)); /* resumable */
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(c) ".part", 4));      /* resumable */
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(c) ".part.etag", 4)); /* its validator */
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(9) ".part.etag", 4));
         /* leftovers of a crash */
         ASSERT_OK(tender_store_make_tmp_dir(s, &tmp)); /* a half-extracted layer */
         ASSERT_OK(put(s, "layers/sha256/" HEX(f), 1)); /* a file where a dir belongs */
@@ -155,13 +157,15 @@ TEST(scan_removes_incomplete_entries) {
         ASSERT_OK(put(s, "blobs/sha256/.#" HEX(a) ".0011223344556677", 1));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(9) ".part", 3)); /* not resumable: nobody's */
         ASSERT_OK(tender_mkdir_p_at(tender_store_root_fd(s), "blobs/sha256/" HEX(8), 0700));
-        ASSERT_EQ(tender_store_scan(s, NULL), 5); /* tmp/ is emptied besides, uncounted */
+        ASSERT_EQ(tender_store_scan(s, NULL), 6); /* tmp/ is emptied besides, uncounted */
         ASSERT_FALSE(exists(tmp));
         ASSERT_FALSE(exists("layers/sha256/" HEX(f)));
         ASSERT_FALSE(exists("layers/sha256/.#x.0123"));
         ASSERT_FALSE(exists("blobs/sha256/" HEX(9) ".part"));
         ASSERT_FALSE(exists("blobs/sha256/" HEX(8)));
+        ASSERT_FALSE(exists("blobs/sha256/" HEX(9) ".part.etag"));
         ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part.etag"));
         ASSERT_TRUE(exists("blobs/sha256/" HEX(a)));
         ASSERT_TRUE(exists("layers/sha256/" HEX(b)));
         ASSERT_TRUE(exists("apps/hello/releases/1.0/manifest.json"));
