@@ -8,9 +8,9 @@
 
 #include "cli.h"
 #include "statedir.h"
-#include "tender/log.h"
 
 static FILE *log_file;
+static bool debug;
 
 static void log_line(const char *msg) {
         fprintf(stderr, "tender-runtime: %s\n", msg);
@@ -82,7 +82,6 @@ int main(int argc, char **argv) {
         struct tender_rt_global g = {.root = TENDER_RT_DEFAULT_ROOT};
         int c;
 
-        tender_log_setup("tender-runtime", TENDER_LOG_STDERR);
         /* "+": stop at the subcommand, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
                 switch (c) {
@@ -97,7 +96,9 @@ int main(int argc, char **argv) {
                 case 'f':
                         break; /* crun/runc callers pass --log-format; the log is plain text */
                 case 'd':
-                        tender_log_set_level(LOG_DEBUG);
+                        /* Not through tender/log.h: it would link libsystemd (and six more
+                         * libraries) into every container start. */
+                        debug = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -117,7 +118,8 @@ int main(int argc, char **argv) {
         const char *cmd = argv[optind];
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 if (STREQ(cmd, commands[i].name)) {
-                        log_debug("%s (root %s)", cmd, g.root);
+                        if (debug)
+                                fprintf(stderr, "tender-runtime: %s (root %s)\n", cmd, g.root);
                         /* The subcommand parses its own argv, starting at its name. */
                         int argc_sub = argc - optind;
                         char **argv_sub = argv + optind;

@@ -12,10 +12,11 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -84,12 +85,32 @@ static void monitor_fail(int sync_fd, int errnum, const char *what) {
         _exit(1);
 }
 
+/* journald's stream protocol (what sd_journal_stream_fd speaks): a header of identifier, unit,
+ * priority, level prefix and three forwarding flags, one per line, then the text. Spoken here
+ * rather than through libsystemd, which would load six more libraries on every start. */
+static int journal_stream_fd(const char *id, int priority) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        char header[TENDER_RT_ID_MAX + 32];
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", TENDER_RT_JOURNAL_STDOUT);
+        int n = snprintf(header, sizeof(header), "%s\n\n%d\n0\n0\n0\n0\n", id, priority);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || shutdown(fd, SHUT_RD) < 0 ||
+            write(fd, header, (size_t) n) != n) {
+                int r = -errno;
+                close(fd);
+                return r < 0 ? r : -EIO;
+        }
+        return fd;
+}
+
 /* Journal streams for stdout and stderr when journald runs; false (use the file) otherwise. */
 static bool journal_streams(const char *id, int ret[2]) {
         if (access(TENDER_RT_JOURNAL_SOCKET, F_OK) < 0)
                 return false;
-        ret[0] = sd_journal_stream_fd(id, LOG_INFO, 0);
-        ret[1] = ret[0] >= 0 ? sd_journal_stream_fd(id, LOG_ERR, 0) : -1;
+        ret[0] = journal_stream_fd(id, LOG_INFO);
+        ret[1] = ret[0] >= 0 ? journal_stream_fd(id, LOG_ERR) : -1;
         if (ret[1] >= 0)
                 return true;
         if (ret[0] >= 0)

@@ -12,6 +12,7 @@
 /* With journald running, the container's stdout and stderr are journal streams with the
  * container id as identifier (priorities info and err) instead of the capped file. */
 #define TENDER_RT_JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define TENDER_RT_JOURNAL_STDOUT "/run/systemd/journal/stdout"
 
 struct tender_rt_monitor_args {
         const struct tender_rt_spec *spec;
