@@ -190,8 +190,19 @@ static int mount_one(int rootfd, const struct tender_rt_spec *spec, const struct
                         return mount_error(err, "bind mount on", m->destination);
                 return remount_flags(rootfd, m, err);
         }
-        if (mount(m->source ? m->source : type, p.s, type, m->flags, m->data) < 0)
+        if (mount(m->source ? m->source : type, p.s, type, m->flags, m->data) < 0) {
+                /* sysfs needs a network namespace owned by our user namespace; without one,
+                 * bind the host's /sys instead, as runc and crun do. */
+                if (errno == EPERM && STREQ(type, "sysfs") &&
+                    tender_rt_spec_namespace(spec, CLONE_NEWUSER)) {
+                        struct tender_rt_mount bind = *m;
+                        bind.flags = (m->flags & ~(unsigned long) MS_REMOUNT) | MS_BIND | MS_REC;
+                        if (mount("/sys", p.s, NULL, MS_BIND | MS_REC, NULL) < 0)
+                                return mount_error(err, "bind mount /sys on", m->destination);
+                        return remount_flags(rootfd, &bind, err);
+                }
                 return mount_error(err, "mount", m->destination);
+        }
         if (m->propagation) {
                 struct tender_rt_mount only = *m;
                 only.flags = 0;
