@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "range.h"
 #include "server.h"
@@ -77,6 +79,47 @@ static const char *effective_range(const struct mock_request *req, const char *e
         return range;
 }
 
+/* A throttled transfer: blocks of THROTTLE_BLOCK bytes, each followed by the pause that keeps
+ * the rate. The pause blocks MHD's one thread, so other requests wait at most one pause: fine
+ * for a test server, which is what --throttle is for. */
+#define THROTTLE_BLOCK 16384
+struct throttled {
+        int fd;
+        uint64_t first, bps;
+};
+
+static ssize_t throttled_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct throttled *t = cls;
+        size_t n = max < THROTTLE_BLOCK ? max : THROTTLE_BLOCK;
+        ssize_t k = pread(t->fd, buf, n, (off_t) (t->first + pos));
+        if (k <= 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        uint64_t ns = (uint64_t) k * 1000000000ULL / t->bps;
+        struct timespec ts = {.tv_sec = (time_t) (ns / 1000000000ULL),
+                              .tv_nsec = (long) (ns % 1000000000ULL)};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        return k;
+}
+
+static void throttled_free(void *cls) {
+        struct throttled *t = cls;
+        close(t->fd);
+        free(t);
+}
+
+static struct MHD_Response *throttled_response(int fd, uint64_t first, uint64_t len, uint64_t bps) {
+        struct throttled *t = malloc(sizeof(*t));
+        if (!t)
+                return NULL;
+        *t = (struct throttled){.fd = fd, .first = first, .bps = bps};
+        struct MHD_Response *r = MHD_create_response_from_callback(
+                len, THROTTLE_BLOCK, throttled_read, t, throttled_free);
+        if (!r)
+                free(t);
+        return r;
+}
+
 void mock_files_handle(struct mock *m, const struct mock_request *req, const char *rest,
                        struct mock_reply *reply) {
         if (!STREQ(req->method, "GET") && !STREQ(req->method, "HEAD")) {
@@ -124,7 +167,11 @@ void mock_files_handle(struct mock *m, const struct mock_request *req, const cha
 
         if (len == 0)
                 reply->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        else {
+        else if (m->throttle_bps && strncmp(rest, "blobs/", 6) == 0) {
+                reply->response = throttled_response(fd, first, len, m->throttle_bps);
+                if (reply->response)
+                        TAKE_FD(fd);
+        } else {
                 /* MHD owns the fd from here and closes it after the transfer. */
                 reply->response = MHD_create_response_from_fd_at_offset64(len, fd, first);
                 if (reply->response)

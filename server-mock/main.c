@@ -20,6 +20,7 @@
 #define TOKEN_MAX 256
 #define BASE_URL_MAX 1024
 #define TENANT_MAX 128
+#define THROTTLE_MAX (1ULL << 40)
 
 struct options {
         const char *listen;
@@ -29,6 +30,7 @@ struct options {
         const char *target_token;
         const char *base_url;
         bool allow_remote;
+        uint64_t throttle_bps;
 };
 
 static void usage(FILE *f) {
@@ -46,6 +48,7 @@ static void usage(FILE *f) {
                    "address)\n"
                    "  --allow-remote         allow a listen address outside loopback\n"
                    "  --log-level LEVEL      error, warning, notice, info (default), debug\n"
+                   "  --throttle BYTES/S     fault injection: serve blobs at most this fast\n"
                    "  --help, --version\n");
 }
 
@@ -161,6 +164,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 OPT_BASE,
                 OPT_REMOTE,
                 OPT_LOG,
+                OPT_THROTTLE,
                 OPT_HELP,
                 OPT_VERSION
         };
@@ -173,6 +177,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 {"base-url", required_argument, NULL, OPT_BASE},
                 {"allow-remote", no_argument, NULL, OPT_REMOTE},
                 {"log-level", required_argument, NULL, OPT_LOG},
+                {"throttle", required_argument, NULL, OPT_THROTTLE},
                 {"help", no_argument, NULL, OPT_HELP},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
@@ -208,6 +213,18 @@ static int parse_args(int argc, char **argv, struct options *o) {
                         }
                         tender_log_set_level(level);
                         break;
+                case OPT_THROTTLE: {
+                        char *end = NULL;
+                        errno = 0;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (errno || !end || *end || v == 0 || v > THROTTLE_MAX) {
+                                log_error("--throttle: expected bytes per second, 1-%llu",
+                                          (unsigned long long) THROTTLE_MAX);
+                                return -EINVAL;
+                        }
+                        o->throttle_bps = v;
+                        break;
+                }
                 case OPT_HELP:
                         usage(stdout);
                         return 0;
@@ -309,6 +326,7 @@ int main(int argc, char **argv) {
                 .poll_sleep = o.poll_sleep,
                 .target_token = o.target_token,
                 .base_url = base_url,
+                .throttle_bps = o.throttle_bps,
         };
         struct MHD_Daemon *d = MHD_start_daemon(
                 MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,

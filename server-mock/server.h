@@ -42,6 +42,7 @@ struct mock {
         const char *poll_sleep;   /* "HH:MM:SS" */
         const char *target_token; /* NULL: DDI needs no authorization */
         const char *base_url;     /* prefix of every link the mock hands out, no trailing '/' */
+        uint64_t throttle_bps;    /* fault injection: blob bytes per second, 0 = unlimited */
 };
 
 struct mock_request {

@@ -38,6 +38,17 @@ sleep 1
 echo "hello v3: fatal: cannot open /dev/sensor0" >&2
 exit 1
 APP
+  elif [[ -n ${SCN_APP_FAST_STOP:-} ]]; then
+    # Stops at once on SIGTERM (the default app may finish a "sleep 1" first).
+    cat >"$rootfs/app/run" <<APP
+#!/bin/sh
+trap 'echo "hello v$version: stopping"; kill \$s 2>/dev/null; exit 0' TERM INT
+echo "hello v$version: started as pid \$\$ on \$(hostname)"
+echo "v$version \$(date +%s)" >>/data/history
+sleep 2147483647 &
+s=\$!
+wait \$s
+APP
   else
     cat >"$rootfs/app/run" <<APP
 #!/bin/sh
@@ -93,7 +104,7 @@ scn_publish() {
 
 scn_start_server() {
   "$TENDER_BIN/tender-server-mock" --listen 127.0.0.1:0 --repo "$SCN_WORK/repo" \
-    --poll-sleep 00:00:01 >"$SCN_WORK/logs/server.out" 2>"$SCN_WORK/logs/server.log" &
+    --poll-sleep 00:00:01 ${SCN_SERVER_ARGS:-} >"$SCN_WORK/logs/server.out" 2>"$SCN_WORK/logs/server.log" &
   SCN_SERVER_PID=$!
   local i
   for i in $(seq 100); do
