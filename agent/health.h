@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The health gate: a started container must stay "running" for the release's window. */
+/* The health gate (docs/agent.md): a started container must stay running, with the same
+ * process (no restart: a crash loop fails), for the release's window; when the release asks
+ * for a probe, it must pass too. */
 #pragma once
 
 #include <stdint.h>
@@ -13,3 +15,10 @@
  * how it failed, e.g. "exited with status 1 after 1.2 s". */
 int health_gate(const struct runtime *rt, const char *id, uint64_t window_sec,
                 struct tender_error *err);
+
+/* The gate with the release's settings (m->health_*): the container must keep running with
+ * the same pid for the window, and, when a probe is set, probes run every interval (each
+ * bounded by the timeout); failures before the start period ends do not count, `retries`
+ * consecutive failures fail the gate, and the last probe of the window must have passed. */
+int health_gate_release(const struct runtime *rt, const char *id,
+                        const struct tender_release_manifest *m, struct tender_error *err);

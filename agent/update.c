@@ -248,7 +248,7 @@ static enum tender_journal_state step_swap(struct update *u) {
 }
 
 static enum tender_journal_state step_health(struct update *u) {
-        if (health_gate(&u->a->runtime, u->id, u->m->health_window_sec, &u->error) < 0) {
+        if (health_gate_release(&u->a->runtime, u->id, u->m, &u->error) < 0) {
                 snprintf(u->message, sizeof(u->message), "%s %s failed its health check: %s",
                          u->m->app, u->m->version, u->error.message);
                 return TENDER_JOURNAL_ROLLING_BACK;
@@ -311,7 +311,7 @@ static enum tender_journal_state step_rollback(struct update *u) {
         container_id(app, prev, old_id);
         if (tender_store_release_manifest(u->a->store, app, prev, &old, &err) < 0 ||
             container_start(&u->a->runtime, u->a->store, old, &err) < 0 ||
-            health_gate(&u->a->runtime, old_id, old->health_window_sec, &err) < 0) {
+            health_gate_release(&u->a->runtime, old_id, old, &err) < 0) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; rollback to %s failed: %s",
                          prev, err.message);
                 return TENDER_JOURNAL_FAILED;

@@ -393,12 +393,102 @@ static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
         return 0;
 }
 
+static int get_seconds(const cJSON *h, const char *key, uint64_t min, uint64_t *v,
+                       struct tender_error *err) {
+        int r = tender_json_get_u64(h, "health", key, false, v, err);
+        if (r >= 0 && (*v < min || *v > TENDER_HEALTH_SECONDS_MAX))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "health.%s: %llu is outside %llu-%d", key,
+                                        (unsigned long long) *v, (unsigned long long) min,
+                                        TENDER_HEALTH_SECONDS_MAX);
+        return r;
+}
+
+static int parse_port(const cJSON *o, const char *path, uint16_t *ret, struct tender_error *err) {
+        uint64_t port = 0;
+        int r = tender_json_get_u64(o, path, "port", true, &port, err);
+        if (r >= 0 && (port == 0 || port > 65535))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s.port: %llu is not a port",
+                                        path, (unsigned long long) port);
+        if (r >= 0)
+                *ret = (uint16_t) port;
+        return r;
+}
+
+static bool http_path_valid(const char *p) {
+        size_t n = strlen(p);
+        if (n == 0 || n > TENDER_HEALTH_PATH_MAX || p[0] != '/')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) p[i] <= ' ' || (unsigned char) p[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+/* The health gate's settings and at most one probe (docs/release-manifest.md). */
+static int parse_health(const cJSON *h, struct tender_release_manifest *m,
+                        struct tender_error *err) {
+        static const char *const keys[] = {"windowSeconds",
+                                           "startPeriodSeconds",
+                                           "intervalSeconds",
+                                           "timeoutSeconds",
+                                           "retries",
+                                           "tcp",
+                                           "http",
+                                           NULL};
+        static const char *const tcp_keys[] = {"port", NULL};
+        static const char *const http_keys[] = {"port", "path", NULL};
+        const cJSON *tcp = NULL, *http = NULL;
+        const char *path = NULL;
+        int r = tender_json_check_keys(h, "health", keys, err);
+        if (r >= 0)
+                r = get_seconds(h, "windowSeconds", 0, &m->health_window_sec, err);
+        if (r >= 0)
+                r = get_seconds(h, "startPeriodSeconds", 0, &m->health_start_period_sec, err);
+        if (r >= 0)
+                r = get_seconds(h, "intervalSeconds", 1, &m->health_interval_sec, err);
+        if (r >= 0)
+                r = get_seconds(h, "timeoutSeconds", 1, &m->health_timeout_sec, err);
+        if (r >= 0)
+                r = tender_json_get_u64(h, "health", "retries", false, &m->health_retries, err);
+        if (r >= 0 && (m->health_retries == 0 || m->health_retries > 1000))
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL, "health.retries: want 1-1000");
+        if (r >= 0)
+                r = tender_json_get_object(h, "health", "tcp", false, &tcp, err);
+        if (r >= 0)
+                r = tender_json_get_object(h, "health", "http", false, &http, err);
+        if (r >= 0 && tcp && http)
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                     "health: \"tcp\" and \"http\" exclude each other");
+        if (r >= 0 && tcp) {
+                m->health_probe = TENDER_HEALTH_PROBE_TCP;
+                r = tender_json_check_keys(tcp, "health.tcp", tcp_keys, err);
+                if (r >= 0)
+                        r = parse_port(tcp, "health.tcp", &m->health_port, err);
+        }
+        if (r >= 0 && http) {
+                m->health_probe = TENDER_HEALTH_PROBE_HTTP;
+                r = tender_json_check_keys(http, "health.http", http_keys, err);
+                if (r >= 0)
+                        r = parse_port(http, "health.http", &m->health_port, err);
+                if (r >= 0)
+                        r = tender_json_get_string(http, "health.http", "path", false, &path, err);
+                if (r >= 0 && path && !http_path_valid(path))
+                        r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                             "health.http.path: want \"/...\" without spaces, at "
+                                             "most %d bytes",
+                                             TENDER_HEALTH_PATH_MAX);
+                if (r >= 0 && !(m->health_http_path = strdup(path ? path : "/")))
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
 static int parse_root(const cJSON *root, struct tender_release_manifest *m,
                       struct tender_error *err) {
         static const char *const keys[] = {"schemaVersion",  "app",   "version",
                                            "releaseCounter", "image", "deployment",
                                            "health",         NULL};
-        static const char *const health_keys[] = {"windowSeconds", NULL};
         const cJSON *img, *dep = NULL, *health = NULL;
         uint64_t schema;
         if (!cJSON_IsObject(root))
@@ -431,10 +521,7 @@ static int parse_root(const cJSON *root, struct tender_release_manifest *m,
         if (r >= 0)
                 r = tender_json_get_object(root, "", "health", false, &health, err);
         if (r >= 0 && health)
-                r = tender_json_check_keys(health, "health", health_keys, err);
-        if (r >= 0 && health)
-                r = tender_json_get_u64(health, "health", "windowSeconds", false,
-                                        &m->health_window_sec, err);
+                r = parse_health(health, m, err);
         if (r < 0)
                 return r;
         m->schema_version = 1;
@@ -454,6 +541,9 @@ int tender_manifest_parse(const char *data, size_t len, struct tender_release_ma
         m->readonly_rootfs = true;
         m->stop_timeout_sec = 10;
         m->health_window_sec = 10;
+        m->health_interval_sec = 1;
+        m->health_timeout_sec = 1;
+        m->health_retries = 3;
         r = parse_root(root, m, err);
         if (r == -ENOMEM)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
@@ -542,6 +632,33 @@ static bool build_image(cJSON *root, const struct tender_release_manifest *m) {
         return build_deltas(img, m);
 }
 
+static bool build_health(cJSON *root, const struct tender_release_manifest *m) {
+        cJSON *h = cJSON_AddObjectToObject(root, "health");
+        if (!h || !add_u64(h, "windowSeconds", m->health_window_sec))
+                return false;
+        /* Defaults (and 0, from a struct built without the parser) are left out: manifests
+         * published before these fields stay byte-identical. */
+        if ((m->health_start_period_sec &&
+             !add_u64(h, "startPeriodSeconds", m->health_start_period_sec)) ||
+            (m->health_interval_sec > 1 &&
+             !add_u64(h, "intervalSeconds", m->health_interval_sec)) ||
+            (m->health_timeout_sec > 1 && !add_u64(h, "timeoutSeconds", m->health_timeout_sec)) ||
+            (m->health_retries && m->health_retries != 3 &&
+             !add_u64(h, "retries", m->health_retries)))
+                return false;
+        if (m->health_probe == TENDER_HEALTH_PROBE_TCP) {
+                cJSON *t = cJSON_AddObjectToObject(h, "tcp");
+                return t && add_u64(t, "port", m->health_port);
+        }
+        if (m->health_probe == TENDER_HEALTH_PROBE_HTTP) {
+                cJSON *t = cJSON_AddObjectToObject(h, "http");
+                return t && add_u64(t, "port", m->health_port) &&
+                       cJSON_AddStringToObject(t, "path",
+                                               m->health_http_path ? m->health_http_path : "/");
+        }
+        return true;
+}
+
 static bool build_deployment(cJSON *root, const struct tender_release_manifest *m) {
         cJSON *d = cJSON_AddObjectToObject(root, "deployment");
         if (!d)
@@ -584,8 +701,7 @@ int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_
             !add_u64(root, "releaseCounter", m->release_counter) || !build_image(root, m) ||
             !build_deployment(root, m))
                 return -ENOMEM;
-        cJSON *h = cJSON_AddObjectToObject(root, "health");
-        if (!h || !add_u64(h, "windowSeconds", m->health_window_sec))
+        if (!build_health(root, m))
                 return -ENOMEM;
         char *s = cJSON_Print(root);
         if (!s)
@@ -626,5 +742,6 @@ void tender_manifest_free(struct tender_release_manifest *m) {
                 free(m->volumes[i].path);
         }
         free(m->volumes);
+        free(m->health_http_path);
         free(m);
 }

@@ -62,6 +62,12 @@ static void release_usage(void) {
              "\n"
              "Deployment options:\n"
              "  --health-window SECONDS  must keep running this long to be committed (10)\n"
+             "  --health-start-period S  probe failures not counted before (0)\n"
+             "  --health-interval S      between probes (1)\n"
+             "  --health-timeout S       per probe (1)\n"
+             "  --health-retries N       consecutive failed probes that fail the gate (3)\n"
+             "  --health-tcp PORT        probe: TCP connect inside the app's network\n"
+             "  --health-http PORT[/PATH]  probe: HTTP GET inside the app's network\n"
              "  --memory BYTES           memory limit (0 = none)\n"
              "  --pids N                 pids limit (0 = none)\n"
              "  --volume NAME:/path      named persistent volume (repeatable)\n"
@@ -71,6 +77,26 @@ static void release_usage(void) {
              "  --stop-timeout SECONDS   SIGTERM to SIGKILL (10)\n"
              "  --strategy stop-start|start-stop\n"
              "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)");
+}
+
+/* --health-tcp PORT, --health-http PORT[/PATH]; the manifest parser checks the values again. */
+static int parse_health_probe(bool http, const char *arg, struct tender_release_manifest *m,
+                              struct tender_error *err) {
+        const char *opt = http ? "--health-http" : "--health-tcp";
+        char *end = NULL;
+        errno = 0;
+        unsigned long port = strtoul(arg, &end, 10);
+        if (errno || end == arg || port == 0 || port > 65535 || (*end && (!http || *end != '/')))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "%s: want PORT%s, got \"%s\"", opt, http ? "[/PATH]" : "",
+                                        arg);
+        m->health_probe = http ? TENDER_HEALTH_PROBE_HTTP : TENDER_HEALTH_PROBE_TCP;
+        m->health_port = (uint16_t) port;
+        free(m->health_http_path);
+        m->health_http_path = NULL;
+        if (http && !(m->health_http_path = strdup(*end ? end : "/")))
+                return -ENOMEM;
+        return 0;
 }
 
 /* Returns 1 after --help, 0 when the options are complete, <0 on errors. */
@@ -92,7 +118,13 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 O_WRITABLE,
                 O_STOP,
                 O_ARG,
-                O_STRATEGY
+                O_STRATEGY,
+                O_HSTART,
+                O_HINTERVAL,
+                O_HTIMEOUT,
+                O_HRETRIES,
+                O_HTCP,
+                O_HHTTP
         };
         static const struct option options[] = {
                 {"layout", required_argument, NULL, O_LAYOUT},
@@ -112,6 +144,12 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 {"stop-timeout", required_argument, NULL, O_STOP},
                 {"strategy", required_argument, NULL, O_STRATEGY},
                 {"arg", required_argument, NULL, O_ARG},
+                {"health-start-period", required_argument, NULL, O_HSTART},
+                {"health-interval", required_argument, NULL, O_HINTERVAL},
+                {"health-timeout", required_argument, NULL, O_HTIMEOUT},
+                {"health-retries", required_argument, NULL, O_HRETRIES},
+                {"health-tcp", required_argument, NULL, O_HTCP},
+                {"health-http", required_argument, NULL, O_HHTTP},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -145,6 +183,25 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                         break;
                 case O_HEALTH:
                         r = parse_u64_option("--health-window", optarg, &m->health_window_sec, err);
+                        break;
+                case O_HSTART:
+                        r = parse_u64_option("--health-start-period", optarg,
+                                             &m->health_start_period_sec, err);
+                        break;
+                case O_HINTERVAL:
+                        r = parse_u64_option("--health-interval", optarg, &m->health_interval_sec,
+                                             err);
+                        break;
+                case O_HTIMEOUT:
+                        r = parse_u64_option("--health-timeout", optarg, &m->health_timeout_sec,
+                                             err);
+                        break;
+                case O_HRETRIES:
+                        r = parse_u64_option("--health-retries", optarg, &m->health_retries, err);
+                        break;
+                case O_HTCP:
+                case O_HHTTP:
+                        r = parse_health_probe(c == O_HHTTP, optarg, m, err);
                         break;
                 case O_MEMORY:
                         r = parse_u64_option("--memory", optarg, &m->memory_limit, err);
@@ -369,6 +426,9 @@ int cmd_release(int argc, char **argv) {
         m->readonly_rootfs = true;
         m->stop_timeout_sec = 10;
         m->health_window_sec = 10;
+        m->health_interval_sec = 1;
+        m->health_timeout_sec = 1;
+        m->health_retries = 3;
         struct release_opts o = {.m = m};
         struct tender_error err = {0};
         int r = parse_options(argc, argv, &o, &err);

@@ -31,6 +31,15 @@ enum tender_swap_strategy {
         TENDER_SWAP_START_STOP,
 };
 
+enum tender_health_probe {
+        TENDER_HEALTH_PROBE_NONE,
+        TENDER_HEALTH_PROBE_TCP,  /* connect to 127.0.0.1:port */
+        TENDER_HEALTH_PROBE_HTTP, /* GET http://127.0.0.1:port/path answers 2xx or 3xx */
+};
+
+#define TENDER_HEALTH_PATH_MAX 1024
+#define TENDER_HEALTH_SECONDS_MAX 86400
+
 struct tender_layer {
         char *media_type;             /* application/vnd.oci.image.layer.v1.tar(+gzip|+zstd) */
         struct tender_digest digest;  /* of the blob as fetched */
@@ -85,7 +94,14 @@ struct tender_release_manifest {
         enum tender_swap_strategy strategy;
 
         /* health */
-        uint64_t health_window_sec; /* default 10: must stay up this long */
+        uint64_t health_window_sec;            /* default 10: must stay up this long */
+        uint64_t health_start_period_sec;      /* default 0: probe failures not counted before */
+        uint64_t health_interval_sec;          /* default 1: between probes */
+        uint64_t health_timeout_sec;           /* default 1: per probe */
+        uint64_t health_retries;               /* default 3: consecutive failures = unhealthy */
+        enum tender_health_probe health_probe; /* default none: the process staying up only */
+        uint16_t health_port;                  /* tcp, http: inside the app's network namespace */
+        char *health_http_path;                /* http: "/..." (default "/") */
 };
 
 /* Parses and validates a manifest (names, digests, absolute volume paths, limits).

@@ -302,4 +302,54 @@ TEST(deltas_refused) {
         ASSERT_CONTAINS(err.message, "image.deltas[0].from");
 }
 
+TEST(health_probes) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        ASSERT_OK(parse(edit("\"windowSeconds\": 30",
+                             "\"windowSeconds\": 30, \"startPeriodSeconds\": 5, "
+                             "\"intervalSeconds\": 2, \"timeoutSeconds\": 3, \"retries\": 4, "
+                             "\"http\": {\"port\": 8080, \"path\": \"/healthz\"}"),
+                        &m, &err));
+        ASSERT_EQ(m->health_start_period_sec, 5);
+        ASSERT_EQ(m->health_interval_sec, 2);
+        ASSERT_EQ(m->health_timeout_sec, 3);
+        ASSERT_EQ(m->health_retries, 4);
+        ASSERT_EQ((int) m->health_probe, TENDER_HEALTH_PROBE_HTTP);
+        ASSERT_EQ(m->health_port, 8080);
+        ASSERT_STREQ(m->health_http_path, "/healthz");
+        round_trip(edit("\"windowSeconds\": 30",
+                        "\"windowSeconds\": 30, \"startPeriodSeconds\": 5, "
+                        "\"intervalSeconds\": 2, \"retries\": 4, \"tcp\": {\"port\": 53}"));
+
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *d = NULL;
+        ASSERT_OK(parse(minimal, &d, &err));
+        ASSERT_EQ(d->health_interval_sec, 1);
+        ASSERT_EQ(d->health_timeout_sec, 1);
+        ASSERT_EQ(d->health_retries, 3);
+        ASSERT_EQ((int) d->health_probe, TENDER_HEALTH_PROBE_NONE);
+        /* Defaults are not written: manifests from before the probes serialize as before. */
+        _cleanup_free_ char *json = NULL;
+        ASSERT_OK(tender_manifest_to_json(d, &json));
+        ASSERT_TRUE(strstr(json, "retries") == NULL && strstr(json, "intervalSeconds") == NULL);
+}
+
+TEST(health_refused) {
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"tcp\": {\"port\": 0}"),
+                "health.tcp.port");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"http\": {\"port\": 70000}"),
+                "health.http.port");
+        refused(edit("\"windowSeconds\": 30",
+                     "\"windowSeconds\": 30, \"http\": {\"port\": 80, \"path\": \"x y\"}"),
+                "health.http.path");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"tcp\": {\"port\": 1}, "
+                                              "\"http\": {\"port\": 2}"),
+                "health");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"intervalSeconds\": 0"),
+                "health.intervalSeconds");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"retries\": 0"),
+                "health.retries");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"tcp\": {\"host\": 1}"),
+                "health.tcp.host");
+}
+
 TEST_MAIN()

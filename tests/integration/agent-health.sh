@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tenderd's health gate against real containers, with the outcome checked on server-mock:
+# an HTTP probe that passes (committed), an app that never gets ready (nothing listens), a probe
+# that hangs (the port accepts and never answers), an app that dies during the window, and a TCP
+# probe that passes. Every failure must roll back to the release before, whose own probe must
+# pass again.
+set -uo pipefail
+
+[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
+for tool in umoci curl python3; do
+  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
+done
+[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
+for applet in httpd nc; do
+  /bin/busybox --list | grep -qx $applet || { echo "skip: busybox has no $applet"; exit 77; }
+done
+
+TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
+# shellcheck source=../../scripts/lib/scenario.sh
+source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
+
+failures=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
+contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
+
+on_exit() {
+  local rc=$? work=$SCN_WORK
+  if ((failures)) || ((rc)); then
+    echo "---- tenderd log"; tail -n 60 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
+  fi
+  scn_cleanup
+  local left
+  left=$(scn_leftovers "$work" | grep -v "^cgroup /sys/fs/cgroup/[^ ]*/tender$" || true)
+  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
+}
+trap on_exit EXIT
+
+scn_init
+scn_build_images 1 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
+"$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
+  --public "$SCN_WORK/release-key.pub.pem" >/dev/null
+
+n=0
+# release SCRIPT [publish options...]: hello <n>.0.0 running `sh -c SCRIPT`; prints the version.
+release() {
+  local script=$1; shift
+  n=$((n + 1))
+  "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref v1 --app hello \
+    --version "$n.0.0" --counter "$n" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+    --stop-timeout 2 --arg /bin/sh --arg -c --arg "$script" "$@" >>"$SCN_WORK/logs/publish.log" ||
+    scn_die "publish failed: $(tail -n 3 "$SCN_WORK/logs/publish.log")"
+}
+serve='mkdir -p /tmp/www && echo ok >/tmp/www/healthz && exec /bin/busybox httpd -f -p 8080 -h /tmp/www'
+probe=(--health-window 3 --health-interval 1 --health-timeout 1 --health-retries 2)
+
+release "$serve" "${probe[@]}" --health-http 8080/healthz                       # 1: good
+release 'exec /bin/sleep 1000' "${probe[@]}" --health-http 8080/healthz          # 2: never ready
+# 3: a CGI that never answers: the port accepts, the probe hangs.
+release 'mkdir -p /tmp/www/cgi-bin && printf "#!/bin/sh\nsleep 1000\n" >/tmp/www/cgi-bin/slow &&
+  chmod 0755 /tmp/www/cgi-bin/slow && exec /bin/busybox httpd -f -p 8080 -h /tmp/www' \
+  "${probe[@]}" --health-http 8080/cgi-bin/slow
+release "$serve & sleep 1; exit 3" "${probe[@]}" --health-http 8080/healthz      # 4: dies
+release "$serve" "${probe[@]}" --health-tcp 8080 --health-start-period 1         # 5: good (tcp)
+release "$serve" "${probe[@]}" --health-http 8080/missing                        # 6: HTTP 404
+
+mkdir -p "$SCN_WORK/repo"
+scn_start_server
+scn_write_config
+scn_start_agent
+
+deploy() { # deploy VERSION EXPECT
+  local id
+  id=$(scn_deploy "$1")
+  check "$1: $2" eq "$(scn_wait_action "$id" 60)" "$2"
+  details=$(scn_action_details "$id")
+}
+
+deploy 1.0.0 success
+check "1.0.0: details say healthy" contains "$details" "running and healthy"
+check "1.0.0: is current" eq "$(scn_current_version)" 1.0.0
+
+deploy 2.0.0 failure
+check "never ready: the probe's refusal is reported" contains "$details" "connect to port 8080"
+check "never ready: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
+check "never ready: 1.0.0 current" eq "$(scn_current_version)" 1.0.0
+
+deploy 3.0.0 failure
+check "hanging probe: reported as a timeout" contains "$details" "no answer within 1000 ms"
+check "hanging probe: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
+
+deploy 4.0.0 failure
+check "dies in the window: exit status reported" contains "$details" "exited with status 3"
+check "dies in the window: rolled back" contains "$details" "rolled back to 1.0.0"
+
+deploy 5.0.0 success
+check "tcp probe: 5.0.0 current" eq "$(scn_current_version)" 5.0.0
+
+deploy 6.0.0 failure
+check "HTTP 404: status reported" contains "$details" "HTTP 404"
+check "HTTP 404: rolled back to 5.0.0 (its probe passes again)" contains "$details" "rolled back to 5.0.0"
+check "only one container runs" eq "$(scn_containers | grep -c ' running$')" 1
+check "bad releases marked" test -e "$SCN_WORK/store/apps/hello/bad/2.0.0" -a -e "$SCN_WORK/store/apps/hello/bad/6.0.0"
+
+scn_stop_agent
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
