@@ -295,7 +295,12 @@ int tender_tuf_get_target(struct tender_tuf *t, const char *name, struct tender_
                 }
                 if (terminate)
                         depth = 0;
-                while (n > 0 && depth < ELEMENTSOF(stack))
+                if (depth + n > ELEMENTSOF(stack))
+                        return tender_error_set(err, TENDER_ERR_VERIFY, ELOOP,
+                                                "target \"%.200s\": too many delegations to "
+                                                "visit",
+                                                name);
+                while (n > 0)
                         stack[depth++] = children[--n];
         }
         return tender_error_set(err, TENDER_ERR_VERIFY, ENOENT,
