@@ -152,8 +152,9 @@ converge() {
   store_consistent || fail "$what: store inconsistent"
   local n
   n=$(wc -l <"$store/apps/hello/volumes/data/history" 2>/dev/null || echo 0)
-  ((n >= history_lines)) && grep -q "^v1 " "$store/apps/hello/volumes/data/history" ||
+  if ((n < history_lines)) || ! grep -q "^v1 " "$store/apps/hello/volumes/data/history"; then
     fail "$what: volume history lost lines ($n < $history_lines) or v1's line"
+  fi
   history_lines=$n
 }
 count_kill() { kills=$((kills + 1)); kinds[$1]=$((${kinds[$1]:-0} + 1)); }
@@ -233,7 +234,7 @@ for ((round = 0; round < rounds; round++)); do
       queued | verifying | downloading | staging) check_untouched "$current" "$oldpid" "round $round, random kill in $phase" ;;
       swapping | testing | rolling-back) outcome=rollback; break ;;
       committed) outcome=commit; break ;;
-      none) outcome=done; break ;;
+      none) outcome=finished; break ;;
     esac
   done
   if [[ $outcome == pre ]]; then
