@@ -103,6 +103,8 @@ static int run(const struct tender_config *cfg, bool once) {
                         ret = r < 0 ? 1 : 0;
                         break;
                 }
+                agent_supervise(&a);
+                sd_notify(0, "STATUS=polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
                 sleep_interruptible(interval);
         }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tenderd's start: replay of the deployment journal, then the apps' current releases. */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "container.h"
 #include "tender/json.h"
@@ -73,7 +75,37 @@ static int replay_one(struct agent *a, struct tender_journal_record *rec, void *
         return 0;
 }
 
-static void start_current(struct agent *a) {
+/* Restart policy "always, with backoff": a current release whose container is not running is
+ * started again, the delay doubling after each start that did not hold (1 s up to
+ * RESTART_BACKOFF_MAX_SEC) and reset once the container was found running. */
+#define RESTART_BACKOFF_MAX_SEC 300
+#define RESTART_TRACKED_APPS 64
+
+static struct restart_track {
+        char app[TENDER_NAME_MAX + 1];
+        uint64_t delay_sec, next_ms;
+} tracked[RESTART_TRACKED_APPS];
+
+static uint64_t mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static struct restart_track *track(const char *app) {
+        struct restart_track *free_slot = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(tracked); i++) {
+                if (STREQ(tracked[i].app, app))
+                        return &tracked[i];
+                if (!free_slot && !tracked[i].app[0])
+                        free_slot = &tracked[i];
+        }
+        if (free_slot)
+                snprintf(free_slot->app, sizeof(free_slot->app), "%s", app);
+        return free_slot;
+}
+
+static void start_current(struct agent *a, bool backoff) {
         char **apps = NULL;
         if (tender_store_list_apps(a->store, &apps) < 0)
                 return;
@@ -87,11 +119,24 @@ static void start_current(struct agent *a) {
                 if (tender_store_get_current(a->store, apps[i], &cur) < 0)
                         continue;
                 struct tender_log_ctx ctx = {.app = apps[i], .version = cur, .state = "recover"};
+                struct restart_track *t = track(apps[i]);
                 container_id(apps[i], cur, id);
                 if (container_state(&a->runtime, id, &st, &err) >= 0 &&
-                    st.status == CONTAINER_RUNNING)
+                    st.status == CONTAINER_RUNNING) {
+                        if (t)
+                                t->delay_sec = 0;
                         continue;
-                tender_log(LOG_NOTICE, &ctx, "Container %s is not running, starting it", id);
+                }
+                if (backoff && t && mono_ms() < t->next_ms)
+                        continue;
+                if (t) {
+                        t->delay_sec = t->delay_sec ? t->delay_sec * 2 : 1;
+                        if (t->delay_sec > RESTART_BACKOFF_MAX_SEC)
+                                t->delay_sec = RESTART_BACKOFF_MAX_SEC;
+                        t->next_ms = mono_ms() + t->delay_sec * 1000;
+                }
+                tender_log(LOG_NOTICE, &ctx, "Container %s is not running (%s), starting it", id,
+                           container_status_name(st.status));
                 if (tender_store_release_manifest(a->store, apps[i], cur, &m, &err) < 0 ||
                     container_start(&a->runtime, a->store, m, &err) < 0)
                         tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
@@ -99,12 +144,16 @@ static void start_current(struct agent *a) {
         tender_strv_free(apps);
 }
 
+void agent_supervise(struct agent *a) {
+        start_current(a, true);
+}
+
 int agent_recover(struct agent *a) {
         int r = tender_journal_init(tender_store_root_fd(a->store));
         if (r < 0)
                 log_error("Failed to create the journal directory: %s", strerror(-r));
         for_each_record(a, replay_one, NULL);
-        start_current(a);
+        start_current(a, false);
         return 0;
 }
 

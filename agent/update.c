@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "health.h"
 #include "tender/extract.h"
@@ -384,6 +385,9 @@ static int transition(struct update *u, enum tender_journal_state s) {
                 rec->result = TENDER_JOURNAL_RESULT_FAILURE;
         u->log.state = tender_journal_state_name(s);
         tender_log(LOG_INFO, &u->log, "Update state: %s", tender_journal_state_name(s));
+        /* systemd's view of what tenderd does now (no-op without systemd). */
+        sd_notifyf(0, "STATUS=%s %s: %s (action %s)", rec->app, rec->version,
+                   tender_journal_state_name(s), rec->action_id);
         int r = tender_journal_write(tender_store_root_fd(u->a->store), rec);
         if (r < 0)
                 tender_log(LOG_ERR, &u->log, "Failed to write the journal: %s", strerror(-r));

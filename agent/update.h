@@ -51,6 +51,9 @@ void update_crash_init(void);
 /* recovery.c. At start: replays the journal (rolls back interrupted swaps, finishes commits,
  * reports finished actions), then starts every app's current release that is not running. */
 int agent_recover(struct agent *a);
+/* Restart policy, called between polls: starts every app's current release whose container
+ * stopped, with a backoff per app (1 s doubling to 5 min, reset once it runs). */
+void agent_supervise(struct agent *a);
 /* Reports finished actions still in the journal (server unreachable before). */
 void agent_report_pending(struct agent *a);
 /* Drops journal records of unfinished actions, other than keep (NULL: all), that had not

@@ -105,6 +105,17 @@ check "HTTP 404: rolled back to 5.0.0 (its probe passes again)" contains "$detai
 check "only one container runs" eq "$(scn_containers | grep -c ' running$')" 1
 check "bad releases marked" test -e "$SCN_WORK/store/apps/hello/bad/2.0.0" -a -e "$SCN_WORK/store/apps/hello/bad/6.0.0"
 
+# Restart policy: the committed app dies; tenderd starts it again between polls.
+pid_of() { scn_runtime state "$1" 2>/dev/null | sed -n 's/.*"status":"running".*"pid":\([0-9]*\).*/\1/p; s/.*"pid":\([0-9]*\).*"status":"running".*/\1/p' | head -n 1; }
+old=$(pid_of hello-5_0_0)
+scn_runtime kill hello-5_0_0 KILL
+for ((i = 0; i < 300; i++)); do
+  new=$(pid_of hello-5_0_0)
+  [[ -n $new && $new != "$old" ]] && break
+  sleep 0.1
+done
+check "restart policy: a killed app runs again" test -n "$new" -a "$new" != "$old"
+
 scn_stop_agent
 if ((failures)); then
   echo "$failures check(s) failed"
