@@ -377,15 +377,14 @@ static int do_file(struct maker *m, const struct delta_tar_entry *e) {
                 m->stats.copied++;
                 return copy(m, f, 0, e->size);
         }
-        if (!f) {
-                const struct old_file *same = find_content(m, data, e->size);
-                if (same) {
-                        m->stats.renamed++;
-                        return copy(m, same, 0, e->size);
-                }
-                if (!m->o.no_similarity && e->path)
-                        f = find_similar(m, e->path, e->size);
+        /* Moved, or replaced by the content of another old file. */
+        const struct old_file *same = find_content(m, data, e->size);
+        if (same) {
+                m->stats.renamed++;
+                return copy(m, same, 0, e->size);
         }
+        if (!f && !m->o.no_similarity && e->path)
+                f = find_similar(m, e->path, e->size);
         if (!f) {
                 m->stats.literal++;
                 m->stats.literal_bytes += e->size;
