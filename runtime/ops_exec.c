@@ -38,6 +38,7 @@ struct exec_ctx {
         const struct tender_rt_state *state;
         int ns_fds[ELEMENTSOF(ns_order)]; /* -1: same namespace as ours, nothing to join */
         int err_fd;                       /* write end: a tender_rt_sync_msg on failure */
+        int pid_fd;                       /* write end: the command's pid, with detach */
         bool detach;
 };
 
@@ -129,9 +130,8 @@ static _Noreturn void exec_joiner(struct exec_ctx *c) {
                 exec_command(c);
         close(c->err_fd);
         if (c->detach) {
-                /* The command's pid, for --pid-file, as the exit... of nothing: written below. */
-                printf("%d\n", (int) pid);
-                fflush(stdout);
+                /* For --pid-file; the command keeps the caller's stdio. */
+                dprintf(c->pid_fd, "%d\n", (int) pid);
                 _exit(0);
         }
         int st;
@@ -228,12 +228,11 @@ int tender_rt_exec(const struct tender_rt_global *g, const struct tender_rt_exec
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
         }
         c.err_fd = p[1];
+        c.pid_fd = out[1];
         fflush(stdout);
         pid_t joiner = fork();
         if (joiner == 0) {
                 close(p[0]);
-                if (o->detach && dup2(out[1], STDOUT_FILENO) < 0)
-                        _exit(1);
                 exec_joiner(&c);
         }
         close_ns_fds(&c);
