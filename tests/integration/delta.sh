@@ -12,7 +12,7 @@ pub=$build/bin/tender-publish
 command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 tmp=$(mktemp -d /tmp/tender-delta-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+cd "$tmp" || exit 1
 
 failures=0
 ok() { echo "ok   $1"; }
