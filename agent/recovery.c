@@ -61,6 +61,10 @@ static int replay_one(struct agent *a, struct tender_journal_record *rec, void *
                 }
                 tender_log(LOG_WARNING, &ctx, "Interrupted after the swap: rolling back");
                 update_run(a, rec, NULL, TENDER_JOURNAL_ROLLING_BACK);
+        } else if (rec->state == TENDER_JOURNAL_ROLLED_BACK) {
+                /* Its GC may have been cut: the bad release's layers go now, not at the next
+                 * commit. */
+                update_run(a, rec, NULL, TENDER_JOURNAL_ROLLED_BACK);
         } else if (rec->state == TENDER_JOURNAL_COMMITTED) {
                 /* The commit's effects are idempotent: run them again in case they were cut. */
                 tender_log(LOG_NOTICE, &ctx, "Finishing the commit");

@@ -186,12 +186,15 @@ start_agent
 converge "$(scn_deploy "$current")" success "$current" "initial install"
 scn_stop_agent
 
-images=(b c a)
+images=(a b c)
+cur_img=a prev_img=
 finals=(swapping testing committed)
 for ((round = 0; round < rounds; round++)); do
   # A good release: killed at each state before the swap, at random points of its throttled
   # download and extraction, then at one state after it.
-  publish "${images[round % 3]}" 1
+  # An image whose big layer the device does not hold: neither current's nor previous's.
+  for img in "${images[@]}"; do [[ $img != "$cur_img" && $img != "$prev_img" ]] && break; done
+  publish "$img" 1
   new=$published
   id=$(scn_deploy "$new")
   oldpid=$(pid_of "$current")
@@ -274,6 +277,8 @@ for ((round = 0; round < rounds; round++)); do
     *)
       converge "$id" success "$new" "round $round ($final): committed"
       current=$new
+      prev_img=$cur_img
+      cur_img=$img
       ;;
   esac
   scn_stop_agent
