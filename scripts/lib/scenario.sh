@@ -218,8 +218,9 @@ scn_leftovers() {
   [[ -e $work ]] && echo "work dir $work"
   awk -v w="$work" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
   pgrep -af "$work" | sed 's/^/process /' || true
-  [[ -d /sys/fs/cgroup/tender/${work##*/} ]] && echo "cgroup /sys/fs/cgroup/tender/${work##*/}"
-  find /sys/fs/cgroup -maxdepth 3 -type d \( -path '*/tender/hello*' -o -path '*/tender' \) 2>/dev/null |
+  # The scenario's own cgroup parent, in every hierarchy (v2, or each v1 controller). The shared
+  # /tender above it may hold other scenarios' containers; the runtime removes it once empty.
+  find /sys/fs/cgroup -maxdepth 4 -type d -path "*/tender/${work##*/}" 2>/dev/null |
     sed 's/^/cgroup /'
   return 0
 }

@@ -40,7 +40,7 @@ on_exit() {
   [[ -n ${TENDER_CRASH_KEEP_LOGS:-} ]] && cp -r "$SCN_WORK/logs" "$TENDER_CRASH_KEEP_LOGS"
   scn_cleanup
   local left
-  left=$(scn_leftovers "$work" | grep -v "^cgroup /sys/fs/cgroup/[^ ]*/tender$" || true)
+  left=$(scn_leftovers "$work")
   [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
 }
 trap on_exit EXIT
