@@ -715,54 +715,11 @@ static void extract_done(struct extract *x) {
         free(x->dirs);
 }
 
-int tender_layer_extract_at(int blob_fd, int dest_fd, const struct tender_layer *layer,
-                            const struct tender_extract_options *opts, struct tender_error *err) {
-        _cleanup_free_ struct extract *x = calloc(1, sizeof(*x));
-        int r;
-
-        if (!x)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        x->layer = layer;
-        x->err = err;
-        x->rootfd = dest_fd;
-        x->parent_fd = -1;
-        x->can_chown = geteuid() == 0;
-        if (opts)
-                x->opt = *opts;
-        if (!x->opt.max_entries)
-                x->opt.max_entries = TENDER_EXTRACT_MAX_ENTRIES;
-        if (!x->opt.max_path || x->opt.max_path > TENDER_EXTRACT_MAX_PATH)
-                x->opt.max_path = TENDER_EXTRACT_MAX_PATH;
-        if (!x->opt.max_total_size || x->opt.max_total_size > layer->uncompressed_size)
-                x->opt.max_total_size = layer->uncompressed_size;
-        x->cap = layer->uncompressed_size;
-        tender_digest_format(&layer->diff_id, x->diff);
-
-        x->hash = tender_sha256_new();
-        x->parent_rel = malloc(TENDER_EXTRACT_MAX_PATH + 1);
-        if (!x->hash || !x->parent_rel) {
-                extract_done(x);
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        }
-        r = stream_open(x, blob_fd);
-        if (r >= 0 && x->raw)
-                r = extract_entries(x);
-        if (r >= 0) {
-                int v = stream_verify(x);
-                r = v < 0 ? v : r;
-        }
-        extract_done(x);
-        if (r < 0)
-                empty_dir(dest_fd);
-        return r;
-}
-
-/* For layer deltas (lib/delta_apply.c): the same extraction and verification, with the
- * uncompressed tar coming from the caller's source instead of a blob. */
-int tender_layer_extract_source_at(tender_extract_source_fn source, void *userdata, int dest_fd,
-                                   const struct tender_layer *layer,
-                                   const struct tender_extract_options *opts,
-                                   struct tender_error *err) {
+/* Extracts from a blob (blob_fd >= 0) or from the caller's source, verifying the diff_id; on
+ * failure the destination is emptied again. */
+static int extract_run(int blob_fd, tender_extract_source_fn source, void *userdata, int dest_fd,
+                       const struct tender_layer *layer, const struct tender_extract_options *opts,
+                       struct tender_error *err) {
         _cleanup_free_ struct extract *x = calloc(1, sizeof(*x));
         int r;
 
@@ -785,13 +742,20 @@ int tender_layer_extract_source_at(tender_extract_source_fn source, void *userda
         x->source = source;
         x->source_data = userdata;
         tender_digest_format(&layer->diff_id, x->diff);
+
         x->hash = tender_sha256_new();
         x->parent_rel = malloc(TENDER_EXTRACT_MAX_PATH + 1);
         if (!x->hash || !x->parent_rel) {
                 extract_done(x);
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         }
-        r = extract_entries(x);
+        if (source)
+                r = extract_entries(x);
+        else {
+                r = stream_open(x, blob_fd);
+                if (r >= 0 && x->raw)
+                        r = extract_entries(x);
+        }
         if (r >= 0) {
                 int v = stream_verify(x);
                 r = v < 0 ? v : r;
@@ -800,6 +764,20 @@ int tender_layer_extract_source_at(tender_extract_source_fn source, void *userda
         if (r < 0)
                 empty_dir(dest_fd);
         return r;
+}
+
+int tender_layer_extract_at(int blob_fd, int dest_fd, const struct tender_layer *layer,
+                            const struct tender_extract_options *opts, struct tender_error *err) {
+        return extract_run(blob_fd, NULL, NULL, dest_fd, layer, opts, err);
+}
+
+/* For layer deltas (lib/delta_apply.c): the same extraction and verification, with the
+ * uncompressed tar coming from the caller's source instead of a blob. */
+int tender_layer_extract_source_at(tender_extract_source_fn source, void *userdata, int dest_fd,
+                                   const struct tender_layer *layer,
+                                   const struct tender_extract_options *opts,
+                                   struct tender_error *err) {
+        return extract_run(-1, source, userdata, dest_fd, layer, opts, err);
 }
 
 int tender_layer_extract(int blob_fd, const char *dest_dir, const struct tender_layer *layer,
