@@ -19,6 +19,7 @@
 #include <mbedtls/private_access.h>
 #endif
 
+#include "rng.h"
 #include "tender/json.h"
 
 /* PEM files of a P-256 key are a few hundred bytes; anything this big is not a key. */
@@ -35,29 +36,6 @@ struct tender_verifier {
 
 static void pk_freep(mbedtls_pk_context *pk) {
         mbedtls_pk_free(pk);
-}
-
-struct rng {
-        mbedtls_entropy_context entropy;
-        mbedtls_ctr_drbg_context drbg;
-};
-
-static void rng_done(struct rng *r) {
-        mbedtls_ctr_drbg_free(&r->drbg);
-        mbedtls_entropy_free(&r->entropy);
-}
-
-static int rng_init(struct rng *r, struct tender_error *err) {
-        static const char pers[] = "tender-sign";
-        mbedtls_entropy_init(&r->entropy);
-        mbedtls_ctr_drbg_init(&r->drbg);
-        int r2 = mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
-                                       (const unsigned char *) pers, sizeof(pers) - 1);
-        if (r2 != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
-                                        "Failed to seed the random generator (mbedTLS -0x%04x)",
-                                        (unsigned) -r2);
-        return 0;
 }
 
 static const char *mbed_strerror(int code, char *buf, size_t size) {
@@ -326,17 +304,15 @@ int tender_sign_keygen(const char *private_pem_path, const char *public_pem_path
                        struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct rng rng;
-        int r = rng_init(&rng, err);
-        if (r < 0) {
-                rng_done(&rng);
+        struct tender_rng rng;
+        int r = tender_rng_init(&rng, "tender-sign", err);
+        if (r < 0)
                 return r;
-        }
         r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
         if (r == 0)
                 r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
                                         mbedtls_ctr_drbg_random, &rng.drbg);
-        rng_done(&rng);
+        tender_rng_done(&rng);
         if (r != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
                                         "Failed to generate a P-256 key (mbedTLS -0x%04x)",
@@ -370,12 +346,10 @@ int tender_sign(const char *private_pem_path, const void *data, size_t len, char
 
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct rng rng;
-        r = rng_init(&rng, err);
-        if (r < 0) {
-                rng_done(&rng);
+        struct tender_rng rng;
+        r = tender_rng_init(&rng, "tender-sign", err);
+        if (r < 0)
                 return r;
-        }
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
         r = mbedtls_pk_parse_key(&pk, pem, pem_len, NULL, 0, mbedtls_ctr_drbg_random, &rng.drbg);
 #else
@@ -384,21 +358,19 @@ int tender_sign(const char *private_pem_path, const void *data, size_t len, char
         mbedtls_platform_zeroize(pem, pem_len);
         if (r != 0) {
                 char msg[128];
-                rng_done(&rng);
+                tender_rng_done(&rng);
                 return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                         "%s is not an unencrypted PEM private key: %s",
                                         private_pem_path, mbed_strerror(r, msg, sizeof(msg)));
         }
         r = check_p256(&pk, private_pem_path, err);
-        if (r < 0) {
-                rng_done(&rng);
+        if (r < 0)
                 return r;
-        }
         char keyid[KEYID_HEX_LEN + 1];
         unsigned char hash[32], der[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
         size_t der_len = 0;
         if (compute_keyid(&pk, keyid) < 0 || sha256(data, len, hash) < 0) {
-                rng_done(&rng);
+                tender_rng_done(&rng);
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to hash");
         }
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -408,7 +380,7 @@ int tender_sign(const char *private_pem_path, const void *data, size_t len, char
         r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), der, &der_len,
                             mbedtls_ctr_drbg_random, &rng.drbg);
 #endif
-        rng_done(&rng);
+        tender_rng_done(&rng);
         if (r != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
                                         "Failed to sign with %s (mbedTLS -0x%04x)",

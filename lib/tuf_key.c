@@ -15,6 +15,7 @@
 #include <mbedtls/private_access.h>
 #endif
 
+#include "rng.h"
 #include "tender/canonical_json.h"
 #include "tender/digest.h"
 #include "tender/fileio.h"
@@ -218,35 +219,12 @@ int tender_tuf_keyid(const cJSON *key_obj, char ret[static 65], struct tender_er
 
 /* --- publisher side --- */
 
-struct rng {
-        mbedtls_entropy_context entropy;
-        mbedtls_ctr_drbg_context drbg;
-};
-
-static void rng_done(struct rng *g) {
-        mbedtls_ctr_drbg_free(&g->drbg);
-        mbedtls_entropy_free(&g->entropy);
-}
-
-static int rng_init(struct rng *g, struct tender_error *err) {
-        static const char pers[] = "tender-tuf";
-        mbedtls_entropy_init(&g->entropy);
-        mbedtls_ctr_drbg_init(&g->drbg);
-        if (mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func, &g->entropy,
-                                  (const unsigned char *) pers, sizeof(pers) - 1) != 0) {
-                rng_done(g);
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
-                                        "Failed to seed the random generator");
-        }
-        return 0;
-}
-
 static void pk_freep(mbedtls_pk_context *pk) {
         mbedtls_pk_free(pk);
 }
 
 /* Reads and parses an unencrypted PEM private key; must be EC P-256. */
-static int load_private(const char *path, mbedtls_pk_context *pk, struct rng *g,
+static int load_private(const char *path, mbedtls_pk_context *pk, struct tender_rng *g,
                         struct tender_error *err) {
         _cleanup_free_ char *pem = NULL;
         size_t len;
@@ -275,15 +253,15 @@ static int load_private(const char *path, mbedtls_pk_context *pk, struct rng *g,
 int tender_tuf_keygen(const char *private_pem_path, struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct rng g;
-        int r = rng_init(&g, err);
+        struct tender_rng g;
+        int r = tender_rng_init(&g, "tender-tuf", err);
         if (r < 0)
                 return r;
         r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
         if (r == 0)
                 r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
                                         mbedtls_ctr_drbg_random, &g.drbg);
-        rng_done(&g);
+        tender_rng_done(&g);
         unsigned char priv[KEY_FILE_MAX];
         if (r != 0 || mbedtls_pk_write_key_pem(&pk, priv, sizeof(priv)) != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
@@ -310,12 +288,12 @@ int tender_tuf_keygen(const char *private_pem_path, struct tender_error *err) {
 int tender_tuf_key_public(const char *private_pem_path, cJSON **ret, struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct rng g;
-        int r = rng_init(&g, err);
+        struct tender_rng g;
+        int r = tender_rng_init(&g, "tender-tuf", err);
         if (r < 0)
                 return r;
         r = load_private(private_pem_path, &pk, &g, err);
-        rng_done(&g);
+        tender_rng_done(&g);
         if (r < 0)
                 return r;
         unsigned char pem[KEY_PEM_MAX];
@@ -340,13 +318,13 @@ int tender_tuf_sign(const char *private_pem_path, const void *msg, size_t len, c
                     struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct rng g;
-        int r = rng_init(&g, err);
+        struct tender_rng g;
+        int r = tender_rng_init(&g, "tender-tuf", err);
         if (r < 0)
                 return r;
         r = load_private(private_pem_path, &pk, &g, err);
         if (r < 0) {
-                rng_done(&g);
+                tender_rng_done(&g);
                 return r;
         }
         struct tender_digest hash;
@@ -360,7 +338,7 @@ int tender_tuf_sign(const char *private_pem_path, const void *msg, size_t len, c
         r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash.bytes, sizeof(hash.bytes), sig, &sig_len,
                             mbedtls_ctr_drbg_random, &g.drbg);
 #endif
-        rng_done(&g);
+        tender_rng_done(&g);
         if (r != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to sign with %s",
                                         private_pem_path);
