@@ -85,6 +85,8 @@ static int run(const struct tender_config *cfg, bool once) {
         }
         a.store = store;
         a.verifier = verifier;
+        if (agent_check_store(&a) < 0)
+                log_error("%s; every deployment is refused until this is fixed", a.staging_refused);
         a.runtime = (struct runtime){
                 .path = cfg->runtime_path ? cfg->runtime_path : "tender-runtime",
                 .root = cfg->runtime_root,

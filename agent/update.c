@@ -11,6 +11,7 @@
 #include "health.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
+#include "tender/fscrypt.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
@@ -321,10 +322,27 @@ static enum tender_journal_state step_rollback(struct update *u) {
         return TENDER_JOURNAL_ROLLED_BACK;
 }
 
+int agent_check_store(struct agent *a) {
+        struct tender_error err = {0};
+        int r = tender_encryption_check(a->cfg->store_root, a->cfg->store_allow_unencrypted, NULL,
+                                        &err);
+        if (r < 0)
+                snprintf(a->staging_refused, sizeof(a->staging_refused), "%s", err.message);
+        else
+                a->staging_refused[0] = 0;
+        return r;
+}
+
 static enum tender_journal_state update_step(struct update *u, enum tender_journal_state s) {
         switch (s) {
         case TENDER_JOURNAL_QUEUED:
-                return u->chunk ? TENDER_JOURNAL_VERIFYING : TENDER_JOURNAL_FAILED;
+                if (!u->chunk)
+                        return TENDER_JOURNAL_FAILED;
+                /* Checked again: the store may have been unlocked since. Apps keep running. */
+                if (u->a->staging_refused[0] && agent_check_store(u->a) < 0)
+                        return fail(u, "%s %s: refused to stage: %s", u->rec->app, u->rec->version,
+                                    u->a->staging_refused);
+                return TENDER_JOURNAL_VERIFYING;
         case TENDER_JOURNAL_VERIFYING:
                 return step_verify(u);
         case TENDER_JOURNAL_DOWNLOADING:

@@ -24,7 +24,14 @@ struct agent {
         struct tender_verifier *verifier;
         struct ddi_client ddi;
         struct runtime runtime;
+        /* Why deployments are refused (store not encrypted, or locked); empty when staging is
+         * allowed. Set at start, checked again before each deployment while set. */
+        char staging_refused[TENDER_ERROR_MESSAGE_MAX];
 };
+
+/* Checks the store's encryption against store.allowUnencrypted and sets staging_refused.
+ * Returns 0 when staging is allowed, else the check's -errno. */
+int agent_check_store(struct agent *a);
 
 /* Fetches deployment_base and handles it completely, final feedback included; resumes the
  * action when the journal holds it. Returns 0 when the deployment was handled (even if it

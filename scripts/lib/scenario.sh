@@ -121,7 +121,7 @@ scn_write_config() {
 {
   "server": { "url": "$SCN_URL", "tenant": "DEFAULT", "controllerId": "$SCN_TARGET",
               "pollIntervalSeconds": 1 },
-  "store": { "root": "$SCN_WORK/store" },
+  "store": { "root": "$SCN_WORK/store", "allowUnencrypted": true },
   "trust": { "releaseKey": "$SCN_WORK/release-key.pub.pem" },
   "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
   "log": { "level": "info" }
