@@ -70,9 +70,13 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_error("%s", err.message);
                 return 1;
         }
-        r = tender_store_clean_tmp(store);
+        /* Before anything else uses the store: drops what a crash left half-done, keeps the
+         * downloads of a pinned update in flight so that they resume. */
+        r = tender_store_scan(store, &err);
         if (r < 0)
-                log_warning("Failed to empty %s/tmp: %s", cfg->store_root, strerror(-r));
+                log_warning("Store start-up scan: %s", err.message);
+        else if (r > 0)
+                log_info("Store start-up scan removed %d incomplete or unreferenced entries", r);
         r = tender_verifier_load(cfg->release_key, &verifier, &err);
         if (r < 0) {
                 log_error("Release key: %s", err.message);

@@ -37,6 +37,14 @@ static void for_each_record(struct agent *a, record_fn fn, void *userdata) {
         tender_strv_free(ids);
 }
 
+/* Drops the pin of rec's update when it is still there: a pin would keep its downloads until
+ * the app's next update ends. */
+static void unpin_record(struct agent *a, const struct tender_journal_record *rec) {
+        _cleanup_free_ char *pinned = NULL;
+        if (tender_store_get_pin(a->store, rec->app, &pinned) >= 0 && STREQ(pinned, rec->version))
+                tender_store_unpin(a->store, rec->app);
+}
+
 static int replay_one(struct agent *a, struct tender_journal_record *rec, void *userdata) {
         _cleanup_free_ char *last = NULL;
         struct tender_log_ctx ctx = {.app = rec->app,
@@ -73,6 +81,9 @@ static int replay_one(struct agent *a, struct tender_journal_record *rec, void *
                 tender_log(LOG_NOTICE, &ctx,
                            "Interrupted before the swap; resumes when the server offers it again");
                 return 0;
+        } else if (rec->state == TENDER_JOURNAL_FAILED) {
+                /* Killed before its unpin; what the pin kept goes at the next GC. */
+                unpin_record(a, rec);
         }
         if (rec->result != TENDER_JOURNAL_RESULT_NONE)
                 update_report_final(a, rec);
@@ -180,6 +191,7 @@ static int forget_one(struct agent *a, struct tender_journal_record *rec, void *
         log_notice("Action %s is no longer offered; forgetting it (%s %s was %s)", rec->action_id,
                    rec->app, rec->version, tender_journal_state_name(rec->state));
         tender_journal_remove(tender_store_root_fd(a->store), rec->action_id);
+        unpin_record(a, rec);
         return 0;
 }
 

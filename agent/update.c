@@ -105,6 +105,33 @@ static bool counter_allowed(struct update *u) {
                STREQ(prev, u->m->version) && same_as_stored(u);
 }
 
+/* Pins the release, so that GC (and the start-up scan after a crash) keeps its downloads, then
+ * checks before the first byte is fetched that the store can hold it. */
+static enum tender_journal_state plan_space(struct update *u) {
+        struct tender_store_plan_options po = {.budget_bytes = u->a->cfg->store_budget_bytes};
+        struct tender_store_plan plan = {0};
+        const char *app = u->m->app, *version = u->m->version;
+
+        int r = tender_store_pin(u->a->store, app, u->m);
+        if (r < 0)
+                return fail(u, "%s %s: cannot pin it in the store: %s", app, version, strerror(-r));
+        if (tender_store_plan(u->a->store, u->m, &po, &plan, &u->error) < 0)
+                return fail(u, "%s", u->error.message); /* names app, version and figures */
+        tender_log(LOG_INFO, &u->log,
+                   "Space plan: %llu bytes to download, %llu to extract, %llu margin; %llu free",
+                   (unsigned long long) plan.download_bytes,
+                   (unsigned long long) plan.extract_bytes, (unsigned long long) plan.margin_bytes,
+                   (unsigned long long) plan.available_bytes);
+        if (plan.gc_needed) {
+                tender_log(LOG_NOTICE, &u->log, "The update fits only after a store cleanup");
+                r = tender_store_gc(u->a->store, &u->error);
+                if (r < 0)
+                        return fail(u, "%s %s: store cleanup before the download: %s", app, version,
+                                    u->error.message);
+        }
+        return TENDER_JOURNAL_DOWNLOADING;
+}
+
 static enum tender_journal_state step_verify(struct update *u) {
         const char *name = u->chunk->name, *version = u->chunk->version;
         _cleanup_free_ char *current = NULL;
@@ -141,7 +168,7 @@ static enum tender_journal_state step_verify(struct update *u) {
         }
         tender_log(LOG_INFO, &u->log, "Release manifest verified (counter %llu, %zu layers)",
                    (unsigned long long) u->m->release_counter, u->m->n_layers);
-        return TENDER_JOURNAL_DOWNLOADING;
+        return plan_space(u);
 }
 
 static int fetch_layer(struct update *u, const struct tender_layer *l) {
@@ -260,9 +287,13 @@ static enum tender_journal_state step_health(struct update *u) {
         return TENDER_JOURNAL_COMMITTED;
 }
 
+/* The update ended (committed, rolled back or failed): its pin goes, then what it kept. */
 static void gc(struct update *u) {
         struct tender_error err = {0};
-        int r = tender_store_gc(u->a->store, &err);
+        int r = tender_store_unpin(u->a->store, u->rec->app);
+        if (r < 0 && r != -ENOENT)
+                tender_log(LOG_WARNING, &u->log, "Failed to unpin: %s", strerror(-r));
+        r = tender_store_gc(u->a->store, &err);
         if (r < 0)
                 tender_log(LOG_WARNING, &u->log, "Store cleanup failed: %s", err.message);
         else
@@ -438,8 +469,8 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
         if (s == TENDER_JOURNAL_COMMITTED && commit(&u) < 0) {
                 s = fail(&u, "%s %s: commit failed: %s", rec->app, rec->version, u.error.message);
                 transition(&u, s);
-        } else if (s == TENDER_JOURNAL_ROLLED_BACK)
-                /* The failed release is marked bad and never retried: its files can go now. */
+        } else if (s == TENDER_JOURNAL_ROLLED_BACK || s == TENDER_JOURNAL_FAILED)
+                /* A failed release is final (a rolled-back one is marked bad): its files can go. */
                 gc(&u);
         tender_log(s == TENDER_JOURNAL_COMMITTED ? LOG_NOTICE : LOG_ERR, &u.log, "%s", u.message);
         update_done(&u);

@@ -125,7 +125,7 @@ running_ids() {
 }
 cid() { echo "hello-${1//./_}"; }
 
-# Store checks: current has its manifest and every layer, tmp/ is empty.
+# Store checks: current has its manifest and every layer, tmp/ is empty, no update is pinned.
 store_consistent() {
   local cur m d ok=0
   cur=$(readlink "$store/apps/hello/current") || { echo "no current" >&2; return 1; }
@@ -135,6 +135,7 @@ store_consistent() {
     [[ -d $store/layers/sha256/$d ]] || { echo "missing layer $d" >&2; ok=1; }
   done
   [[ -z $(ls -A "$store/tmp") ]] || { echo "tmp/ not empty" >&2; ok=1; }
+  [[ -z $(ls -A "$store/state/pins" 2>/dev/null) ]] || { echo "pin left: $(ls "$store/state/pins")" >&2; ok=1; }
   return $ok
 }
 history_lines=0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: one device through v1 installed, v2 updated, v3 rolled back, then a release with a
 # tampered blob, one with a broken signature and one onto an unencrypted store without
-# store.allowUnencrypted, each refused while v2 keeps running untouched.
+# store.allowUnencrypted and one over the store budget, each refused while v2 keeps running
+# untouched.
 # Real parts only: umoci-built images, tender-publish signatures, server-mock over HTTP on
 # 127.0.0.1, tenderd, tender-runtime with real namespaces and mounts.
 set -uo pipefail
@@ -114,19 +115,30 @@ check "bad signature: error names the key" contains "$details" "$keyid"
 check "bad signature: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
 check "bad signature: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
+# restart_with SED: restarts tenderd with the scenario's config edited by SED ("" restores it).
+cp "$SCN_WORK/agent.json" "$SCN_WORK/agent-normal.json"
+restart_with() {
+  scn_stop_agent
+  sed "$1" "$SCN_WORK/agent-normal.json" >"$SCN_WORK/agent.json"
+  scn_start_agent
+}
+
 # 6. Unencrypted store without store.allowUnencrypted: tenderd keeps running and refuses to stage.
-scn_stop_agent
-mv "$SCN_WORK/agent.json" "$SCN_WORK/agent-allowed.json"
-sed 's/, "allowUnencrypted": true//' "$SCN_WORK/agent-allowed.json" >"$SCN_WORK/agent.json"
-scn_start_agent
+restart_with 's/, "allowUnencrypted": true//'
 id=$(scn_deploy 1.0.0)
 check "unencrypted store: deployment fails" eq "$(scn_wait_action "$id")" failure
 check "unencrypted store: error says not encrypted" contains "$(scn_action_details "$id")" "not encrypted"
 check "unencrypted store: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
 check "unencrypted store: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
-scn_stop_agent
-mv "$SCN_WORK/agent-allowed.json" "$SCN_WORK/agent.json"
-scn_start_agent
+
+# 7. A store budget too small for v4: refused in space planning, before any byte is fetched.
+restart_with 's/"allowUnencrypted": true/&, "budgetBytes": 4096/'
+id=$(scn_deploy 4.0.0)
+check "budget: deployment fails" eq "$(scn_wait_action "$id")" failure
+check "budget: error names the budget" contains "$(scn_action_details "$id")" "the budget is 4096"
+check "budget: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "budget: no pin left" test ! -e "$SCN_WORK/store/state/pins/hello"
+restart_with ""
 
 # Data written by v1 and v2 into the volume survived every swap and the rollback.
 history=$(cat "$SCN_WORK/store/apps/hello/volumes/data/history" 2>/dev/null)
