@@ -19,9 +19,18 @@ int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
         if (cfg->target_token &&
             asprintf(&auth, "Authorization: TargetToken %s", cfg->target_token) < 0)
                 return -ENOMEM;
+        /* download.* applies to every transfer of tenderd: TLS to the server too. */
         struct tender_http_options opts = {
+                .ca_file = cfg->download_ca_file,
                 .auth_header = auth,
                 .timeout_sec = cfg->http_timeout_sec,
+                .low_speed_bytes_per_sec = cfg->download_low_speed_bytes_per_sec,
+                .max_recv_bytes_per_sec = cfg->download_max_bytes_per_sec,
+                .pinned_public_key = cfg->download_pinned_public_key,
+                .client_cert = cfg->download_client_cert,
+                .client_key = cfg->download_client_key,
+                .max_redirects = (unsigned) cfg->download_max_redirects,
+                .redirect_protocols = cfg->download_allow_http_redirects ? "http,https" : "https",
         };
         r = tender_http_new(&opts, &c->http);
         if (r < 0)

@@ -188,10 +188,15 @@ static int fetch_layer(struct update *u, const struct tender_layer *l) {
                         return tender_error_set(&u->error, TENDER_ERR_SERVER, ENOENT,
                                                 "the deployment offers no artifact %s", digest);
                 struct tender_download d = {.url = art->url, .digest = l->digest, .size = l->size};
+                /* Backoff with jitter within a budget; 404/403 and bad digests end at once. */
+                struct tender_retry_policy policy = {
+                        .max_attempts = (unsigned) u->a->cfg->download_retry_attempts,
+                        .budget_ms = u->a->cfg->download_retry_budget_sec * 1000,
+                };
                 tender_log(LOG_INFO, &u->log, "Downloading blob %s (%llu bytes)", digest,
                            (unsigned long long) l->size);
-                r = tender_http_download(u->a->ddi.http, &d, tender_store_blobs_fd(store), hex,
-                                         &u->error);
+                r = tender_http_download_retry(u->a->ddi.http, &d, tender_store_blobs_fd(store),
+                                               hex, &policy, &u->error);
                 if (r < 0)
                         return r;
                 fd = tender_store_blob_open(store, &l->digest);
