@@ -350,6 +350,14 @@ int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret
                 return r;
         struct tender_rt_exit e;
         enum tender_rt_status st = tender_rt_state_status(dirfd, s, &e);
+        if (st == TENDER_RT_STOPPED && !e.known) {
+                /* The init is gone but its monitor, which holds the state dir's lock while it
+                 * lives, has not recorded the exit yet: wait for it (bounded), so that "stopped"
+                 * comes with its exit status. */
+                _cleanup_close_ int lock =
+                        tender_rt_lock(dirfd, false, TENDER_RT_STATE_EXIT_WAIT_MS);
+                (void) tender_rt_exit_read(dirfd, &e);
+        }
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddStringToObject(o, "ociVersion", "1.0.2") ||
             !cJSON_AddStringToObject(o, "id", s->id) ||

@@ -11,6 +11,8 @@
 #include "tender/error.h"
 
 #define TENDER_RT_MONITOR_EXIT_TIMEOUT_MS 10000
+/* How long `state` waits for a live monitor to record an exit it has just seen. */
+#define TENDER_RT_STATE_EXIT_WAIT_MS 1000
 #define TENDER_RT_START_TIMEOUT_MS 10000
 
 struct tender_rt_global {
