@@ -11,8 +11,11 @@ for tool in umoci curl python3; do
   command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
 done
 [[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
+# The list is read whole first: grep -q stopping early would SIGPIPE busybox, and pipefail
+# would then call a present applet missing.
+applets=$(/bin/busybox --list)
 for applet in httpd nc; do
-  /bin/busybox --list | grep -qx $applet || { echo "skip: busybox has no $applet"; exit 77; }
+  grep -qx $applet <<<"$applets" || { echo "skip: busybox has no $applet"; exit 77; }
 done
 
 TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
