@@ -30,7 +30,7 @@ tarit() {
 
 # peak RSS in KiB of a command (GNU time), or "" without it or under ASan (shadow memory)
 sanitized=0
-ldd "$pub" 2>/dev/null | grep -q libasan && sanitized=1
+grep -q libasan <<<"$(ldd "$pub" 2>/dev/null)" && sanitized=1
 rss() {
   if [[ -x /usr/bin/time && $sanitized == 0 ]]; then
     /usr/bin/time -f %M -o "$tmp/rss" "$@" && tail -1 "$tmp/rss"
