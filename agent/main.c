@@ -9,6 +9,7 @@
 
 #include "tender/config.h"
 #include "tender/log.h"
+#include "trust.h"
 #include "update.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -58,11 +59,19 @@ static void sleep_interruptible(uint64_t sec) {
                 ;
 }
 
+/* For the start-up line: which root the device trusts now (rotations move it on). */
+static uint64_t trusted_root_version(struct agent *a) {
+        _cleanup_(tender_tuf_freep) struct tender_tuf *tuf = NULL;
+        struct tender_tuf_options opts = {.metadata_url = a->cfg->tuf_metadata_url};
+        struct tender_error err = {0};
+        return tender_tuf_open(a->tuf_fd, &opts, &tuf, &err) < 0 ? 0
+                                                                 : tender_tuf_version(tuf, "root");
+}
+
 static int run(const struct tender_config *cfg, bool once) {
         _cleanup_(tender_store_freep) struct tender_store *store = NULL;
-        _cleanup_(tender_verifier_freep) struct tender_verifier *verifier = NULL;
         struct tender_error err = {0};
-        struct agent a = {.cfg = cfg};
+        struct agent a = {.cfg = cfg, .tuf_fd = -1};
         int r;
 
         r = tender_store_open(cfg->store_root, &store, &err);
@@ -77,18 +86,19 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_warning("Store start-up scan: %s", err.message);
         else if (r > 0)
                 log_info("Store start-up scan removed %d incomplete or unreferenced entries", r);
-        r = tender_verifier_load(cfg->release_key, &verifier, &err);
-        if (r < 0) {
-                log_error("Release key: %s", err.message);
-                return 1;
-        }
         r = ddi_client_init(&a.ddi, cfg, &err);
         if (r < 0) {
                 log_error("%s", err.message);
                 return 1;
         }
         a.store = store;
-        a.verifier = verifier;
+        r = agent_tuf_setup(&a, &err);
+        if (r < 0) {
+                log_error("Trusted TUF metadata: %s", err.message);
+                agent_tuf_done(&a);
+                ddi_client_done(&a.ddi);
+                return 1;
+        }
         if (agent_check_store(&a) < 0)
                 log_error("%s; every deployment is refused until this is fixed", a.staging_refused);
         a.runtime = (struct runtime){
@@ -98,8 +108,10 @@ static int run(const struct tender_config *cfg, bool once) {
         /* READY=1 only after the journal replay: the device runs a settled version then. */
         agent_recover(&a);
         sd_notify(0, "READY=1\nSTATUS=polling");
-        log_info("tenderd %s started: controller %s, store %s, release key %s", TENDER_VERSION,
-                 a.ddi.controller_url, cfg->store_root, tender_verifier_keyid(verifier));
+        log_info("tenderd %s started: controller %s, store %s, TUF metadata %s (root version "
+                 "%llu)",
+                 TENDER_VERSION, a.ddi.controller_url, cfg->store_root, cfg->tuf_metadata_url,
+                 (unsigned long long) trusted_root_version(&a));
 
         int ret = 0;
         uint64_t interval = cfg->poll_interval_sec ? cfg->poll_interval_sec : 300;
@@ -118,6 +130,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_info("Stopping on signal %d; containers keep running", (int) stop_requested);
         sd_notify(0, "STOPPING=1");
         ddi_client_done(&a.ddi);
+        agent_tuf_done(&a);
         return ret;
 }
 

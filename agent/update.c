@@ -14,9 +14,8 @@
 #include "tender/fscrypt.h"
 #include "tender/json.h"
 #include "tender/log.h"
+#include "trust.h"
 
-#define RELEASE_FILENAME "release.json"
-#define SIGNATURE_FILENAME "release.json.sig"
 #define MESSAGE_MAX (2 * TENDER_ERROR_MESSAGE_MAX)
 
 /* One chunk (one app release) of a deployment. */
@@ -25,8 +24,8 @@ struct update {
         struct tender_journal_record *rec;    /* app, version, previous; rewritten per transition */
         const struct tender_ddi_chunk *chunk; /* NULL when replaying */
 
-        char *manifest_data, *sig_data;
-        size_t manifest_len, sig_len;
+        char *manifest_data; /* as the TUF target's length and hashes vouch for it */
+        size_t manifest_len;
         struct tender_release_manifest *m;
         char id[CONTAINER_ID_MAX];
 
@@ -37,7 +36,6 @@ struct update {
 
 static void update_done(struct update *u) {
         free(u->manifest_data);
-        free(u->sig_data);
         tender_manifest_free(u->m);
 }
 
@@ -71,15 +69,6 @@ static enum tender_journal_state fail(struct update *u, const char *fmt, ...) {
         va_end(ap);
         tender_log(LOG_ERR, &u->log, "%s", u->message);
         return TENDER_JOURNAL_FAILED;
-}
-
-static int fetch_artifact(struct update *u, const char *filename, size_t max, char **ret,
-                          size_t *ret_len) {
-        const struct tender_ddi_artifact *art = tender_ddi_chunk_artifact(u->chunk, filename);
-        if (!art || !art->url)
-                return tender_error_set(&u->error, TENDER_ERR_SERVER, ENOENT,
-                                        "the deployment offers no %s", filename);
-        return tender_http_get(u->a->ddi.http, art->url, max, ret, ret_len, &u->error);
 }
 
 /* The offered manifest is byte for byte the one stored for the same version. */
@@ -132,26 +121,36 @@ static enum tender_journal_state plan_space(struct update *u) {
         return TENDER_JOURNAL_DOWNLOADING;
 }
 
+/* The manifest of the chosen release through TUF; the server's release.json URL is ignored.
+ * A freeze (expired metadata) is its own error: the device is kept from updates, which is
+ * not the same as being offered a forged release. */
+static int verify_release(struct update *u) {
+        const char *name = u->chunk->name, *version = u->chunk->version;
+        struct trust_release tr = {0};
+        int r = trust_fetch_release(u->a, name, version, &tr, &u->error);
+        if (r == -ESTALE)
+                fail(u,
+                     "%s %s: freeze: the update repository's metadata has expired, no update "
+                     "is accepted until it is fresh again: %s",
+                     name, version, u->error.message);
+        else if (r < 0)
+                fail(u, "%s %s: TUF verification failed: %s", name, version, u->error.message);
+        if (r < 0)
+                return r;
+        u->manifest_data = tr.data;
+        u->manifest_len = tr.len;
+        u->m = tr.manifest;
+        return 0;
+}
+
 static enum tender_journal_state step_verify(struct update *u) {
         const char *name = u->chunk->name, *version = u->chunk->version;
         _cleanup_free_ char *current = NULL;
         uint64_t committed = 0;
 
         send_progress(u, "verifying", false, 0, 0);
-        if (fetch_artifact(u, RELEASE_FILENAME, TENDER_MANIFEST_MAX_SIZE, &u->manifest_data,
-                           &u->manifest_len) < 0 ||
-            fetch_artifact(u, SIGNATURE_FILENAME, TENDER_SIGNATURE_MAX_SIZE, &u->sig_data,
-                           &u->sig_len) < 0)
-                return fail(u, "%s %s: %s", name, version, u->error.message);
-        /* The signature is checked before a single byte of the manifest is parsed. */
-        if (tender_verifier_check(u->a->verifier, u->manifest_data, u->manifest_len, u->sig_data,
-                                  u->sig_len, &u->error) < 0)
-                return fail(u, "%s %s: %s", name, version, u->error.message);
-        if (tender_manifest_parse(u->manifest_data, u->manifest_len, &u->m, &u->error) < 0)
-                return fail(u, "%s %s: release manifest: %s", name, version, u->error.message);
-        if (!STREQ(u->m->app, name) || !STREQ(u->m->version, version))
-                return fail(u, "%s %s: the signed manifest is for %s %s", name, version, u->m->app,
-                            u->m->version);
+        if (verify_release(u) < 0)
+                return TENDER_JOURNAL_FAILED;
         if (tender_store_get_current(u->a->store, name, &current) >= 0 && STREQ(current, version) &&
             same_as_stored(u)) {
                 snprintf(u->message, sizeof(u->message), "%s %s is already the current release",
@@ -166,7 +165,8 @@ static enum tender_journal_state step_verify(struct update *u) {
                             version, (unsigned long long) u->m->release_counter,
                             (unsigned long long) committed);
         }
-        tender_log(LOG_INFO, &u->log, "Release manifest verified (counter %llu, %zu layers)",
+        tender_log(LOG_INFO, &u->log,
+                   "Release manifest verified through TUF (counter %llu, %zu layers)",
                    (unsigned long long) u->m->release_counter, u->m->n_layers);
         return plan_space(u);
 }
@@ -245,7 +245,7 @@ static enum tender_journal_state step_stage(struct update *u) {
         _cleanup_free_ char *current = NULL;
         send_progress(u, "staging", false, 0, 0);
         if (tender_store_release_prepare(u->a->store, u->m->app, u->m->version, u->manifest_data,
-                                         u->manifest_len, u->sig_data, u->sig_len, &u->error) < 0 ||
+                                         u->manifest_len, NULL, 0, &u->error) < 0 ||
             container_write_config(u->a->store, u->m, &u->error) < 0)
                 return fail(u, "%s %s: %s", u->m->app, u->m->version, u->error.message);
         /* What runs now is what a rollback returns to: it goes into the swapping record. */

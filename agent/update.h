@@ -15,13 +15,13 @@
 #include "poll.h"
 #include "tender/config.h"
 #include "tender/journal.h"
-#include "tender/sign.h"
 #include "tender/store.h"
+#include "tender/tuf.h"
 
 struct agent {
         const struct tender_config *cfg;
         struct tender_store *store;
-        struct tender_verifier *verifier;
+        int tuf_fd; /* <store>/tuf: the trusted TUF metadata (agent_tuf_setup) */
         struct ddi_client ddi;
         struct runtime runtime;
         /* Why deployments are refused (store not encrypted, or locked); empty when staging is

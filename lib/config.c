@@ -33,13 +33,14 @@
 #define CONFIG_RETRY_BUDGET_MAX 86400
 #define CONFIG_PIN_MAX 1024
 
-static const char *const root_keys[] = {"server", "store",    "trust", "runtime",
-                                        "log",    "download", NULL};
+static const char *const root_keys[] = {"server",  "store", "trust",    "tuf",
+                                        "runtime", "log",   "download", NULL};
 static const char *const server_keys[] = {
         "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
         NULL};
 static const char *const store_keys[] = {"root", "allowUnencrypted", "budgetBytes", NULL};
 static const char *const trust_keys[] = {"releaseKey", NULL};
+static const char *const tuf_keys[] = {"root", "metadataUrl", "targetsUrl", NULL};
 static const char *const runtime_keys[] = {"path", "root", NULL};
 static const char *const log_keys[] = {"level", NULL};
 static const char *const download_keys[] = {"caFile",
@@ -62,7 +63,9 @@ void tender_config_free(struct tender_config *c) {
         free(c->controller_id);
         free(c->target_token);
         free(c->store_root);
-        free(c->release_key);
+        free(c->tuf_root);
+        free(c->tuf_metadata_url);
+        free(c->tuf_targets_url);
         free(c->runtime_path);
         free(c->runtime_root);
         free(c->download_ca_file);
@@ -201,11 +204,13 @@ static int parse_paths(const cJSON *root, struct tender_config *c, struct tender
                 r = tender_json_get_object(root, "", "trust", false, &trust, err);
         if (r >= 0)
                 r = tender_json_check_keys(trust, "trust", trust_keys, err);
-        if (r >= 0)
-                r = get_str(trust, "trust", "releaseKey", true, NULL, &c->release_key, err);
-        if (r >= 0 && !valid_abs_path(c->release_key))
-                r = config_error(err, "trust.releaseKey", "expected an absolute path",
-                                 c->release_key);
+        /* The single release key is gone: a config still naming it would otherwise look valid
+         * while the device trusts something else than its administrator thinks. */
+        if (r >= 0 && cJSON_GetObjectItemCaseSensitive(trust, "releaseKey"))
+                r = config_error(err, "trust.releaseKey",
+                                 "no longer supported: releases are verified through TUF; set "
+                                 "tuf.root (and tuf.metadataUrl, tuf.targetsUrl) instead",
+                                 NULL);
 
         if (r >= 0)
                 r = tender_json_get_object(root, "", "runtime", false, &runtime, err);
@@ -308,6 +313,48 @@ static int parse_download(const cJSON *root, struct tender_config *c, struct ten
         return r;
 }
 
+/* An optional URL member, else server.url (without its trailing slashes) + suffix. */
+static int get_url_default(const cJSON *obj, const char *key, const char *server_url,
+                           const char *suffix, char **ret, struct tender_error *err) {
+        char full[64];
+        int r = get_str(obj, "tuf", key, false, NULL, ret, err);
+        snprintf(full, sizeof(full), "tuf.%s", key);
+        if (r < 0)
+                return r;
+        if (*ret)
+                return valid_url(*ret) ? 0
+                                       : config_error(err, full,
+                                                      "expected an http:// or https:// URL", *ret);
+        size_t n = strlen(server_url);
+        while (n > 0 && server_url[n - 1] == '/')
+                n--;
+        if (asprintf(ret, "%.*s%s", (int) n, server_url, suffix) < 0) {
+                *ret = NULL;
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+/* The TUF repository: the provisioned root, and where metadata and targets are served. The
+ * URLs default to server-mock's layout beneath server.url (/repo/tuf/...). */
+static int parse_tuf(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        const cJSON *tuf = NULL;
+        int r = tender_json_get_object(root, "", "tuf", false, &tuf, err);
+        if (r >= 0)
+                r = tender_json_check_keys(tuf, "tuf", tuf_keys, err);
+        if (r >= 0)
+                r = get_str(tuf, "tuf", "root", true, NULL, &c->tuf_root, err);
+        if (r >= 0 && !valid_abs_path(c->tuf_root))
+                r = config_error(err, "tuf.root", "expected an absolute path", c->tuf_root);
+        if (r >= 0)
+                r = get_url_default(tuf, "metadataUrl", c->server_url, "/repo/tuf/metadata",
+                                    &c->tuf_metadata_url, err);
+        if (r >= 0)
+                r = get_url_default(tuf, "targetsUrl", c->server_url, "/repo/tuf/targets",
+                                    &c->tuf_targets_url, err);
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -328,6 +375,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_server(server, c, err);
         if (r >= 0)
                 r = parse_paths(root, c, err);
+        if (r >= 0)
+                r = parse_tuf(root, c, err);
         if (r >= 0)
                 r = parse_log(root, c, err);
         if (r >= 0)

@@ -390,7 +390,8 @@ int tender_store_release_prepare(struct tender_store *s, const char *app, const 
                                                       rel, subdirs[i]);
         }
         r = tender_write_file_atomic_at(fd, "manifest.json", manifest, manifest_len, 0600);
-        if (r >= 0)
+        /* TUF-verified releases have no detached signature (sig NULL). */
+        if (r >= 0 && sig)
                 r = tender_write_file_atomic_at(fd, "manifest.json.sig", sig, sig_len, 0600);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "write manifest to %s",

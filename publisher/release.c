@@ -58,7 +58,9 @@ static int add_volume(struct tender_release_manifest *m, const char *spec,
 
 static void release_usage(void) {
         puts("Usage: tender-publish release --layout DIR --ref TAG --app NAME --version VER\n"
-             "         --counter N --key PRIVATE.pem --repo OUT [OPTIONS]\n"
+             "         --counter N --repo OUT [--key PRIVATE.pem] [OPTIONS]\n"
+             "  --key: also write the detached signature <version>.json.sig (tender-publish\n"
+             "         verify); tenderd verifies releases through TUF (tuf-add) instead\n"
              "\n"
              "Deployment options:\n"
              "  --health-window SECONDS  must keep running this long to be committed (10)\n"
@@ -259,11 +261,10 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
         if (optind != argc)
                 return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                         "Unexpected argument \"%s\"", argv[optind]);
-        if (!o->layout || !o->ref || !m->app || !m->version || !o->have_counter || !o->key ||
-            !o->repo)
+        if (!o->layout || !o->ref || !m->app || !m->version || !o->have_counter || !o->repo)
                 return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                         "release needs --layout, --ref, --app, --version, "
-                                        "--counter, --key and --repo");
+                                        "--counter and --repo");
         /* Before any blob is read: the names become paths in the repository. */
         if (!tender_name_valid(m->app) || !tender_name_valid(m->version))
                 return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
@@ -338,6 +339,22 @@ static int build_manifest(const struct release_opts *o, struct tender_oci_image 
         return 0;
 }
 
+/* 1: an identical release keeps its signature (ECDSA would make a new one each time). */
+static int write_signature(const struct release_opts *o, int dfd, const char *name,
+                           const char *json, int existing, struct tender_error *err) {
+        if (existing == 1 && faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return 1;
+        _cleanup_free_ char *sig = NULL;
+        int r = tender_sign(o->key, json, strlen(json), &sig, err);
+        if (r < 0)
+                return r;
+        /* Signature before manifest: a reader never finds a new manifest without one. */
+        r = tender_write_file_atomic_at(dfd, name, sig, strlen(sig), 0644);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "Failed to write");
+        return 0;
+}
+
 static int write_release(const struct release_opts *o, int repo, const char *json, int existing,
                          struct tender_error *err) {
         const struct tender_release_manifest *m = o->m;
@@ -352,18 +369,14 @@ static int write_release(const struct release_opts *o, int repo, const char *jso
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to open %s",
                                               dir);
         snprintf(name, sizeof(name), "%s.json.sig", m->version);
-        /* An identical release keeps its signature; ECDSA would make a new one each time. */
-        if (existing == 1 && faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        /* Without --key the release is for a TUF repository (tuf-add signs it there). */
+        r = 0;
+        if (o->key)
+                r = write_signature(o, dfd, name, json, existing, err);
+        if (r == 1) /* identical release: manifest and signature stay as they are */
                 return 0;
-        _cleanup_free_ char *sig = NULL;
-        r = tender_sign(o->key, json, strlen(json), &sig, err);
         if (r < 0)
-                return r;
-        /* Signature before manifest: a reader never finds a new manifest without one. */
-        r = tender_write_file_atomic_at(dfd, name, sig, strlen(sig), 0644);
-        if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "Failed to write %s/%s",
-                                              dir, name);
+                return tender_error_prefix(err, "%s/%s", dir, name);
         snprintf(name, sizeof(name), "%s.json", m->version);
         r = tender_write_file_atomic_at(dfd, name, json, strlen(json), 0644);
         if (r < 0)

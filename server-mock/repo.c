@@ -298,14 +298,19 @@ int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
         k = artifact_fill(r, &arts[n++], "release.json", manifest_path, err);
         if (k < 0)
                 return k;
-        k = artifact_fill(r, &arts[n++], "release.json.sig", sig_path, err);
-        if (k < 0)
-                return k;
+        /* Releases verified through TUF have no detached signature: offered when present. */
+        _cleanup_close_ int sfd = mock_repo_open_file(r, sig_path);
+        if (sfd >= 0) {
+                k = artifact_fill(r, &arts[n++], "release.json.sig", sig_path, err);
+                if (k < 0)
+                        return k;
+        }
+        size_t first_blob = n;
         for (size_t i = 0; i < m->n_layers; i++) {
                 char digest[TENDER_DIGEST_STRING_MAX], hexd[65], path[MOCK_ARTIFACT_PATH_MAX];
                 tender_digest_format(&m->layers[i].digest, digest);
                 bool seen = false;
-                for (size_t j = 2; j < n && !seen; j++)
+                for (size_t j = first_blob; j < n && !seen; j++)
                         seen = STREQ(arts[j].filename, digest);
                 if (seen) /* a layer repeated in an image is fetched once */
                         continue;

@@ -26,8 +26,10 @@ struct tender_config {
         char *store_root;             /* default /var/lib/tender */
         bool store_allow_unencrypted; /* default false: refuse a store without dm-crypt/fscrypt */
         uint64_t store_budget_bytes;  /* cap on blobs+layers+tmp; default 0 = none */
-        /* trust */
-        char *release_key; /* required, PEM public key that signs release manifests */
+        /* tuf: every release manifest is a TUF target (docs/tuf.md) */
+        char *tuf_root;         /* required, provisioned root.json, copied to <store>/tuf once */
+        char *tuf_metadata_url; /* default <server.url>/repo/tuf/metadata */
+        char *tuf_targets_url;  /* default <server.url>/repo/tuf/targets */
         /* runtime */
         char *runtime_path; /* default "tender-runtime" (looked up in PATH) */
         char *runtime_root; /* default /run/tender/runtime */

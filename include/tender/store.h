@@ -64,7 +64,8 @@ int tender_store_commit_layer(struct tender_store *s, const char *tmp_rel,
 int tender_store_layer_path(const struct tender_store *s, const struct tender_digest *diff_id,
                             char **ret_path);
 
-/* Releases. Creates apps/<app>/releases/<version>/ with manifest.json, manifest.json.sig,
+/* Releases. Creates apps/<app>/releases/<version>/ with manifest.json, manifest.json.sig (not
+ * when sig is NULL),
  * bundle/rootfs, upper/, work/ (an existing release dir is reused: its manifest rewritten). */
 int tender_store_release_prepare(struct tender_store *s, const char *app, const char *version,
                                  const char *manifest, size_t manifest_len, const char *sig,

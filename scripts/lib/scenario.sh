@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The local update scenario shared by scripts/demo and tests/e2e: a sample app built from
-# busybox-static into an OCI image layout with umoci, published as signed releases, served by
-# tender-server-mock on 127.0.0.1 and installed by tenderd into a store under a temporary
+# busybox-static into an OCI image layout with umoci, published as releases signed as TUF targets,
+# served by tender-server-mock on 127.0.0.1 and installed by tenderd into a store under a temporary
 # directory. Source this file, set TENDER_BIN (the build's bin dir) and call the functions.
 #
 # Everything it starts or mounts is recorded under $SCN_WORK and undone by scn_cleanup.
@@ -88,18 +88,48 @@ scn_build_images() {
   done
 }
 
-# scn_publish N...: publishes hello N.0.0 with release counter N into $SCN_WORK/repo.
+# scn_publish N...: publishes hello N.0.0 with release counter N into $SCN_WORK/repo and adds
+# each one as a target of the repository's TUF repository (made on first use, scn_tuf_init).
 scn_publish() {
-  [[ -f $SCN_WORK/release-key.pem ]] ||
-    "$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
-      --public "$SCN_WORK/release-key.pub.pem" >/dev/null
   local v
   for v in "$@"; do
     "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "v$v" --app hello \
-      --version "$v.0.0" --counter "$v" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+      --version "$v.0.0" --counter "$v" --repo "$SCN_WORK/repo" \
       --health-window "${SCN_HEALTH_WINDOW:-3}" --memory 67108864 --pids 64 --volume data:/data \
       --stop-timeout 5 >"$SCN_WORK/logs/publish-$v.log"
   done
+  local versions=("${@/%/.0.0}")
+  scn_tuf_add "${versions[@]}"
+}
+
+# scn_tuf_init: the TUF repository beneath $SCN_WORK/repo/tuf (served by server-mock under
+# /repo/tuf), its private keys in $SCN_WORK/tuf-keys, outside the served tree. Its first root
+# is what the device is provisioned with (tuf.root).
+scn_tuf_init() {
+  [[ -f $SCN_WORK/repo/tuf/metadata/1.root.json ]] && return 0
+  "$TENDER_BIN/tender-publish" tuf-init --repo "$SCN_WORK/repo" --keys "$SCN_WORK/tuf-keys" \
+    >>"$SCN_WORK/logs/tuf.log" 2>&1 || { cat "$SCN_WORK/logs/tuf.log" >&2; return 1; }
+  cp "$SCN_WORK/repo/tuf/metadata/1.root.json" "$SCN_WORK/tuf-root.json"
+}
+
+# scn_tuf_add VERSION...: signs hello VERSION (published by `tender-publish release`) as a TUF
+# target.
+scn_tuf_add() {
+  scn_tuf_init || return 1
+  local v
+  for v in "$@"; do
+    "$TENDER_BIN/tender-publish" tuf-add --repo "$SCN_WORK/repo" --keys "$SCN_WORK/tuf-keys" \
+      --app hello --version "$v" >>"$SCN_WORK/logs/tuf.log" 2>&1 ||
+      { tail -n 5 "$SCN_WORK/logs/tuf.log" >&2; return 1; }
+  done
+}
+
+# scn_tuf CMD ARGS...: another tender-publish tuf-CMD on the scenario's TUF repository.
+scn_tuf() {
+  local cmd=$1
+  shift
+  "$TENDER_BIN/tender-publish" "tuf-$cmd" --repo "$SCN_WORK/repo" --keys "$SCN_WORK/tuf-keys" "$@" \
+    >>"$SCN_WORK/logs/tuf.log" 2>&1 || { tail -n 5 "$SCN_WORK/logs/tuf.log" >&2; return 1; }
 }
 
 scn_start_server() {
@@ -122,7 +152,7 @@ scn_write_config() {
   "server": { "url": "$SCN_URL", "tenant": "DEFAULT", "controllerId": "$SCN_TARGET",
               "pollIntervalSeconds": 1 },
   "store": { "root": "$SCN_WORK/store", "allowUnencrypted": true },
-  "trust": { "releaseKey": "$SCN_WORK/release-key.pub.pem" },
+  "tuf": { "root": "$SCN_WORK/tuf-root.json" },
   "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
   "log": { "level": "info" }
 }

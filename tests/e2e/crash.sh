@@ -66,19 +66,19 @@ PY
   done
 } >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
 
-"$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
-  --public "$SCN_WORK/release-key.pub.pem" >/dev/null
-# publish REF WINDOW: hello <seq>.0.0 with release counter <seq> into $published.
+# publish REF WINDOW: hello <seq>.0.0 with release counter <seq> into $published, a TUF target.
 publish() {
   seq=$((seq + 1))
   published=$seq.0.0
   "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "$1" --app hello \
-    --version "$published" --counter "$seq" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+    --version "$published" --counter "$seq" --repo "$SCN_WORK/repo" \
     --health-window "$2" --memory 67108864 --pids 64 --volume data:/data --stop-timeout 5 \
     >>"$SCN_WORK/logs/publish.log" || scn_die "publish $published failed: $(tail -3 "$SCN_WORK/logs/publish.log")"
+  scn_tuf_add "$published" || scn_die "tuf-add $published failed"
 }
 
 mkdir -p "$SCN_WORK/repo"
+scn_tuf_init || scn_die "tuf-init failed"
 SCN_SERVER_ARGS="--throttle 1048576" scn_start_server
 scn_write_config
 
@@ -301,17 +301,20 @@ for ((round = 0; round < rounds; round++)); do
   [[ $details == *"failed its health check"* ]] || fail "round $round (bad release): reason lost: '$details'"
   scn_stop_agent
 
-  # A release whose manifest does not match its signature: killed once it failed.
+  # A release whose manifest does not match its TUF target (one byte longer than signed, in
+  # every copy the repository serves): killed once it failed.
   publish v2 1
   sig=$published
-  printf ' ' >>"$SCN_WORK/repo/apps/hello/$sig.json"
+  for f in "$SCN_WORK/repo/tuf/targets/apps/hello/$sig.json" \
+    "$SCN_WORK"/repo/tuf/targets/apps/hello/*."$sig.json"; do printf ' ' >>"$f"; done
   id=$(scn_deploy "$sig")
   start_agent "failed:1"
   wait_crashed || fail "round $round: tenderd did not reach failed"
   count_kill failed
   start_agent
   converge "$id" failure "$current" "round $round (failed)"
-  [[ $(curl -fsS "$SCN_URL/mock/actions/$id") == *"signature by key"* ]] || fail "round $round: failure does not name the signature"
+  [[ $(curl -fsS "$SCN_URL/mock/actions/$id") == *"TUF verification failed: target"* ]] ||
+    fail "round $round: failure does not name the TUF target"
   scn_stop_agent
   echo "round $round: $kills kill points so far, $failures failure(s)"
 done

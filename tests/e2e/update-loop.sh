@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End to end: one device through v1 installed, v2 updated, v3 rolled back, then a release with a
-# tampered blob, one with a broken signature and one onto an unencrypted store without
-# store.allowUnencrypted and one over the store budget, each refused while v2 keeps running
-# untouched.
-# Real parts only: umoci-built images, tender-publish signatures, server-mock over HTTP on
-# 127.0.0.1, tenderd, tender-runtime with real namespaces and mounts.
+# tampered blob, one whose manifest does not match its TUF target, one onto an unencrypted store
+# without store.allowUnencrypted and one over the store budget, each refused while v2 keeps
+# running untouched. (tests/e2e/trust.sh has the TUF attacks.)
+# Real parts only: umoci-built images, tender-publish releases signed as TUF targets, server-mock
+# over HTTP on 127.0.0.1, tenderd, tender-runtime with real namespaces and mounts.
 set -uo pipefail
 
 [[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
@@ -99,21 +99,26 @@ check "tampered blob: error names the digest" contains "$details" "$layer"
 check "tampered blob: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
 check "tampered blob: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
-# 5. Broken signature: the manifest changed after signing (one more second of health window).
-python3 - "$SCN_WORK/repo/apps/hello/5.0.0.json" <<'PY'
-import sys
+# 5. Tampered manifest: the TUF target's bytes changed after signing (one more second of health
+# window, same length), in every copy the repository serves.
+for f in "$SCN_WORK"/repo/tuf/targets/apps/hello/{,*.}5.0.0.json; do
+  python3 - "$f" <<'PY'
+import re, sys
 p = sys.argv[1]
 s = open(p).read()
-open(p, 'w').write(s.replace('"windowSeconds": 2', '"windowSeconds": 3', 1) if '"windowSeconds": 2' in s else s + ' ')
+t = re.sub(r'("windowSeconds"\s*:\s*)2', r'\g<1>3', s, count=1)
+assert t != s, "no windowSeconds 2 in " + p
+open(p, 'w').write(t)
 PY
+done
 id=$(scn_deploy 5.0.0)
-check "bad signature: deployment fails" eq "$(scn_wait_action "$id")" failure
+check "tampered manifest: deployment fails" eq "$(scn_wait_action "$id")" failure
 details=$(scn_action_details "$id")
-check "bad signature: error names the signature" contains "$details" "signature"
-keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$SCN_WORK/repo/apps/hello/5.0.0.json.sig")
-check "bad signature: error names the key" contains "$details" "$keyid"
-check "bad signature: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
-check "bad signature: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
+check "tampered manifest: error says TUF verification failed" contains "$details" "TUF verification failed"
+check "tampered manifest: error names the target and the hash" \
+  contains "$details" 'target "apps/hello/5.0.0.json": hash mismatch'
+check "tampered manifest: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "tampered manifest: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
 # restart_with SED: restarts tenderd with the scenario's config edited by SED ("" restores it).
 cp "$SCN_WORK/agent.json" "$SCN_WORK/agent-normal.json"

@@ -44,8 +44,6 @@ trap on_exit EXIT
 
 scn_init
 scn_build_images 1 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
-"$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
-  --public "$SCN_WORK/release-key.pub.pem" >/dev/null
 
 n=0
 # release SCRIPT [publish options...]: hello <n>.0.0 running `sh -c SCRIPT`; prints the version.
@@ -53,9 +51,10 @@ release() {
   local script=$1; shift
   n=$((n + 1))
   "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref v1 --app hello \
-    --version "$n.0.0" --counter "$n" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+    --version "$n.0.0" --counter "$n" --repo "$SCN_WORK/repo" \
     --stop-timeout 2 --arg /bin/sh --arg -c --arg "$script" "$@" >>"$SCN_WORK/logs/publish.log" ||
     scn_die "publish failed: $(tail -n 3 "$SCN_WORK/logs/publish.log")"
+  scn_tuf_add "$n.0.0" || scn_die "tuf-add $n.0.0 failed"
 }
 serve='mkdir -p /tmp/www && echo ok >/tmp/www/healthz && exec /bin/busybox httpd -f -p 8080 -h /tmp/www'
 probe=(--health-window 3 --health-interval 1 --health-timeout 1 --health-retries 2)

@@ -10,7 +10,7 @@
 
 #define MINIMAL                                                                                    \
         "{\"server\": {\"url\": \"http://127.0.0.1:8080\", \"controllerId\": \"dev1\"},"           \
-        " \"trust\": {\"releaseKey\": \"/etc/tender/release-key.pem\"}}"
+        " \"tuf\": {\"root\": \"/etc/tender/root.json\"}}"
 
 static const char full[] =
         "{\"server\": {\"url\": \"https://updates.example.com/ddi\", \"tenant\": \"fleet_2\","
@@ -18,7 +18,8 @@ static const char full[] =
         "             \"pollIntervalSeconds\": 60, \"httpTimeoutSeconds\": 10},"
         " \"store\": {\"root\": \"/data/tender\", \"allowUnencrypted\": true, \"budgetBytes\": "
         "1000000},"
-        " \"trust\": {\"releaseKey\": \"/etc/tender/key.pem\"},"
+        " \"tuf\": {\"root\": \"/etc/tender/tuf-root.json\", \"metadataUrl\": "
+        "\"https://tuf.example/m\", \"targetsUrl\": \"https://cdn.example/t/\"},"
         " \"runtime\": {\"path\": \"/usr/bin/crun\", \"root\": \"/run/crun\"},"
         " \"log\": {\"level\": \"debug\"}}";
 
@@ -50,7 +51,9 @@ TEST(minimal_defaults) {
         ASSERT_STREQ(c->store_root, "/var/lib/tender");
         ASSERT_FALSE(c->store_allow_unencrypted);
         ASSERT_EQ(c->store_budget_bytes, 0);
-        ASSERT_STREQ(c->release_key, "/etc/tender/release-key.pem");
+        ASSERT_STREQ(c->tuf_root, "/etc/tender/root.json");
+        ASSERT_STREQ(c->tuf_metadata_url, "http://127.0.0.1:8080/repo/tuf/metadata");
+        ASSERT_STREQ(c->tuf_targets_url, "http://127.0.0.1:8080/repo/tuf/targets");
         ASSERT_STREQ(c->runtime_path, "tender-runtime");
         ASSERT_STREQ(c->runtime_root, "/run/tender/runtime");
         ASSERT_EQ(c->log_level, LOG_INFO);
@@ -69,7 +72,9 @@ TEST(full) {
         ASSERT_STREQ(c->store_root, "/data/tender");
         ASSERT_TRUE(c->store_allow_unencrypted);
         ASSERT_EQ(c->store_budget_bytes, 1000000);
-        ASSERT_STREQ(c->release_key, "/etc/tender/key.pem");
+        ASSERT_STREQ(c->tuf_root, "/etc/tender/tuf-root.json");
+        ASSERT_STREQ(c->tuf_metadata_url, "https://tuf.example/m");
+        ASSERT_STREQ(c->tuf_targets_url, "https://cdn.example/t/");
         ASSERT_STREQ(c->runtime_path, "/usr/bin/crun");
         ASSERT_STREQ(c->runtime_root, "/run/crun");
         ASSERT_EQ(c->log_level, LOG_DEBUG);
@@ -78,67 +83,87 @@ TEST(full) {
 
 TEST(required_missing) {
         ASSERT_CONFIG_ERR("{\"server\": {\"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}}",
                           ENOENT, "server.url: missing");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}}",
                           ENOENT, "server.controllerId: missing");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"}}", ENOENT,
-                          "trust.releaseKey: missing");
+                          "tuf.root: missing");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {}}",
-                          ENOENT, "trust.releaseKey: missing");
-        ASSERT_CONFIG_ERR("{\"trust\": {\"releaseKey\": \"/k\"}}", ENOENT, "server.url: missing");
+                          " \"tuf\": {}}",
+                          ENOENT, "tuf.root: missing");
+        ASSERT_CONFIG_ERR("{\"tuf\": {\"root\": \"/k\"}}", ENOENT, "server.url: missing");
         ASSERT_CONFIG_ERR("{}", ENOENT, "server.url");
+}
+
+/* The single release key is gone; a config still naming it is refused, not silently ignored. */
+TEST(release_key_removed) {
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"tuf\": {\"root\": \"/k\"}, \"trust\": {\"releaseKey\": \"/k.pem\"}}",
+                          EINVAL, "trust.releaseKey: no longer supported");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"trust\": {\"releaseKey\": \"/k.pem\"}}",
+                          EINVAL, "set tuf.root");
+}
+
+/* A trailing slash on server.url does not double in the derived TUF URLs. */
+TEST(tuf_url_defaults) {
+        static const char s[] = "{\"server\": {\"url\": \"https://h:8443/base//\", "
+                                "\"controllerId\": \"d\"}, \"tuf\": {\"root\": \"/r.json\"}}";
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(s, &c, &err));
+        ASSERT_STREQ(c->tuf_metadata_url, "https://h:8443/base/repo/tuf/metadata");
+        ASSERT_STREQ(c->tuf_targets_url, "https://h:8443/base/repo/tuf/targets");
 }
 
 TEST(unknown_keys) {
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
-                          " \"tennant\": \"x\"}, \"trust\": {\"releaseKey\": \"/k\"}}",
+                          " \"tennant\": \"x\"}, \"tuf\": {\"root\": \"/k\"}}",
                           EINVAL, "server.tennant: unknown key");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"srever\": {}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"srever\": {}}",
                           EINVAL, "srever: unknown key");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"lvl\": \"info\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"log\": {\"lvl\": \"info\"}}",
                           EINVAL, "log.lvl: unknown key");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": {\"Root\": \"/x\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"store\": {\"Root\": \"/x\"}}",
                           EINVAL, "store.Root: unknown key");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"},"
+                          " \"tuf\": {\"root\": \"/k\"},"
                           " \"store\": {\"allowUnencrypted\": \"yes\"}}",
                           EINVAL, "store.allowUnencrypted");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"},"
+                          " \"tuf\": {\"root\": \"/k\"},"
                           " \"store\": {\"budgetBytes\": -1}}",
                           EINVAL, "store.budgetBytes");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\", \"key\": \"/x\"}}",
-                          EINVAL, "trust.key: unknown key");
+                          " \"tuf\": {\"root\": \"/k\", \"key\": \"/x\"}}",
+                          EINVAL, "tuf.key: unknown key");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"args\": []}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"runtime\": {\"args\": []}}",
                           EINVAL, "runtime.args: unknown key");
 }
 
 TEST(wrong_types) {
-        ASSERT_CONFIG_ERR(
-                "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
-                " \"pollIntervalSeconds\": \"300\"}, \"trust\": {\"releaseKey\": \"/k\"}}",
-                EINVAL, "server.pollIntervalSeconds: expected a number");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
+                          " \"pollIntervalSeconds\": \"300\"}, \"tuf\": {\"root\": \"/k\"}}",
+                          EINVAL, "server.pollIntervalSeconds: expected a number");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": 8080, \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}}",
                           EINVAL, "server.url: expected a string");
-        ASSERT_CONFIG_ERR("{\"server\": [], \"trust\": {\"releaseKey\": \"/k\"}}", EINVAL,
+        ASSERT_CONFIG_ERR("{\"server\": [], \"tuf\": {\"root\": \"/k\"}}", EINVAL,
                           "server: expected an object");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"level\": 7}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"log\": {\"level\": 7}}",
                           EINVAL, "log.level: expected a string");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": \"/x\"}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"store\": \"/x\"}",
                           EINVAL, "store: expected an object");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": null},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}}",
                           EINVAL, "server.controllerId: expected a string");
         ASSERT_CONFIG_ERR("[]", EINVAL, "expected a JSON object");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\",}}", EINVAL, "malformed JSON");
@@ -150,7 +175,7 @@ static char *with_server(const char *member) {
         char *s = NULL;
         if (asprintf(&s,
                      "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\", %s},"
-                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                     " \"tuf\": {\"root\": \"/k\"}}",
                      member) < 0)
                 abort();
         /* A later duplicate would be refused; the replaced member comes first here. */
@@ -190,7 +215,7 @@ TEST(bad_values) {
                 char *s = NULL;
                 ASSERT_TRUE(asprintf(&s,
                                      "{\"server\": {\"url\": \"http://h\", \"controllerId\": %s},"
-                                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                                     " \"tuf\": {\"root\": \"/k\"}}",
                                      bad_ids[i]) > 0);
                 struct tender_error e = {0};
                 struct tender_config *c = NULL;
@@ -204,7 +229,7 @@ TEST(bad_values) {
         struct tender_error e = {0};
         ASSERT_OK(parse("{\"server\": {\"url\": \"http://h\", \"controllerId\": "
                         "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
-                        " \"trust\": {\"releaseKey\": \"/k\"}}",
+                        " \"tuf\": {\"root\": \"/k\"}}",
                         &c, &e));
         tender_config_free(c);
 
@@ -214,7 +239,7 @@ TEST(bad_values) {
                 char *s = NULL;
                 ASSERT_TRUE(asprintf(&s,
                                      "{\"server\": {\"url\": %s, \"controllerId\": \"d\"},"
-                                     " \"trust\": {\"releaseKey\": \"/k\"}}",
+                                     " \"tuf\": {\"root\": \"/k\"}}",
                                      bad_urls[i]) > 0);
                 struct tender_error ue = {0};
                 c = NULL;
@@ -225,20 +250,26 @@ TEST(bad_values) {
         }
 
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"etc/key.pem\"}}",
-                          EINVAL, "trust.releaseKey: expected an absolute path");
+                          " \"tuf\": {\"root\": \"etc/root.json\"}}",
+                          EINVAL, "tuf.root: expected an absolute path");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"store\": {\"root\": \"var\"}}",
+                          " \"tuf\": {\"root\": \"/k\", \"metadataUrl\": \"ftp://x/m\"}}",
+                          EINVAL, "tuf.metadataUrl: expected an http:// or https:// URL");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"tuf\": {\"root\": \"/k\", \"targetsUrl\": \"/t\"}}",
+                          EINVAL, "tuf.targetsUrl: expected an http:// or https:// URL");
+        ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
+                          " \"tuf\": {\"root\": \"/k\"}, \"store\": {\"root\": \"var\"}}",
                           EINVAL, "store.root: expected an absolute path");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"root\": \"\"}}",
+                          " \"tuf\": {\"root\": \"/k\"}, \"runtime\": {\"root\": \"\"}}",
                           EINVAL, "runtime.root");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"runtime\": {\"path\": "
+                          " \"tuf\": {\"root\": \"/k\"}, \"runtime\": {\"path\": "
                           "\"bin/crun\"}}",
                           EINVAL, "runtime.path");
         ASSERT_CONFIG_ERR("{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"
-                          " \"trust\": {\"releaseKey\": \"/k\"}, \"log\": {\"level\": "
+                          " \"tuf\": {\"root\": \"/k\"}, \"log\": {\"level\": "
                           "\"verbose\"}}",
                           EINVAL, "log.level");
 }
@@ -260,7 +291,7 @@ TEST(log_levels) {
                 char *s = NULL;
                 ASSERT_TRUE(asprintf(&s,
                                      "{\"server\": {\"url\": \"http://h\", \"controllerId\": "
-                                     "\"d\"}, \"trust\": {\"releaseKey\": \"/k\"},"
+                                     "\"d\"}, \"tuf\": {\"root\": \"/k\"},"
                                      " \"log\": {\"level\": \"%s\"}}",
                                      names[i]) > 0);
                 struct tender_error e = {0};
@@ -286,7 +317,7 @@ TEST(load_from_file) {
         snprintf(missing, sizeof(missing), "%s/missing.json", dir);
         ASSERT_OK(tender_write_file_atomic_at(dfd, "agent.json", full, strlen(full), 0644));
         const char *b = "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\","
-                        " \"tennant\": \"x\"}, \"trust\": {\"releaseKey\": \"/k\"}}";
+                        " \"tennant\": \"x\"}, \"tuf\": {\"root\": \"/k\"}}";
         ASSERT_OK(tender_write_file_atomic_at(dfd, "bad.json", b, strlen(b), 0644));
         ASSERT_EQ(symlinkat("agent.json", dfd, "link.json"), 0);
         size_t n = TENDER_CONFIG_MAX_SIZE + 1;
@@ -327,7 +358,7 @@ TEST(load_from_file) {
 /* MINIMAL plus a "download" section with the given members. */
 #define WITH_DOWNLOAD(members)                                                                     \
         "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
-        " \"trust\": {\"releaseKey\": \"/k\"}, \"download\": {" members "}}"
+        " \"tuf\": {\"root\": \"/k\"}, \"download\": {" members "}}"
 
 TEST(download_defaults_and_values) {
         struct tender_error err = {0};
