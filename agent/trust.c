@@ -91,7 +91,11 @@ int trust_fetch_release(struct agent *a, const char *app, const char *version,
                 .fetch = fetch_no_auth,
                 .fetch_userdata = a,
         };
-        /* The deployment only chooses: the name is derived, never a URL from the server. */
+        /* The deployment only chooses: the name is derived, never a URL from the server. Each
+         * part stays one path component, whatever the server sent. */
+        if (!tender_name_valid(app) || !tender_name_valid(version))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "the deployment names an invalid app or version");
         if ((size_t) snprintf(name, sizeof(name), "apps/%s/%s.json", app, version) >= sizeof(name))
                 return tender_error_set(err, TENDER_ERR_SERVER, ENAMETOOLONG,
                                         "release name too long");
