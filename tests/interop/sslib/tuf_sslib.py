@@ -148,7 +148,10 @@ def build(out, k, variant):
         "_type": "targets", "spec_version": SPEC, "version": 1, "expires": expires(30),
         "targets": {"apps/hello/1.0.0.json": target(
             "apps/hello/1.0.0.json", manifest,
-            {"app": "hello", "version": "1.0.0", "releaseCounter": 7})},
+            # The note makes both sides agree on canonical strings: only " and \ escaped,
+            # control characters and non-ASCII (here \u escapes in the file) raw in UTF-8.
+            {"app": "hello", "version": "1.0.0", "releaseCounter": 7,
+             "note": "Gr\u00fc\u00dfe \"q\" back\\slash\n\ttab \u2713", "\u00e9": 1})},
     }
     hello_bytes = dump(os.path.join(meta, "1.hello.json"),
                        sign(hello, [k["deleg"]], spoil("hello")))
