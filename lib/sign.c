@@ -1,31 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tender/sign.h"
 
-#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
-#include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
-#include <mbedtls/platform_util.h>
-#include <mbedtls/version.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#include <mbedtls/private_access.h>
-#endif
 
-#include "rng.h"
+#include "pk.h"
 #include "tender/json.h"
 
-/* PEM files of a P-256 key are a few hundred bytes; anything this big is not a key. */
-#define KEY_FILE_MAX_SIZE (16 * 1024)
-/* DER SubjectPublicKeyInfo of any key we would accept fits easily. */
-#define PUBKEY_DER_MAX 2048
 #define SIG_METHOD "ecdsa-sha2-nistp256"
 #define KEYID_HEX_LEN 64
 
@@ -41,15 +28,6 @@ static void pk_freep(mbedtls_pk_context *pk) {
 static const char *mbed_strerror(int code, char *buf, size_t size) {
         mbedtls_strerror(code, buf, size);
         return buf;
-}
-
-static void hex_encode(const unsigned char *in, size_t len, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < len; i++) {
-                out[2 * i] = digits[in[i] >> 4];
-                out[2 * i + 1] = digits[in[i] & 0xf];
-        }
-        out[2 * len] = '\0';
 }
 
 static int hex_value(char c) {
@@ -82,50 +60,6 @@ static int sha256(const void *data, size_t len, unsigned char out[32]) {
         return 0;
 }
 
-/* Reads a key file (following symlinks: keys often live behind /etc links) into a
- * NUL-terminated buffer, as mbedTLS' PEM parser wants the terminator counted in the length. */
-static int read_key_file(const char *path, unsigned char **ret, size_t *ret_len,
-                         struct tender_error *err) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return tender_error_set_errno(err, TENDER_ERR_CONFIG, errno, "Failed to open %s",
-                                              path);
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to stat %s",
-                                              path);
-        if (!S_ISREG(st.st_mode))
-                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s is not a regular file",
-                                        path);
-        if (st.st_size > KEY_FILE_MAX_SIZE)
-                return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
-                                        "%s is larger than %d bytes, not a key", path,
-                                        KEY_FILE_MAX_SIZE);
-        _cleanup_free_ unsigned char *buf = malloc(KEY_FILE_MAX_SIZE + 1);
-        if (!buf)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
-        size_t len = 0;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, KEY_FILE_MAX_SIZE + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno,
-                                                      "Failed to read %s", path);
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > KEY_FILE_MAX_SIZE)
-                        return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
-                                                "%s is larger than %d bytes, not a key", path,
-                                                KEY_FILE_MAX_SIZE);
-        }
-        buf[len] = '\0';
-        *ret_len = len + 1;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 /* Release keys are EC P-256 only: one algorithm means no downgrade or confusion attacks. */
 static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_error *err) {
         mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
@@ -133,12 +67,7 @@ static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_er
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "%s holds a %s key; release keys must be EC P-256", path,
                                         mbedtls_pk_get_name(pk));
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        mbedtls_ecp_group_id gid = mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp).id;
-#else
-        mbedtls_ecp_group_id gid = mbedtls_pk_ec(*pk)->grp.id;
-#endif
-        if (gid != MBEDTLS_ECP_DP_SECP256R1)
+        if (!tender_pk_is_p256(pk))
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "%s holds an EC key on another curve; release keys must "
                                         "be EC P-256",
@@ -147,14 +76,13 @@ static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_er
 }
 
 static int compute_keyid(mbedtls_pk_context *pk, char out[KEYID_HEX_LEN + 1]) {
-        unsigned char der[PUBKEY_DER_MAX], hash[32];
-        /* mbedTLS writes DER at the end of the buffer. */
-        int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof(der));
-        if (n <= 0)
+        unsigned char der[TENDER_PK_DER_MAX], hash[32];
+        int n = tender_pk_public_der(pk, der);
+        if (n < 0)
+                return n;
+        if (sha256(der, (size_t) n, hash) < 0)
                 return -EIO;
-        if (sha256(der + sizeof(der) - (size_t) n, (size_t) n, hash) < 0)
-                return -EIO;
-        hex_encode(hash, sizeof(hash), out);
+        tender_pk_hex_encode(hash, sizeof(hash), out);
         return 0;
 }
 
@@ -162,7 +90,7 @@ int tender_verifier_load(const char *public_pem_path, struct tender_verifier **r
                          struct tender_error *err) {
         _cleanup_free_ unsigned char *pem = NULL;
         size_t len;
-        int r = read_key_file(public_pem_path, &pem, &len, err);
+        int r = tender_pk_read_file(public_pem_path, &pem, &len, err);
         if (r < 0)
                 return r;
 
@@ -270,65 +198,20 @@ int tender_verifier_check(const struct tender_verifier *v, const void *data, siz
         return 0;
 }
 
-/* O_EXCL: keygen never replaces a key, an old release key lost by a typo cannot be recovered. */
-static int write_new_file(const char *path, const unsigned char *data, size_t len, mode_t mode,
-                          struct tender_error *err) {
-        _cleanup_close_ int fd =
-                open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, mode);
-        if (fd < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to create %s",
-                                              path);
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int e = errno;
-                        unlink(path);
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, e,
-                                                      "Failed to write %s", path);
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        if (fsync(fd) < 0) {
-                int e = errno;
-                unlink(path);
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, e, "Failed to fsync %s",
-                                              path);
-        }
-        return 0;
-}
-
 int tender_sign_keygen(const char *private_pem_path, const char *public_pem_path,
                        struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct tender_rng rng;
-        int r = tender_rng_init(&rng, "tender-sign", err);
+        int r = tender_pk_generate_p256(&pk, "tender-sign", err);
         if (r < 0)
                 return r;
-        r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-        if (r == 0)
-                r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
-                                        mbedtls_ctr_drbg_random, &rng.drbg);
-        tender_rng_done(&rng);
-        if (r != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
-                                        "Failed to generate a P-256 key (mbedTLS -0x%04x)",
-                                        (unsigned) -r);
-
-        unsigned char priv[KEY_FILE_MAX_SIZE], pub[KEY_FILE_MAX_SIZE];
-        if (mbedtls_pk_write_key_pem(&pk, priv, sizeof(priv)) != 0 ||
-            mbedtls_pk_write_pubkey_pem(&pk, pub, sizeof(pub)) != 0) {
-                mbedtls_platform_zeroize(priv, sizeof(priv));
+        unsigned char pub[TENDER_PK_FILE_MAX];
+        if (mbedtls_pk_write_pubkey_pem(&pk, pub, sizeof(pub)) != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to encode the key");
-        }
-        r = write_new_file(private_pem_path, priv, strlen((char *) priv), 0600, err);
-        mbedtls_platform_zeroize(priv, sizeof(priv));
+        r = tender_pk_write_private_pem(&pk, private_pem_path, err);
         if (r < 0)
                 return r;
-        r = write_new_file(public_pem_path, pub, strlen((char *) pub), 0644, err);
+        r = tender_pk_write_new_file(public_pem_path, pub, strlen((char *) pub), 0644, err);
         if (r < 0) {
                 unlink(private_pem_path);
                 return r;
@@ -338,56 +221,24 @@ int tender_sign_keygen(const char *private_pem_path, const char *public_pem_path
 
 int tender_sign(const char *private_pem_path, const void *data, size_t len, char **ret_sig,
                 struct tender_error *err) {
-        _cleanup_free_ unsigned char *pem = NULL;
-        size_t pem_len;
-        int r = read_key_file(private_pem_path, &pem, &pem_len, err);
+        _cleanup_(tender_pk_private_done) struct tender_pk_private key = {0};
+        int r = tender_pk_private_load(&key, private_pem_path, "tender-sign", err);
         if (r < 0)
                 return r;
-
-        _cleanup_(pk_freep) mbedtls_pk_context pk;
-        mbedtls_pk_init(&pk);
-        struct tender_rng rng;
-        r = tender_rng_init(&rng, "tender-sign", err);
-        if (r < 0)
-                return r;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_parse_key(&pk, pem, pem_len, NULL, 0, mbedtls_ctr_drbg_random, &rng.drbg);
-#else
-        r = mbedtls_pk_parse_key(&pk, pem, pem_len, NULL, 0);
-#endif
-        mbedtls_platform_zeroize(pem, pem_len);
-        if (r != 0) {
-                char msg[128];
-                tender_rng_done(&rng);
-                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
-                                        "%s is not an unencrypted PEM private key: %s",
-                                        private_pem_path, mbed_strerror(r, msg, sizeof(msg)));
-        }
-        r = check_p256(&pk, private_pem_path, err);
+        r = check_p256(&key.pk, private_pem_path, err);
         if (r < 0)
                 return r;
         char keyid[KEYID_HEX_LEN + 1];
-        unsigned char hash[32], der[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-        size_t der_len = 0;
-        if (compute_keyid(&pk, keyid) < 0 || sha256(data, len, hash) < 0) {
-                tender_rng_done(&rng);
+        if (compute_keyid(&key.pk, keyid) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to hash");
-        }
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), der, sizeof(der), &der_len,
-                            mbedtls_ctr_drbg_random, &rng.drbg);
-#else
-        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), der, &der_len,
-                            mbedtls_ctr_drbg_random, &rng.drbg);
-#endif
-        tender_rng_done(&rng);
-        if (r != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
-                                        "Failed to sign with %s (mbedTLS -0x%04x)",
-                                        private_pem_path, (unsigned) -r);
+        unsigned char der[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+        size_t der_len = 0;
+        r = tender_pk_private_sign(&key, data, len, der, &der_len, err);
+        if (r < 0)
+                return r;
 
         char sighex[2 * sizeof(der) + 1];
-        hex_encode(der, der_len, sighex);
+        tender_pk_hex_encode(der, der_len, sighex);
         char *doc = NULL;
         if (asprintf(&doc, "{\"keyid\": \"%s\", \"method\": \"" SIG_METHOD "\", \"sig\": \"%s\"}\n",
                      keyid, sighex) < 0)

@@ -1,32 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* TUF keys: parsing key objects, verifying raw signatures, and the publisher's P-256 keys. */
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
-#include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
-#include <mbedtls/version.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#include <mbedtls/private_access.h>
-#endif
 
-#include "rng.h"
+#include "pk.h"
 #include "tender/canonical_json.h"
 #include "tender/digest.h"
-#include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/tuf.h"
 
 #define KEY_PEM_MAX (16 * 1024) /* a PEM public key of RSA-8192 is under 2 KiB */
-#define KEY_FILE_MAX (16 * 1024)
 #define RSA_MIN_BITS 2048
 #define SIG_MAX_BYTES 1024 /* RSA-8192 signatures are 1024 bytes */
-#define PUBKEY_DER_MAX 2048
 
 enum key_kind { KEY_UNUSABLE, KEY_ECDSA_P256, KEY_RSA_PSS };
 
@@ -34,7 +22,7 @@ struct tender_tuf_key {
         enum key_kind kind;
         char type[64]; /* keytype/scheme, for messages */
         mbedtls_pk_context pk;
-        unsigned char der[PUBKEY_DER_MAX];
+        unsigned char der[TENDER_PK_DER_MAX];
         size_t der_len;
 };
 
@@ -58,14 +46,6 @@ bool tender_tuf_key_equal(const struct tender_tuf_key *a, const struct tender_tu
                memcmp(a->der, b->der, a->der_len) == 0;
 }
 
-static mbedtls_ecp_group_id ec_group(mbedtls_pk_context *pk) {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        return mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp).id;
-#else
-        return mbedtls_pk_ec(*pk)->grp.id;
-#endif
-}
-
 /* Loads keyval.public (PEM) and checks it is what keytype/scheme claim. */
 static int load_public(struct tender_tuf_key *k, const char *pem, struct tender_error *err) {
         size_t n = strnlen(pem, KEY_PEM_MAX + 1);
@@ -79,8 +59,7 @@ static int load_public(struct tender_tuf_key *k, const char *pem, struct tender_
                                         k->type);
         mbedtls_pk_type_t t = mbedtls_pk_get_type(&k->pk);
         if (k->kind == KEY_ECDSA_P256) {
-                if ((t != MBEDTLS_PK_ECKEY && t != MBEDTLS_PK_ECDSA) ||
-                    ec_group(&k->pk) != MBEDTLS_ECP_DP_SECP256R1)
+                if (!tender_pk_is_p256(&k->pk))
                         return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                                 "key: %s key is not on curve P-256", k->type);
         } else {
@@ -93,13 +72,10 @@ static int load_public(struct tender_tuf_key *k, const char *pem, struct tender_
                                                 "key: RSA key of %zu bits, under the minimum of %d",
                                                 bits, RSA_MIN_BITS);
         }
-        unsigned char der[PUBKEY_DER_MAX];
-        int len = mbedtls_pk_write_pubkey_der(&k->pk, der, sizeof(der));
-        if (len <= 0)
+        int len = tender_pk_public_der(&k->pk, k->der);
+        if (len < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "key: cannot encode the %s public key", k->type);
-        /* mbedTLS writes DER at the end of the buffer. */
-        memcpy(k->der, der + sizeof(der) - (size_t) len, (size_t) len);
         k->der_len = (size_t) len;
         return 0;
 }
@@ -162,15 +138,6 @@ static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *re
         return 0;
 }
 
-static void hex_encode(const unsigned char *in, size_t len, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < len; i++) {
-                out[2 * i] = digits[in[i] >> 4];
-                out[2 * i + 1] = digits[in[i] & 0xf];
-        }
-        out[2 * len] = '\0';
-}
-
 int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_t len,
                           const char *sig_hex, struct tender_error *err) {
         if (k->kind == KEY_UNUSABLE)
@@ -223,28 +190,13 @@ static void pk_freep(mbedtls_pk_context *pk) {
         mbedtls_pk_free(pk);
 }
 
-/* Reads and parses an unencrypted PEM private key; must be EC P-256. */
-static int load_private(const char *path, mbedtls_pk_context *pk, struct tender_rng *g,
-                        struct tender_error *err) {
-        _cleanup_free_ char *pem = NULL;
-        size_t len;
-        int r = tender_read_file_at(AT_FDCWD, path, KEY_FILE_MAX, &pem, &len);
+/* Loads an unencrypted PEM private key, which must be EC P-256: tender-publish signs with
+ * nothing else. */
+static int load_private(struct tender_pk_private *k, const char *path, struct tender_error *err) {
+        int r = tender_pk_private_load(k, path, "tender-tuf", err);
         if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_CONFIG, -r, "Failed to read %s",
-                                              path);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_parse_key(pk, (unsigned char *) pem, len + 1, NULL, 0,
-                                 mbedtls_ctr_drbg_random, &g->drbg);
-#else
-        r = mbedtls_pk_parse_key(pk, (unsigned char *) pem, len + 1, NULL, 0);
-#endif
-        mbedtls_platform_zeroize(pem, len);
-        if (r != 0)
-                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
-                                        "%s is not an unencrypted PEM private key", path);
-        mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
-        if ((t != MBEDTLS_PK_ECKEY && t != MBEDTLS_PK_ECDSA) ||
-            ec_group(pk) != MBEDTLS_ECP_DP_SECP256R1)
+                return r;
+        if (!tender_pk_is_p256(&k->pk))
                 return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                         "%s: tender-publish signs with EC P-256 keys only", path);
         return 0;
@@ -253,51 +205,19 @@ static int load_private(const char *path, mbedtls_pk_context *pk, struct tender_
 int tender_tuf_keygen(const char *private_pem_path, struct tender_error *err) {
         _cleanup_(pk_freep) mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
-        struct tender_rng g;
-        int r = tender_rng_init(&g, "tender-tuf", err);
+        int r = tender_pk_generate_p256(&pk, "tender-tuf", err);
         if (r < 0)
                 return r;
-        r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-        if (r == 0)
-                r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
-                                        mbedtls_ctr_drbg_random, &g.drbg);
-        tender_rng_done(&g);
-        unsigned char priv[KEY_FILE_MAX];
-        if (r != 0 || mbedtls_pk_write_key_pem(&pk, priv, sizeof(priv)) != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
-                                        "Failed to generate a P-256 key");
-        size_t len = strlen((char *) priv);
-        _cleanup_close_ int fd =
-                open(private_pem_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-        if (fd < 0) {
-                mbedtls_platform_zeroize(priv, sizeof(priv));
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to create %s",
-                                              private_pem_path);
-        }
-        ssize_t n = write(fd, priv, len);
-        mbedtls_platform_zeroize(priv, sizeof(priv));
-        if (n != (ssize_t) len || fsync(fd) < 0) {
-                int e = n < 0 || errno ? errno : EIO;
-                unlink(private_pem_path);
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, e ? e : EIO,
-                                              "Failed to write %s", private_pem_path);
-        }
-        return 0;
+        return tender_pk_write_private_pem(&pk, private_pem_path, err);
 }
 
 int tender_tuf_key_public(const char *private_pem_path, cJSON **ret, struct tender_error *err) {
-        _cleanup_(pk_freep) mbedtls_pk_context pk;
-        mbedtls_pk_init(&pk);
-        struct tender_rng g;
-        int r = tender_rng_init(&g, "tender-tuf", err);
-        if (r < 0)
-                return r;
-        r = load_private(private_pem_path, &pk, &g, err);
-        tender_rng_done(&g);
+        _cleanup_(tender_pk_private_done) struct tender_pk_private k = {0};
+        int r = load_private(&k, private_pem_path, err);
         if (r < 0)
                 return r;
         unsigned char pem[KEY_PEM_MAX];
-        if (mbedtls_pk_write_pubkey_pem(&pk, pem, sizeof(pem)) != 0)
+        if (mbedtls_pk_write_pubkey_pem(&k.pk, pem, sizeof(pem)) != 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
                                         "Failed to encode the public key of %s", private_pem_path);
         _cleanup_(cJSON_Deletep) cJSON *key = cJSON_CreateObject();
@@ -316,36 +236,19 @@ int tender_tuf_key_public(const char *private_pem_path, cJSON **ret, struct tend
 
 int tender_tuf_sign(const char *private_pem_path, const void *msg, size_t len, char **ret_sig_hex,
                     struct tender_error *err) {
-        _cleanup_(pk_freep) mbedtls_pk_context pk;
-        mbedtls_pk_init(&pk);
-        struct tender_rng g;
-        int r = tender_rng_init(&g, "tender-tuf", err);
+        _cleanup_(tender_pk_private_done) struct tender_pk_private k = {0};
+        int r = load_private(&k, private_pem_path, err);
         if (r < 0)
                 return r;
-        r = load_private(private_pem_path, &pk, &g, err);
-        if (r < 0) {
-                tender_rng_done(&g);
-                return r;
-        }
-        struct tender_digest hash;
-        tender_sha256_buffer(msg, len, &hash);
         unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
         size_t sig_len = 0;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash.bytes, sizeof(hash.bytes), sig,
-                            sizeof(sig), &sig_len, mbedtls_ctr_drbg_random, &g.drbg);
-#else
-        r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash.bytes, sizeof(hash.bytes), sig, &sig_len,
-                            mbedtls_ctr_drbg_random, &g.drbg);
-#endif
-        tender_rng_done(&g);
-        if (r != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to sign with %s",
-                                        private_pem_path);
+        r = tender_pk_private_sign(&k, msg, len, sig, &sig_len, err);
+        if (r < 0)
+                return r;
         char *hex = malloc(2 * sig_len + 1);
         if (!hex)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        hex_encode(sig, sig_len, hex);
+        tender_pk_hex_encode(sig, sig_len, hex);
         *ret_sig_hex = hex;
         return 0;
 }

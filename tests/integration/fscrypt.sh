@@ -99,7 +99,8 @@ sync
 out=$("$CTL" store status --root "$STORE" 2>&1) && fail "status of a locked store succeeded: $out"
 [[ $out == *locked* && $out == *"tenderctl store unlock"* ]] || fail "status when locked: $out"
 if cat "$STORE/layers/sha256/$NAME/etc/config" 2>/dev/null; then fail "read a locked file"; fi
-ls -R "$STORE" 2>/dev/null | grep -q "$NAME" && fail "names visible while locked"
+listing=$(ls -R "$STORE" 2>/dev/null || true)
+[[ $listing == *"$NAME"* ]] && fail "names visible while locked"
 umount_image
 
 n=$(grep -a -c -- "$MARK-control" "$W/ext4.img" || true)
@@ -115,7 +116,8 @@ must_fail "is locked" "$CTL" store status --root "$STORE"
 must_fail "wrong key for $STORE" "$CTL" store unlock --root "$STORE" --key-file "$W/wrong"
 must_fail "is locked" "$CTL" store status --root "$STORE"
 "$CTL" store unlock --root "$STORE" --key-file "$W/key"
-"$CTL" store status --root "$STORE" | grep -q unlocked || fail "status after unlock"
+out=$("$CTL" store status --root "$STORE") || fail "status after unlock failed"
+[[ $out == *unlocked* ]] || fail "status after unlock"
 [[ $(cat "$STORE/layers/sha256/$NAME/etc/config") == "$MARK" ]] || fail "content after unlock"
 [[ $(wc -l <"$STORE/blobs/sha256/$NAME") -eq 200 ]] || fail "blob after unlock"
 # unlocking twice is harmless (boot unit re-run)

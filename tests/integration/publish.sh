@@ -86,8 +86,8 @@ umoci repack --image "$L:v2" "$W/b"
 rm -rf "$W/b"
 
 echo "== keygen"
-"$PUB" keygen --private "$W/key.pem" --public "$W/key.pub.pem" | grep -q '^keyid: [0-9a-f]\{64\}$' ||
-  fail "keygen did not print a key id"
+out=$("$PUB" keygen --private "$W/key.pem" --public "$W/key.pub.pem") || fail "keygen failed"
+grep -q '^keyid: [0-9a-f]\{64\}$' <<<"$out" || fail "keygen did not print a key id"
 [[ $(stat -c %a "$W/key.pem") == 600 ]] || fail "private key is not mode 0600"
 must_fail "File exists" "$PUB" keygen --private "$W/key.pem" --public "$W/other.pub.pem"
 "$PUB" keygen --private "$W/other.pem" --public "$W/other.pub.pem" >/dev/null
@@ -174,8 +174,9 @@ must_fail "--counter" release v2 2.0.0 x
 release v2 2.0.0 2 --volume data:/data >/dev/null
 must_fail "release counter 2 is not higher than 2 of hello 2.0.0" release v1 1.5.0 2
 [[ ! -e $R/apps/hello/1.5.0.json ]] || fail "refused release left a manifest behind"
-"$PUB" verify --repo "$R" --app hello --version 2.0.0 --public "$W/key.pub.pem" | grep -q "2 layers" ||
-  fail "2.0.0 does not verify with two layers"
+out=$("$PUB" verify --repo "$R" --app hello --version 2.0.0 --public "$W/key.pub.pem") ||
+  fail "2.0.0 does not verify"
+grep -q "2 layers" <<<"$out" || fail "2.0.0 does not verify with two layers"
 must_fail "hello 2.0.0" "$PUB" release --layout "$L" --ref v2 --app hello --version 2.0.0 \
   --counter 3 --key "$W/key.pem" --repo "$R" --volume data:/data
 must_fail "deployment.volumes[0].path" release v2 3.0.0 3 --volume data:relative

@@ -121,8 +121,9 @@ check "create -> created"
 PID=$(cat "$TMP/pid")
 [ "$(state_field rt-main pid)" = "$PID" ] || fail "pid file $PID != state pid"
 kill -0 "$PID" || fail "init $PID not alive"
-rt state rt-main | grep -q '"org.example.app":"demo"' || fail "annotations missing from state"
-rt state rt-main | grep -q "\"bundle\":\"$BUNDLE\"" || fail "bundle missing from state"
+state=$(rt state rt-main) || fail "state failed"
+[[ $state == *'"org.example.app":"demo"'* ]] || fail "annotations missing from state"
+[[ $state == *"\"bundle\":\"$BUNDLE\""* ]] || fail "bundle missing from state"
 [ ! -s "$ROOT/rt-main/output.log" ] || fail "container ran before start"
 
 for dir in $(cgroup_dirs rt-main); do
@@ -159,7 +160,8 @@ grep -qx 'to-stderr' "$LOG" || fail "stderr not in output.log"
 check "pid 1, own hostname, only lo, read-only rootfs, /proc, output.log"
 
 # --- list and exec ---------------------------------------------------------------------------
-rt list | grep -q "^rt-main  *$PID  *running " || fail "list: $(rt list)"
+out=$(rt list) || fail "list failed"
+grep -q "^rt-main  *$PID  *running " <<<"$out" || fail "list: $out"
 [ "$(rt list -q)" = rt-main ] || fail "list -q: $(rt list -q)"
 rt list --format json | python3 -c '
 import json, sys

@@ -36,6 +36,8 @@ static void drop_keys(struct keys *k) {
         char rsa[160];
         snprintf(rsa, sizeof(rsa), "%s/rsa.pub", k->dir);
         unlink(rsa);
+        snprintf(rsa, sizeof(rsa), "%s/rsa.key", k->dir);
+        unlink(rsa);
         rmdir(k->dir);
 }
 
@@ -189,9 +191,11 @@ TEST(rsa_key_refused) {
         if (r == 0)
                 r = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), mbedtls_ctr_drbg_random, &drbg, 1024,
                                         65537);
-        unsigned char pem[4096];
+        unsigned char pem[4096], priv[4096];
         if (r == 0)
                 r = mbedtls_pk_write_pubkey_pem(&pk, pem, sizeof(pem));
+        if (r == 0)
+                r = mbedtls_pk_write_key_pem(&pk, priv, sizeof(priv));
         mbedtls_pk_free(&pk);
         mbedtls_ctr_drbg_free(&drbg);
         mbedtls_entropy_free(&entropy);
@@ -207,6 +211,20 @@ TEST(rsa_key_refused) {
         ASSERT_TRUE(v == NULL);
         ASSERT_CONTAINS(err.message, "release keys must be EC P-256");
         ASSERT_CONTAINS(err.message, "RSA");
+
+        /* Signing with an RSA private key is refused as well. */
+        char rsa_priv[160];
+        snprintf(rsa_priv, sizeof(rsa_priv), "%s/rsa.key", k.dir);
+        f = fopen(rsa_priv, "we");
+        ASSERT_TRUE(f != NULL);
+        fputs((char *) priv, f);
+        fclose(f);
+        char *sig = NULL;
+        ASSERT_ERR(tender_sign(rsa_priv, "data", 4, &sig, &err), EINVAL);
+        ASSERT_TRUE(sig == NULL);
+        ASSERT_CONTAINS(err.message, "release keys must be EC P-256");
+        ASSERT_ERR(tender_sign(rsa_path, "data", 4, &sig, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "not an unencrypted PEM private key");
 
         /* not a key at all */
         ASSERT_ERR(tender_verifier_load(k.priv, &v, &err), EINVAL);

@@ -151,6 +151,21 @@ TEST(rsa_pss_and_small_rsa_keys) {
                 fprintf(stderr, "%s\n", err.message);
         ASSERT_OK(r);
         ASSERT_ERR(tender_tuf_key_verify(k, "msG", 3, sig, &err), EBADMSG);
+        /* The publisher signs with P-256 keys only; an RSA private key, a public key and a
+         * missing file are refused (the shared key loader's error paths). */
+        _cleanup_free_ char *none = NULL;
+        cJSON *pub = NULL;
+        snprintf(path, sizeof(path), "%s/k.pem", d);
+        ASSERT_ERR(tender_tuf_sign(path, "msg", 3, &none, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "EC P-256 keys only");
+        ASSERT_ERR(tender_tuf_key_public(path, &pub, &err), EINVAL);
+        ASSERT_TRUE(pub == NULL);
+        snprintf(path, sizeof(path), "%s/k.pub", d);
+        ASSERT_ERR(tender_tuf_sign(path, "msg", 3, &none, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "not an unencrypted PEM private key");
+        snprintf(path, sizeof(path), "%s/missing.pem", d);
+        ASSERT_ERR(tender_tuf_sign(path, "msg", 3, &none, &err), ENOENT);
+        ASSERT_TRUE(none == NULL);
         snprintf(path, sizeof(path), "%s/s.pub", d);
         o = rsa_key_obj(path);
         tender_tuf_key_free(TAKE_PTR(k));

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# TUF interoperability with Debian's python3-securesystemslib, both ways, over loopback with
+# tender-server-mock serving the files (tests/interop/sslib/tuf_sslib.py is the peer):
+#  1. tender-tuf is the client of repositories that securesystemslib's keys, canonical JSON
+#     and signers made (ECDSA P-256 and RSA-PSS, a root rotation to 2-of-2, consistent
+#     snapshots, a terminating delegated role); one variant per spoiled signature or target
+#     must be refused, naming the role, and must leave the trusted metadata as it was;
+#  2. securesystemslib checks a repository tender-publish made (key ids, signatures over its
+#     canonical bytes, thresholds, root chain, hashes), and refuses it once a signature is
+#     spoiled.
+# Skips (77) when no python3 on the machine can import securesystemslib.
+set -euo pipefail
+
+B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
+SRC=${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
+PEER=$SRC/tests/interop/sslib/tuf_sslib.py
+# Debian's module lives in the system interpreter; a python3 earlier on PATH (pyenv, venv)
+# may not see it.
+PY=
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import securesystemslib' 2>/dev/null; then
+    PY=$(command -v "$candidate")
+    break
+  fi
+done
+[[ -n $PY ]] || { echo "skip: no python3 with securesystemslib (apt-get install python3-securesystemslib)"; exit 77; }
+for bin in "$PUBLISH" "$TUF" "$MOCK"; do
+  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
+done
+echo "peer: securesystemslib $("$PY" -c 'import securesystemslib; print(securesystemslib.__version__)') on $PY"
+
+WORK=$(mktemp -d /tmp/tender-tuf-sslib.XXXXXX)
+MOCK_PID=
+cleanup() {
+  if [[ -n $MOCK_PID ]]; then
+    kill -TERM "$MOCK_PID" 2>/dev/null || true
+    wait "$MOCK_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    failures=$((failures + 1))
+  fi
+}
+# fails_with TEXT CMD...: CMD exits 1 and its stderr contains TEXT.
+fails_with() {
+  local text=$1 rc=0
+  shift
+  "$@" 2>"$WORK/stderr" >/dev/null || rc=$?
+  [[ $rc == 1 ]] || { echo "     exit $rc, expected 1; stderr: $(cat "$WORK/stderr")" >&2; return 1; }
+  grep -qF -- "$text" "$WORK/stderr" || { echo "     stderr: $(cat "$WORK/stderr")" >&2; return 1; }
+}
+
+# --- 1. tender-tuf reads repositories securesystemslib signed ---------------------------------
+SERVED=$WORK/served
+"$PY" "$PEER" make "$SERVED"
+"$MOCK" --repo "$SERVED" --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.log" &
+MOCK_PID=$!
+URL=
+for _ in $(seq 100); do
+  URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/mock.out")
+  [[ -n $URL ]] && break
+  sleep 0.1
+done
+[[ -n $URL ]] || { echo "FAIL: server-mock did not start"; cat "$WORK/mock.log"; exit 1; }
+
+# client VARIANT DIR: a fresh client trusting VARIANT's 1.root.json, downloading both targets.
+client() {
+  local variant=$1 dir=$2
+  rm -rf "$dir" "$dir.out"
+  mkdir -p "$dir.out"
+  "$TUF" --metadata-dir "$dir" init "$SERVED/$variant/metadata/1.root.json" &&
+    download "$variant" "$dir"
+}
+download() {
+  "$TUF" --metadata-dir "$2" --metadata-url "$URL/repo/$1/metadata" \
+    --target-name apps/hello/1.0.0.json --target-name apps/index.txt \
+    --target-base-url "$URL/repo/$1/targets" --target-dir "$2.out" download
+}
+trusts_root_2() {
+  "$PY" -c "import json,sys; sys.exit(json.load(open('$1/root.json'))['signed']['version'] != 2)"
+}
+
+C=$WORK/client
+check "tender-tuf downloads through securesystemslib's repository" client good "$C"
+check "the delegated target's bytes" \
+  cmp -s "$C.out/apps%2Fhello%2F1.0.0.json" "$SERVED/good/targets/apps/hello/1.0.0.json"
+check "the top-level target's bytes" \
+  cmp -s "$C.out/apps%2Findex.txt" "$SERVED/good/targets/apps/index.txt"
+check "the client trusts root version 2" trusts_root_2 "$C"
+check "the client trusts the delegated role" test -f "$C/hello.json"
+
+# Each variant differs from "good" by one spoiled signature (or target byte) only.
+N=$WORK/neg
+check "2.root.json with a bad signature by the old root key (ECDSA) is refused" \
+  fails_with "root: 2.root.json (by the trusted root version 1): root: signature threshold not met" \
+  client root-old "$N"
+check "2.root.json with a bad signature by a new root key (RSA-PSS) is refused" \
+  fails_with "root: 2.root.json (by its own keys): root: signature threshold not met: 1 of 2" \
+  client root-new "$N"
+check "timestamp with a bad RSA-PSS signature is refused" \
+  fails_with "timestamp: signature threshold not met" client timestamp "$N"
+check "snapshot with a bad ECDSA signature is refused" \
+  fails_with "snapshot: signature threshold not met" client snapshot "$N"
+check "targets with a bad ECDSA signature is refused" \
+  fails_with "targets: signature threshold not met" client targets "$N"
+check "delegated role with a bad RSA-PSS signature is refused" \
+  fails_with 'delegated role "hello": signature threshold not met' client hello "$N"
+check "a target with one bit changed is refused" \
+  fails_with 'target "apps/hello/1.0.0.json": hash mismatch' client target "$N"
+check "nothing was written for the refused target" bash -c "[[ ! -e '$N.out/apps%2Fhello%2F1.0.0.json' ]]"
+
+# The client that trusts "good" is served the same keys' spoiled timestamp: refused, and its
+# trusted metadata stays byte for byte.
+cp -a "$C" "$WORK/before"
+check "a trusting client refuses the spoiled timestamp" \
+  fails_with "timestamp: signature threshold not met" \
+  "$TUF" --metadata-dir "$C" --metadata-url "$URL/repo/timestamp/metadata" refresh
+check "its trusted metadata is unchanged" diff -r "$WORK/before" "$C"
+
+# --- 2. securesystemslib checks tender-publish's repository -----------------------------------
+REPO=$WORK/repo KEYS=$WORK/keys
+mkdir -p "$REPO/apps/hello"
+for v in 1.0.0:1 2.0.0:2; do
+  "$PY" - "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}" <<'PY'
+import hashlib, json, sys
+path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
+h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
+json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCounter": counter,
+           "image": {"manifestDigest": h(version), "config": {"entrypoint": ["/bin/app"]},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                 "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
+                                 "uncompressedSize": 20}]}}, open(path, "w"), indent=2)
+PY
+done
+"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
+"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+check "securesystemslib verifies tender-publish's new repository" "$PY" "$PEER" verify "$REPO/tuf"
+"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role snapshot
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets
+verify_into() { "$PY" "$PEER" verify "$REPO/tuf" >"$1" 2>&1 || { cat "$1" >&2; return 1; }; }
+check "securesystemslib verifies it after root, snapshot and targets rotations" \
+  verify_into "$WORK/verify.out"
+check "... through four root versions and both targets" \
+  grep -qF "verified 4 root version(s), timestamp, snapshot, targets and 2 target file(s)" "$WORK/verify.out"
+# Spoiled by securesystemslib's side: one of 1.root.json's two signatures (2-of-2), and the
+# timestamp's only one.
+cp -a "$REPO/tuf" "$WORK/spoiled-root"
+"$PY" "$PEER" tamper "$WORK/spoiled-root/metadata/1.root.json"
+check "securesystemslib refuses tender-publish's root with a spoiled signature" \
+  fails_with "1.root.json: signature by " "$PY" "$PEER" verify "$WORK/spoiled-root"
+cp -a "$REPO/tuf" "$WORK/spoiled-ts"
+"$PY" "$PEER" tamper "$WORK/spoiled-ts/metadata/timestamp.json"
+check "securesystemslib refuses tender-publish's timestamp with a spoiled signature" \
+  fails_with "timestamp.json: signature by " "$PY" "$PEER" verify "$WORK/spoiled-ts"
+
+if ((failures)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
