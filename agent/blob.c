@@ -236,8 +236,9 @@ int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_er
                 .budget_ms = a->cfg->download_retry_budget_sec * 1000,
         };
         struct progress p = {.a = a, .req = req, .digest = digest, .last_ms = now_ms()};
-        snprintf(a->progress.what, sizeof(a->progress.what), "%s %s %s", req->rec->app,
-                 req->rec->version, digest);
+        /* Short digest, as container tools show it: app and version must fit in 80 bytes. */
+        snprintf(a->progress.what, sizeof(a->progress.what), "%s %s sha256:%.12s", req->rec->app,
+                 req->rec->version, hex);
         a->progress.done = 0;
         a->progress.total = req->layer->size;
         int dirfd = tender_store_blobs_fd(a->store);
