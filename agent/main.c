@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
 #include "trust.h"
@@ -74,6 +75,10 @@ static int run(const struct tender_config *cfg, bool once) {
         struct agent a = {.cfg = cfg, .tuf_fd = -1};
         int r;
 
+        /* A locked fscrypt store cannot be opened: wait for its key, refusing deployments. */
+        r = agent_wait_store_unlocked(cfg, once, &stop_requested);
+        if (r != 0)
+                return r < 0 || once ? 1 : 0;
         r = tender_store_open(cfg->store_root, &store, &err);
         if (r < 0) {
                 log_error("%s", err.message);

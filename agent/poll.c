@@ -10,19 +10,10 @@
 
 #define CONFIG_DATA_MAX_ATTRS (2 + TENDER_STORE_MAX_APPS)
 
-int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
-                    struct tender_error *err) {
-        _cleanup_free_ char *auth = NULL;
-        int r;
-
-        *c = (struct ddi_client){0};
-        if (cfg->target_token &&
-            asprintf(&auth, "Authorization: TargetToken %s", cfg->target_token) < 0)
-                return -ENOMEM;
+void ddi_http_options(const struct tender_config *cfg, struct tender_http_options *ret) {
         /* download.* applies to every transfer of tenderd: TLS to the server too. */
-        struct tender_http_options opts = {
+        *ret = (struct tender_http_options){
                 .ca_file = cfg->download_ca_file,
-                .auth_header = auth,
                 .timeout_sec = cfg->http_timeout_sec,
                 .low_speed_bytes_per_sec = cfg->download_low_speed_bytes_per_sec,
                 .max_recv_bytes_per_sec = cfg->download_max_bytes_per_sec,
@@ -32,6 +23,20 @@ int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
                 .max_redirects = (unsigned) cfg->download_max_redirects,
                 .redirect_protocols = cfg->download_allow_http_redirects ? "http,https" : "https",
         };
+}
+
+int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
+                    struct tender_error *err) {
+        _cleanup_free_ char *auth = NULL;
+        struct tender_http_options opts;
+        int r;
+
+        *c = (struct ddi_client){0};
+        if (cfg->target_token &&
+            asprintf(&auth, "Authorization: TargetToken %s", cfg->target_token) < 0)
+                return -ENOMEM;
+        ddi_http_options(cfg, &opts);
+        opts.auth_header = auth;
         r = tender_http_new(&opts, &c->http);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "HTTP client setup");

@@ -12,6 +12,8 @@ struct ddi_client {
         char *controller_url;
 };
 
+/* The HTTP options every transfer of tenderd uses (download.*), without any auth header. */
+void ddi_http_options(const struct tender_config *cfg, struct tender_http_options *ret);
 int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
                     struct tender_error *err);
 void ddi_client_done(struct ddi_client *c);

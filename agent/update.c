@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "blob.h"
 #include "health.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
@@ -173,30 +174,17 @@ static enum tender_journal_state step_verify(struct update *u) {
 
 static int fetch_layer(struct update *u, const struct tender_layer *l) {
         struct tender_store *store = u->a->store;
-        char digest[TENDER_DIGEST_STRING_MAX], hex[65];
+        char digest[TENDER_DIGEST_STRING_MAX];
         _cleanup_free_ char *tmp = NULL, *path = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
         tender_digest_format(&l->digest, digest);
-        tender_digest_hex(&l->digest, hex);
         fd = tender_store_blob_open(store, &l->digest);
         if (fd == -ENOENT) {
-                /* URL from the server; size and digest only from the signed manifest. */
-                const struct tender_ddi_artifact *art = tender_ddi_chunk_artifact(u->chunk, digest);
-                if (!art || !art->url)
-                        return tender_error_set(&u->error, TENDER_ERR_SERVER, ENOENT,
-                                                "the deployment offers no artifact %s", digest);
-                struct tender_download d = {.url = art->url, .digest = l->digest, .size = l->size};
-                /* Backoff with jitter within a budget; 404/403 and bad digests end at once. */
-                struct tender_retry_policy policy = {
-                        .max_attempts = (unsigned) u->a->cfg->download_retry_attempts,
-                        .budget_ms = u->a->cfg->download_retry_budget_sec * 1000,
-                };
-                tender_log(LOG_INFO, &u->log, "Downloading blob %s (%llu bytes)", digest,
-                           (unsigned long long) l->size);
-                r = tender_http_download_retry(u->a->ddi.http, &d, tender_store_blobs_fd(store),
-                                               hex, &policy, &u->error);
+                struct blob_request br = {
+                        .chunk = u->chunk, .rec = u->rec, .layer = l, .log = &u->log};
+                r = blob_fetch(u->a, &br, &u->error);
                 if (r < 0)
                         return r;
                 fd = tender_store_blob_open(store, &l->digest);

@@ -32,6 +32,7 @@
 #define CONFIG_RETRY_ATTEMPTS_MAX 100
 #define CONFIG_RETRY_BUDGET_MAX 86400
 #define CONFIG_PIN_MAX 1024
+#define CONFIG_REPOSITORY_MAX 255 /* the Distribution spec's limit, before {app} is replaced */
 
 static const char *const root_keys[] = {"server",  "store", "trust",    "tuf",
                                         "runtime", "log",   "download", NULL};
@@ -53,7 +54,9 @@ static const char *const download_keys[] = {"caFile",
                                             "allowHttpRedirects",
                                             "retryAttempts",
                                             "retryBudgetSeconds",
+                                            "registry",
                                             NULL};
+static const char *const registry_keys[] = {"url", "repository", "credentialsFile", NULL};
 
 void tender_config_free(struct tender_config *c) {
         if (!c)
@@ -72,6 +75,9 @@ void tender_config_free(struct tender_config *c) {
         free(c->download_pinned_public_key);
         free(c->download_client_cert);
         free(c->download_client_key);
+        free(c->registry_url);
+        free(c->registry_repository);
+        free(c->registry_credentials_file);
         free(c);
 }
 
@@ -267,6 +273,35 @@ static int get_abs_path(const cJSON *obj, const char *path, const char *key, cha
         return r;
 }
 
+/* download.registry: where layers come from when not from the DDI artifacts. The repository
+ * is a template so that one setting serves every app of the device. */
+static int parse_registry(const cJSON *d, struct tender_config *c, struct tender_error *err) {
+        const cJSON *reg = NULL;
+        int r = tender_json_get_object(d, "download", "registry", false, &reg, err);
+        if (r < 0 || !reg)
+                return r;
+        r = tender_json_check_keys(reg, "download.registry", registry_keys, err);
+        if (r >= 0)
+                r = get_str(reg, "download.registry", "url", true, NULL, &c->registry_url, err);
+        if (r >= 0 && (strlen(c->registry_url) > CONFIG_URL_MAX ||
+                       (strncmp(c->registry_url, "http://", 7) != 0 &&
+                        strncmp(c->registry_url, "https://", 8) != 0)))
+                return config_error(err, "download.registry.url",
+                                    "expected an http:// or https:// URL", c->registry_url);
+        if (r >= 0)
+                r = get_str(reg, "download.registry", "repository", false, "{app}",
+                            &c->registry_repository, err);
+        if (r >= 0 && (strlen(c->registry_repository) > CONFIG_REPOSITORY_MAX ||
+                       !printable_no_space(c->registry_repository)))
+                return config_error(err, "download.registry.repository",
+                                    "expected a repository name, \"{app}\" for the app's name",
+                                    c->registry_repository);
+        if (r >= 0)
+                r = get_abs_path(reg, "download.registry", "credentialsFile",
+                                 &c->registry_credentials_file, err);
+        return r;
+}
+
 static int parse_download(const cJSON *root, struct tender_config *c, struct tender_error *err) {
         const cJSON *d = NULL;
         int r = tender_json_get_object(root, "", "download", false, &d, err);
@@ -310,6 +345,8 @@ static int parse_download(const cJSON *root, struct tender_config *c, struct ten
         if (r >= 0)
                 r = get_range(d, "download", "retryBudgetSeconds", DEFAULT_RETRY_BUDGET_SEC, 1,
                               CONFIG_RETRY_BUDGET_MAX, &c->download_retry_budget_sec, err);
+        if (r >= 0)
+                r = parse_registry(d, c, err);
         return r;
 }
 

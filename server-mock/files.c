@@ -11,6 +11,7 @@
 
 #include "range.h"
 #include "server.h"
+#include "stats.h"
 #include "tender/log.h"
 
 #define MD5SUM_SUFFIX ".MD5SUM"
@@ -79,21 +80,28 @@ static const char *effective_range(const struct mock_request *req, const char *e
         return range;
 }
 
-/* A throttled transfer: blocks of THROTTLE_BLOCK bytes, each followed by the pause that keeps
- * the rate. The pause blocks MHD's one thread, so other requests wait at most one pause: fine
- * for a test server, which is what --throttle is for. */
+/* Bodies are read through a callback, so /mock/stats can count what was sent. Throttled
+ * (--throttle, blobs/ only): blocks of THROTTLE_BLOCK bytes, each followed by the pause that
+ * keeps the rate. The pause blocks MHD's one thread, so other requests wait at most one pause:
+ * fine for a test server, which is what --throttle is for. */
 #define THROTTLE_BLOCK 16384
-struct throttled {
+#define READ_BLOCK 65536
+struct body_reader {
         int fd;
-        uint64_t first, bps;
+        uint64_t first, bps; /* bps 0: unthrottled */
+        char path[];
 };
 
-static ssize_t throttled_read(void *cls, uint64_t pos, char *buf, size_t max) {
-        struct throttled *t = cls;
-        size_t n = max < THROTTLE_BLOCK ? max : THROTTLE_BLOCK;
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct body_reader *t = cls;
+        size_t block = t->bps ? THROTTLE_BLOCK : READ_BLOCK;
+        size_t n = max < block ? max : block;
         ssize_t k = pread(t->fd, buf, n, (off_t) (t->first + pos));
         if (k <= 0)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
+        mock_stats_bytes(t->path, (uint64_t) k);
+        if (!t->bps)
+                return k;
         uint64_t ns = (uint64_t) k * 1000000000ULL / t->bps;
         struct timespec ts = {.tv_sec = (time_t) (ns / 1000000000ULL),
                               .tv_nsec = (long) (ns % 1000000000ULL)};
@@ -102,19 +110,22 @@ static ssize_t throttled_read(void *cls, uint64_t pos, char *buf, size_t max) {
         return k;
 }
 
-static void throttled_free(void *cls) {
-        struct throttled *t = cls;
+static void body_free(void *cls) {
+        struct body_reader *t = cls;
         close(t->fd);
         free(t);
 }
 
-static struct MHD_Response *throttled_response(int fd, uint64_t first, uint64_t len, uint64_t bps) {
-        struct throttled *t = malloc(sizeof(*t));
+static struct MHD_Response *body_response(int fd, const char *path, uint64_t first, uint64_t len,
+                                          uint64_t bps) {
+        size_t plen = strlen(path) + 1;
+        struct body_reader *t = malloc(sizeof(*t) + plen);
         if (!t)
                 return NULL;
-        *t = (struct throttled){.fd = fd, .first = first, .bps = bps};
+        *t = (struct body_reader){.fd = fd, .first = first, .bps = bps};
+        memcpy(t->path, path, plen);
         struct MHD_Response *r = MHD_create_response_from_callback(
-                len, THROTTLE_BLOCK, throttled_read, t, throttled_free);
+                len, bps ? THROTTLE_BLOCK : READ_BLOCK, body_read, t, body_free);
         if (!r)
                 free(t);
         return r;
@@ -165,15 +176,14 @@ void mock_files_handle(struct mock *m, const struct mock_request *req, const cha
         }
         uint64_t len = size > 0 ? last - first + 1 : 0;
 
+        mock_stats_request(rest);
         if (len == 0)
                 reply->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        else if (m->throttle_bps && strncmp(rest, "blobs/", 6) == 0) {
-                reply->response = throttled_response(fd, first, len, m->throttle_bps);
-                if (reply->response)
-                        TAKE_FD(fd);
-        } else {
-                /* MHD owns the fd from here and closes it after the transfer. */
-                reply->response = MHD_create_response_from_fd_at_offset64(len, fd, first);
+        else {
+                bool throttled = m->throttle_bps && strncmp(rest, "blobs/", 6) == 0;
+                /* The reader owns the fd from here and closes it after the transfer. */
+                reply->response =
+                        body_response(fd, rest, first, len, throttled ? m->throttle_bps : 0);
                 if (reply->response)
                         TAKE_FD(fd);
         }

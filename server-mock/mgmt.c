@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "stats.h"
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
@@ -95,6 +96,10 @@ void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char
                 mock_reply_json(reply, MHD_HTTP_OK, mock_actions_to_json(m->state, target));
         } else if ((id = strncmp(rest, "actions/", 8) == 0 ? rest + 8 : NULL) && get) {
                 get_action(m, id, reply);
+        } else if (STREQ(rest, "stats") && (get || STREQ(req->method, "DELETE"))) {
+                if (!get)
+                        mock_stats_reset();
+                mock_reply_json(reply, MHD_HTTP_OK, mock_stats_to_json());
         } else if (STREQ(rest, "targets") && get) {
                 mock_reply_json(reply, MHD_HTTP_OK, mock_targets_to_json(m->state));
         } else

@@ -46,6 +46,10 @@ struct tender_config {
         bool download_allow_http_redirects;        /* default false: redirects to https only */
         uint64_t download_retry_attempts;          /* default 5 */
         uint64_t download_retry_budget_sec;        /* default 900 */
+        /* download.registry: layers from an OCI registry instead of DDI artifact URLs */
+        char *registry_url;              /* "http(s)://host[:port]", or NULL: DDI artifacts */
+        char *registry_repository;       /* "{app}" replaced by the app; default "{app}" */
+        char *registry_credentials_file; /* "username:password", or NULL: anonymous */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

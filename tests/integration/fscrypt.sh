@@ -5,6 +5,9 @@
 # and the file system unmounted; the raw image must hold none of the plaintext (contents and
 # names), while a control file outside the store shows that the search would find it. Then
 # remount: the store reports locked, a wrong key is rejected, the right one unlocks it.
+# Last, tenderd on an fscrypt store: v1 installed and running, the store locked under it and
+# tenderd restarted: it keeps running, refuses a deployment with the reason, leaves v1
+# running, still refuses after a wrong key was tried, and installs v2 once the key is added.
 set -euo pipefail
 
 skip() {
@@ -24,7 +27,16 @@ CTL=$BUILD/bin/tenderctl
 
 W=$(mktemp -d /tmp/tender-fscrypt-test.XXXXXX)
 LOOP=
+SCN_WORK=
 cleanup() {
+  local rc=$?
+  if [[ -n $SCN_WORK ]]; then
+    ((rc)) && { echo "---- tenderd log"; tail -n 40 "$SCN_WORK/logs/tenderd.log"; }
+    scn_cleanup
+  fi
+  # mounts beneath the image (container root file systems), deepest first
+  awk -v w="$W/mnt/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
   mountpoint -q "$W/mnt" 2>/dev/null && umount "$W/mnt"
   mountpoint -q "$W/tmpfs" 2>/dev/null && umount "$W/tmpfs"
   [[ -n $LOOP ]] && losetup -d "$LOOP" 2>/dev/null
@@ -58,7 +70,7 @@ umount_image() {
 }
 
 mkdir -p "$W/mnt" "$W/tmpfs"
-truncate -s 32M "$W/ext4.img"
+truncate -s 64M "$W/ext4.img"
 mkfs.ext4 -q -O encrypt -b 4096 "$W/ext4.img"
 mount_image
 STORE=$W/mnt/store
@@ -126,4 +138,76 @@ out=$("$CTL" store status --root "$STORE") || fail "status after unlock failed"
 # a file system without fscrypt
 mount -t tmpfs -o size=1m tmpfs "$W/tmpfs"
 must_fail "does not support fscrypt" "$CTL" store provision --root "$W/tmpfs/store" --key-file "$W/key"
+
+# tenderd on a locked store
+agent_tools=true
+for tool in umoci curl python3; do command -v $tool >/dev/null || agent_tools=false; done
+[[ -x /bin/busybox ]] || agent_tools=false
+if ! $agent_tools; then
+  echo "fscrypt: store checks passed; tenderd part skipped (umoci, curl, python3, busybox-static)"
+  exit 0
+fi
+TENDER_BIN=$BUILD/bin
+# shellcheck source=../../scripts/lib/scenario.sh
+source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
+scn_init
+DSTORE=$W/mnt/device-store
+"$CTL" store provision --root "$DSTORE" --key-file "$W/key" >/dev/null
+{ scn_build_images 1 2 && scn_publish 1 2; } >"$SCN_WORK/logs/images.log" 2>&1 ||
+  fail "images: $(tail -5 "$SCN_WORK/logs/images.log")"
+scn_start_server
+scn_write_config
+sed -i "s|\"root\": \"$SCN_WORK/store\", \"allowUnencrypted\": true|\"root\": \"$DSTORE\"|" \
+  "$SCN_WORK/agent.json"
+grep -q "\"root\": \"$DSTORE\" }" "$SCN_WORK/agent.json" || fail "config: $(cat "$SCN_WORK/agent.json")"
+dcurrent() { basename "$(readlink "$DSTORE/apps/hello/current" 2>/dev/null)" 2>/dev/null; }
+v1_status() {
+  scn_runtime state hello-1_0_0 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo none
+}
+# wait_log TEXT: until tenderd's log holds TEXT (60 s).
+wait_log() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    grep -qF -- "$1" "$SCN_WORK/logs/tenderd.log" && return 0
+    sleep 0.2
+  done
+  fail "tenderd never logged '$1'"
+}
+
+scn_start_agent
+id=$(scn_deploy 1.0.0)
+[[ $(scn_wait_action "$id") == success ]] || fail "v1 on the encrypted store: $(scn_action_details "$id")"
+[[ $(v1_status) == running ]] || fail "v1 is not running"
+scn_stop_agent
+echo "ok: v1 installed on the fscrypt store and running"
+
+# lock under the running app: its open files keep working, new opens fail
+"$CTL" store lock --root "$DSTORE" >/dev/null 2>&1 || true
+must_fail "is locked" "$CTL" store status --root "$DSTORE"
+scn_start_agent
+wait_log "deployments are refused"
+id=$(scn_deploy 2.0.0)
+[[ $(scn_wait_action "$id") == failure ]] || fail "a deployment onto the locked store did not fail"
+details=$(scn_action_details "$id")
+[[ $details == *"hello 2.0.0: refused to stage"*"is locked"* ]] || fail "refusal details: $details"
+echo "ok: locked store: deployment refused: $details"
+kill -0 "$SCN_AGENT_PID" 2>/dev/null || fail "tenderd exited on a locked store"
+[[ $(v1_status) == running ]] || fail "v1 stopped while the store was locked"
+
+must_fail "wrong key for $DSTORE" "$CTL" store unlock --root "$DSTORE" --key-file "$W/wrong"
+id=$(scn_deploy 2.0.0)
+[[ $(scn_wait_action "$id") == failure ]] || fail "a deployment after a wrong key did not fail"
+[[ $(scn_action_details "$id") == *"is locked"* ]] || fail "details: $(scn_action_details "$id")"
+kill -0 "$SCN_AGENT_PID" 2>/dev/null || fail "tenderd exited after a wrong key"
+[[ $(v1_status) == running ]] || fail "v1 stopped after a wrong key"
+echo "ok: wrong key: still refused, tenderd and v1 running"
+
+"$CTL" store unlock --root "$DSTORE" --key-file "$W/key"
+wait_log "is unlocked now"
+id=$(scn_deploy 2.0.0)
+[[ $(scn_wait_action "$id") == success ]] || fail "v2 after unlock: $(scn_action_details "$id")"
+[[ $(dcurrent) == 2.0.0 ]] || fail "current after unlock: $(dcurrent)"
+echo "ok: unlocked: v2 installed"
+scn_stop_agent
 echo "fscrypt: all checks passed"

@@ -415,4 +415,42 @@ TEST(download_bad_values) {
         ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"retries\": 3"), EINVAL, "download.retries");
 }
 
+TEST(download_registry) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, &err));
+        ASSERT_TRUE(c->registry_url == NULL && c->registry_repository == NULL);
+        ASSERT_TRUE(c->registry_credentials_file == NULL);
+        tender_config_free(c);
+        c = NULL;
+
+        ASSERT_OK(parse(WITH_DOWNLOAD("\"registry\": {\"url\": \"https://reg.example:5000\"}"), &c,
+                        &err));
+        ASSERT_STREQ(c->registry_url, "https://reg.example:5000");
+        ASSERT_STREQ(c->registry_repository, "{app}");
+        ASSERT_TRUE(c->registry_credentials_file == NULL);
+        tender_config_free(c);
+        c = NULL;
+
+        ASSERT_OK(parse(WITH_DOWNLOAD("\"registry\": {\"url\": \"http://127.0.0.1:5000\","
+                                      " \"repository\": \"fleet/{app}\","
+                                      " \"credentialsFile\": \"/etc/tender/registry.cred\"}"),
+                        &c, &err));
+        ASSERT_STREQ(c->registry_url, "http://127.0.0.1:5000");
+        ASSERT_STREQ(c->registry_repository, "fleet/{app}");
+        ASSERT_STREQ(c->registry_credentials_file, "/etc/tender/registry.cred");
+
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"registry\": {}"), ENOENT, "download.registry.url");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"registry\": {\"url\": \"ftp://r\"}"), EINVAL,
+                          "download.registry.url");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"registry\": {\"url\": \"https://r\","
+                                        " \"repository\": \"a b\"}"),
+                          EINVAL, "download.registry.repository");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"registry\": {\"url\": \"https://r\","
+                                        " \"credentialsFile\": \"cred\"}"),
+                          EINVAL, "download.registry.credentialsFile");
+        ASSERT_CONFIG_ERR(WITH_DOWNLOAD("\"registry\": {\"url\": \"https://r\", \"user\": \"x\"}"),
+                          EINVAL, "download.registry.user");
+}
+
 TEST_MAIN()

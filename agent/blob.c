@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "blob.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tender/fileio.h"
+#include "tender/log.h"
+#include "tender/registry.h"
+
+/* The blob clients, made on first use and kept while tenderd runs (its configuration does not
+ * change meanwhile), so that a registry token serves every later blob too. Kept here rather
+ * than in struct agent: only this file uses them. */
+static struct {
+        const struct tender_config *cfg; /* what they were made from; NULL: not yet */
+        struct tender_http *http;
+        struct tender_registry *registry; /* NULL: blobs from DDI artifact URLs */
+        char *ddi_auth;                   /* the target token header, for DDI artifacts only */
+} sources;
+
+static void sources_done(void) {
+        tender_registry_free(sources.registry);
+        tender_http_free(sources.http);
+        free(sources.ddi_auth);
+        sources = (typeof(sources)){0};
+}
+
+/* "username:password" on one line; refused when group or others may read it. */
+static int read_credentials(const char *path, char **ret_user, char **ret_password,
+                            struct tender_error *err) {
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        if (stat(path, &st) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, -errno,
+                                              "download.registry.credentialsFile %s", path);
+        if (st.st_mode & 077)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EPERM,
+                                        "download.registry.credentialsFile %s is readable by group "
+                                        "or others",
+                                        path);
+        int r = tender_read_file_at(AT_FDCWD, path, BLOB_CREDENTIALS_MAX, &data, &len);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, r,
+                                              "download.registry.credentialsFile %s", path);
+        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+                data[--len] = '\0';
+        char *colon = strchr(data, ':');
+        if (!colon || colon == data || memchr(data, '\n', len) || strlen(data) != len) {
+                explicit_bzero(data, len);
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "download.registry.credentialsFile %s: expected one line "
+                                        "username:password",
+                                        path);
+        }
+        *colon = '\0';
+        *ret_user = strdup(data);
+        *ret_password = strdup(colon + 1);
+        explicit_bzero(data, len);
+        return *ret_user && *ret_password ? 0 : -ENOMEM;
+}
+
+static int make_registry(const struct tender_config *cfg, struct tender_error *err) {
+        _cleanup_free_ char *user = NULL, *password = NULL;
+        int r;
+
+        if (cfg->registry_credentials_file) {
+                r = read_credentials(cfg->registry_credentials_file, &user, &password, err);
+                if (r < 0)
+                        return r;
+        }
+        struct tender_registry_options ro = {.username = user, .password = password};
+        r = tender_registry_new(sources.http, cfg->registry_url, &ro, &sources.registry);
+        if (password)
+                explicit_bzero(password, strlen(password));
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, r, "download.registry.url %s",
+                                              cfg->registry_url);
+        return 0;
+}
+
+static int sources_init(const struct tender_config *cfg, struct tender_error *err) {
+        struct tender_http_options opts;
+        int r;
+
+        if (sources.cfg == cfg)
+                return 0;
+        sources_done();
+        ddi_http_options(cfg, &opts);
+        r = tender_http_new(&opts, &sources.http);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "blob HTTP client");
+        if (cfg->target_token &&
+            asprintf(&sources.ddi_auth, "Authorization: TargetToken %s", cfg->target_token) < 0) {
+                sources_done();
+                return -ENOMEM;
+        }
+        if (cfg->registry_url && (r = make_registry(cfg, err)) < 0) {
+                sources_done();
+                return r;
+        }
+        sources.cfg = cfg;
+        return 0;
+}
+
+int blob_repository_name(const char *template, const char *app, char *buf, size_t size) {
+        static const char key[] = "{app}";
+        size_t n = 0, app_len = strlen(app);
+
+        for (const char *p = template; *p;) {
+                const char *part = strncmp(p, key, sizeof(key) - 1) == 0 ? app : p;
+                size_t len = part == app ? app_len : 1;
+                if (n + len >= size || n + len > TENDER_REGISTRY_REPOSITORY_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(buf + n, part, len);
+                n += len;
+                p += part == app ? sizeof(key) - 1 : 1;
+        }
+        buf[n] = '\0';
+        return 0;
+}
+
+struct progress {
+        struct agent *a;
+        const struct blob_request *req;
+        const char *digest;
+        uint64_t last_ms;
+        uint64_t last_step;
+};
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void send_progress(struct progress *p, uint64_t done, uint64_t total) {
+        const struct tender_journal_record *rec = p->req->rec;
+        _cleanup_free_ char *json = NULL;
+        struct tender_error err = {0};
+        char detail[TENDER_DDI_DETAIL_MAX];
+
+        snprintf(detail, sizeof(detail), "downloading %s: %llu of %llu bytes", p->digest,
+                 (unsigned long long) done, (unsigned long long) total);
+        const char *details[] = {detail, NULL};
+        struct tender_ddi_feedback f = {
+                .action_id = rec->action_id,
+                .execution = TENDER_DDI_PROCEEDING,
+                .finished = TENDER_DDI_NONE,
+                .has_progress = true,
+                .progress_cnt = done,
+                .progress_of = total,
+                .details = details,
+        };
+        if (!rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
+                return;
+        /* The DDI client, not the blob's: that one is in the middle of its transfer. A lost
+         * progress message does not matter; the transfer goes on. */
+        if (ddi_send_feedback_json(&p->a->ddi, rec->deployment_base, json, &err) < 0)
+                log_debug("Failed to send download progress: %s", err.message);
+}
+
+static void on_progress(uint64_t done, uint64_t total, void *userdata) {
+        struct progress *p = userdata;
+        uint64_t now = now_ms(), step = total ? done * 100 / total / BLOB_PROGRESS_STEP_PERCENT : 0;
+
+        p->a->progress.done = done;
+        p->a->progress.total = total;
+        if (done >= total)
+                return; /* the end is reported by the layer count that follows */
+        if (now - p->last_ms < BLOB_PROGRESS_MAX_GAP_MS &&
+            (step <= p->last_step || now - p->last_ms < BLOB_PROGRESS_MIN_GAP_MS))
+                return;
+        p->last_ms = now;
+        p->last_step = step;
+        send_progress(p, done, total);
+}
+
+static int fetch_from_registry(struct agent *a, const struct blob_request *req, int dirfd,
+                               const char *name, const struct tender_retry_policy *policy,
+                               struct progress *p, struct tender_error *err) {
+        char repository[TENDER_REGISTRY_REPOSITORY_MAX + 1];
+        int r = blob_repository_name(a->cfg->registry_repository, req->rec->app, repository,
+                                     sizeof(repository));
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, r,
+                                              "download.registry.repository for %s", req->rec->app);
+        tender_log(LOG_INFO, req->log, "Downloading blob %s (%llu bytes) from %s/%s", p->digest,
+                   (unsigned long long) req->layer->size, a->cfg->registry_url, repository);
+        struct tender_registry_blob b = {
+                .repository = repository,
+                .digest = req->layer->digest,
+                .size = req->layer->size,
+                .progress = on_progress,
+                .userdata = p,
+        };
+        return tender_registry_fetch_blob(sources.registry, &b, dirfd, name, policy, err);
+}
+
+static int fetch_from_ddi(const struct blob_request *req, int dirfd, const char *name,
+                          const struct tender_retry_policy *policy, struct progress *p,
+                          struct tender_error *err) {
+        const struct tender_ddi_artifact *art =
+                req->chunk ? tender_ddi_chunk_artifact(req->chunk, p->digest) : NULL;
+        if (!art || !art->url)
+                return tender_error_set(err, TENDER_ERR_SERVER, ENOENT,
+                                        "the deployment offers no artifact %s", p->digest);
+        tender_log(LOG_INFO, req->log, "Downloading blob %s (%llu bytes)", p->digest,
+                   (unsigned long long) req->layer->size);
+        struct tender_download d = {
+                .url = art->url,
+                .digest = req->layer->digest,
+                .size = req->layer->size,
+                .progress = on_progress,
+                .userdata = p,
+                .auth_header = sources.ddi_auth,
+        };
+        return tender_http_download_retry(sources.http, &d, dirfd, name, policy, err);
+}
+
+int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_error *err) {
+        char digest[TENDER_DIGEST_STRING_MAX], hex[65];
+        int r = sources_init(a->cfg, err);
+        if (r < 0)
+                return r;
+
+        tender_digest_format(&req->layer->digest, digest);
+        tender_digest_hex(&req->layer->digest, hex);
+        /* Backoff with jitter within a budget; 404/403 and bad digests end at once. */
+        struct tender_retry_policy policy = {
+                .max_attempts = (unsigned) a->cfg->download_retry_attempts,
+                .budget_ms = a->cfg->download_retry_budget_sec * 1000,
+        };
+        struct progress p = {.a = a, .req = req, .digest = digest, .last_ms = now_ms()};
+        /* Short digest, as container tools show it: app and version must fit in 80 bytes. */
+        snprintf(a->progress.what, sizeof(a->progress.what), "%s %s sha256:%.12s", req->rec->app,
+                 req->rec->version, hex);
+        a->progress.done = 0;
+        a->progress.total = req->layer->size;
+        int dirfd = tender_store_blobs_fd(a->store);
+        if (sources.registry)
+                r = fetch_from_registry(a, req, dirfd, hex, &policy, &p, err);
+        else
+                r = fetch_from_ddi(req, dirfd, hex, &policy, &p, err);
+        a->progress.done = a->progress.total = 0;
+        a->progress.what[0] = '\0';
+        return r;
+}
