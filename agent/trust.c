@@ -4,7 +4,9 @@
 #include "trust.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +38,13 @@ int agent_tuf_setup(struct agent *a, struct tender_error *err) {
          * rotations made of it, whatever tuf.root still holds. */
         int r = tender_read_file_at(AT_FDCWD, a->cfg->tuf_root, TENDER_TUF_ROOT_MAX_SIZE, &root,
                                     &len);
+        if (r == -ELOOP) {
+                /* A provisioning file is the administrator's: a symlink to it is fine. */
+                _cleanup_free_ char *real = realpath(a->cfg->tuf_root, NULL);
+                r = real ? tender_read_file_at(AT_FDCWD, real, TENDER_TUF_ROOT_MAX_SIZE, &root,
+                                               &len)
+                         : -errno;
+        }
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_CONFIG, r, "tuf.root: cannot read %s",
                                               a->cfg->tuf_root);
