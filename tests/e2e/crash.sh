@@ -68,13 +68,15 @@ PY
 
 "$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
   --public "$SCN_WORK/release-key.pub.pem" >/dev/null
-# publish REF WINDOW: hello <seq>.0.0 with release counter <seq> into $published.
+# publish REF WINDOW: hello <seq>.0.0 with release counter <seq> into $published. No deltas:
+# every round must download a full blob through the throttle (and random layers would only
+# cost delta attempts that are never worth it).
 publish() {
   seq=$((seq + 1))
   published=$seq.0.0
   "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "$1" --app hello \
     --version "$published" --counter "$seq" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
-    --health-window "$2" --memory 67108864 --pids 64 --volume data:/data --stop-timeout 5 \
+    --health-window "$2" --memory 67108864 --pids 64 --volume data:/data --stop-timeout 5 --deltas 0 \
     >>"$SCN_WORK/logs/publish.log" || scn_die "publish $published failed: $(tail -3 "$SCN_WORK/logs/publish.log")"
 }
 
