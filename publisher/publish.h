@@ -72,6 +72,10 @@ int release_deltas_put(int repo_fd, struct release_deltas *d, struct tender_erro
 /* Removes temporary files left (after a failure) and frees d's arrays. */
 void release_deltas_done(int repo_fd, struct release_deltas *d);
 
+/* Checks blobs/sha256/<hex> of a delta: size and digest as listed, and a delta header naming
+ * the entry's from and to. -EBADMSG on a mismatch. */
+int repo_check_delta(int repo_fd, const struct tender_layer_delta *d, struct tender_error *err);
+
 /* delta.c: a layer blob as an uncompressed tar the generator can map: a plain tar dup'ed, a
  * compressed one decompressed into an unnamed temporary file. */
 int delta_open_tar(int blob_fd, bool *ret_compressed, int *ret_fd, struct tender_error *err);

@@ -255,3 +255,37 @@ void release_deltas_done(int repo_fd, struct release_deltas *d) {
         free(d->digests);
         *d = (struct release_deltas){0};
 }
+
+int repo_check_delta(int repo_fd, const struct tender_layer_delta *d, struct tender_error *err) {
+        char hex[65], name[TENDER_DIGEST_STRING_MAX], got[TENDER_DIGEST_STRING_MAX];
+        struct tender_digest digest;
+        struct tender_delta_header h;
+        uint64_t size = 0;
+        tender_digest_format(&d->digest, name);
+        _cleanup_close_ int fd =
+                openat(repo_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int blob = fd < 0 ? -1
+                                          : openat(fd, tender_digest_hex(&d->digest, hex),
+                                                   O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (blob < 0)
+                return tender_error_set_errno(err, TENDER_ERR_VERIFY, errno, "Delta blob %s", name);
+        int r = tender_sha256_fd(blob, &digest, &size);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r, "Delta blob %s", name);
+        if (size != d->size || !tender_digest_equal(&digest, &d->digest))
+                return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "Delta blob %s: content has digest %s (%" PRIu64
+                                        " bytes, the manifest says %" PRIu64 ")",
+                                        name, tender_digest_format(&digest, got), size, d->size);
+        if (lseek(blob, 0, SEEK_SET) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Delta blob %s", name);
+        r = tender_delta_read_header(blob, &h, err);
+        if (r < 0)
+                return tender_error_prefix(err, "Delta blob %s", name);
+        if (!tender_digest_equal(&h.source, &d->from) || !tender_digest_equal(&h.target, &d->to))
+                return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
+                                        "Delta blob %s: its header names other layers than its "
+                                        "manifest entry",
+                                        name);
+        return 0;
+}

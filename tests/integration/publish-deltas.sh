@@ -168,7 +168,15 @@ cp -a "$R" "$W/repo-t0"
 release "$R" v3 3.0.0 3 >/dev/null
 check_deltas "$R" 3.0.0 2.0.0 1.0.0
 rebuilds "$R" 3.0.0
-"$PUB" verify --repo "$R" --app hello --version 3.0.0 --public "$W/key.pub.pem"
+"$PUB" verify --repo "$R" --app hello --version 3.0.0 --public "$W/key.pub.pem" >"$W/out"
+grep -qF "1 layers, 2 deltas" "$W/out" || fail "verify: $(cat "$W/out")"
+cp -a "$R" "$W/repo-bad"
+bad=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["deltas"][1]["digest"])' \
+  "$R/apps/hello/3.0.0.json")
+printf 'x' | dd of="$W/repo-bad/blobs/sha256/${bad#sha256:}" bs=1 seek=100 conv=notrunc status=none
+must_fail "Delta blob $bad" "$PUB" verify --repo "$W/repo-bad" --app hello --version 3.0.0 \
+  --public "$W/key.pub.pem"
+rm -rf "$W/repo-bad"
 
 echo "== K = 1, K = 0 and a zero threshold"
 release "$W/repo-k1" v3 3.0.0 3 --deltas 1 >/dev/null
