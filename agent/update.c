@@ -10,6 +10,7 @@
 
 #include "blob.h"
 #include "health.h"
+#include "layer_delta.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "tender/fscrypt.h"
@@ -172,6 +173,21 @@ static enum tender_journal_state step_verify(struct update *u) {
         return plan_space(u);
 }
 
+/* True when the layer came through a delta (layer_delta.c). A failed delta is reported in the
+ * progress feedback, and the full layer is fetched instead. */
+static bool fetch_layer_delta(struct update *u, const struct tender_layer *l) {
+        struct layer_delta_request req = {.a = u->a, .chunk = u->chunk, .m = u->m, .log = &u->log};
+        struct tender_error err = {0};
+        char what[MESSAGE_MAX];
+        int r = layer_delta_fetch(&req, l, &err);
+        if (r >= 0)
+                return r > 0;
+        snprintf(what, sizeof(what), "falling back to the full layer: %s", err.message);
+        tender_log(LOG_WARNING, &u->log, "%s", what);
+        send_progress(u, what, false, 0, 0);
+        return false;
+}
+
 static int fetch_layer(struct update *u, const struct tender_layer *l) {
         struct tender_store *store = u->a->store;
         char digest[TENDER_DIGEST_STRING_MAX];
@@ -179,6 +195,8 @@ static int fetch_layer(struct update *u, const struct tender_layer *l) {
         _cleanup_close_ int fd = -1;
         int r;
 
+        if (fetch_layer_delta(u, l))
+                return 0;
         tender_digest_format(&l->digest, digest);
         fd = tender_store_blob_open(store, &l->digest);
         if (fd == -ENOENT) {

@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -40,6 +41,22 @@ static int sat_add(uint64_t *acc, uint64_t v) {
         return 0;
 }
 
+const struct tender_layer_delta *tender_store_pick_delta(const struct tender_store *s,
+                                                         const struct tender_release_manifest *m,
+                                                         const struct tender_layer *l) {
+        const struct tender_layer_delta *best = NULL;
+        for (size_t i = 0; i < m->n_deltas; i++) {
+                const struct tender_layer_delta *d = &m->deltas[i];
+                if (!tender_digest_equal(&d->to, &l->diff_id) || d->size >= l->size ||
+                    !d->algorithm || !STREQ(d->algorithm, TENDER_DELTA_ALGORITHM) ||
+                    (best && d->size >= best->size))
+                        continue;
+                if (tender_store_has_layer(s, &d->from))
+                        best = d;
+        }
+        return best;
+}
+
 static int plan_needs(struct tender_store *s, const struct tender_release_manifest *m,
                       struct tender_store_plan *p) {
         int blobs_fd = tender_store_blobs_fd(s);
@@ -47,9 +64,15 @@ static int plan_needs(struct tender_store *s, const struct tender_release_manife
                 const struct tender_layer *l = &m->layers[i];
                 if (tender_store_has_layer(s, &l->diff_id))
                         continue; /* neither fetched nor extracted again */
-                if (!blob_present(blobs_fd, &l->digest)) {
-                        uint64_t have = part_bytes(blobs_fd, &l->digest);
-                        if (sat_add(&p->download_bytes, l->size > have ? l->size - have : 0) < 0)
+                /* Planned as the agent fetches it: through the smallest usable delta. */
+                const struct tender_layer_delta *d = blob_present(blobs_fd, &l->digest)
+                                                             ? NULL
+                                                             : tender_store_pick_delta(s, m, l);
+                const struct tender_digest *blob = d ? &d->digest : &l->digest;
+                uint64_t size = d ? d->size : l->size;
+                if (!blob_present(blobs_fd, blob)) {
+                        uint64_t have = part_bytes(blobs_fd, blob);
+                        if (sat_add(&p->download_bytes, size > have ? size - have : 0) < 0)
                                 return -EOVERFLOW;
                 }
                 if (sat_add(&p->extract_bytes, l->uncompressed_size) < 0)

@@ -734,6 +734,9 @@ int tender_store_pin(struct tender_store *s, const char *app,
                 fprintf(f, "blob %s\n", tender_digest_hex(&m->layers[i].digest, hex));
                 fprintf(f, "layer %s\n", tender_digest_hex(&m->layers[i].diff_id, hex));
         }
+        /* A delta download in flight resumes after a restart like a layer blob's. */
+        for (size_t i = 0; i < m->n_deltas; i++)
+                fprintf(f, "blob %s\n", tender_digest_hex(&m->deltas[i].digest, hex));
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (len > TENDER_STORE_PIN_MAX_SIZE)

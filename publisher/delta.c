@@ -25,7 +25,7 @@
 #include "tender/log.h"
 #include "tender/oci_layout.h"
 
-#define DEFAULT_THRESHOLD 80
+#define DEFAULT_THRESHOLD DELTA_THRESHOLD_DEFAULT
 #define NOT_WORTH_IT 3
 
 struct make_opts {
@@ -355,4 +355,8 @@ int cmd_delta(int argc, char **argv) {
         fputs("Usage: tender-publish delta make|apply [OPTIONS] (--help for each)\n",
               argc >= 2 && STREQ(argv[1], "--help") ? stdout : stderr);
         return argc >= 2 && STREQ(argv[1], "--help") ? 0 : 2;
+}
+
+int delta_open_tar(int blob_fd, bool *ret_compressed, int *ret_fd, struct tender_error *err) {
+        return open_tar(blob_fd, ret_compressed, ret_fd, err);
 }

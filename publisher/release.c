@@ -15,6 +15,7 @@
 struct release_opts {
         const char *layout, *ref, *key, *repo;
         bool have_counter;
+        struct release_delta_opts deltas;
         /* Deployment settings go straight into the manifest being built. */
         struct tender_release_manifest *m;
 };
@@ -78,7 +79,11 @@ static void release_usage(void) {
              "  --writable-rootfs        mount the root filesystem read-write\n"
              "  --stop-timeout SECONDS   SIGTERM to SIGKILL (10)\n"
              "  --strategy stop-start|start-stop\n"
-             "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)");
+             "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)\n"
+             "\n"
+             "Layer deltas (docs/delta-format.md):\n"
+             "  --deltas K               from the app's last K releases in the repo (2; 0: none)\n"
+             "  --delta-threshold PCT    keep a delta only up to PCT% of the layer blob (80)");
 }
 
 /* --health-tcp PORT, --health-http PORT[/PATH]; the manifest parser checks the values again. */
@@ -126,7 +131,9 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 O_HTIMEOUT,
                 O_HRETRIES,
                 O_HTCP,
-                O_HHTTP
+                O_HHTTP,
+                O_DELTAS,
+                O_DTHRESHOLD
         };
         static const struct option options[] = {
                 {"layout", required_argument, NULL, O_LAYOUT},
@@ -152,6 +159,8 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 {"health-retries", required_argument, NULL, O_HRETRIES},
                 {"health-tcp", required_argument, NULL, O_HTCP},
                 {"health-http", required_argument, NULL, O_HHTTP},
+                {"deltas", required_argument, NULL, O_DELTAS},
+                {"delta-threshold", required_argument, NULL, O_DTHRESHOLD},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -204,6 +213,19 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 case O_HTCP:
                 case O_HHTTP:
                         r = parse_health_probe(c == O_HHTTP, optarg, m, err);
+                        break;
+                case O_DELTAS:
+                        r = parse_u64_option("--deltas", optarg, &o->deltas.k, err);
+                        if (r >= 0 && o->deltas.k > RELEASE_DELTAS_MAX)
+                                r = tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                                     "--deltas: at most %d", RELEASE_DELTAS_MAX);
+                        break;
+                case O_DTHRESHOLD:
+                        r = parse_u64_option("--delta-threshold", optarg, &o->deltas.threshold,
+                                             err);
+                        if (r >= 0 && o->deltas.threshold > 100)
+                                r = tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                                     "--delta-threshold: a percentage, 0 to 100");
                         break;
                 case O_MEMORY:
                         r = parse_u64_option("--memory", optarg, &m->memory_limit, err);
@@ -385,6 +407,16 @@ static int write_release(const struct release_opts *o, int repo, const char *jso
         return 0;
 }
 
+/* Delta blobs not put into the repository go when do_release returns. */
+struct deltas_guard {
+        int repo_fd;
+        struct release_deltas d;
+};
+
+static void deltas_donep(struct deltas_guard *g) {
+        release_deltas_done(g->repo_fd, &g->d);
+}
+
 static int do_release(const struct release_opts *o, struct tender_error *err) {
         struct tender_release_manifest *m = o->m;
         _cleanup_close_ int layout = open(o->layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -401,15 +433,19 @@ static int do_release(const struct release_opts *o, struct tender_error *err) {
         r = scan_layers(layout, img, m, err);
         if (r < 0)
                 return r;
+        _cleanup_close_ int repo = -1;
+        r = repo_open(o->repo, true, &repo, err);
+        if (r < 0)
+                return r;
+        _cleanup_(deltas_donep) struct deltas_guard deltas = {.repo_fd = repo};
+        r = release_deltas_make(&o->deltas, repo, layout, img, m, &deltas.d, err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *json = NULL;
         r = build_manifest(o, img, &json, err);
         if (r < 0)
                 return r;
 
-        _cleanup_close_ int repo = -1;
-        r = repo_open(o->repo, true, &repo, err);
-        if (r < 0)
-                return r;
         int existing = repo_check_versions(repo, m->app, m->version, m->release_counter, json, err);
         if (existing < 0)
                 return existing;
@@ -418,6 +454,9 @@ static int do_release(const struct release_opts *o, struct tender_error *err) {
                 if (r < 0)
                         return r;
         }
+        r = release_deltas_put(repo, &deltas.d, err);
+        if (r < 0)
+                return r;
         r = write_release(o, repo, json, existing, err);
         if (r < 0)
                 return r;
@@ -442,7 +481,10 @@ int cmd_release(int argc, char **argv) {
         m->health_interval_sec = 1;
         m->health_timeout_sec = 1;
         m->health_retries = 3;
-        struct release_opts o = {.m = m};
+        struct release_opts o = {
+                .m = m,
+                .deltas = {.k = RELEASE_DELTAS_DEFAULT, .threshold = DELTA_THRESHOLD_DEFAULT},
+        };
         struct tender_error err = {0};
         int r = parse_options(argc, argv, &o, &err);
         if (r == 1)

@@ -286,3 +286,77 @@ int repo_check_versions(int repo_fd, const char *app, const char *version, uint6
                                         counter, max_counter, app, max_version);
         return 0;
 }
+
+/* Keeps the k manifests with the highest counters below `below`, newest first. */
+static void keep_newest(struct tender_release_manifest **v, size_t k, size_t *n,
+                        struct tender_release_manifest *m) {
+        size_t i = *n;
+        if (i == k) {
+                if (m->release_counter <= v[k - 1]->release_counter) {
+                        tender_manifest_free(m);
+                        return;
+                }
+                tender_manifest_free(v[--i]);
+        } else
+                (*n)++;
+        for (; i > 0 && v[i - 1]->release_counter < m->release_counter; i--)
+                v[i] = v[i - 1];
+        v[i] = m;
+}
+
+int repo_last_releases(int repo_fd, const char *app, uint64_t below, size_t k,
+                       struct tender_release_manifest **ret, size_t *ret_n,
+                       struct tender_error *err) {
+        char dir_path[TENDER_NAME_MAX + 8];
+        size_t n = 0;
+        unsigned seen = 0;
+        snprintf(dir_path, sizeof(dir_path), "apps/%s", app);
+        int fd = openat(repo_fd, dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT) {
+                *ret_n = 0;
+                return 0;
+        }
+        if (fd < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to open %s",
+                                              dir_path);
+        _cleanup_(closedirp) DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
+                                              dir_path);
+        }
+        struct dirent *de;
+        int r = 0;
+        while (r >= 0 && k > 0 && (errno = 0, de = readdir(d))) {
+                char other[TENDER_NAME_MAX + 1];
+                _cleanup_free_ char *data = NULL;
+                size_t len;
+                struct tender_release_manifest *m = NULL;
+                if (!is_manifest_name(de->d_name, other, sizeof(other)))
+                        continue;
+                if (++seen > REPO_MAX_VERSIONS)
+                        r = tender_error_set(err, TENDER_ERR_CONFIG, E2BIG,
+                                             "%s holds more than %d versions", dir_path,
+                                             REPO_MAX_VERSIONS);
+                else if ((r = repo_read_release(repo_fd, app, other, false, &data, &len, err)) >=
+                         0) {
+                        r = tender_manifest_parse(data, len, &m, err);
+                        if (r < 0)
+                                tender_error_prefix(err, "%s/%s.json", dir_path, other);
+                }
+                if (r >= 0 && m->release_counter < below)
+                        keep_newest(ret, k, &n, m);
+                else
+                        tender_manifest_free(m);
+        }
+        if (r >= 0 && errno != 0 && k > 0)
+                r = tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
+                                           dir_path);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        tender_manifest_free(ret[i]);
+                return r;
+        }
+        *ret_n = n;
+        return 0;
+}

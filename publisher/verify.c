@@ -44,8 +44,14 @@ static int verify_release(const struct verify_opts *o, struct tender_error *err)
                 if (r < 0)
                         return r;
         }
-        printf("ok: %s %s, release counter %" PRIu64 ", %zu layers, signed by %s\n", m->app,
-               m->version, m->release_counter, m->n_layers, tender_verifier_keyid(v));
+        for (size_t i = 0; i < m->n_deltas; i++) {
+                r = repo_check_delta(repo, &m->deltas[i], err);
+                if (r < 0)
+                        return r;
+        }
+        printf("ok: %s %s, release counter %" PRIu64 ", %zu layers, %zu deltas, signed by %s\n",
+               m->app, m->version, m->release_counter, m->n_layers, m->n_deltas,
+               tender_verifier_keyid(v));
         return 0;
 }
 
@@ -75,7 +81,7 @@ int cmd_verify(int argc, char **argv) {
                         puts("Usage: tender-publish verify --repo OUT --app NAME --version VER "
                              "--public KEY.pem\n"
                              "Checks the release's signature, manifest, and every blob's digest, "
-                             "size and diff_id.");
+                             "size and diff_id, and each delta blob's digest, size and header.");
                         return 0;
                 default:
                         return 2;

@@ -271,6 +271,30 @@ static int artifact_fill(struct mock_repo *r, struct mock_artifact *a, const cha
         return 0;
 }
 
+/* Delta blobs after the layers, each once. A delta blob missing from the repository is left
+ * out rather than failing the release: devices then fetch the full layer. */
+static int add_deltas(struct mock_repo *r, const struct tender_release_manifest *m,
+                      struct mock_artifact *arts, size_t *n, struct tender_error *err) {
+        for (size_t i = 0; i < m->n_deltas; i++) {
+                char digest[TENDER_DIGEST_STRING_MAX], hexd[65], path[MOCK_ARTIFACT_PATH_MAX];
+                tender_digest_format(&m->deltas[i].digest, digest);
+                bool seen = false;
+                for (size_t j = 2; j < *n && !seen; j++)
+                        seen = STREQ(arts[j].filename, digest);
+                if (seen)
+                        continue;
+                snprintf(path, sizeof(path), "blobs/sha256/%s",
+                         tender_digest_hex(&m->deltas[i].digest, hexd));
+                int k = artifact_fill(r, &arts[*n], digest, path, err);
+                if (k == -ENOENT)
+                        continue;
+                if (k < 0)
+                        return k;
+                (*n)++;
+        }
+        return 0;
+}
+
 int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
                       struct mock_artifact **ret, size_t *ret_n, struct tender_error *err) {
         char manifest_path[MOCK_ARTIFACT_PATH_MAX], sig_path[MOCK_ARTIFACT_PATH_MAX];
@@ -291,7 +315,8 @@ int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
         if (k < 0)
                 return tender_error_prefix(err, "%s", manifest_path);
 
-        _cleanup_free_ struct mock_artifact *arts = calloc(m->n_layers + 2, sizeof(*arts));
+        _cleanup_free_ struct mock_artifact *arts =
+                calloc(m->n_layers + m->n_deltas + 2, sizeof(*arts));
         if (!arts)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
         size_t n = 0;
@@ -320,6 +345,9 @@ int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
                 if (k < 0)
                         return k;
         }
+        k = add_deltas(r, m, arts, &n, err);
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(arts);
         *ret_n = n;
         return 0;

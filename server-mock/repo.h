@@ -50,7 +50,8 @@ int mock_repo_hashes(struct mock_repo *r, int fd, uint64_t *ret_size, struct moc
 bool mock_repo_has_release(struct mock_repo *r, const char *app, const char *version);
 
 /* The files of a release, in DDI order: release.json, release.json.sig, then one per distinct
- * layer blob ("sha256:<hex>"). The manifest is parsed with tender_manifest_parse.
+ * layer blob ("sha256:<hex>"), then one per distinct delta blob of image.deltas that the
+ * repository holds. The manifest is parsed with tender_manifest_parse.
  * -ENOENT when a file is missing, -EBADMSG (or the parser's error) for a bad manifest;
  * err says which. *ret is malloc'd. */
 int mock_repo_release(struct mock_repo *r, const char *app, const char *version,

@@ -159,9 +159,17 @@ struct tender_store_plan {
         bool gc_needed;             /* fits only after tender_store_gc */
 };
 
-/* Computes what installing m needs; fails with -ENOSPC and a message giving the figures when
- * the store cannot hold it even after GC (file system space, or budget). Pin m first: the
- * estimate of what GC frees honours pins. *ret is filled on success and on -ENOSPC. */
+/* The delta that rebuilds layer l of m most cheaply from a layer the store has extracted: the
+ * smallest of m->deltas to l's diff_id whose source is in layers/, whose algorithm this build
+ * applies and that is smaller than l's blob. NULL when there is none (fetch the full layer). */
+const struct tender_layer_delta *tender_store_pick_delta(const struct tender_store *s,
+                                                         const struct tender_release_manifest *m,
+                                                         const struct tender_layer *l);
+
+/* Computes what installing m needs (a layer that has a delta to pick counts the delta's blob);
+ * fails with -ENOSPC and a message giving the figures when the store cannot hold it even after GC
+ * (file system space, or budget). Pin m first: the estimate of what GC frees honours pins. *ret is
+ * filled on success and on -ENOSPC. */
 int tender_store_plan(struct tender_store *s, const struct tender_release_manifest *m,
                       const struct tender_store_plan_options *opts, struct tender_store_plan *ret,
                       struct tender_error *err);

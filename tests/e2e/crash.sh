@@ -67,12 +67,14 @@ PY
 } >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
 
 # publish REF WINDOW: hello <seq>.0.0 with release counter <seq> into $published, a TUF target.
+# No deltas: every round must download a full blob through the throttle (and random layers would
+# only cost delta attempts that are never worth it).
 publish() {
   seq=$((seq + 1))
   published=$seq.0.0
   "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "$1" --app hello \
     --version "$published" --counter "$seq" --repo "$SCN_WORK/repo" \
-    --health-window "$2" --memory 67108864 --pids 64 --volume data:/data --stop-timeout 5 \
+    --health-window "$2" --memory 67108864 --pids 64 --volume data:/data --stop-timeout 5 --deltas 0 \
     >>"$SCN_WORK/logs/publish.log" || scn_die "publish $published failed: $(tail -3 "$SCN_WORK/logs/publish.log")"
   scn_tuf_add "$published" || scn_die "tuf-add $published failed"
 }

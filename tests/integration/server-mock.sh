@@ -76,11 +76,24 @@ sig = json.dumps({"keyid": "ab" * 32, "method": "ecdsa-sha2-nistp256", "sig": "3
 for version, counter, layers in [("1.0.0", 1, digests[:1]), ("2.0.0", 2, digests + digests[:1])]:
     open(f"{repo}/apps/hello/{version}.json", "w").write(json.dumps(manifest(version, counter, layers), indent=2))
     open(f"{repo}/apps/hello/{version}.json.sig", "w").write(sig)
+# 3.0.0 lists deltas: one blob in the repository (listed twice), one missing.
+delta = b"tender delta\n" * 5
+dh = hashlib.sha256(delta).hexdigest()
+open(f"{repo}/blobs/sha256/{dh}", "wb").write(delta)
+m3 = manifest("3.0.0", 3, digests[1:])
+d0 = {"from": "sha256:" + hashlib.sha256(digests[0].encode()).hexdigest(),
+      "to": m3["image"]["layers"][0]["diffId"], "digest": "sha256:" + dh, "size": len(delta),
+      "algorithm": "tender-delta-v1"}
+m3["image"]["deltas"] = [d0, dict(d0, digest="sha256:" + "0" * 64), d0]
+open(f"{repo}/apps/hello/3.0.0.json", "w").write(json.dumps(m3, indent=2))
+open(f"{repo}/apps/hello/3.0.0.json.sig", "w").write(sig)
+open(f"{repo}/delta", "w").write(dh + "\n")
 open(f"{repo}/apps/broken/1.0.0.json", "w").write('{"schemaVersion": 1, "app": ')
 open(f"{repo}/apps/broken/1.0.0.json.sig", "w").write(sig)
 open(f"{repo}/digests", "w").write(" ".join(digests) + "\n")
 PY
 read -r BLOB1 BLOB2 <"$REPO/digests"
+read -r DELTA <"$REPO/delta"
 ln -s /etc/passwd "$REPO/escape"
 ln -s ../../.. "$REPO/blobs/up"
 
@@ -267,6 +280,15 @@ check "its deploymentBase is 500" eq "$(http "$DDI/dev3/deploymentBase/$BROKEN")
 check "the 500 names the manifest" py '"apps/broken/1.0.0.json" in d["message"] or exit(1)'
 check "the server logged it" grep -q "Cannot offer broken 1.0.0" "$WORK/main.log"
 check "the server still answers" eq "$(http "$DDI/dev3")" 200
+
+# --- delta blobs ------------------------------------------------------------------------------
+check "a release with deltas is deployed" eq "$(deploy '{"target":"dev9","app":"hello","version":"3.0.0"}')" 201
+http "$DDI/dev9" >/dev/null
+HREF9=$(py 'd["_links"]["deploymentBase"]["href"]')
+check "its deploymentBase answers 200" eq "$(http "$HREF9")" 200
+check "delta blobs follow the layers, each once; a missing one is left out" \
+  eq "$(py '" ".join(a["filename"] for a in d["deployment"]["chunks"][0]["artifacts"][2:])')" \
+  "sha256:$BLOB2 sha256:$DELTA"
 
 # --- files: ranges, ETag, HEAD ---------------------------------------------------------------
 B1=$REPO/blobs/sha256/$BLOB1

@@ -211,6 +211,62 @@ TEST(plan_counts_what_is_missing) {
         ASSERT_EQ(p.needed_bytes, 0);
 }
 
+/* "sha256:" and 64 times c. */
+static void digest_of(char c, struct tender_digest *ret) {
+        char text[TENDER_DIGEST_STRING_MAX] = "sha256:";
+        memset(text + 7, c, 64);
+        text[71] = '\0';
+        tender_digest_parse(text, ret);
+}
+
+/* A delta to layer HEX(d) from layer <from>, its blob <blob>. */
+static void set_delta(struct tender_layer_delta *d, char from, char blob, uint64_t size,
+                      const char *algorithm) {
+        digest_of(from, &d->from);
+        digest_of(blob, &d->digest);
+        digest_of('d', &d->to);
+        d->size = size;
+        d->algorithm = strdup(algorithm);
+}
+
+TEST(plan_counts_the_delta_it_picks) {
+        _cleanup_store_ struct tender_store *s = NULL;
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_store_plan p;
+        struct tender_store_plan_options o = {.margin_percent = 10, .margin_min = 1};
+        ASSERT_OK(store_new(&s));
+        ASSERT_OK(add_layer(s, HEX(b)));
+        ASSERT_OK(add_layer(s, HEX(2)));
+        ASSERT_OK(parse("2.0", HEX(c), 1000, HEX(d), 3000, &m));
+        m->deltas = calloc(5, sizeof(*m->deltas));
+        ASSERT_TRUE(m->deltas != NULL);
+        m->n_deltas = 5;
+        set_delta(&m->deltas[0], 'b', '5', 300, TENDER_DELTA_ALGORITHM);
+        set_delta(&m->deltas[1], 'f', '6', 100, TENDER_DELTA_ALGORITHM);  /* source not here */
+        set_delta(&m->deltas[2], 'b', '7', 200, "other-v9");              /* unknown to us */
+        set_delta(&m->deltas[3], 'b', '8', 1000, TENDER_DELTA_ALGORITHM); /* not smaller */
+        set_delta(&m->deltas[4], '2', '9', 250, TENDER_DELTA_ALGORITHM);
+        ASSERT_TRUE(tender_store_pick_delta(s, m, &m->layers[0]) == &m->deltas[4]);
+        ASSERT_OK(tender_store_plan(s, m, &o, &p, NULL));
+        ASSERT_EQ(p.download_bytes, 250);
+        ASSERT_EQ(p.extract_bytes, 3000);
+        /* a delta download half done counts what is left */
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(9) ".part", 50));
+        ASSERT_OK(tender_store_plan(s, m, &o, &p, NULL));
+        ASSERT_EQ(p.download_bytes, 200);
+        /* the full blob already here: nothing to download, whatever the deltas */
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(c), 1000));
+        ASSERT_OK(tender_store_plan(s, m, &o, &p, NULL));
+        ASSERT_EQ(p.download_bytes, 0);
+        /* without the source layers (GC takes them: no release holds them here), no delta */
+        ASSERT_OK(tender_store_pin(s, "hello", m));
+        ASSERT_OK(add_release(s, "1.0", HEX(a), HEX(a))); /* GC looks at apps with a dir */
+        ASSERT_EQ(tender_store_gc(s, NULL), 3);
+        ASSERT_TRUE(tender_store_pick_delta(s, m, &m->layers[0]) == NULL);
+        /* but the pin keeps the delta's .part for a resumed download */
+        ASSERT_TRUE(exists("blobs/sha256/" HEX(9) ".part"));
+}
+
 TEST(plan_refuses_what_cannot_fit) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
