@@ -27,6 +27,11 @@ struct agent {
         /* Why deployments are refused (store not encrypted, or locked); empty when staging is
          * allowed. Set at start, checked again before each deployment while set. */
         char staging_refused[TENDER_ERROR_MESSAGE_MAX];
+        /* The transfer in progress, for tenderctl status (done == total == 0: none). */
+        struct {
+                char what[80];
+                uint64_t done, total;
+        } progress;
 };
 
 /* Checks the store's encryption against store.allowUnencrypted and sets staging_refused.

@@ -44,6 +44,11 @@ struct tender_config {
         bool download_allow_http_redirects;        /* default false: redirects to https only */
         uint64_t download_retry_attempts;          /* default 5 */
         uint64_t download_retry_budget_sec;        /* default 900 */
+        /* control: tenderctl's socket and update locks (docs/agent.md) */
+        char *control_socket;      /* default /run/tender/control.sock */
+        char *control_group;       /* NULL: root only (0600); else 0660 with this group */
+        uint64_t app_lock_ttl_sec; /* default 3600: an app lock defers a swap at most this long */
+        uint64_t lock_retry_sec;   /* default 10: how often a deferred swap checks the locks */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

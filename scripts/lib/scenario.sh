@@ -124,6 +124,7 @@ scn_write_config() {
   "store": { "root": "$SCN_WORK/store", "allowUnencrypted": true },
   "trust": { "releaseKey": "$SCN_WORK/release-key.pub.pem" },
   "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
+  "control": { "socket": "$SCN_WORK/control.sock" },
   "log": { "level": "info" }
 }
 JSON
