@@ -338,8 +338,9 @@ static int make_socket(const struct tender_config *cfg, struct tender_error *err
         if (!slash)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         *slash = 0;
-        if (dir[0] && tender_mkdir_p_at(AT_FDCWD, dir, 0755) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "create %s", dir);
+        int r = dir[0] ? tender_mkdir_p_at(AT_FDCWD, dir, 0755) : 0;
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "create %s", dir);
         copy(sa.sun_path, sizeof(sa.sun_path), cfg->control_socket);
         copy(ctl.path, sizeof(ctl.path), cfg->control_socket);
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -351,7 +352,7 @@ static int make_socket(const struct tender_config *cfg, struct tender_error *err
                 unlink(sa.sun_path);
         /* Created 0600 so that nobody connects before its group and mode are set. */
         mode_t old = umask(0177);
-        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
         umask(old);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "bind %s",

@@ -3,6 +3,7 @@
  * reading the store when tenderd is not running, `store ...` works on the store directly. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -182,6 +183,8 @@ int main(int argc, char **argv) {
         tender_log_set_level(LOG_WARNING);
         if (argc > 1 && STREQ(argv[1], "store"))
                 return tenderctl_store(argc - 1, argv + 1);
+        /* A tenderd that closes early is an error to report, not a reason to die. */
+        signal(SIGPIPE, SIG_IGN);
         int r = parse_options(argc, argv, &config_path, &o);
         if (r >= 0)
                 return r;
