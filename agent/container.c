@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
@@ -253,6 +254,14 @@ static int build_mounts(cJSON *mounts, struct tender_store *store,
                 add_mount(mounts, m->volumes[i].path, "bind", src,
                           (const char *[]){"rbind", "rw", "nosuid", "nodev", NULL});
         }
+        /* The app lock (agent/lock.c): a file the app may flock to defer updates. */
+        _cleanup_free_ char *lock = NULL;
+        int r = lock_app_path(tender_store_root_fd(store), tender_store_root(store), m->app, &lock);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r,
+                                              "create the lock file of %s", m->app);
+        add_mount(mounts, LOCK_APP_MOUNT, "bind", lock,
+                  (const char *[]){"bind", "rw", "nosuid", "nodev", "noexec", NULL});
         return 0;
 }
 

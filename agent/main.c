@@ -7,17 +7,12 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "control.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
 #include "trust.h"
 #include "update.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-        stop_requested = sig;
-}
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -53,11 +48,26 @@ static int poll_once(struct agent *a, uint64_t *interval) {
         return 0;
 }
 
-static void sleep_interruptible(uint64_t sec) {
-        struct timespec ts = {.tv_sec = (time_t) sec};
-        /* Interrupted by SIGTERM/SIGINT: their handlers are installed without SA_RESTART. */
-        while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
+static uint64_t monotonic_sec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec;
+}
+
+/* Between polls: serves tenderctl's rollbacks until the interval ends, a "check" asks for a
+ * poll now, or a signal asks to stop. */
+static void wait_next_poll(struct agent *a, uint64_t interval) {
+        uint64_t deadline = monotonic_sec() + interval;
+        for (;;) {
+                control_run_queued(a);
+                if (control_take_check()) {
+                        log_info("Polling now, as tenderctl asked");
+                        return;
+                }
+                uint64_t now = monotonic_sec();
+                if (now >= deadline || control_wait(deadline - now))
+                        return;
+        }
 }
 
 /* For the start-up line: which root the device trusts now (rotations move it on). */
@@ -76,7 +86,7 @@ static int run(const struct tender_config *cfg, bool once) {
         int r;
 
         /* A locked fscrypt store cannot be opened: wait for its key, refusing deployments. */
-        r = agent_wait_store_unlocked(cfg, once, &stop_requested);
+        r = agent_wait_store_unlocked(cfg, once);
         if (r != 0)
                 return r < 0 || once ? 1 : 0;
         r = tender_store_open(cfg->store_root, &store, &err);
@@ -110,6 +120,10 @@ static int run(const struct tender_config *cfg, bool once) {
                 .path = cfg->runtime_path ? cfg->runtime_path : "tender-runtime",
                 .root = cfg->runtime_root,
         };
+        /* Before the replay, so that tenderctl status answers while it rolls back. */
+        if (control_start(&a, &err) < 0)
+                log_error("Control socket %s: %s; tenderctl cannot reach tenderd",
+                          cfg->control_socket, err.message);
         /* READY=1 only after the journal replay: the device runs a settled version then. */
         agent_recover(&a);
         sd_notify(0, "READY=1\nSTATUS=polling");
@@ -120,8 +134,10 @@ static int run(const struct tender_config *cfg, bool once) {
 
         int ret = 0;
         uint64_t interval = cfg->poll_interval_sec ? cfg->poll_interval_sec : 300;
-        while (!stop_requested) {
+        while (!control_stop_signal()) {
+                control_watchdog_ping();
                 r = poll_once(&a, &interval);
+                control_publish_update(NULL, NULL, NULL, NULL);
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;
@@ -129,11 +145,12 @@ static int run(const struct tender_config *cfg, bool once) {
                 agent_supervise(&a);
                 sd_notify(0, "STATUS=polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
-                sleep_interruptible(interval);
+                wait_next_poll(&a, interval);
         }
-        if (stop_requested)
-                log_info("Stopping on signal %d; containers keep running", (int) stop_requested);
+        if (control_stop_signal())
+                log_info("Stopping on signal %d; containers keep running", control_stop_signal());
         sd_notify(0, "STOPPING=1");
+        control_stop();
         ddi_client_done(&a.ddi);
         agent_tuf_done(&a);
         return ret;
@@ -187,7 +204,7 @@ int main(int argc, char **argv) {
         }
         tender_log_set_level(log_level >= 0 ? log_level : cfg->log_level);
 
-        struct sigaction sa = {.sa_handler = on_signal};
+        struct sigaction sa = {.sa_handler = control_on_signal};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "control.h"
 #include "poll.h"
 #include "tender/fscrypt.h"
 #include "tender/log.h"
@@ -64,8 +65,7 @@ static uint64_t poll_locked(struct ddi_client *ddi, const struct tender_config *
         return p->sleep_sec ? p->sleep_sec : interval;
 }
 
-int agent_wait_store_unlocked(const struct tender_config *cfg, bool once,
-                              volatile sig_atomic_t *stop) {
+int agent_wait_store_unlocked(const struct tender_config *cfg, bool once) {
         struct ddi_client ddi = {0};
         struct tender_error err = {0};
 
@@ -82,12 +82,12 @@ int agent_wait_store_unlocked(const struct tender_config *cfg, bool once,
         sd_notify(0, "READY=1\nSTATUS=store locked: run tenderctl store unlock");
         for (;;) {
                 uint64_t interval = poll_locked(&ddi, cfg, err.message);
-                if (once || *stop)
+                if (once || control_stop_signal())
                         break;
                 struct timespec ts = {.tv_sec = (time_t) interval};
-                while (!*stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                while (!control_stop_signal() && nanosleep(&ts, &ts) < 0 && errno == EINTR)
                         ;
-                if (*stop)
+                if (control_stop_signal())
                         break;
                 if (!check_locked(cfg, &err)) {
                         log_notice("Store %s is unlocked now", cfg->store_root);

@@ -9,8 +9,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "blob.h"
+#include "control.h"
 #include "health.h"
 #include "layer_delta.h"
+#include "lock.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "tender/fscrypt.h"
@@ -55,6 +57,7 @@ static void send_progress(struct update *u, const char *what, bool has_progress,
                 .progress_of = of,
                 .details = details,
         };
+        control_watchdog_ping(); /* progress points are where long steps show they live */
         if (!u->rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
                 return;
         /* Intermediate feedback is informative: losing one must not stop the update. */
@@ -390,7 +393,11 @@ static enum tender_journal_state update_step(struct update *u, enum tender_journ
         case TENDER_JOURNAL_DOWNLOADING:
                 return step_download(u);
         case TENDER_JOURNAL_STAGING:
-                return step_stage(u);
+                s = step_stage(u);
+                /* Operator and app locks defer the swap, after the download (agent/lock.c). */
+                if (s == TENDER_JOURNAL_SWAPPING)
+                        lock_defer_swap(u->a, u->rec->app, &u->log);
+                return s;
         case TENDER_JOURNAL_SWAPPING:
                 return step_swap(u);
         case TENDER_JOURNAL_TESTING:
@@ -448,6 +455,9 @@ static int transition(struct update *u, enum tender_journal_state s) {
         /* systemd's view of what tenderd does now (no-op without systemd). */
         sd_notifyf(0, "STATUS=%s %s: %s (action %s)", rec->app, rec->version,
                    tender_journal_state_name(s), rec->action_id);
+        control_publish_update(rec->app, rec->version, tender_journal_state_name(s),
+                               rec->action_id);
+        control_watchdog_ping();
         int r = tender_journal_write(tender_store_root_fd(u->a->store), rec);
         if (r < 0)
                 tender_log(LOG_ERR, &u->log, "Failed to write the journal: %s", strerror(-r));

@@ -32,10 +32,16 @@
 #define CONFIG_RETRY_ATTEMPTS_MAX 100
 #define CONFIG_RETRY_BUDGET_MAX 86400
 #define CONFIG_PIN_MAX 1024
-#define CONFIG_REPOSITORY_MAX 255 /* the Distribution spec's limit, before {app} is replaced */
+#define CONFIG_REPOSITORY_MAX 255  /* the Distribution spec's limit, before {app} is replaced */
+#define CONFIG_SOCKET_PATH_MAX 108 /* sun_path */
+#define DEFAULT_CONTROL_SOCKET "/run/tender/control.sock"
+#define CONFIG_GROUP_MAX 32 /* like useradd's name limit */
+#define DEFAULT_APP_LOCK_TTL_SEC 3600
+#define DEFAULT_LOCK_RETRY_SEC 10
+#define CONFIG_LOCK_TTL_MAX (7 * 86400)
 
-static const char *const root_keys[] = {"server",  "store", "trust",    "tuf",
-                                        "runtime", "log",   "download", NULL};
+static const char *const root_keys[] = {"server", "store",    "trust",   "tuf", "runtime",
+                                        "log",    "download", "control", NULL};
 static const char *const server_keys[] = {
         "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
         NULL};
@@ -57,6 +63,8 @@ static const char *const download_keys[] = {"caFile",
                                             "registry",
                                             NULL};
 static const char *const registry_keys[] = {"url", "repository", "credentialsFile", NULL};
+static const char *const control_keys[] = {"socket", "group", "appLockTtlSeconds",
+                                           "lockRetrySeconds", NULL};
 
 void tender_config_free(struct tender_config *c) {
         if (!c)
@@ -78,6 +86,8 @@ void tender_config_free(struct tender_config *c) {
         free(c->registry_url);
         free(c->registry_repository);
         free(c->registry_credentials_file);
+        free(c->control_socket);
+        free(c->control_group);
         free(c);
 }
 
@@ -392,6 +402,44 @@ static int parse_tuf(const cJSON *root, struct tender_config *c, struct tender_e
         return r;
 }
 
+/* A group name as useradd takes it: what getgrnam_r gets, nothing a shell would expand. */
+static bool valid_group(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > CONFIG_GROUP_MAX || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                            s[i]))
+                        return false;
+        return true;
+}
+
+static int parse_control(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        const cJSON *o = NULL;
+        int r = tender_json_get_object(root, "", "control", false, &o, err);
+        if (r >= 0)
+                r = tender_json_check_keys(o, "control", control_keys, err);
+        if (r >= 0)
+                r = get_str(o, "control", "socket", false, DEFAULT_CONTROL_SOCKET,
+                            &c->control_socket, err);
+        if (r >= 0 && (!valid_abs_path(c->control_socket) ||
+                       strlen(c->control_socket) >= CONFIG_SOCKET_PATH_MAX))
+                r = config_error(err, "control.socket",
+                                 "expected an absolute path of at most 107 bytes",
+                                 c->control_socket);
+        if (r >= 0)
+                r = get_str(o, "control", "group", false, NULL, &c->control_group, err);
+        if (r >= 0 && c->control_group && !valid_group(c->control_group))
+                r = config_error(err, "control.group", "expected a group name", c->control_group);
+        if (r >= 0)
+                r = get_range(o, "control", "appLockTtlSeconds", DEFAULT_APP_LOCK_TTL_SEC, 1,
+                              CONFIG_LOCK_TTL_MAX, &c->app_lock_ttl_sec, err);
+        if (r >= 0)
+                r = get_range(o, "control", "lockRetrySeconds", DEFAULT_LOCK_RETRY_SEC, 1, 3600,
+                              &c->lock_retry_sec, err);
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -418,6 +466,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_log(root, c, err);
         if (r >= 0)
                 r = parse_download(root, c, err);
+        if (r >= 0)
+                r = parse_control(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

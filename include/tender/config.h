@@ -50,6 +50,11 @@ struct tender_config {
         char *registry_url;              /* "http(s)://host[:port]", or NULL: DDI artifacts */
         char *registry_repository;       /* "{app}" replaced by the app; default "{app}" */
         char *registry_credentials_file; /* "username:password", or NULL: anonymous */
+        /* control: tenderctl's socket and update locks (docs/agent.md) */
+        char *control_socket;      /* default /run/tender/control.sock */
+        char *control_group;       /* NULL: root only (0600); else 0660 with this group */
+        uint64_t app_lock_ttl_sec; /* default 3600: an app lock defers a swap at most this long */
+        uint64_t lock_retry_sec;   /* default 10: how often a deferred swap checks the locks */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

@@ -154,6 +154,7 @@ scn_write_config() {
   "store": { "root": "$SCN_WORK/store", "allowUnencrypted": true },
   "tuf": { "root": "$SCN_WORK/tuf-root.json" },
   "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
+  "control": { "socket": "$SCN_WORK/control.sock" },
   "log": { "level": "info" }
 }
 JSON

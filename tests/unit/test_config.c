@@ -453,4 +453,45 @@ TEST(download_registry) {
                           EINVAL, "download.registry.user");
 }
 
+#define WITH_CONTROL(members)                                                                      \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"control\": {" members "}}"
+
+TEST(control_defaults_and_values) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, &err));
+        ASSERT_STREQ(c->control_socket, "/run/tender/control.sock");
+        ASSERT_TRUE(c->control_group == NULL);
+        ASSERT_EQ(c->app_lock_ttl_sec, 3600);
+        ASSERT_EQ(c->lock_retry_sec, 10);
+        tender_config_free(c);
+        c = NULL;
+
+        ASSERT_OK(parse(WITH_CONTROL("\"socket\": \"/run/t/c.sock\", \"group\": \"tender-ops\","
+                                     " \"appLockTtlSeconds\": 60, \"lockRetrySeconds\": 2"),
+                        &c, &err));
+        ASSERT_STREQ(c->control_socket, "/run/t/c.sock");
+        ASSERT_STREQ(c->control_group, "tender-ops");
+        ASSERT_EQ(c->app_lock_ttl_sec, 60);
+        ASSERT_EQ(c->lock_retry_sec, 2);
+}
+
+TEST(control_bad_values) {
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"socket\": \"c.sock\""), EINVAL, "control.socket");
+        ASSERT_CONFIG_ERR(
+                WITH_CONTROL("\"socket\": \"/"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
+                EINVAL, "control.socket");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"group\": \"a b\""), EINVAL, "control.group");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"group\": \"-x\""), EINVAL, "control.group");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"group\": \"\""), EINVAL, "control.group");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"appLockTtlSeconds\": 0"), EINVAL,
+                          "control.appLockTtlSeconds");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"lockRetrySeconds\": 3601"), EINVAL,
+                          "control.lockRetrySeconds");
+        ASSERT_CONFIG_ERR(WITH_CONTROL("\"sockets\": \"/x\""), EINVAL, "control.sockets");
+}
+
 TEST_MAIN()
