@@ -27,6 +27,8 @@ struct agent {
         /* Why deployments are refused (store not encrypted, or locked); empty when staging is
          * allowed. Set at start, checked again before each deployment while set. */
         char staging_refused[TENDER_ERROR_MESSAGE_MAX];
+        /* The deployment update_handle runs (handling types, maintenance window), else NULL. */
+        const struct tender_ddi_deployment *deployment;
 };
 
 /* Checks the store's encryption against store.allowUnencrypted and sets staging_refused.
