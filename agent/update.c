@@ -651,6 +651,16 @@ int update_handle(struct agent *a, const char *base) {
                 log_info("Action %s: the server says skip the download for now", d->id);
                 return 0;
         }
+        /* Deferred at an earlier poll and still gated: wait quietly. Running it again would
+         * send a round of progress feedback per poll, which hawkBit caps per action. */
+        char why[TENDER_ERROR_MESSAGE_MAX];
+        a->deployment = d;
+        r = rec->state == TENDER_JOURNAL_STAGING ? window_defer_swap(a, rec, why, sizeof(why)) : 0;
+        a->deployment = NULL;
+        if (r > 0) {
+                log_debug("Action %s: %s", d->id, why);
+                return 0;
+        }
         log_info("Action %s: %zu release(s) offered", d->id, d->n_chunks);
 
         /* Chunks one after the other; the first failure ends the deployment. */
