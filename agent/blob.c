@@ -94,8 +94,7 @@ static int sources_init(const struct tender_config *cfg, struct tender_error *er
         r = tender_http_new(&opts, &sources.http);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "blob HTTP client");
-        if (cfg->target_token &&
-            asprintf(&sources.ddi_auth, "Authorization: TargetToken %s", cfg->target_token) < 0) {
+        if (ddi_auth_header(cfg, &sources.ddi_auth) < 0) {
                 sources_done();
                 return -ENOMEM;
         }

@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "cancel.h"
 #include "control.h"
 #include "store_wait.h"
 #include "tender/config.h"
@@ -33,6 +34,11 @@ static int poll_once(struct agent *a, uint64_t *interval) {
         }
         if (p->sleep_sec)
                 *interval = p->sleep_sec;
+        /* First: a cancel must be seen before the journal of its action is touched. */
+        if (p->cancel_action)
+                cancel_handle(a, p->cancel_action);
+        if (p->installed_base && !p->deployment_base)
+                ddi_check_installed(&a->ddi, p->installed_base, a->store);
         if (p->config_data && ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
                 log_warning("Failed to send configData: %s", err.message);
         agent_report_pending(a);

@@ -10,6 +10,20 @@
 
 #define CONFIG_DATA_MAX_ATTRS (2 + TENDER_STORE_MAX_APPS)
 
+int ddi_auth_header(const struct tender_config *cfg, char **ret) {
+        *ret = NULL;
+        if (cfg->target_token)
+                return asprintf(ret, "Authorization: TargetToken %s", cfg->target_token) < 0
+                               ? -ENOMEM
+                               : 0;
+        /* A gateway token authenticates every device of the tenant (config allows one of both). */
+        if (cfg->gateway_token)
+                return asprintf(ret, "Authorization: GatewayToken %s", cfg->gateway_token) < 0
+                               ? -ENOMEM
+                               : 0;
+        return 0;
+}
+
 void ddi_http_options(const struct tender_config *cfg, struct tender_http_options *ret) {
         /* download.* applies to every transfer of tenderd: TLS to the server too. */
         *ret = (struct tender_http_options){
@@ -32,8 +46,7 @@ int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
         int r;
 
         *c = (struct ddi_client){0};
-        if (cfg->target_token &&
-            asprintf(&auth, "Authorization: TargetToken %s", cfg->target_token) < 0)
+        if (ddi_auth_header(cfg, &auth) < 0)
                 return -ENOMEM;
         ddi_http_options(cfg, &opts);
         opts.auth_header = auth;
@@ -52,6 +65,7 @@ int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
 void ddi_client_done(struct ddi_client *c) {
         tender_http_free(c->http);
         free(c->controller_url);
+        free(c->installed_checked);
         *c = (struct ddi_client){0};
 }
 
@@ -84,6 +98,80 @@ int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, co
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SERVER, r, "feedback URL");
         return tender_http_send_json(c->http, "POST", url, json, err);
+}
+
+int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
+                   struct tender_error *err) {
+        _cleanup_free_ char *body = NULL;
+        size_t len = 0;
+        int r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
+        if (r < 0)
+                return r;
+        r = tender_ddi_cancel_parse(body, len, ret, err);
+        if (r < 0)
+                return tender_error_prefix(err, "cancelAction");
+        return 0;
+}
+
+int ddi_send_cancel_feedback(struct ddi_client *c, const char *href, const char *action_id,
+                             enum tender_ddi_execution execution, const char *detail,
+                             struct tender_error *err) {
+        _cleanup_free_ char *json = NULL;
+        const char *details[] = {detail, NULL};
+        struct tender_ddi_feedback f = {
+                .action_id = action_id,
+                .execution = execution,
+                .finished = execution == TENDER_DDI_REJECTED ? TENDER_DDI_NONE : TENDER_DDI_SUCCESS,
+                .details = details,
+        };
+        int r = tender_ddi_feedback_json(&f, &json);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "cancel feedback");
+        return ddi_send_feedback_json(c, href, json, err);
+}
+
+char *ddi_pending_cancel(struct ddi_client *c, const char *action_id) {
+        _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
+        _cleanup_(tender_ddi_cancel_freep) struct tender_ddi_cancel *cancel = NULL;
+        struct tender_error err = {0};
+
+        if (ddi_poll(c, &p, &err) < 0 || !p->cancel_action)
+                return NULL;
+        if (ddi_get_cancel(c, p->cancel_action, &cancel, &err) < 0) {
+                log_debug("Failed to read %s: %s", p->cancel_action, err.message);
+                return NULL;
+        }
+        return STREQ(cancel->stop_id, action_id) ? TAKE_PTR(p->cancel_action) : NULL;
+}
+
+int ddi_check_installed(struct ddi_client *c, const char *href, const struct tender_store *store) {
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        struct tender_error err = {0};
+        int mismatches = 0;
+
+        if (c->installed_checked && STREQ(c->installed_checked, href))
+                return 0;
+        int r = ddi_get_deployment(c, href, &d, &err);
+        if (r < 0) {
+                log_warning("Failed to read the installedBase %s: %s", href, err.message);
+                return r;
+        }
+        for (size_t i = 0; i < d->n_chunks; i++) {
+                _cleanup_free_ char *current = NULL;
+                const struct tender_ddi_chunk *ch = &d->chunks[i];
+                if (tender_store_get_current(store, ch->name, &current) >= 0 &&
+                    STREQ(current, ch->version))
+                        continue;
+                log_warning("The server believes %s %s is installed (action %s); the device runs "
+                            "%s",
+                            ch->name, ch->version, d->id, current ? current : "no release of it");
+                mismatches++;
+        }
+        if (!mismatches)
+                log_info("The server's installedBase (action %s) matches the device", d->id);
+        free(c->installed_checked);
+        c->installed_checked = strdup(href);
+        return mismatches;
 }
 
 int ddi_send_config_data(struct ddi_client *c, const char *href, const struct tender_store *store,

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The DDI conversation over HTTP: poll, fetch a deployment, send feedback and configData. */
+/* The DDI conversation over HTTP: poll, fetch a deployment, a cancelAction or the installedBase,
+ * send feedback and configData. Auth: TargetToken or GatewayToken header (server.*), client
+ * certificate (download.clientCert), on every request to the server. */
 #pragma once
 
 #include "tender/config.h"
@@ -10,10 +12,14 @@
 struct ddi_client {
         struct tender_http *http;
         char *controller_url;
+        char *installed_checked; /* the installedBase href last compared with the store */
 };
 
 /* The HTTP options every transfer of tenderd uses (download.*), without any auth header. */
 void ddi_http_options(const struct tender_config *cfg, struct tender_http_options *ret);
+/* The DDI authorization header (TargetToken, else GatewayToken) as a malloc'd string, or NULL
+ * when neither is configured. -ENOMEM. */
+int ddi_auth_header(const struct tender_config *cfg, char **ret);
 int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
                     struct tender_error *err);
 void ddi_client_done(struct ddi_client *c);
@@ -24,6 +30,20 @@ int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi
 /* POSTs feedback JSON (built by tender_ddi_feedback_json) to the action's feedback URL. */
 int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, const char *json,
                            struct tender_error *err);
+/* GETs a cancelAction resource. */
+int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
+                   struct tender_error *err);
+/* Answers a cancelAction: execution canceled (carried out, finished success) or rejected (the
+ * update went past its swap and finishes), with one detail line. */
+int ddi_send_cancel_feedback(struct ddi_client *c, const char *href, const char *action_id,
+                             enum tender_ddi_execution execution, const char *detail,
+                             struct tender_error *err);
+/* The server's cancelAction href when it asks to stop action_id now, else NULL (also when the
+ * poll fails: a cancel is only acted on when seen). */
+char *ddi_pending_cancel(struct ddi_client *c, const char *action_id);
+/* Compares the server's installedBase (href) with the store's current releases, once per href;
+ * logs a mismatch. Returns the number of chunks the device does not run, or -errno. */
+int ddi_check_installed(struct ddi_client *c, const char *href, const struct tender_store *store);
 /* PUTs tender.version, arch and app.<name>.version of every current release. */
 int ddi_send_config_data(struct ddi_client *c, const char *href, const struct tender_store *store,
                          struct tender_error *err);

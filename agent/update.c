@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "blob.h"
+#include "cancel.h"
 #include "control.h"
 #include "health.h"
 #include "layer_delta.h"
@@ -19,6 +20,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "trust.h"
+#include "window.h"
 
 #define MESSAGE_MAX (2 * TENDER_ERROR_MESSAGE_MAX)
 
@@ -478,6 +480,16 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
                 snprintf(u.message, sizeof(u.message), "%s", rec->message);
         container_id(rec->app, rec->version, u.id);
         for (;;) {
+                /* Swap gates: a deferred update stays staged (journal at staging) and runs again
+                 * from the start when a later poll offers it. */
+                if (s == TENDER_JOURNAL_SWAPPING &&
+                    window_defer_swap(a, rec, u.message, sizeof(u.message)) > 0) {
+                        tender_log(LOG_NOTICE, &u.log, "%s", u.message);
+                        free(rec->message);
+                        rec->message = strdup(u.message);
+                        update_done(&u);
+                        return TENDER_JOURNAL_STAGING;
+                }
                 if (transition(&u, s) < 0 && s < TENDER_JOURNAL_SWAPPING) {
                         /* Nothing changed on the device yet; without a journal, do not start. */
                         s = fail(&u, "%s %s: cannot write the journal", rec->app, rec->version);
@@ -535,6 +547,7 @@ int update_report_final(struct agent *a, const struct tender_journal_record *rec
         r = tender_ddi_feedback_json(&f, &json);
         if (r < 0)
                 return r;
+        cancel_reject_pending(a, rec);
         r = rec->deployment_base ? ddi_send_feedback_json(&a->ddi, rec->deployment_base, json, &err)
                                  : tender_error_set(&err, TENDER_ERR_SERVER, ENOENT, "no URL");
         if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EACCES || r == -ENOMEM) {
@@ -650,9 +663,18 @@ int update_handle(struct agent *a, const char *base) {
                 return r;
         if (rec->result != TENDER_JOURNAL_RESULT_NONE)
                 return update_report_final(a, rec);
-        if (first == 0 && rec->state == TENDER_JOURNAL_QUEUED &&
-            (d->update == TENDER_DDI_SKIP || d->download == TENDER_DDI_SKIP)) {
-                log_info("Action %s: the server says skip for now", d->id);
+        if (first == 0 && rec->state == TENDER_JOURNAL_QUEUED && d->download == TENDER_DDI_SKIP) {
+                log_info("Action %s: the server says skip the download for now", d->id);
+                return 0;
+        }
+        /* Deferred at an earlier poll and still gated: wait quietly. Running it again would
+         * send a round of progress feedback per poll, which hawkBit caps per action. */
+        char why[TENDER_ERROR_MESSAGE_MAX];
+        a->deployment = d;
+        r = rec->state == TENDER_JOURNAL_STAGING ? window_defer_swap(a, rec, why, sizeof(why)) : 0;
+        a->deployment = NULL;
+        if (r > 0) {
+                log_debug("Action %s: %s", d->id, why);
                 return 0;
         }
         log_info("Action %s: %zu release(s) offered", d->id, d->n_chunks);
@@ -661,7 +683,12 @@ int update_handle(struct agent *a, const char *base) {
         for (size_t i = first; i < d->n_chunks; i++) {
                 if (set_chunk(rec, d, i) < 0)
                         return -ENOMEM;
-                update_run(a, rec, &d->chunks[i], TENDER_JOURNAL_QUEUED);
+                a->deployment = d;
+                enum tender_journal_state s =
+                        update_run(a, rec, &d->chunks[i], TENDER_JOURNAL_QUEUED);
+                a->deployment = NULL;
+                if (s == TENDER_JOURNAL_STAGING) /* deferred by a swap gate (window.c) */
+                        return window_report_deferred(a, rec);
                 if (rec->result != TENDER_JOURNAL_RESULT_NONE)
                         break;
                 if (push_detail(rec) < 0)

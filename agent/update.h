@@ -32,6 +32,8 @@ struct agent {
                 char what[80];
                 uint64_t done, total;
         } progress;
+        /* The deployment update_handle runs (handling types, maintenance window), else NULL. */
+        const struct tender_ddi_deployment *deployment;
 };
 
 /* Checks the store's encryption against store.allowUnencrypted and sets staging_refused.

@@ -40,11 +40,16 @@
 #define DEFAULT_LOCK_RETRY_SEC 10
 #define CONFIG_LOCK_TTL_MAX (7 * 86400)
 
-static const char *const root_keys[] = {"server", "store",    "trust",   "tuf", "runtime",
-                                        "log",    "download", "control", NULL};
-static const char *const server_keys[] = {
-        "url", "tenant", "controllerId", "targetToken", "pollIntervalSeconds", "httpTimeoutSeconds",
-        NULL};
+static const char *const root_keys[] = {"server", "store",    "trust",   "tuf",         "runtime",
+                                        "log",    "download", "control", "maintenance", NULL};
+static const char *const server_keys[] = {"url",
+                                          "tenant",
+                                          "controllerId",
+                                          "targetToken",
+                                          "pollIntervalSeconds",
+                                          "httpTimeoutSeconds",
+                                          "gatewayToken",
+                                          NULL};
 static const char *const store_keys[] = {"root", "allowUnencrypted", "budgetBytes", NULL};
 static const char *const trust_keys[] = {"releaseKey", NULL};
 static const char *const tuf_keys[] = {"root", "metadataUrl", "targetsUrl", NULL};
@@ -73,6 +78,8 @@ void tender_config_free(struct tender_config *c) {
         free(c->tenant);
         free(c->controller_id);
         free(c->target_token);
+        free(c->gateway_token);
+        free(c->maintenance_windows);
         free(c->store_root);
         free(c->tuf_root);
         free(c->tuf_metadata_url);
@@ -190,6 +197,17 @@ static int parse_server(const cJSON *server, struct tender_config *c, struct ten
              !printable_no_space(c->target_token)))
                 r = config_error(err, "server.targetToken",
                                  "expected 1 to 512 printable characters without spaces", NULL);
+        if (r >= 0)
+                r = get_str(server, "server", "gatewayToken", false, NULL, &c->gateway_token, err);
+        if (r >= 0 && c->gateway_token &&
+            (!*c->gateway_token || strlen(c->gateway_token) > CONFIG_TOKEN_MAX ||
+             !printable_no_space(c->gateway_token)))
+                r = config_error(err, "server.gatewayToken",
+                                 "expected 1 to 512 printable characters without spaces", NULL);
+        /* One Authorization header: a device authenticates as itself or through its gateway. */
+        if (r >= 0 && c->gateway_token && c->target_token)
+                r = config_error(err, "server.gatewayToken", "not together with server.targetToken",
+                                 NULL);
         if (r >= 0)
                 r = get_range(server, "server", "pollIntervalSeconds", DEFAULT_POLL_SEC,
                               CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->poll_interval_sec, err);
@@ -440,6 +458,38 @@ static int parse_control(const cJSON *root, struct tender_config *c, struct tend
         return r;
 }
 
+/* maintenance.windows: ["Mon-Fri 02:00-04:00", ...] (tender/maintenance.h). */
+static int parse_maintenance(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        static const char *const keys[] = {"windows", NULL};
+        const cJSON *m = NULL;
+        char **specs = NULL;
+        int r = tender_json_get_object(root, "", "maintenance", false, &m, err);
+        if (r < 0 || !m)
+                return r;
+        r = tender_json_check_keys(m, "maintenance", keys, err);
+        if (r >= 0)
+                r = tender_json_get_strv(m, "maintenance", "windows", false,
+                                         TENDER_MAINTENANCE_MAX_WINDOWS, &specs, err);
+        if (r < 0 || !specs)
+                return r;
+        size_t n = tender_strv_length(specs);
+        c->maintenance_windows = calloc(n ? n : 1, sizeof(*c->maintenance_windows));
+        if (!c->maintenance_windows)
+                r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (tender_maintenance_window_parse(specs[i], &c->maintenance_windows[i]) < 0)
+                        r = tender_error_set(
+                                err, TENDER_ERR_CONFIG, EINVAL,
+                                "maintenance.windows[%zu]: \"%.64s\" is not "
+                                "\"[DAYS ]HH:MM-HH:MM\" (e.g. \"Mon-Fri 02:00-04:00\")",
+                                i, specs[i]);
+        }
+        if (r >= 0)
+                c->n_maintenance_windows = n;
+        tender_strv_free(specs);
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -468,6 +518,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_download(root, c, err);
         if (r >= 0)
                 r = parse_control(root, c, err);
+        if (r >= 0)
+                r = parse_maintenance(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

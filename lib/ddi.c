@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tender/ddi.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,8 @@ void tender_ddi_poll_free(struct tender_ddi_poll *p) {
                 return;
         free(p->deployment_base);
         free(p->config_data);
+        free(p->cancel_action);
+        free(p->installed_base);
         free(p);
 }
 
@@ -112,6 +115,12 @@ int tender_ddi_poll_parse(const char *data, size_t len, struct tender_ddi_poll *
                 r = get_link(links, "_links", "configData", &p->config_data, err);
                 if (r < 0)
                         return r;
+                r = get_link(links, "_links", "cancelAction", &p->cancel_action, err);
+                if (r < 0)
+                        return r;
+                r = get_link(links, "_links", "installedBase", &p->installed_base, err);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(p);
         return 0;
@@ -135,6 +144,24 @@ static int parse_handling(const cJSON *obj, const char *key, enum tender_ddi_han
         return 0;
 }
 
+/* deployment.maintenanceWindow: hawkBit sends it only for actions that have a window. */
+static int parse_window(const cJSON *obj, enum tender_ddi_window *ret, struct tender_error *err) {
+        const char *s = NULL;
+        int r = tender_json_get_string(obj, "deployment", "maintenanceWindow", false, &s, err);
+        if (r < 0)
+                return r;
+        if (!s)
+                *ret = TENDER_DDI_WINDOW_NONE;
+        else if (STREQ(s, "available"))
+                *ret = TENDER_DDI_WINDOW_AVAILABLE;
+        else if (STREQ(s, "unavailable"))
+                *ret = TENDER_DDI_WINDOW_UNAVAILABLE;
+        else
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "deployment.maintenanceWindow: unknown value \"%.32s\"", s);
+        return 0;
+}
+
 static void chunk_done(struct tender_ddi_chunk *c) {
         free(c->part);
         free(c->name);
@@ -142,8 +169,68 @@ static void chunk_done(struct tender_ddi_chunk *c) {
         for (size_t i = 0; i < c->n_artifacts; i++) {
                 free(c->artifacts[i].filename);
                 free(c->artifacts[i].url);
+                free(c->artifacts[i].sha1);
+                free(c->artifacts[i].md5);
+                free(c->artifacts[i].sha256);
         }
         free(c->artifacts);
+        for (size_t i = 0; i < c->n_metadata; i++) {
+                free(c->metadata[i].key);
+                free(c->metadata[i].value);
+        }
+        free(c->metadata);
+}
+
+static bool is_hex(const char *s, size_t len) {
+        if (strlen(s) != len)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+                      (*s >= 'A' && *s <= 'F')))
+                        return false;
+        return true;
+}
+
+/* hashes.{sha1,md5,sha256}: each optional, hex of its algorithm's length. */
+static int parse_hashes(const cJSON *obj, const char *path, struct tender_ddi_artifact *a,
+                        struct tender_error *err) {
+        static const struct {
+                const char *name;
+                size_t hex_len;
+                size_t offset;
+        } algs[] = {
+                {"sha1", 40, offsetof(struct tender_ddi_artifact, sha1)},
+                {"md5", 32, offsetof(struct tender_ddi_artifact, md5)},
+                {"sha256", 64, offsetof(struct tender_ddi_artifact, sha256)},
+        };
+        const cJSON *hashes = NULL;
+        char sub[160];
+        int r;
+
+        r = tender_json_get_object(obj, path, "hashes", false, &hashes, err);
+        if (r < 0 || !hashes)
+                return r;
+        snprintf(sub, sizeof(sub), "%s.hashes", path);
+        for (size_t i = 0; i < ELEMENTSOF(algs); i++) {
+                const char *v = NULL;
+                r = tender_json_get_string(hashes, sub, algs[i].name, false, &v, err);
+                if (r < 0)
+                        return r;
+                if (!v)
+                        continue;
+                if (!is_hex(v, algs[i].hex_len))
+                        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                                "%s.%s: not %zu hex digits", sub, algs[i].name,
+                                                algs[i].hex_len);
+                char **slot = (char **) ((char *) a + algs[i].offset);
+                r = dup_string(v, slot);
+                if (r < 0)
+                        return r;
+                for (char *p = *slot; *p; p++)
+                        if (*p >= 'A' && *p <= 'F')
+                                *p = (char) (*p - 'A' + 'a');
+        }
+        return 0;
 }
 
 void tender_ddi_deployment_free(struct tender_ddi_deployment *d) {
@@ -174,6 +261,9 @@ static int parse_artifact(const cJSON *obj, const char *path, struct tender_ddi_
         r = tender_json_get_u64(obj, path, "size", false, &a->size, err);
         if (r < 0)
                 return r;
+        r = parse_hashes(obj, path, a, err);
+        if (r < 0)
+                return r;
         r = tender_json_get_object(obj, path, "_links", false, &links, err);
         if (r < 0)
                 return r;
@@ -191,10 +281,53 @@ static int parse_artifact(const cJSON *obj, const char *path, struct tender_ddi_
         return dup_string(filename, &a->filename);
 }
 
+/* metadata[]: {"key": ..., "value": ...} pairs the software module carries. */
+static int parse_metadata(const cJSON *obj, const char *path, struct tender_ddi_chunk *c,
+                          struct tender_error *err) {
+        const cJSON *list = NULL, *item;
+        char sub[160];
+        int r;
+
+        r = tender_json_get_array(obj, path, "metadata", false, &list, err);
+        if (r < 0 || !list)
+                return r;
+        size_t n = (size_t) cJSON_GetArraySize(list);
+        if (n > TENDER_DDI_MAX_METADATA)
+                return tender_error_set(err, TENDER_ERR_SERVER, E2BIG,
+                                        "%s.metadata: more than %d entries", path,
+                                        TENDER_DDI_MAX_METADATA);
+        c->metadata = calloc(n ? n : 1, sizeof(*c->metadata));
+        if (!c->metadata)
+                return -ENOMEM;
+        cJSON_ArrayForEach(item, list) {
+                const char *key = NULL, *value = NULL;
+                snprintf(sub, sizeof(sub), "%s.metadata[%zu]", path, c->n_metadata);
+                if (!cJSON_IsObject(item))
+                        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL, "%s: not an object",
+                                                sub);
+                r = tender_json_get_string(item, sub, "key", true, &key, err);
+                if (r < 0)
+                        return r;
+                r = tender_json_get_string(item, sub, "value", false, &value, err);
+                if (r < 0)
+                        return r;
+                if (strlen(key) > TENDER_DDI_METADATA_MAX ||
+                    (value && strlen(value) > TENDER_DDI_METADATA_MAX))
+                        return tender_error_set(err, TENDER_ERR_SERVER, E2BIG,
+                                                "%s: key or value longer than %d bytes", sub,
+                                                TENDER_DDI_METADATA_MAX);
+                struct tender_ddi_metadata *m = &c->metadata[c->n_metadata++];
+                if (dup_string(key, &m->key) < 0 || dup_string(value ? value : "", &m->value) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chunk *c,
                        struct tender_error *err) {
         const char *part = NULL, *name = NULL, *version = NULL;
         const cJSON *artifacts = NULL, *item;
+
         char sub[128];
         int r;
 
@@ -209,12 +342,18 @@ static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chu
         r = tender_json_get_string(obj, path, "version", true, &version, err);
         if (r < 0)
                 return r;
+        r = tender_json_get_bool(obj, path, "encrypted", false, &c->encrypted, err);
+        if (r < 0)
+                return r;
         r = tender_json_get_array(obj, path, "artifacts", false, &artifacts, err);
         if (r < 0)
                 return r;
         if ((part && dup_string(part, &c->part) < 0) || dup_string(name, &c->name) < 0 ||
             dup_string(version, &c->version) < 0)
                 return -ENOMEM;
+        r = parse_metadata(obj, path, c, err);
+        if (r < 0)
+                return r;
         if (!artifacts)
                 return 0;
 
@@ -236,11 +375,27 @@ static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chu
         return 0;
 }
 
+/* An action id: hawkBit sends it as a string; older servers sent a number. */
+static int parse_id(const cJSON *obj, const char *path, const char *key, char **ret,
+                    struct tender_error *err) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, key);
+        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
+            strlen(id->valuestring) <= TENDER_DDI_ID_MAX)
+                return dup_string(id->valuestring, ret);
+        if (cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < 9007199254740992.0 &&
+            id->valuedouble == (double) (uint64_t) id->valuedouble)
+                return asprintf(ret, "%llu", (unsigned long long) id->valuedouble) < 0 ? -ENOMEM
+                                                                                       : 0;
+        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                "%s%s%s: missing, or not a string of 1-%d bytes", path,
+                                path[0] ? "." : "", key, TENDER_DDI_ID_MAX);
+}
+
 int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_deployment **ret,
                                 struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
-        const cJSON *deployment = NULL, *chunks = NULL, *item, *id;
+        const cJSON *deployment = NULL, *chunks = NULL, *item;
         char sub[64];
         int r;
 
@@ -254,22 +409,9 @@ int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_
         if (!d)
                 return -ENOMEM;
 
-        /* hawkBit sends the action id as a string; older servers sent a number. */
-        id = cJSON_GetObjectItemCaseSensitive(root, "id");
-        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
-            strlen(id->valuestring) <= TENDER_DDI_ID_MAX) {
-                r = dup_string(id->valuestring, &d->id);
-                if (r < 0)
-                        return r;
-        } else if (cJSON_IsNumber(id) && id->valuedouble >= 0 &&
-                   id->valuedouble < 9007199254740992.0 &&
-                   id->valuedouble == (double) (uint64_t) id->valuedouble) {
-                if (asprintf(&d->id, "%llu", (unsigned long long) id->valuedouble) < 0)
-                        return -ENOMEM;
-        } else
-                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                        "id: missing, or not a string of 1-%d bytes",
-                                        TENDER_DDI_ID_MAX);
+        r = parse_id(root, "", "id", &d->id, err);
+        if (r < 0)
+                return r;
 
         r = tender_json_get_object(root, "", "deployment", true, &deployment, err);
         if (r < 0)
@@ -278,6 +420,9 @@ int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_
         if (r < 0)
                 return r;
         r = parse_handling(deployment, "update", &d->update, err);
+        if (r < 0)
+                return r;
+        r = parse_window(deployment, &d->window, err);
         if (r < 0)
                 return r;
         r = tender_json_get_array(deployment, "deployment", "chunks", true, &chunks, err);
@@ -301,6 +446,50 @@ int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_
         return 0;
 }
 
+void tender_ddi_cancel_free(struct tender_ddi_cancel *c) {
+        if (!c)
+                return;
+        free(c->id);
+        free(c->stop_id);
+        free(c);
+}
+
+int tender_ddi_cancel_parse(const char *data, size_t len, struct tender_ddi_cancel **ret,
+                            struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        _cleanup_(tender_ddi_cancel_freep) struct tender_ddi_cancel *c = NULL;
+        const cJSON *cancel = NULL;
+        int r;
+
+        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                        "cancelAction: not a JSON object");
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        r = parse_id(root, "", "id", &c->id, err);
+        if (r < 0)
+                return r;
+        r = tender_json_get_object(root, "", "cancelAction", true, &cancel, err);
+        if (r < 0)
+                return r;
+        r = parse_id(cancel, "cancelAction", "stopId", &c->stop_id, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+const char *tender_ddi_chunk_metadata(const struct tender_ddi_chunk *c, const char *key) {
+        for (size_t i = 0; i < c->n_metadata; i++)
+                if (STREQ(c->metadata[i].key, key))
+                        return c->metadata[i].value;
+        return NULL;
+}
+
 const struct tender_ddi_artifact *tender_ddi_chunk_artifact(const struct tender_ddi_chunk *c,
                                                             const char *filename) {
         for (size_t i = 0; i < c->n_artifacts; i++)
@@ -321,16 +510,21 @@ int tender_ddi_feedback_json(const struct tender_ddi_feedback *f, char **ret_jso
                 [TENDER_DDI_SUCCESS] = "success",
                 [TENDER_DDI_FAILURE] = "failure",
         };
-        if (!f->action_id || (unsigned) f->finished >= ELEMENTSOF(finished))
+        static const char *const execution[] = {
+                [TENDER_DDI_PROCEEDING] = "proceeding",
+                [TENDER_DDI_CLOSED] = "closed",
+                [TENDER_DDI_REJECTED] = "rejected",
+                [TENDER_DDI_CANCELED] = "canceled",
+        };
+        if (!f->action_id || (unsigned) f->finished >= ELEMENTSOF(finished) ||
+            (unsigned) f->execution >= ELEMENTSOF(execution))
                 return -EINVAL;
 
         /* Built in the order hawkBit documents, which keeps logs and captures readable. */
         cJSON *root = cJSON_CreateObject();
         bool ok = root && cJSON_AddStringToObject(root, "id", f->action_id);
         cJSON *status = ok ? cJSON_AddObjectToObject(root, "status") : NULL;
-        ok = status &&
-             cJSON_AddStringToObject(status, "execution",
-                                     f->execution == TENDER_DDI_CLOSED ? "closed" : "proceeding");
+        ok = status && cJSON_AddStringToObject(status, "execution", execution[f->execution]);
         cJSON *result = ok ? cJSON_AddObjectToObject(status, "result") : NULL;
         ok = result && cJSON_AddStringToObject(result, "finished", finished[f->finished]);
         if (ok && f->has_progress) {

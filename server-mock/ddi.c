@@ -19,23 +19,30 @@ static bool is_get(const struct mock_request *req) {
         return STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
 }
 
-static bool authorized(const struct mock *m, const struct mock_request *req) {
-        if (!m->target_token)
-                return true;
-        const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_AUTHORIZATION);
-        static const char scheme[] = "TargetToken";
-        if (!h || strncasecmp(h, scheme, sizeof(scheme) - 1) != 0 || h[sizeof(scheme) - 1] != ' ')
+/* Whether header h is "<scheme> <token>" (scheme case-insensitive). */
+static bool token_matches(const char *h, const char *scheme, const char *token) {
+        size_t n = strlen(scheme);
+        if (!token || !h || strncasecmp(h, scheme, n) != 0 || h[n] != ' ')
                 return false;
-        h += sizeof(scheme);
+        h += n + 1;
         while (*h == ' ')
                 h++;
         /* Compare without an early exit, so that the time taken does not leak a prefix. */
-        size_t a = strlen(h), b = strlen(m->target_token);
+        size_t a = strlen(h), b = strlen(token);
         unsigned diff = a != b;
         for (size_t i = 0; i < a && i < b; i++)
-                diff |= (unsigned char) h[i] ^ (unsigned char) m->target_token[i];
+                diff |= (unsigned char) h[i] ^ (unsigned char) token[i];
         return diff == 0;
+}
+
+/* hawkBit's two token schemes: a target's own token, or the tenant's gateway token. */
+static bool authorized(const struct mock *m, const struct mock_request *req) {
+        if (!m->target_token && !m->gateway_token)
+                return true;
+        const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+        return token_matches(h, "TargetToken", m->target_token) ||
+               token_matches(h, "GatewayToken", m->gateway_token);
 }
 
 /* Decimal action id >= 1; the whole string must be digits. */
@@ -68,7 +75,8 @@ static bool add_link(cJSON *links, const char *name, const char *href) {
  * device caching by URL sees a new resource. FNV-1a. */
 static uint32_t action_hash(const struct mock_action *a) {
         char s[64];
-        snprintf(s, sizeof(s), "%" PRIu64 "-%s", a->id, mock_action_history_status(a));
+        snprintf(s, sizeof(s), "%" PRIu64 "-%s-%s-%s-%d", a->id, mock_action_history_status(a),
+                 a->update, a->window, (int) a->cancel);
         uint32_t h = 2166136261u;
         for (const char *p = s; *p; p++)
                 h = (h ^ (unsigned char) *p) * 16777619u;
@@ -96,7 +104,12 @@ static void poll_base(struct mock *m, const char *tenant, const char *cid,
 
         char url[URL_MAX], suffix[128];
         struct mock_action *a = mock_action_open_for(m->state, cid);
-        if (a) {
+        if (a && a->cancel == MOCK_CANCEL_REQUESTED) {
+                /* As hawkBit: while a cancel waits for the device, it replaces the deployment. */
+                snprintf(suffix, sizeof(suffix), "/cancelAction/%" PRIu64, a->id);
+                controller_url(m, tenant, cid, suffix, url);
+                ok = ok && add_link(links, "cancelAction", url);
+        } else if (a) {
                 snprintf(suffix, sizeof(suffix), "/deploymentBase/%" PRIu64 "?c=%" PRIu32, a->id,
                          action_hash(a));
                 controller_url(m, tenant, cid, suffix, url);
@@ -185,8 +198,9 @@ static void action_base(struct mock *m, const char *cid, uint64_t id, struct moc
         cJSON *dep = NULL, *chunks = NULL, *chunk = NULL, *list = NULL, *hist = NULL;
         bool ok = cJSON_AddStringToObject(o, "id", id_text) &&
                   (dep = cJSON_AddObjectToObject(o, "deployment")) &&
-                  cJSON_AddStringToObject(dep, "download", "forced") &&
-                  cJSON_AddStringToObject(dep, "update", "forced") &&
+                  cJSON_AddStringToObject(dep, "download", a->download) &&
+                  cJSON_AddStringToObject(dep, "update", a->update) &&
+                  (!a->window[0] || cJSON_AddStringToObject(dep, "maintenanceWindow", a->window)) &&
                   (chunks = cJSON_AddArrayToObject(dep, "chunks")) &&
                   (chunk = cJSON_CreateObject()) && cJSON_AddItemToArray(chunks, chunk) &&
                   cJSON_AddStringToObject(chunk, "part", "bApp") &&
@@ -316,6 +330,61 @@ static void feedback(struct mock *m, const struct mock_request *req, const char 
         reply->status = MHD_HTTP_OK; /* hawkBit answers feedback with an empty 200 */
 }
 
+/* GET cancelAction/{id}: {"id": "<id>", "cancelAction": {"stopId": "<id>"}}. */
+static void cancel_action(struct mock *m, const char *cid, uint64_t id, struct mock_reply *reply) {
+        struct mock_action *a = mock_action_get(m->state, id);
+        if (!a || !STREQ(a->target, cid) || a->cancel == MOCK_CANCEL_NONE) {
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
+                                 "No cancel of action %" PRIu64 " for %s", id, cid);
+                return;
+        }
+        char id_text[32];
+        snprintf(id_text, sizeof(id_text), "%" PRIu64, a->id);
+        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
+        cJSON *c = NULL;
+        bool ok = cJSON_AddStringToObject(o, "id", id_text) &&
+                  (c = cJSON_AddObjectToObject(o, "cancelAction")) &&
+                  cJSON_AddStringToObject(c, "stopId", id_text);
+        mock_reply_json(reply, MHD_HTTP_OK, ok ? TAKE_PTR(o) : NULL);
+}
+
+static void cancel_feedback(struct mock *m, const struct mock_request *req, const char *cid,
+                            uint64_t id, struct mock_reply *reply) {
+        struct mock_action *a = mock_action_get(m->state, id);
+        if (!a || !STREQ(a->target, cid) || a->cancel == MOCK_CANCEL_NONE) {
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
+                                 "No cancel of action %" PRIu64 " for %s", id, cid);
+                return;
+        }
+        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
+        if (mock_request_json(req, reply, &body) < 0)
+                return;
+        struct tender_error err = {0};
+        const char *execution = NULL, *finished = NULL;
+        if (feedback_validate(body, &execution, &finished, &err) < 0) {
+                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badFeedback",
+                                 "Invalid feedback: %s", err.message);
+                return;
+        }
+        if (!a->open) {
+                mock_reply_error(reply, MHD_HTTP_GONE, "mock.actionClosed",
+                                 "Action %" PRIu64 " is closed", id);
+                return;
+        }
+        char exec_copy[16], fin_copy[16];
+        snprintf(exec_copy, sizeof(exec_copy), "%s", execution);
+        snprintf(fin_copy, sizeof(fin_copy), "%s", finished);
+        if (mock_action_add_cancel_feedback(a, TAKE_PTR(body), exec_copy, fin_copy) < 0) {
+                mock_reply_error(reply, MHD_HTTP_INSUFFICIENT_STORAGE, "mock.tooMuchFeedback",
+                                 "Action %" PRIu64 " holds %d cancel feedback messages already", id,
+                                 MOCK_MAX_FEEDBACK);
+                return;
+        }
+        log_info("Cancel of action %" PRIu64 " (%s): %s/%s, cancel %s", id, cid, exec_copy,
+                 fin_copy, mock_cancel_name(a->cancel));
+        reply->status = MHD_HTTP_OK;
+}
+
 static void config_data(struct mock *m, const struct mock_request *req, const char *cid,
                         struct mock_reply *reply) {
         static const char *const keys[] = {"mode", "data", "id", "time", "status", NULL};
@@ -370,7 +439,8 @@ void mock_ddi_handle(struct mock *m, const struct mock_request *req, const char 
         }
         if (!authorized(m, req)) {
                 mock_reply_error(reply, MHD_HTTP_UNAUTHORIZED, "mock.unauthorized",
-                                 "Missing or wrong \"Authorization: TargetToken\" header");
+                                 "Missing or wrong \"Authorization: TargetToken\" (or "
+                                 "GatewayToken) header");
                 return;
         }
 
@@ -394,18 +464,23 @@ void mock_ddi_handle(struct mock *m, const struct mock_request *req, const char 
                 if ((method_ok = STREQ(req->method, "PUT")))
                         config_data(m, req, cid, reply);
         } else if ((after = strchr(sub + 1, '/')) && (strncmp(sub, "/deploymentBase/", 16) == 0 ||
-                                                      strncmp(sub, "/installedBase/", 15) == 0)) {
+                                                      strncmp(sub, "/installedBase/", 15) == 0 ||
+                                                      strncmp(sub, "/cancelAction/", 14) == 0)) {
                 const char *id_text = after + 1;
                 size_t id_len = strcspn(id_text, "/");
                 const char *tail = id_text + id_len;
-                bool deployment = sub[1] == 'd';
+                bool deployment = sub[1] == 'd', cancel = sub[1] == 'c';
                 if (!parse_action_id(id_text, id_len, &id))
                         found = false;
                 else if (tail[0] == '\0') {
-                        if ((method_ok = get))
+                        if ((method_ok = get) && cancel)
+                                cancel_action(m, cid, id, reply);
+                        else if (method_ok)
                                 action_base(m, cid, id, reply);
-                } else if (deployment && STREQ(tail, "/feedback")) {
-                        if ((method_ok = STREQ(req->method, "POST")))
+                } else if ((deployment || cancel) && STREQ(tail, "/feedback")) {
+                        if ((method_ok = STREQ(req->method, "POST")) && cancel)
+                                cancel_feedback(m, req, cid, id, reply);
+                        else if (method_ok)
                                 feedback(m, req, cid, id, reply);
                 } else
                         found = false;

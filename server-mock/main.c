@@ -28,6 +28,7 @@ struct options {
         const char *tenant;
         const char *poll_sleep;
         const char *target_token;
+        const char *gateway_token;
         const char *base_url;
         bool allow_remote;
         uint64_t throttle_bps;
@@ -44,6 +45,8 @@ static void usage(FILE *f) {
                    "  --poll-sleep HH:MM:SS  polling interval handed to devices (default "
                    "00:00:05)\n"
                    "  --target-token TOKEN   require \"Authorization: TargetToken TOKEN\" on DDI\n"
+                   "  --gateway-token TOKEN  require \"Authorization: GatewayToken TOKEN\" on DDI\n"
+                   "                         (with both, either header is accepted)\n"
                    "  --base-url URL         prefix of the links handed out (default: the bound "
                    "address)\n"
                    "  --allow-remote         allow a listen address outside loopback\n"
@@ -161,6 +164,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 OPT_TENANT,
                 OPT_SLEEP,
                 OPT_TOKEN,
+                OPT_GATEWAY_TOKEN,
                 OPT_BASE,
                 OPT_REMOTE,
                 OPT_LOG,
@@ -174,6 +178,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 {"tenant", required_argument, NULL, OPT_TENANT},
                 {"poll-sleep", required_argument, NULL, OPT_SLEEP},
                 {"target-token", required_argument, NULL, OPT_TOKEN},
+                {"gateway-token", required_argument, NULL, OPT_GATEWAY_TOKEN},
                 {"base-url", required_argument, NULL, OPT_BASE},
                 {"allow-remote", no_argument, NULL, OPT_REMOTE},
                 {"log-level", required_argument, NULL, OPT_LOG},
@@ -199,6 +204,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
                         break;
                 case OPT_TOKEN:
                         o->target_token = optarg;
+                        break;
+                case OPT_GATEWAY_TOKEN:
+                        o->gateway_token = optarg;
                         break;
                 case OPT_BASE:
                         o->base_url = optarg;
@@ -247,6 +255,10 @@ static int parse_args(int argc, char **argv, struct options *o) {
         }
         if (o->target_token && !token_valid(o->target_token)) {
                 log_error("--target-token: 1-%d printable characters without spaces", TOKEN_MAX);
+                return -EINVAL;
+        }
+        if (o->gateway_token && !token_valid(o->gateway_token)) {
+                log_error("--gateway-token: 1-%d printable characters without spaces", TOKEN_MAX);
                 return -EINVAL;
         }
         if (!tenant_valid(o->tenant)) {
@@ -325,6 +337,7 @@ int main(int argc, char **argv) {
                 .tenant = o.tenant,
                 .poll_sleep = o.poll_sleep,
                 .target_token = o.target_token,
+                .gateway_token = o.gateway_token,
                 .base_url = base_url,
                 .throttle_bps = o.throttle_bps,
         };
@@ -342,7 +355,7 @@ int main(int argc, char **argv) {
         printf("listening on %s\n", bound_url);
         fflush(stdout);
         log_info("Serving %s as tenant %s, links at %s%s", o.repo, o.tenant, base_url,
-                 o.target_token ? ", target token required" : "");
+                 o.target_token || o.gateway_token ? ", token required" : "");
 
         int sig = 0;
         while (sigwait(&mask, &sig) != 0)

@@ -3,6 +3,7 @@
  * tests and demos. Documented in docs/server-mock.md. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server.h"
@@ -13,9 +14,43 @@
 
 #define ACTION_ID_DIGITS_MAX 19
 
+static bool one_of(const char *s, const char *const *set) {
+        for (; *set; set++)
+                if (STREQ(s, *set))
+                        return true;
+        return false;
+}
+
+/* download, update and maintenanceWindow of body, each optional, into a (validated first, so
+ * that a refused request changes nothing). */
+static int apply_handling(struct mock_action *a, const cJSON *body, struct tender_error *err) {
+        static const char *const types[] = {"attempt", "forced", "skip", NULL};
+        static const char *const windows[] = {"", "available", "unavailable", NULL};
+        const char *download = NULL, *update = NULL, *window = NULL;
+        int r;
+        if ((r = tender_json_get_string(body, "", "download", false, &download, err)) < 0 ||
+            (r = tender_json_get_string(body, "", "update", false, &update, err)) < 0 ||
+            (r = tender_json_get_string(body, "", "maintenanceWindow", false, &window, err)) < 0)
+                return r;
+        if ((download && !one_of(download, types)) || (update && !one_of(update, types)))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "download and update: attempt, forced or skip");
+        if (window && !one_of(window, windows))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "maintenanceWindow: available, unavailable or \"\"");
+        if (download)
+                snprintf(a->download, sizeof(a->download), "%s", download);
+        if (update)
+                snprintf(a->update, sizeof(a->update), "%s", update);
+        if (window)
+                snprintf(a->window, sizeof(a->window), "%s", window);
+        return 0;
+}
+
 static void create_deployment(struct mock *m, const struct mock_request *req,
                               struct mock_reply *reply) {
-        static const char *const keys[] = {"target", "app", "version", NULL};
+        static const char *const keys[] = {
+                "target", "app", "version", "download", "update", "maintenanceWindow", NULL};
         _cleanup_(cJSON_Deletep) cJSON *body = NULL;
         if (mock_request_json(req, reply, &body) < 0)
                 return;
@@ -38,6 +73,12 @@ static void create_deployment(struct mock *m, const struct mock_request *req,
                                  "app and version must be valid names");
                 return;
         }
+        /* Checked before the action exists: a refused request changes nothing. */
+        struct mock_action handling = {.download = "forced", .update = "forced"};
+        if (apply_handling(&handling, body, &err) < 0) {
+                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badRequest", "%s", err.message);
+                return;
+        }
         if (!mock_repo_has_release(m->repo, app, version)) {
                 mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.releaseNotFound",
                                  "Release %s %s is not in the repository (apps/%s/%s.json)", app,
@@ -53,7 +94,12 @@ static void create_deployment(struct mock *m, const struct mock_request *req,
                                  "mock.actions", "Cannot create the action: %s", strerror(-r));
                 return;
         }
-        log_info("Action %" PRIu64 ": %s %s for %s", a->id, app, version, target);
+        memcpy(a->download, handling.download, sizeof(a->download));
+        memcpy(a->update, handling.update, sizeof(a->update));
+        memcpy(a->window, handling.window, sizeof(a->window));
+        log_info("Action %" PRIu64 ": %s %s for %s (download %s, update %s%s%s)", a->id, app,
+                 version, target, a->download, a->update, a->window[0] ? ", window " : "",
+                 a->window);
         cJSON *o = cJSON_CreateObject();
         if (o && !cJSON_AddNumberToObject(o, "actionId", (double) a->id)) {
                 cJSON_Delete(o);
@@ -62,8 +108,8 @@ static void create_deployment(struct mock *m, const struct mock_request *req,
         mock_reply_json(reply, MHD_HTTP_CREATED, o);
 }
 
-static void get_action(struct mock *m, const char *id_text, struct mock_reply *reply) {
-        size_t len = strlen(id_text);
+static struct mock_action *find_action(struct mock *m, const char *id_text, size_t len,
+                                       struct mock_reply *reply) {
         uint64_t id = 0;
         bool ok = len > 0 && len <= ACTION_ID_DIGITS_MAX;
         for (size_t i = 0; ok && i < len; i++) {
@@ -71,12 +117,64 @@ static void get_action(struct mock *m, const char *id_text, struct mock_reply *r
                 id = id * 10 + (uint64_t) (id_text[i] - '0');
         }
         struct mock_action *a = ok ? mock_action_get(m->state, id) : NULL;
-        if (!a) {
-                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound", "No action %s",
-                                 id_text);
+        if (!a)
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound", "No action %.*s",
+                                 (int) (len > 32 ? 32 : len), id_text);
+        return a;
+}
+
+/* PATCH actions/{id}: change download, update or maintenanceWindow of an open action, as an
+ * operator switches attempt to forced or a window opens in hawkBit. */
+static void patch_action(struct mock *m, const struct mock_request *req, struct mock_action *a,
+                         struct mock_reply *reply) {
+        static const char *const keys[] = {"download", "update", "maintenanceWindow", NULL};
+        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
+        struct tender_error err = {0};
+        if (mock_request_json(req, reply, &body) < 0)
+                return;
+        if (!a->open) {
+                mock_reply_error(reply, MHD_HTTP_CONFLICT, "mock.actionClosed",
+                                 "Action %" PRIu64 " is closed", a->id);
                 return;
         }
+        if (tender_json_check_keys(body, "", keys, &err) < 0 || apply_handling(a, body, &err) < 0) {
+                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badRequest", "%s", err.message);
+                return;
+        }
+        log_info("Action %" PRIu64 ": now download %s, update %s, window \"%s\"", a->id,
+                 a->download, a->update, a->window);
         mock_reply_json(reply, MHD_HTTP_OK, mock_action_to_json(a));
+}
+
+/* POST actions/{id}/cancel: hawkBit's cancel of a running action; the device answers it. */
+static void request_cancel(struct mock_action *a, struct mock_reply *reply) {
+        if (!a->open) {
+                mock_reply_error(reply, MHD_HTTP_CONFLICT, "mock.actionClosed",
+                                 "Action %" PRIu64 " is closed", a->id);
+                return;
+        }
+        a->cancel = MOCK_CANCEL_REQUESTED;
+        log_info("Action %" PRIu64 ": cancel requested", a->id);
+        mock_reply_json(reply, MHD_HTTP_OK, mock_action_to_json(a));
+}
+
+static void action_resource(struct mock *m, const struct mock_request *req, const char *rest,
+                            struct mock_reply *reply) {
+        size_t len = strcspn(rest, "/");
+        const char *tail = rest + len;
+        bool get = STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
+        struct mock_action *a = find_action(m, rest, len, reply);
+        if (!a)
+                return;
+        if (tail[0] == '\0' && get)
+                mock_reply_json(reply, MHD_HTTP_OK, mock_action_to_json(a));
+        else if (tail[0] == '\0' && STREQ(req->method, "PATCH"))
+                patch_action(m, req, a, reply);
+        else if (STREQ(tail, "/cancel") && STREQ(req->method, "POST"))
+                request_cancel(a, reply);
+        else
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.notFound",
+                                 "No resource at %s for %s", req->path, req->method);
 }
 
 void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char *rest,
@@ -94,8 +192,8 @@ void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char
                 const char *target =
                         MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "target");
                 mock_reply_json(reply, MHD_HTTP_OK, mock_actions_to_json(m->state, target));
-        } else if ((id = strncmp(rest, "actions/", 8) == 0 ? rest + 8 : NULL) && get) {
-                get_action(m, id, reply);
+        } else if ((id = strncmp(rest, "actions/", 8) == 0 ? rest + 8 : NULL)) {
+                action_resource(m, req, id, reply);
         } else if (STREQ(rest, "stats") && (get || STREQ(req->method, "DELETE"))) {
                 if (!get)
                         mock_stats_reset();

@@ -38,11 +38,12 @@ struct mock {
         pthread_mutex_t lock;
         struct mock_state *state;
         struct mock_repo *repo;
-        const char *tenant;       /* DDI tenant, compared case-insensitively like hawkBit */
-        const char *poll_sleep;   /* "HH:MM:SS" */
-        const char *target_token; /* NULL: DDI needs no authorization */
-        const char *base_url;     /* prefix of every link the mock hands out, no trailing '/' */
-        uint64_t throttle_bps;    /* fault injection: blob bytes per second, 0 = unlimited */
+        const char *tenant;        /* DDI tenant, compared case-insensitively like hawkBit */
+        const char *poll_sleep;    /* "HH:MM:SS" */
+        const char *target_token;  /* NULL: DDI needs no authorization */
+        const char *gateway_token; /* either token is accepted when both are set */
+        const char *base_url;      /* prefix of every link the mock hands out, no trailing '/' */
+        uint64_t throttle_bps;     /* fault injection: blob bytes per second, 0 = unlimited */
 };
 
 struct mock_request {

@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,6 +31,7 @@ static void action_free(struct mock_action *a) {
         free(a->app);
         free(a->version);
         cJSON_Delete(a->feedback);
+        cJSON_Delete(a->cancel_feedback);
         free(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mock_action, action_free);
@@ -159,9 +161,12 @@ int mock_action_create(struct mock_state *s, const char *target, const char *app
         a->app = strdup(app);
         a->version = strdup(version);
         a->feedback = cJSON_CreateArray();
-        if (!a->target || !a->app || !a->version || !a->feedback)
+        a->cancel_feedback = cJSON_CreateArray();
+        if (!a->target || !a->app || !a->version || !a->feedback || !a->cancel_feedback)
                 return -ENOMEM;
         a->open = true;
+        snprintf(a->download, sizeof(a->download), "forced");
+        snprintf(a->update, sizeof(a->update), "forced");
 
         /* hawkBit cancels the running action when a new one is assigned; the mock has no
          * cancel handshake, so the old action is closed at once. */
@@ -216,6 +221,31 @@ int mock_action_add_feedback(struct mock_action *a, cJSON *body, const char *exe
         return 0;
 }
 
+int mock_action_add_cancel_feedback(struct mock_action *a, cJSON *body, const char *execution,
+                                    const char *finished) {
+        _cleanup_(cJSON_Deletep) cJSON *owned = body;
+        if (cJSON_GetArraySize(a->cancel_feedback) >= MOCK_MAX_FEEDBACK)
+                return -ENOSPC;
+        cJSON_AddItemToArray(a->cancel_feedback, TAKE_PTR(owned));
+        if ((STREQ(execution, "closed") || STREQ(execution, "canceled")) &&
+            !STREQ(finished, "failure")) {
+                a->cancel = MOCK_CANCEL_CONFIRMED;
+                action_close(a, true);
+        } else if (STREQ(execution, "rejected") || STREQ(finished, "failure"))
+                a->cancel = MOCK_CANCEL_REJECTED;
+        return 0;
+}
+
+const char *mock_cancel_name(enum mock_cancel c) {
+        static const char *const names[] = {
+                [MOCK_CANCEL_NONE] = "none",
+                [MOCK_CANCEL_REQUESTED] = "requested",
+                [MOCK_CANCEL_CONFIRMED] = "confirmed",
+                [MOCK_CANCEL_REJECTED] = "rejected",
+        };
+        return (unsigned) c < ELEMENTSOF(names) ? names[c] : "none";
+}
+
 const char *mock_action_history_status(const struct mock_action *a) {
         if (a->open)
                 return "RUNNING";
@@ -238,8 +268,10 @@ static const char *result_name(enum mock_result r) {
 cJSON *mock_action_to_json(const struct mock_action *a) {
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
         cJSON *fb = cJSON_Duplicate(a->feedback, true);
-        if (!o || !fb) {
+        cJSON *cfb = cJSON_Duplicate(a->cancel_feedback, true);
+        if (!o || !fb || !cfb) {
                 cJSON_Delete(fb);
+                cJSON_Delete(cfb);
                 return NULL;
         }
         bool ok = cJSON_AddNumberToObject(o, "id", (double) a->id) &&
@@ -249,8 +281,13 @@ cJSON *mock_action_to_json(const struct mock_action *a) {
                   cJSON_AddStringToObject(o, "status", a->open ? "open" : "closed") &&
                   cJSON_AddStringToObject(o, "result", result_name(a->result)) &&
                   cJSON_AddBoolToObject(o, "canceled", a->canceled) &&
-                  cJSON_AddStringToObject(o, "actionStatus", mock_action_history_status(a));
+                  cJSON_AddStringToObject(o, "actionStatus", mock_action_history_status(a)) &&
+                  cJSON_AddStringToObject(o, "download", a->download) &&
+                  cJSON_AddStringToObject(o, "update", a->update) &&
+                  cJSON_AddStringToObject(o, "maintenanceWindow", a->window) &&
+                  cJSON_AddStringToObject(o, "cancel", mock_cancel_name(a->cancel));
         cJSON_AddItemToObject(o, "feedback", fb);
+        cJSON_AddItemToObject(o, "cancelFeedback", cfb);
         return ok ? TAKE_PTR(o) : NULL;
 }
 

@@ -30,6 +30,16 @@ struct mock_target {
         cJSON *config_data; /* object of string attributes, NULL until the target sent some */
 };
 
+/* hawkBit's cancel handshake: requested by the management API, then offered to the device as
+ * a cancelAction, which it confirms (the action closes as canceled) or rejects (the action
+ * goes on; its deploymentBase is offered again). */
+enum mock_cancel {
+        MOCK_CANCEL_NONE,
+        MOCK_CANCEL_REQUESTED,
+        MOCK_CANCEL_CONFIRMED,
+        MOCK_CANCEL_REJECTED,
+};
+
 struct mock_action {
         uint64_t id;
         char *target;
@@ -39,6 +49,12 @@ struct mock_action {
         bool canceled; /* closed by a newer deployment or a "canceled" feedback */
         enum mock_result result;
         cJSON *feedback; /* array of the bodies as received, in order */
+        /* deployment.download / update: "attempt", "forced" (default) or "skip" */
+        char download[8], update[8];
+        /* deployment.maintenanceWindow: "", "available" or "unavailable" */
+        char window[12];
+        enum mock_cancel cancel;
+        cJSON *cancel_feedback; /* bodies posted to cancelAction/{id}/feedback, in order */
 };
 
 struct mock_state;
@@ -76,6 +92,14 @@ struct mock_action *mock_action_installed_for(struct mock_state *s, const char *
  * -ENOSPC past MOCK_MAX_FEEDBACK. */
 int mock_action_add_feedback(struct mock_action *a, cJSON *body, const char *execution,
                              const char *finished);
+
+/* Records a validated cancelAction feedback body (takes ownership of body, also on failure):
+ * "closed" or "canceled" without failure confirm the cancel and close the action as canceled;
+ * anything else ("rejected", a failure) rejects it and the action goes on. -ENOSPC past
+ * MOCK_MAX_FEEDBACK. */
+int mock_action_add_cancel_feedback(struct mock_action *a, cJSON *body, const char *execution,
+                                    const char *finished);
+const char *mock_cancel_name(enum mock_cancel c);
 
 /* hawkBit's action status for actionHistory: RUNNING, FINISHED, ERROR or CANCELED. */
 const char *mock_action_history_status(const struct mock_action *a);

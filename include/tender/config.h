@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tender/error.h"
+#include "tender/maintenance.h"
 
 #define TENDER_CONFIG_PATH_DEFAULT "/etc/tender/agent.json"
 #define TENDER_CONFIG_MAX_SIZE (64 * 1024)
@@ -20,6 +21,7 @@ struct tender_config {
         char *tenant;               /* default "DEFAULT" */
         char *controller_id;        /* required, [A-Za-z0-9._-] */
         char *target_token;         /* optional, sent as "Authorization: TargetToken ..." */
+        char *gateway_token;        /* optional, "...: GatewayToken ..."; not with target_token */
         uint64_t poll_interval_sec; /* default 300; the server's polling.sleep overrides it */
         uint64_t http_timeout_sec;  /* default 30, applies to each request's connect+idle */
         /* store */
@@ -55,6 +57,9 @@ struct tender_config {
         char *control_group;       /* NULL: root only (0600); else 0660 with this group */
         uint64_t app_lock_ttl_sec; /* default 3600: an app lock defers a swap at most this long */
         uint64_t lock_retry_sec;   /* default 10: how often a deferred swap checks the locks */
+        /* maintenance: weekly windows for the swap of an "attempt" update; none = any time */
+        struct tender_maintenance_window *maintenance_windows;
+        size_t n_maintenance_windows;
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

@@ -351,6 +351,67 @@ check "a large body to the management API is 413" \
   eq "$(http -X POST --data-binary @"$WORK/big" "$URL/mock/deployments")" 413
 check "the server still answers after 413" eq "$(http "$DDI/dev1")" 200
 
+# --- handling types, maintenance window, cancel ---------------------------------------------
+check "a bad update type is 400" \
+  eq "$(deploy '{"target":"dev4","app":"hello","version":"2.0.0","update":"later"}')" 400
+check "a bad window is 400" \
+  eq "$(deploy '{"target":"dev4","app":"hello","version":"2.0.0","maintenanceWindow":"soon"}')" 400
+check "a refused deployment created no action" eq "$(http "$URL/mock/actions?target=dev4")" 200
+check "  (none for dev4)" eq "$(py 'len(d)')" 0
+check "deployment with handling and window is 201" \
+  eq "$(deploy '{"target":"dev4","app":"hello","version":"2.0.0","update":"skip","download":"attempt","maintenanceWindow":"unavailable"}')" 201
+CID=$(py 'd["actionId"]')
+http "$DDI/dev4" >/dev/null
+HREF3=$(py 'd["_links"]["deploymentBase"]["href"]')
+http "$HREF3" >/dev/null
+check "deploymentBase carries the handling types and the window" \
+  eq "$(py 'd["deployment"]["download"] + " " + d["deployment"]["update"] + " " + d["deployment"]["maintenanceWindow"]')" "attempt skip unavailable"
+check "PATCH of the window is 200" \
+  eq "$(http -X PATCH -H 'Content-Type: application/json' -d '{"maintenanceWindow":"available","update":"forced"}' "$URL/mock/actions/$CID")" 200
+http "$DDI/dev4" >/dev/null
+check "the poll link changes with the window" test "$(py 'd["_links"]["deploymentBase"]["href"]')" != "$HREF3"
+http "$DDI/dev4/deploymentBase/$CID" >/dev/null
+check "deploymentBase shows the change" \
+  eq "$(py 'd["deployment"]["update"] + " " + d["deployment"]["maintenanceWindow"]')" "forced available"
+check "PATCH with an unknown key is 400" \
+  eq "$(http -X PATCH -H 'Content-Type: application/json' -d '{"updates":"forced"}' "$URL/mock/actions/$CID")" 400
+check "cancelAction before a cancel is 404" eq "$(http "$DDI/dev4/cancelAction/$CID")" 404
+check "cancel request is 200" eq "$(http -X POST "$URL/mock/actions/$CID/cancel")" 200
+http "$DDI/dev4" >/dev/null
+check "the poll offers cancelAction" eq "$(py 'd["_links"]["cancelAction"]["href"]')" "$DDI/dev4/cancelAction/$CID"
+check "  and no deploymentBase" eq "$(py '"deploymentBase" in d["_links"]')" False
+check "cancelAction answers 200" eq "$(http "$DDI/dev4/cancelAction/$CID")" 200
+check "cancelAction has hawkBit's shape" eq "$(py 'd["id"] + "/" + d["cancelAction"]["stopId"]')" "$CID/$CID"
+cfeedback() { http -X POST -H 'Content-Type: application/json' -d "$1" "$DDI/dev4/cancelAction/$CID/feedback"; }
+check "a malformed cancel feedback is 400" eq "$(cfeedback '{"status":{"execution":"closed"}}')" 400
+check "a rejected cancel is 200" \
+  eq "$(cfeedback '{"id":"'"$CID"'","status":{"execution":"rejected","result":{"finished":"none"}}}')" 200
+http "$DDI/dev4" >/dev/null
+check "after the rejection the deployment is offered again" py '"deploymentBase" in d["_links"] or exit(1)'
+http "$URL/mock/actions/$CID" >/dev/null
+check "the action records the rejection" eq "$(py 'd["cancel"] + " " + d["status"]')" "rejected open"
+http -X POST "$URL/mock/actions/$CID/cancel" >/dev/null
+check "a confirmed cancel is 200" \
+  eq "$(cfeedback '{"id":"'"$CID"'","status":{"execution":"closed","result":{"finished":"success"}}}')" 200
+http "$URL/mock/actions/$CID" >/dev/null
+check "the action is canceled" eq "$(py 'd["cancel"] + " " + d["actionStatus"] + " " + str(len(d["cancelFeedback"]))')" "confirmed CANCELED 2"
+check "cancel of a closed action is 409" eq "$(http -X POST "$URL/mock/actions/$CID/cancel")" 409
+check "PATCH of a closed action is 409" \
+  eq "$(http -X PATCH -H 'Content-Type: application/json' -d '{"update":"forced"}' "$URL/mock/actions/$CID")" 409
+check "cancel feedback on a closed action is 410" \
+  eq "$(cfeedback '{"status":{"execution":"closed","result":{"finished":"success"}}}')" 410
+
+# --- gateway token ---------------------------------------------------------------------------
+start_server gateway --listen 127.0.0.1:0 --target-token 's3cret' --gateway-token 'gw-s3cret'
+GDDI=$URL/DEFAULT/controller/v1
+check "gateway: the gateway token is 200" eq "$(http -H 'Authorization: GatewayToken gw-s3cret' "$GDDI/dev1")" 200
+check "gateway: the target token still works" eq "$(http -H 'Authorization: TargetToken s3cret' "$GDDI/dev1")" 200
+check "gateway: a wrong gateway token is 401" eq "$(http -H 'Authorization: GatewayToken gw-s3cre' "$GDDI/dev1")" 401
+check "gateway: the target token as a gateway token is 401" \
+  eq "$(http -H 'Authorization: GatewayToken s3cret' "$GDDI/dev1")" 401
+kill -TERM "$PID"
+wait "$PID" 2>/dev/null
+
 # --- target token ----------------------------------------------------------------------------
 start_server token --listen 127.0.0.1:0 --target-token 's3cret'
 TOKEN_PID=$PID

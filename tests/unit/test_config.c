@@ -494,4 +494,44 @@ TEST(control_bad_values) {
         ASSERT_CONFIG_ERR(WITH_CONTROL("\"sockets\": \"/x\""), EINVAL, "control.sockets");
 }
 
+#define WITH_MAINTENANCE(members)                                                                  \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"maintenance\": {" members "}}"
+
+TEST(maintenance_windows) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, NULL));
+        ASSERT_EQ(c->n_maintenance_windows, 0);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(
+                WITH_MAINTENANCE("\"windows\": [\"Mon-Fri 02:00-04:00\", \"Sat 22:00-02:00\"]"), &c,
+                NULL));
+        ASSERT_EQ(c->n_maintenance_windows, 2);
+        ASSERT_EQ(c->maintenance_windows[0].days, 0x3e);
+        ASSERT_EQ(c->maintenance_windows[1].start_min, 22 * 60);
+        ASSERT_CONFIG_ERR(WITH_MAINTENANCE("\"windows\": [\"Mon-Fri 02:00-04:00\", \"Mon 2-4\"]"),
+                          EINVAL, "maintenance.windows[1]");
+        ASSERT_CONFIG_ERR(WITH_MAINTENANCE("\"windows\": \"Mon 02:00-04:00\""), EINVAL,
+                          "maintenance.windows");
+        ASSERT_CONFIG_ERR(WITH_MAINTENANCE("\"window\": []"), EINVAL, "maintenance.window");
+}
+
+TEST(gateway_token) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        char *s = with_server("\"gatewayToken\": \"gw-Secret\"");
+        ASSERT_OK(parse(s, &c, NULL));
+        free(s);
+        ASSERT_STREQ(c->gateway_token, "gw-Secret");
+        ASSERT_TRUE(c->target_token == NULL);
+        s = with_server("\"gatewayToken\": \"a\", \"targetToken\": \"b\"");
+        ASSERT_CONFIG_ERR(s, EINVAL, "server.gatewayToken: not together with server.targetToken");
+        free(s);
+        s = with_server("\"gatewayToken\": \"hunter2 secret\"");
+        struct tender_error e = {0};
+        ASSERT_ERR(parse(s, &c, &e), EINVAL);
+        free(s);
+        ASSERT_CONTAINS(e.message, "server.gatewayToken");
+        ASSERT_TRUE(strstr(e.message, "hunter2") == NULL);
+}
+
 TEST_MAIN()

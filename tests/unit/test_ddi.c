@@ -46,6 +46,8 @@ TEST(poll_documented) {
         ASSERT_EQ(p->sleep_sec, 12 * 3600);
         ASSERT_STREQ(p->deployment_base, BASE "/deploymentBase/3?c=-2129030598");
         ASSERT_STREQ(p->config_data, BASE "/configData");
+        ASSERT_STREQ(p->cancel_action, BASE "/cancelAction/5");
+        ASSERT_STREQ(p->installed_base, BASE "/installedBase/1");
 }
 
 TEST(poll_without_links) {
@@ -55,6 +57,8 @@ TEST(poll_without_links) {
         ASSERT_EQ(p->sleep_sec, 300);
         ASSERT_TRUE(p->deployment_base == NULL);
         ASSERT_TRUE(p->config_data == NULL);
+        ASSERT_TRUE(p->cancel_action == NULL);
+        ASSERT_TRUE(p->installed_base == NULL);
 }
 
 TEST(poll_refused) {
@@ -118,6 +122,87 @@ TEST(deployment_documented) {
         ASSERT_TRUE(tender_ddi_chunk_artifact(c, "sha256:00") == NULL);
 }
 
+TEST(deployment_documented_extras) {
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        ASSERT_OK(parse_dep(deployment_doc, &d, NULL));
+        ASSERT_EQ(d->window, TENDER_DDI_WINDOW_AVAILABLE);
+        const struct tender_ddi_chunk *c = &d->chunks[0];
+        ASSERT_EQ(c->n_metadata, 1);
+        ASSERT_STREQ(tender_ddi_chunk_metadata(c, "k"), "v");
+        ASSERT_TRUE(tender_ddi_chunk_metadata(c, "v") == NULL);
+        ASSERT_FALSE(c->encrypted);
+        const struct tender_ddi_artifact *a = tender_ddi_chunk_artifact(c, "release.json");
+        ASSERT_STREQ(a->sha1, "2d86c2a659e364e9abba49ea6ffcd53dd5559f05");
+        ASSERT_STREQ(a->md5, "0d1b08c34858921bc7c662b228acb7ba");
+        ASSERT_STREQ(a->sha256, "a03b221c6c6eae7122ca51695d456d5222e524889136394944b2f9763b483615");
+        a = tender_ddi_chunk_artifact(c, "release.json.sig");
+        ASSERT_TRUE(a->sha1 == NULL && a->md5 == NULL && a->sha256 == NULL);
+}
+
+/* A deployment that defers the update to a closed maintenance window, as hawkBit documents it:
+ * download forced, update skip, window unavailable; an encrypted chunk without metadata. */
+TEST(deployment_window_unavailable) {
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        static const char doc[] =
+                "{\"id\":\"9\",\"deployment\":{\"download\":\"forced\",\"update\":\"skip\","
+                "\"maintenanceWindow\":\"unavailable\",\"chunks\":[{\"part\":\"os\","
+                "\"version\":\"1.1\",\"name\":\"fw\",\"encrypted\":true,\"artifacts\":[]}]},"
+                "\"actionHistory\":{\"status\":\"SCHEDULED\",\"messages\":[]}}";
+        ASSERT_OK(parse_dep(doc, &d, NULL));
+        ASSERT_EQ(d->download, TENDER_DDI_FORCED);
+        ASSERT_EQ(d->update, TENDER_DDI_SKIP);
+        ASSERT_EQ(d->window, TENDER_DDI_WINDOW_UNAVAILABLE);
+        ASSERT_TRUE(d->chunks[0].encrypted);
+        ASSERT_EQ(d->chunks[0].n_metadata, 0);
+}
+
+/* installedBase: the deploymentBase's shape, for the last action installed. */
+TEST(installed_base_documented) {
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        static const char doc[] =
+                "{\"id\":\"1\",\"deployment\":{\"download\":\"forced\",\"update\":\"forced\","
+                "\"chunks\":[{\"part\":\"bApp\",\"version\":\"1.0.0\",\"name\":\"hello\","
+                "\"artifacts\":[{\"filename\":\"release.json\",\"size\":10,\"_links\":{"
+                "\"download-http\":{\"href\":\"http://h/release.json\"}}}]}]},"
+                "\"actionHistory\":{\"status\":\"FINISHED\",\"messages\":[\"done\"]}}";
+        ASSERT_OK(parse_dep(doc, &d, NULL));
+        ASSERT_STREQ(d->id, "1");
+        ASSERT_EQ(d->window, TENDER_DDI_WINDOW_NONE);
+        ASSERT_STREQ(d->chunks[0].version, "1.0.0");
+}
+
+TEST(cancel_documented) {
+        _cleanup_(tender_ddi_cancel_freep) struct tender_ddi_cancel *c = NULL;
+        struct tender_error err = {0};
+        static const char doc[] = "{\"id\":\"11\",\"cancelAction\":{\"stopId\":\"11\"}}";
+        ASSERT_OK(tender_ddi_cancel_parse(doc, strlen(doc), &c, &err));
+        ASSERT_STREQ(c->id, "11");
+        ASSERT_STREQ(c->stop_id, "11");
+}
+
+TEST(cancel_refused) {
+        struct tender_ddi_cancel *c = NULL;
+        struct tender_error err = {0};
+        static const char *const bad[][2] = {
+                {"{\"id\":\"11\"}", "cancelAction"},
+                {"{\"id\":\"11\",\"cancelAction\":{}}", "cancelAction.stopId"},
+                {"{\"id\":\"11\",\"cancelAction\":{\"stopId\":[]}}", "cancelAction.stopId"},
+                {"{\"cancelAction\":{\"stopId\":\"11\"}}", "id"},
+                {"[]", "cancelAction"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err = (struct tender_error){0};
+                ASSERT_TRUE(tender_ddi_cancel_parse(bad[i][0], strlen(bad[i][0]), &c, &err) < 0);
+                ASSERT_TRUE(c == NULL);
+                ASSERT_CONTAINS(err.message, bad[i][1]);
+        }
+        /* Numbers, as older servers send ids. */
+        static const char numeric[] = "{\"id\":7,\"cancelAction\":{\"stopId\":7}}";
+        ASSERT_OK(tender_ddi_cancel_parse(numeric, strlen(numeric), &c, &err));
+        ASSERT_STREQ(c->stop_id, "7");
+        tender_ddi_cancel_free(c);
+}
+
 TEST(deployment_numeric_id) {
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
         ASSERT_OK(parse_dep("{\"id\":42,\"deployment\":{\"chunks\":[{\"name\":\"a\",\"version\":"
@@ -163,6 +248,17 @@ TEST(deployment_refused) {
         expect_refused("\"href\":\"http://127.0.0.1:8080/a/release.json\"", "\"href\":5",
                        "download-http");
         expect_refused("\"chunks\":[", "\"chunks\":{},\"x\":[", "deployment.chunks");
+        expect_refused("\"maintenanceWindow\":\"available\"", "\"maintenanceWindow\":\"later\"",
+                       "deployment.maintenanceWindow");
+        expect_refused("\"metadata\":[{\"key\":\"k\",", "\"metadata\":[{\"key\":1,",
+                       "deployment.chunks[0].metadata[0].key");
+        expect_refused("\"metadata\":[", "\"metadata\":[5,", "deployment.chunks[0].metadata[0]");
+        expect_refused("\"md5\":\"0d1b", "\"md5\":\"zz1b",
+                       "deployment.chunks[0].artifacts[0].hashes.md5");
+        expect_refused("\"sha1\":\"2d86", "\"sha1\":\"2d8",
+                       "deployment.chunks[0].artifacts[0].hashes.sha1");
+        expect_refused("\"part\":\"bApp\",", "\"part\":\"bApp\",\"encrypted\":\"no\",",
+                       "deployment.chunks[0].encrypted");
 }
 
 TEST(deployment_no_chunks) {
@@ -197,6 +293,29 @@ TEST(feedback_json) {
         cJSON *d = cJSON_GetObjectItem(status, "details");
         ASSERT_EQ(cJSON_GetArraySize(d), 1);
         ASSERT_STREQ(cJSON_GetArrayItem(d, 0)->valuestring, details[0]);
+}
+
+/* The answers to a cancelAction: carried out, or refused once the update went past its swap. */
+TEST(feedback_cancel_executions) {
+        static const struct {
+                enum tender_ddi_execution e;
+                const char *name;
+        } cases[] = {{TENDER_DDI_CANCELED, "canceled"},
+                     {TENDER_DDI_REJECTED, "rejected"},
+                     {TENDER_DDI_PROCEEDING, "proceeding"}};
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *json = NULL;
+                _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+                struct tender_ddi_feedback f = {
+                        .action_id = "11", .execution = cases[i].e, .finished = TENDER_DDI_SUCCESS};
+                ASSERT_OK(tender_ddi_feedback_json(&f, &json));
+                ASSERT_OK(tender_json_parse(json, strlen(json), 4096, 8, &root, NULL));
+                cJSON *status = cJSON_GetObjectItem(root, "status");
+                ASSERT_STREQ(cJSON_GetObjectItem(status, "execution")->valuestring, cases[i].name);
+        }
+        char *json = NULL;
+        struct tender_ddi_feedback bad = {.action_id = "1", .execution = 99};
+        ASSERT_EQ(tender_ddi_feedback_json(&bad, &json), -EINVAL);
 }
 
 TEST(feedback_progress) {
