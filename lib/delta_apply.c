@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_d_format: magicless patch frames */
 #include <zstd.h>
 
 #include "delta_internal.h"
@@ -318,6 +319,7 @@ static int patch_buffers(struct applier *a) {
                 return fail(a,
                             tender_error_set(a->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory"));
         ZSTD_DCtx_setParameter(a->pd, ZSTD_d_windowLogMax, TENDER_DELTA_PATCH_WINDOW_LOG);
+        ZSTD_DCtx_setParameter(a->pd, ZSTD_d_format, ZSTD_f_zstd1_magicless);
         return 0;
 }
 

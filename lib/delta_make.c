@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_format: magicless patch frames */
 #include <zstd.h>
 
 #include "delta_internal.h"
@@ -573,7 +574,10 @@ static int maker_setup(struct maker *m) {
         ZSTD_CCtx_setParameter(m->stream, ZSTD_c_checksumFlag, 0);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_compressionLevel, level);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_windowLog, TENDER_DELTA_PATCH_WINDOW_LOG);
-        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_contentSizeFlag, 1);
+        /* The PATCH record carries the sizes and the frame's type: no magic, no content size
+         * (docs/delta-format.md, v2). */
+        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_contentSizeFlag, 0);
+        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_format, ZSTD_f_zstd1_magicless);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_checksumFlag, 0);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_dictIDFlag, 0);
         return 0;
