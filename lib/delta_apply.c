@@ -324,14 +324,17 @@ static int patch_buffers(struct applier *a) {
 }
 
 /* Returns the chunk's size; its bytes are in a->out. */
-static ssize_t do_patch(struct applier *a) {
+static ssize_t do_patch(struct applier *a, bool whole) {
         uint8_t b[20];
-        int r = rec_read(a, b, sizeof(b));
+        int r = whole ? rec_read(a, b + 12, 8) : rec_read(a, b, sizeof(b));
         if (r < 0)
                 return r;
-        uint64_t off = delta_get64(b);
-        uint32_t old_len = delta_get32(b + 8), out_len = delta_get32(b + 12),
-                 frame_len = delta_get32(b + 16);
+        /* PATCH_FILE: the old range is the whole selected file. */
+        if (whole && a->old_fd < 0)
+                return BAD(a, "delta for %s: old data referenced before an OPEN record", a->target);
+        uint64_t off = whole ? 0 : delta_get64(b);
+        uint64_t old_len = whole ? a->old_size : delta_get32(b + 8);
+        uint32_t out_len = delta_get32(b + 12), frame_len = delta_get32(b + 16);
         if (old_len > a->h.window || out_len > a->h.chunk || frame_len > TENDER_DELTA_MAX_FRAME ||
             out_len == 0)
                 return BAD(a, "delta for %s: patch record beyond the header's limits", a->target);
@@ -499,8 +502,9 @@ static ssize_t do_record(struct applier *a, const void **ret_buf) {
                                    TENDER_DELTA_MAX_DATA);
                 a->st = ST_DATA;
                 return 0;
-        case TENDER_DELTA_PATCH: {
-                ssize_t n = do_patch(a);
+        case TENDER_DELTA_PATCH:
+        case TENDER_DELTA_PATCH_FILE: {
+                ssize_t n = do_patch(a, type == TENDER_DELTA_PATCH_FILE);
                 if (n > 0)
                         *ret_buf = a->out;
                 return n;

@@ -500,9 +500,15 @@ static int patch_file(struct maker *m, const struct old_file *f, const uint8_t *
                 delta_put32(b + 9, (uint32_t) olen);
                 delta_put32(b + 13, (uint32_t) n);
                 delta_put32(b + 17, (uint32_t) z);
+                /* Against the whole old file (small files): its offset and length go without
+                 * saying. */
+                bool whole = ooff == 0 && olen == osize;
+                if (whole)
+                        b[12] = TENDER_DELTA_PATCH_FILE;
                 int r = select_old(m, f);
                 if (r >= 0)
-                        r = stream_push(m, b, sizeof(b), ZSTD_e_continue);
+                        r = stream_push(m, whole ? b + 12 : b, whole ? 9 : sizeof(b),
+                                        ZSTD_e_continue);
                 if (r >= 0)
                         r = stream_push(m, m->frame, z, ZSTD_e_continue);
                 if (r < 0)

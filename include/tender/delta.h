@@ -35,13 +35,15 @@
          (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + TENDER_DELTA_MAX_LISTING + 2u * 1024 * 1024)
 
 enum tender_delta_record {
-        TENDER_DELTA_OPEN = 0x01,   /* u16 length, path: selects the old file */
-        TENDER_DELTA_COPY = 0x02,   /* u64 offset, u64 length: bytes of the old file */
-        TENDER_DELTA_DATA = 0x03,   /* u32 length, bytes: literal */
-        TENDER_DELTA_PATCH = 0x04,  /* u64 old offset, u32 old length, u32 out length,
-                                       u32 frame length, zstd frame with old bytes as prefix */
-        TENDER_DELTA_FILE = 0x05,   /* u32 skip, u8 edits, edits: header + whole old file */
-        TENDER_DELTA_HEADER = 0x06, /* u32 skip, u8 edits, edits: header; selects the file */
+        TENDER_DELTA_OPEN = 0x01,       /* u16 length, path: selects the old file */
+        TENDER_DELTA_COPY = 0x02,       /* u64 offset, u64 length: bytes of the old file */
+        TENDER_DELTA_DATA = 0x03,       /* u32 length, bytes: literal */
+        TENDER_DELTA_PATCH = 0x04,      /* u64 old offset, u32 old length, u32 out length,
+                                           u32 frame length, zstd frame with old bytes as prefix */
+        TENDER_DELTA_FILE = 0x05,       /* u32 skip, u8 edits, edits: header + whole old file */
+        TENDER_DELTA_HEADER = 0x06,     /* u32 skip, u8 edits, edits: header; selects the file */
+        TENDER_DELTA_PATCH_FILE = 0x07, /* u32 out length, u32 frame length, frame: PATCH
+                                           against the whole selected file */
         TENDER_DELTA_END = 0xff,
 };
 

@@ -452,6 +452,11 @@ TEST(refuses_bad_walk_records) {
         put_copy(&r, 0, 1);
         put_end(&r);
         HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
+        r.n = 0;
+        put_walk(&r, TENDER_DELTA_HEADER, 1, 0, NULL, 0);
+        put(&r, (uint8_t[]){TENDER_DELTA_PATCH_FILE, 1, 0, 0, 0, 1, 0, 0, 0, 0}, 10);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
         fx_done(&f);
 }
 
