@@ -57,11 +57,12 @@ int delta_walk_next(struct delta_walk *w, const char **ret_path, char *ret_type)
 void delta_walk_free(struct delta_walk *w);
 
 /* Header prediction, the same on both sides: the template is the last header a FILE or HEADER
- * record made, the prefix what preceded that entry's path in its name field ("./"). */
+ * record made for the same kind of entry (directory or file: layers alternate them), the prefix
+ * what preceded that entry's path in its name field ("./"). */
 struct delta_hdr_state {
-        uint8_t tmpl[DELTA_BLOCK];
-        char prefix[32];
-        size_t prefix_len;
+        uint8_t tmpl[2][DELTA_BLOCK];
+        char prefix[2][32];
+        size_t prefix_len[2];
 };
 void delta_hdr_predict(const struct delta_hdr_state *s, const char *path, bool dir, uint64_t size,
                        uint8_t out[DELTA_BLOCK]);

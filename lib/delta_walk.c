@@ -52,14 +52,14 @@ static void put_octal(uint8_t *f, size_t digits, uint64_t v) {
 
 void delta_hdr_predict(const struct delta_hdr_state *s, const char *path, bool dir, uint64_t size,
                        uint8_t out[DELTA_BLOCK]) {
-        size_t pl = strlen(path);
-        memcpy(out, s->tmpl, DELTA_BLOCK);
-        if (s->prefix_len + pl + dir <= 100) {
+        size_t pl = strlen(path), xl = s->prefix_len[dir];
+        memcpy(out, s->tmpl[dir], DELTA_BLOCK);
+        if (xl + pl + dir <= 100) {
                 memset(out, 0, 100);
-                memcpy(out, s->prefix, s->prefix_len);
-                memcpy(out + s->prefix_len, path, pl);
+                memcpy(out, s->prefix[dir], xl);
+                memcpy(out + xl, path, pl);
                 if (dir)
-                        out[s->prefix_len + pl] = '/';
+                        out[xl + pl] = '/';
         }
         if (size < (1ull << 33))
                 put_octal(out + 124, 11, size);
@@ -77,12 +77,12 @@ void delta_hdr_checksum(uint8_t h[DELTA_BLOCK]) {
 void delta_hdr_learn(struct delta_hdr_state *s, const uint8_t h[DELTA_BLOCK], const char *path,
                      bool dir) {
         size_t n = strnlen((const char *) h, 100), pl = strlen(path) + dir;
-        memcpy(s->tmpl, h, DELTA_BLOCK);
-        s->prefix_len = 0;
-        if (n >= pl && n - pl <= sizeof(s->prefix) && h[345] == '\0' &&
+        memcpy(s->tmpl[dir], h, DELTA_BLOCK);
+        s->prefix_len[dir] = 0;
+        if (n >= pl && n - pl <= sizeof(s->prefix[dir]) && h[345] == '\0' &&
             memcmp(h + n - pl, path, pl - dir) == 0 && (!dir || h[n - 1] == '/')) {
-                s->prefix_len = n - pl;
-                memcpy(s->prefix, h, s->prefix_len);
+                s->prefix_len[dir] = n - pl;
+                memcpy(s->prefix[dir], h, s->prefix_len[dir]);
         }
 }
 
