@@ -14,10 +14,12 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_d_format: magicless patch frames */
 #include <zstd.h>
 
 #include "delta_internal.h"
@@ -51,8 +53,12 @@ struct applier {
         char old_path[TENDER_DELTA_MAX_PATH + 1];
 
         enum state st;
-        uint64_t remaining, copy_off;
+        uint64_t remaining, copy_off, pad; /* pad: zeros after a FILE's data */
         uint8_t *copy;
+
+        struct delta_walk *walk; /* the old layer in walk order, from the first FILE/HEADER */
+        struct delta_hdr_state hs;
+        uint8_t hdr[DELTA_BLOCK];
 
         ZSTD_DCtx *pd; /* patches, lazily with the buffers below */
         uint8_t *window, *out, *frame;
@@ -82,6 +88,7 @@ static void applier_done(struct applier *a) {
         free(a->frame);
         if (a->old_fd >= 0)
                 close(a->old_fd);
+        delta_walk_free(a->walk);
         tender_sha256_free(a->hash);
 }
 
@@ -251,9 +258,10 @@ static int pread_exact(struct applier *a, void *buf, size_t n, uint64_t off) {
         return 0;
 }
 
+static int open_old(struct applier *a);
+
 static int do_open(struct applier *a) {
         uint8_t b[2];
-        struct stat st;
         int r = rec_read(a, b, 2);
         if (r < 0)
                 return r;
@@ -267,6 +275,12 @@ static int do_open(struct applier *a) {
         a->old_path[len] = '\0';
         if (!old_path_valid(a->old_path, len))
                 return BAD(a, "delta for %s: old path \"%s\" refused", a->target, a->old_path);
+        return open_old(a);
+}
+
+/* Opens a->old_path as the selected old file. */
+static int open_old(struct applier *a) {
+        struct stat st;
         if (a->old_fd >= 0)
                 close(a->old_fd);
         a->old_fd = delta_open_beneath(a->old_dir_fd, a->old_path);
@@ -305,18 +319,22 @@ static int patch_buffers(struct applier *a) {
                 return fail(a,
                             tender_error_set(a->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory"));
         ZSTD_DCtx_setParameter(a->pd, ZSTD_d_windowLogMax, TENDER_DELTA_PATCH_WINDOW_LOG);
+        ZSTD_DCtx_setParameter(a->pd, ZSTD_d_format, ZSTD_f_zstd1_magicless);
         return 0;
 }
 
 /* Returns the chunk's size; its bytes are in a->out. */
-static ssize_t do_patch(struct applier *a) {
+static ssize_t do_patch(struct applier *a, bool whole) {
         uint8_t b[20];
-        int r = rec_read(a, b, sizeof(b));
+        int r = whole ? rec_read(a, b + 12, 8) : rec_read(a, b, sizeof(b));
         if (r < 0)
                 return r;
-        uint64_t off = delta_get64(b);
-        uint32_t old_len = delta_get32(b + 8), out_len = delta_get32(b + 12),
-                 frame_len = delta_get32(b + 16);
+        /* PATCH_FILE: the old range is the whole selected file. */
+        if (whole && a->old_fd < 0)
+                return BAD(a, "delta for %s: old data referenced before an OPEN record", a->target);
+        uint64_t off = whole ? 0 : delta_get64(b);
+        uint64_t old_len = whole ? a->old_size : delta_get32(b + 8);
+        uint32_t out_len = delta_get32(b + 12), frame_len = delta_get32(b + 16);
         if (old_len > a->h.window || out_len > a->h.chunk || frame_len > TENDER_DELTA_MAX_FRAME ||
             out_len == 0)
                 return BAD(a, "delta for %s: patch record beyond the header's limits", a->target);
@@ -342,6 +360,80 @@ static ssize_t do_patch(struct applier *a) {
                 return BAD(a, "delta for %s: patch of %s gives %zu bytes, not %u", a->target,
                            a->old_path, z, out_len);
         return (ssize_t) out_len;
+}
+
+/* Walks skip old entries past the last one used and selects the next: a directory (no old file)
+ * or a regular file. */
+static int walk_select(struct applier *a, uint32_t skip, bool *ret_dir) {
+        const char *path = NULL;
+        char type = 0;
+        int r = 0;
+        if (skip > TENDER_DELTA_MAX_SKIP)
+                return BAD(a, "delta for %s: skips %u old entries", a->target, skip);
+        if (!a->walk && (r = delta_walk_new(a->old_dir_fd, &a->walk)) < 0)
+                return fail(a, tender_error_set(a->err, TENDER_ERR_SYSTEM, -r, "out of memory"));
+        for (uint64_t i = 0; i <= skip; i++) {
+                r = delta_walk_next(a->walk, &path, &type);
+                if (r == 0)
+                        return fail(a, tender_error_set(a->err, TENDER_ERR_VERIFY, ESTALE,
+                                                        "delta for %s: old layer has fewer "
+                                                        "entries than the delta walks",
+                                                        a->target));
+                if (r < 0)
+                        return fail(a, tender_error_set_errno(a->err, TENDER_ERR_VERIFY, -r,
+                                                              "delta for %s: walking the old "
+                                                              "layer",
+                                                              a->target));
+        }
+        snprintf(a->old_path, sizeof(a->old_path), "%s", path);
+        *ret_dir = type == DELTA_WALK_DIR;
+        if (type == DELTA_WALK_OTHER)
+                return fail(a, tender_error_set(a->err, TENDER_ERR_VERIFY, EINVAL,
+                                                "old file %s is not a regular file", a->old_path));
+        if (!*ret_dir)
+                return open_old(a);
+        if (a->old_fd >= 0)
+                close(a->old_fd);
+        a->old_fd = -1;
+        a->old_size = 0;
+        return 0;
+}
+
+/* FILE and HEADER: the header predicted for the walked entry, with the record's edits. Returns
+ * 512 with the header in a->hdr; FILE then goes on with the whole old file and padding. */
+static ssize_t do_header(struct applier *a, bool file) {
+        uint8_t b[5], e[3];
+        bool dir, own_sum = false;
+        int r = rec_read(a, b, sizeof(b));
+        if (r < 0)
+                return r;
+        r = walk_select(a, delta_get32(b), &dir);
+        if (r < 0)
+                return r;
+        delta_hdr_predict(&a->hs, a->old_path, dir, a->old_size, a->hdr);
+        for (unsigned i = 0; i < b[4]; i++) {
+                r = rec_read(a, e, sizeof(e));
+                if (r < 0)
+                        return r;
+                size_t off = delta_get16(e), len = e[2];
+                if (len == 0 || off + len > DELTA_BLOCK)
+                        return BAD(a, "delta for %s: header edit %zu+%zu outside the header",
+                                   a->target, off, len);
+                r = rec_read(a, a->hdr + off, len);
+                if (r < 0)
+                        return r;
+                own_sum |= off < 156 && off + len > 148;
+        }
+        if (!own_sum)
+                delta_hdr_checksum(a->hdr);
+        delta_hdr_learn(&a->hs, a->hdr, a->old_path, dir);
+        if (file && !dir) {
+                a->st = ST_COPY;
+                a->copy_off = 0;
+                a->remaining = a->old_size;
+                a->pad = (DELTA_BLOCK - a->old_size % DELTA_BLOCK) % DELTA_BLOCK;
+        }
+        return DELTA_BLOCK;
 }
 
 static int do_end(struct applier *a) {
@@ -410,10 +502,18 @@ static ssize_t do_record(struct applier *a, const void **ret_buf) {
                                    TENDER_DELTA_MAX_DATA);
                 a->st = ST_DATA;
                 return 0;
-        case TENDER_DELTA_PATCH: {
-                ssize_t n = do_patch(a);
+        case TENDER_DELTA_PATCH:
+        case TENDER_DELTA_PATCH_FILE: {
+                ssize_t n = do_patch(a, type == TENDER_DELTA_PATCH_FILE);
                 if (n > 0)
                         *ret_buf = a->out;
+                return n;
+        }
+        case TENDER_DELTA_FILE:
+        case TENDER_DELTA_HEADER: {
+                ssize_t n = do_header(a, type == TENDER_DELTA_FILE);
+                if (n > 0)
+                        *ret_buf = a->hdr;
                 return n;
         }
         case TENDER_DELTA_END:
@@ -441,6 +541,13 @@ static ssize_t produce(struct applier *a, const void **ret_buf) {
                                 return n;
                         break;
                 case ST_COPY:
+                        if (a->remaining == 0 && a->pad > 0) {
+                                static const uint8_t zeros[DELTA_BLOCK];
+                                n = (ssize_t) a->pad;
+                                a->pad = 0;
+                                *ret_buf = zeros;
+                                break;
+                        }
                         if (a->remaining == 0) {
                                 a->st = ST_RECORD;
                                 break;

@@ -37,3 +37,35 @@ static inline void delta_put64(uint8_t *p, uint64_t v) {
 /* Opens path (relative, already validated) read-only beneath dirfd without following any
  * symlink: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), or an O_NOFOLLOW walk without it. */
 int delta_open_beneath(int dirfd, const char *path);
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DELTA_BLOCK 512
+
+/* Walk order of the old layer (lib/delta_walk.c): < 0, 0, > 0 like strcmp. */
+int delta_walk_cmp(const char *a, const char *b);
+
+/* The device's walk of its extracted old layer: every entry, no symlink followed; only
+ * directories and regular files can be used by a record. */
+#define DELTA_WALK_DIR 'd'
+#define DELTA_WALK_FILE 'f'
+#define DELTA_WALK_OTHER 'o'
+struct delta_walk;
+int delta_walk_new(int dirfd, struct delta_walk **ret);
+int delta_walk_next(struct delta_walk *w, const char **ret_path, char *ret_type);
+void delta_walk_free(struct delta_walk *w);
+
+/* Header prediction, the same on both sides: the template is the last header a FILE or HEADER
+ * record made for the same kind of entry (directory or file: layers alternate them), the prefix
+ * what preceded that entry's path in its name field ("./"). */
+struct delta_hdr_state {
+        uint8_t tmpl[2][DELTA_BLOCK];
+        char prefix[2][32];
+        size_t prefix_len[2];
+};
+void delta_hdr_predict(const struct delta_hdr_state *s, const char *path, bool dir, uint64_t size,
+                       uint8_t out[DELTA_BLOCK]);
+void delta_hdr_checksum(uint8_t h[DELTA_BLOCK]);
+void delta_hdr_learn(struct delta_hdr_state *s, const uint8_t h[DELTA_BLOCK], const char *path,
+                     bool dir);

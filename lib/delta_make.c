@@ -12,10 +12,12 @@
 #include "tender/delta.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_format: magicless patch frames */
 #include <zstd.h>
 
 #include "delta_internal.h"
@@ -35,6 +37,12 @@ struct old_file {
         struct tender_digest digest;
 };
 
+struct walk_item {
+        char *path;
+        bool dir;
+        const struct delta_tar_entry *e; /* a plain file or directory entry: predictable */
+};
+
 struct maker {
         const uint8_t *old, *new;
         uint64_t old_len, new_len;
@@ -46,6 +54,9 @@ struct maker {
         struct old_file *files; /* regular old files, the last entry of each path */
         size_t n_files;
         struct old_file **by_path, **by_size, **by_stem;
+        struct walk_item *walk; /* the old layer's dirs and regular files as a device walks them */
+        size_t n_walk, walk_pos;
+        struct delta_hdr_state hs;
 
         int out_fd;
         ZSTD_CCtx *stream, *patch;
@@ -63,6 +74,9 @@ static void maker_done(struct maker *m) {
         free(m->by_path);
         free(m->by_size);
         free(m->by_stem);
+        for (size_t i = 0; i < m->n_walk; i++)
+                free(m->walk[i].path);
+        free(m->walk);
 }
 
 /* ---- record stream ---- */
@@ -152,6 +166,136 @@ static int copy(struct maker *m, const struct old_file *f, uint64_t off, uint64_
         return stream_push(m, b, sizeof(b), ZSTD_e_continue);
 }
 
+/* ---- the old layer as a device walks it (lib/delta_walk.c) ---- */
+
+static int walk_add(struct maker *m, size_t *cap, const char *path, size_t len, bool dir,
+                    const struct delta_tar_entry *e) {
+        if (m->n_walk == *cap) {
+                size_t c = *cap ? *cap * 2 : 256;
+                struct walk_item *v = realloc(m->walk, c * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                m->walk = v;
+                *cap = c;
+        }
+        char *p = strndup(path, len);
+        if (!p)
+                return -ENOMEM;
+        m->walk[m->n_walk++] = (struct walk_item){.path = p, .dir = dir, .e = e};
+        return 0;
+}
+
+static int cmp_walk_item(const void *a, const void *b) {
+        const struct walk_item *x = a, *y = b;
+        int c = delta_walk_cmp(x->path, y->path);
+        return c ? c : (x->e == NULL) - (y->e == NULL); /* predictable entries first */
+}
+
+/* What extraction leaves on disk, in walk order: the last entry of each path and every entry's
+ * parent directories. Only directories and plain files can be predicted (hard links are regular
+ * files on disk, but their size is not in their header); the others are there to be counted. A
+ * whiteout ".wh.x" becomes a device x; ".wh..wh..opq" only marks its directory. */
+static int index_walk(struct maker *m, const struct delta_tar_entry **all, size_t n) {
+        size_t cap = 0, k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct delta_tar_entry *e = all[i];
+                const char *base = strrchr(e->path, '/');
+                size_t dir_len = base ? (size_t) (base - e->path) : 0;
+                int r = 0;
+                if (i + 1 < n && STREQ(e->path, all[i + 1]->path))
+                        continue;
+                base = base ? base + 1 : e->path;
+                bool dir = e->type == '5', usable = dir || e->regular;
+                if (strncmp(base, ".wh.", 4) != 0)
+                        r = walk_add(m, &cap, e->path, strlen(e->path), dir, usable ? e : NULL);
+                else if (strncmp(base, ".wh..wh.", 8) != 0) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, "%.*s%s%s", (int) dir_len, e->path, dir_len ? "/" : "",
+                                     base + 4) < 0)
+                                return -ENOMEM;
+                        r = walk_add(m, &cap, p, strlen(p), false, NULL);
+                }
+                for (const char *p = e->path; r >= 0 && (p = strchr(p, '/')); p++)
+                        r = walk_add(m, &cap, e->path, (size_t) (p - e->path), true, NULL);
+                if (r < 0)
+                        return r;
+        }
+        qsort(m->walk, m->n_walk, sizeof(*m->walk), cmp_walk_item);
+        for (size_t i = 0; i < m->n_walk; i++) {
+                if (k > 0 && STREQ(m->walk[k - 1].path, m->walk[i].path)) {
+                        free(m->walk[i].path);
+                        continue;
+                }
+                m->walk[k++] = m->walk[i];
+        }
+        m->n_walk = k;
+        return 0;
+}
+
+/* The walk item of path, if a FILE/HEADER record can still reach it (not behind the cursor). */
+static const struct walk_item *walk_find(struct maker *m, const char *path, bool dir) {
+        size_t lo = m->walk_pos, hi = m->n_walk;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = delta_walk_cmp(m->walk[mid].path, path);
+                if (c == 0) {
+                        const struct walk_item *w = &m->walk[mid];
+                        return w->e && w->dir == dir ? w : NULL;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+/* Edits turning the predicted header into h, encoded after rec[0..5] (type, skip, count);
+ * the record's length, or 0 when the header is better sent literally. */
+static size_t encode_header(struct maker *m, const struct walk_item *w, const uint8_t *h,
+                            uint8_t *rec, size_t cap) {
+        static const size_t ranges[2][2] = {{0, 148}, {156, DELTA_BLOCK}};
+        uint8_t work[DELTA_BLOCK];
+        size_t len = 6, n = 0;
+
+        delta_hdr_predict(&m->hs, w->path, w->dir, w->dir ? 0 : w->e->size, work);
+        delta_put32(rec + 1, (uint32_t) (w - m->walk - (ptrdiff_t) m->walk_pos));
+        for (size_t r = 0; r < 2; r++)
+                for (size_t i = ranges[r][0]; i < ranges[r][1];) {
+                        if (work[i] == h[i]) {
+                                i++;
+                                continue;
+                        }
+                        /* One edit per run of changes; gaps of up to 3 equal bytes are cheaper
+                         * inside an edit than as another edit's 3-byte head. */
+                        size_t last = i;
+                        for (size_t j = i; j < ranges[r][1] && j - i < 255 && j - last <= 3; j++)
+                                if (work[j] != h[j])
+                                        last = j;
+                        size_t k = last + 1 - i;
+                        if (len + 3 + k > cap || ++n > 255)
+                                return 0;
+                        delta_put16(rec + len, (uint16_t) i);
+                        rec[len + 2] = (uint8_t) k;
+                        memcpy(rec + len + 3, h + i, k);
+                        memcpy(work + i, h + i, k);
+                        len += 3 + k;
+                        i += k;
+                }
+        delta_hdr_checksum(work);
+        if (memcmp(work + 148, h + 148, 8) != 0) {
+                if (len + 11 > cap || ++n > 255)
+                        return 0;
+                delta_put16(rec + len, 148);
+                rec[len + 2] = 8;
+                memcpy(rec + len + 3, h + 148, 8);
+                memcpy(work + 148, h + 148, 8);
+                len += 11;
+        }
+        rec[5] = (uint8_t) n;
+        return memcmp(work, h, DELTA_BLOCK) == 0 ? len : 0;
+}
+
 /* ---- old files ---- */
 
 static const char *stem_of(const char *path, size_t *ret_len) {
@@ -217,6 +361,8 @@ static int index_old(struct maker *m, const struct delta_tar *t) {
                 m->by_path[m->n_files] = m->by_size[m->n_files] = m->by_stem[m->n_files] = f;
                 m->n_files++;
         }
+        if (index_walk(m, all, n) < 0)
+                return -ENOMEM;
         qsort(m->by_path, m->n_files, sizeof(*m->by_path), cmp_path);
         qsort(m->by_size, m->n_files, sizeof(*m->by_size), cmp_size);
         qsort(m->by_stem, m->n_files, sizeof(*m->by_stem), cmp_stem);
@@ -354,9 +500,15 @@ static int patch_file(struct maker *m, const struct old_file *f, const uint8_t *
                 delta_put32(b + 9, (uint32_t) olen);
                 delta_put32(b + 13, (uint32_t) n);
                 delta_put32(b + 17, (uint32_t) z);
+                /* Against the whole old file (small files): its offset and length go without
+                 * saying. */
+                bool whole = ooff == 0 && olen == osize;
+                if (whole)
+                        b[12] = TENDER_DELTA_PATCH_FILE;
                 int r = select_old(m, f);
                 if (r >= 0)
-                        r = stream_push(m, b, sizeof(b), ZSTD_e_continue);
+                        r = stream_push(m, whole ? b + 12 : b, whole ? 9 : sizeof(b),
+                                        ZSTD_e_continue);
                 if (r >= 0)
                         r = stream_push(m, m->frame, z, ZSTD_e_continue);
                 if (r < 0)
@@ -428,7 +580,10 @@ static int maker_setup(struct maker *m) {
         ZSTD_CCtx_setParameter(m->stream, ZSTD_c_checksumFlag, 0);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_compressionLevel, level);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_windowLog, TENDER_DELTA_PATCH_WINDOW_LOG);
-        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_contentSizeFlag, 1);
+        /* The PATCH record carries the sizes and the frame's type: no magic, no content size
+         * (docs/delta-format.md, v2). */
+        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_contentSizeFlag, 0);
+        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_format, ZSTD_f_zstd1_magicless);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_checksumFlag, 0);
         ZSTD_CCtx_setParameter(m->patch, ZSTD_c_dictIDFlag, 0);
         return 0;
@@ -449,6 +604,80 @@ static int write_header(struct maker *m) {
         return write_all(m, h, sizeof(h));
 }
 
+static uint64_t round_block(uint64_t n) {
+        return (n + DELTA_BLOCK - 1) / DELTA_BLOCK * DELTA_BLOCK;
+}
+
+/* FILE makes zeros after the data, up to the next block; the tar must have them. */
+static bool zero_padding(struct maker *m, const struct delta_tar_entry *e) {
+        uint64_t end = e->data_off + e->size, pad = round_block(e->size) - e->size;
+        if (pad > m->new_len - end)
+                return false;
+        for (uint64_t i = 0; i < pad; i++)
+                if (m->new[end + i])
+                        return false;
+        return true;
+}
+
+/* Sends the header of e as a FILE or HEADER record if the walk reaches its path; FILE also
+ * covers the data and padding of an unchanged file. Returns where e's bytes still to send
+ * start (e->data_off after a HEADER), or 0 when the header went nowhere. */
+static int64_t predicted_entry(struct maker *m, const struct delta_tar_entry *e) {
+        bool dir = e->type == '5';
+        const struct walk_item *w;
+        uint8_t rec[6 + 300];
+        size_t len;
+        int r;
+
+        if (!e->path || e->data_off - e->meta_off != DELTA_BLOCK || !(dir || e->regular) ||
+            (dir && e->size > 0))
+                return 0;
+        w = walk_find(m, e->path, dir);
+        if (!w || !(len = encode_header(m, w, m->new + e->meta_off, rec, sizeof(rec))))
+                return 0;
+        bool whole = dir || (w->e->size == e->size && zero_padding(m, e) &&
+                             memcmp(m->old + w->e->data_off, m->new + e->data_off, e->size) == 0);
+        rec[0] = whole ? TENDER_DELTA_FILE : TENDER_DELTA_HEADER;
+        r = flush_literal(m);
+        if (r >= 0)
+                r = stream_push(m, rec, len, ZSTD_e_continue);
+        if (r < 0)
+                return r;
+        m->walk_pos = (size_t) (w - m->walk) + 1;
+        delta_hdr_learn(&m->hs, m->new + e->meta_off, w->path, dir);
+        m->open = dir ? NULL : find_path(m, w->path);
+        m->stats.predicted_headers++;
+        if (dir || !whole)
+                return (int64_t) e->data_off;
+        m->stats.files++;
+        m->stats.copied++;
+        m->stats.copy_bytes += e->size;
+        return (int64_t) (e->data_off + round_block(e->size));
+}
+
+/* One entry of the new tar: headers, data, padding up to next. */
+static int do_entry(struct maker *m, const struct delta_tar_entry *e, uint64_t next) {
+        uint64_t end = e->data_off + e->size;
+        int64_t from = predicted_entry(m, e);
+        int r = (int) MIN(from, 0);
+
+        if (from > (int64_t) e->data_off) {
+                uint64_t at = (uint64_t) from;
+                return next > at ? literal(m, at, next - at) : 0;
+        }
+        if (r >= 0 && from == 0) {
+                m->stats.literal_headers++;
+                r = literal(m, e->meta_off, e->data_off - e->meta_off);
+        }
+        if (r >= 0 && e->regular && e->size > 0)
+                r = do_file(m, e);
+        else if (r >= 0)
+                r = literal(m, e->data_off, e->size);
+        if (r >= 0 && next > end)
+                r = literal(m, end, next - end); /* padding */
+        return r;
+}
+
 static int make(struct maker *m, const struct delta_tar *ot, const struct delta_tar *nt) {
         int r = maker_setup(m);
         if (r < 0)
@@ -456,18 +685,8 @@ static int make(struct maker *m, const struct delta_tar *ot, const struct delta_
         if (index_old(m, ot) < 0)
                 return tender_error_set(m->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         r = write_header(m);
-        for (size_t i = 0; r >= 0 && i < nt->n; i++) {
-                const struct delta_tar_entry *e = &nt->e[i];
-                r = literal(m, e->meta_off, e->data_off - e->meta_off);
-                if (r >= 0 && e->regular && e->size > 0)
-                        r = do_file(m, e);
-                else if (r >= 0)
-                        r = literal(m, e->data_off, e->size);
-                uint64_t end = e->data_off + e->size;
-                uint64_t next = i + 1 < nt->n ? nt->e[i + 1].meta_off : nt->end;
-                if (r >= 0 && next > end)
-                        r = literal(m, end, next - end); /* padding */
-        }
+        for (size_t i = 0; r >= 0 && i < nt->n; i++)
+                r = do_entry(m, &nt->e[i], i + 1 < nt->n ? nt->e[i + 1].meta_off : nt->end);
         if (r >= 0)
                 r = literal(m, nt->end, m->new_len - nt->end);
         if (r >= 0)

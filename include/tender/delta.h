@@ -15,7 +15,7 @@
 #include "tender/error.h"
 #include "tender/manifest.h"
 
-#define TENDER_DELTA_VERSION 1
+#define TENDER_DELTA_VERSION 2
 #define TENDER_DELTA_MAGIC "TNDRDLT\n" /* 8 bytes */
 #define TENDER_DELTA_HEADER_SIZE 96
 /* Limits the applier enforces; a delta asking for more is refused. */
@@ -24,20 +24,26 @@
 #define TENDER_DELTA_MAX_FRAME (TENDER_DELTA_MAX_CHUNK + 64 * 1024) /* one patch frame */
 #define TENDER_DELTA_MAX_DATA (1024u * 1024)                        /* one literal record */
 #define TENDER_DELTA_MAX_PATH 4096                                  /* old file path */
-#define TENDER_DELTA_STREAM_WINDOW_LOG 22 /* zstd window of the record stream: 4 MiB */
-#define TENDER_DELTA_PATCH_WINDOW_LOG 24  /* zstd window of a patch frame (prefix+chunk) */
+#define TENDER_DELTA_MAX_SKIP (1u << 30) /* old entries one FILE/HEADER record walks past */
+#define TENDER_DELTA_MAX_LISTING (2u * 1024 * 1024) /* walk: names of the open directories */
+#define TENDER_DELTA_STREAM_WINDOW_LOG 22           /* zstd window of the record stream: 4 MiB */
+#define TENDER_DELTA_PATCH_WINDOW_LOG 24 /* zstd window of a patch frame (prefix+chunk) */
 /* What the applier allocates for its own buffers and zstd contexts (libarchive and the disk
  * writer come on top, well under 2 MiB). */
 #define TENDER_DELTA_APPLY_MEMORY                                                                  \
         (TENDER_DELTA_MAX_WINDOW + TENDER_DELTA_MAX_CHUNK + TENDER_DELTA_MAX_FRAME +               \
-         (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + 2u * 1024 * 1024)
+         (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + TENDER_DELTA_MAX_LISTING + 2u * 1024 * 1024)
 
 enum tender_delta_record {
-        TENDER_DELTA_OPEN = 0x01,  /* u16 length, path: selects the old file */
-        TENDER_DELTA_COPY = 0x02,  /* u64 offset, u64 length: bytes of the old file */
-        TENDER_DELTA_DATA = 0x03,  /* u32 length, bytes: literal */
-        TENDER_DELTA_PATCH = 0x04, /* u64 old offset, u32 old length, u32 out length,
-                                      u32 frame length, zstd frame with old bytes as prefix */
+        TENDER_DELTA_OPEN = 0x01,       /* u16 length, path: selects the old file */
+        TENDER_DELTA_COPY = 0x02,       /* u64 offset, u64 length: bytes of the old file */
+        TENDER_DELTA_DATA = 0x03,       /* u32 length, bytes: literal */
+        TENDER_DELTA_PATCH = 0x04,      /* u64 old offset, u32 old length, u32 out length,
+                                           u32 frame length, zstd frame with old bytes as prefix */
+        TENDER_DELTA_FILE = 0x05,       /* u32 skip, u8 edits, edits: header + whole old file */
+        TENDER_DELTA_HEADER = 0x06,     /* u32 skip, u8 edits, edits: header; selects the file */
+        TENDER_DELTA_PATCH_FILE = 0x07, /* u32 out length, u32 frame length, frame: PATCH
+                                           against the whole selected file */
         TENDER_DELTA_END = 0xff,
 };
 
@@ -81,6 +87,7 @@ struct tender_delta_stats {
         uint64_t files, copied, renamed, patched, literal; /* regular files of the new layer */
         uint64_t copy_bytes, patch_bytes, literal_bytes;   /* new tar bytes by way of rebuilding */
         uint64_t delta_size;
+        uint64_t predicted_headers, literal_headers; /* entries by way of sending headers */
 };
 
 /* Makes a delta from old_tar to new_tar (uncompressed tars, regular files so they can be

@@ -259,6 +259,21 @@ static void put_data(struct rec *r, const void *p, uint32_t len) {
         put(r, h, 5);
         put(r, p, len);
 }
+/* FILE or HEADER: skip old entries, then the predicted header with one edit (none if n == 0). */
+static void put_walk(struct rec *r, uint8_t type, uint32_t skip, uint16_t off, const void *p,
+                     uint8_t n) {
+        uint8_t h[6] = {type,
+                        (uint8_t) skip,
+                        (uint8_t) (skip >> 8),
+                        (uint8_t) (skip >> 16),
+                        (uint8_t) (skip >> 24),
+                        n ? 1 : 0};
+        put(r, h, 6);
+        if (n) {
+                put(r, (uint8_t[]){(uint8_t) off, (uint8_t) (off >> 8), n}, 3);
+                put(r, p, n);
+        }
+}
 static void put_end(struct rec *r) {
         put(r, (uint8_t[]){TENDER_DELTA_END}, 1);
 }
@@ -372,6 +387,76 @@ TEST(refuses_bad_ranges_and_order) {
         r.n = 0;
         put_end(&r);
         HAND_FAILS(&f, &r, TENDER_DELTA_MAX_WINDOW + 1, E2BIG, "window");
+        fx_done(&f);
+}
+
+/* Unchanged files and directories cost a FILE record each, found by walking the old layer. */
+TEST(walk_predicts_headers) {
+        enum { N = 60 };
+        struct ent old[N + 2], new[N + 2];
+        char names[N][32];
+        old[0] = new[0] = (struct ent){"srv", NULL, 0, NULL};
+        old[1] = new[1] = (struct ent){"srv/app", NULL, 0, NULL};
+        for (int i = 0; i < N; i++) {
+                snprintf(names[i], sizeof(names[i]), "srv/app/file-%02d.conf", i);
+                old[i + 2] = new[i + 2] = (struct ent){names[i], names[i], 0, NULL};
+        }
+        new[2 + 7].data = "changed content, longer than it was";
+        struct fx f;
+        struct tender_delta_stats st;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, old, N + 2, new, N + 2));
+        ASSERT_OK(make_delta(&f, NULL, &st));
+        ASSERT_EQ(st.predicted_headers, N + 2);
+        ASSERT_EQ(st.literal_headers, 0);
+        ASSERT_EQ(st.copied, N - 1);
+        /* Names are not sent: far less than a byte of name per file. */
+        ASSERT_TRUE(st.delta_size < TENDER_DELTA_HEADER_SIZE + 200);
+        ASSERT_OK(rebuild(&f, "delta", &err));
+
+        /* An old file gone: the walk reaches the next one instead; refused, never wrong. */
+        ASSERT_OK(unlinkat(f.old_dir, "srv/app/file-30.conf", 0));
+        ASSERT_TRUE(rebuild(&f, "delta", &err) < 0);
+        /* An old file replaced by a symlink: not followed, named. */
+        ASSERT_OK(write_plain(f.old_dir, "srv/app/file-30.conf", names[30], strlen(names[30])));
+        ASSERT_OK(unlinkat(f.old_dir, "srv/app/file-20.conf", 0));
+        ASSERT_OK(symlinkat("file-21.conf", f.old_dir, "srv/app/file-20.conf"));
+        ASSERT_ERR(rebuild(&f, "delta", &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "srv/app/file-20.conf");
+        fx_done(&f);
+}
+
+TEST(refuses_bad_walk_records) {
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        struct rec r = {.n = 0};
+        /* walk order: dirlink, etc, etc/conf, link */
+        put_walk(&r, TENDER_DELTA_FILE, 4, 0, NULL, 0);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, ESTALE, "fewer entries");
+        r.n = 0;
+        put_walk(&r, TENDER_DELTA_HEADER, 0, 0, NULL, 0); /* dirlink: a symlink */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EINVAL, "dirlink");
+        r.n = 0;
+        put_walk(&r, TENDER_DELTA_HEADER, 2, 510, "xyz", 3);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "outside the header");
+        r.n = 0;
+        put_walk(&r, TENDER_DELTA_FILE, UINT32_MAX, 0, NULL, 0);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "skips");
+        r.n = 0;
+        /* A directory selects no old file: a COPY after it has nothing to read. */
+        put_walk(&r, TENDER_DELTA_HEADER, 1, 0, NULL, 0);
+        put_copy(&r, 0, 1);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
+        r.n = 0;
+        put_walk(&r, TENDER_DELTA_HEADER, 1, 0, NULL, 0);
+        put(&r, (uint8_t[]){TENDER_DELTA_PATCH_FILE, 1, 0, 0, 0, 1, 0, 0, 0, 0}, 10);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
         fx_done(&f);
 }
 

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Format v2's two ways of not sending what the device already has (docs/delta-format.md):
+ *
+ * - The walk: the old layer's entries in one canonical order (depth first,
+ *   each directory's names sorted bytewise, a directory before its content). Image builders
+ *   write layers in this order, so the next entry of a new layer is usually the next (or a near)
+ *   old entry, and a record names it by a small skip instead of by its path.
+ * - Header prediction: a tar header is predicted from the previous one with the walked entry's
+ *   path and size put in, so that an unchanged file's header costs a few bits.
+ *
+ * The device walks its extracted old layer (here, never following a symlink, memory bounded by
+ * TENDER_DELTA_MAX_LISTING); the generator orders the old tar's entries the same way.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "delta_internal.h"
+#include "tender/delta.h"
+#include "tender/macro.h"
+
+/* ---- order ---- */
+
+int delta_walk_cmp(const char *a, const char *b) {
+        /* Component by component: at the first difference, a component that ends ('/' or the
+         * end) sorts first; otherwise bytewise. */
+        size_t i = 0;
+        while (a[i] && a[i] == b[i])
+                i++;
+        unsigned char x = (unsigned char) a[i], y = (unsigned char) b[i];
+        if (x == y)
+                return 0;
+        if (x == '\0' || x == '/')
+                return y == '\0' ? 1 : -1;
+        if (y == '\0' || y == '/')
+                return 1;
+        return x < y ? -1 : 1;
+}
+
+/* ---- header prediction ---- */
+
+static void put_octal(uint8_t *f, size_t digits, uint64_t v) {
+        for (size_t i = digits; i-- > 0; v >>= 3)
+                f[i] = (uint8_t) ('0' + (v & 7));
+        f[digits] = '\0';
+}
+
+void delta_hdr_predict(const struct delta_hdr_state *s, const char *path, bool dir, uint64_t size,
+                       uint8_t out[DELTA_BLOCK]) {
+        size_t pl = strlen(path), xl = s->prefix_len[dir];
+        memcpy(out, s->tmpl[dir], DELTA_BLOCK);
+        if (xl + pl + dir <= 100) {
+                memset(out, 0, 100);
+                memcpy(out, s->prefix[dir], xl);
+                memcpy(out + xl, path, pl);
+                if (dir)
+                        out[xl + pl] = '/';
+        }
+        if (size < (1ull << 33))
+                put_octal(out + 124, 11, size);
+}
+
+void delta_hdr_checksum(uint8_t h[DELTA_BLOCK]) {
+        uint64_t sum = 0;
+        memset(h + 148, ' ', 8);
+        for (size_t i = 0; i < DELTA_BLOCK; i++)
+                sum += h[i];
+        put_octal(h + 148, 6, sum & 0777777);
+        h[155] = ' ';
+}
+
+void delta_hdr_learn(struct delta_hdr_state *s, const uint8_t h[DELTA_BLOCK], const char *path,
+                     bool dir) {
+        size_t n = strnlen((const char *) h, 100), pl = strlen(path) + dir;
+        memcpy(s->tmpl[dir], h, DELTA_BLOCK);
+        s->prefix_len[dir] = 0;
+        if (n >= pl && n - pl <= sizeof(s->prefix[dir]) && h[345] == '\0' &&
+            memcmp(h + n - pl, path, pl - dir) == 0 && (!dir || h[n - 1] == '/')) {
+                s->prefix_len[dir] = n - pl;
+                memcpy(s->prefix[dir], h, s->prefix_len[dir]);
+        }
+}
+
+/* ---- the device's walk ---- */
+
+struct level {
+        char **names; /* sorted; each name is its type byte (DELTA_WALK_*) then the name */
+        size_t n, i;
+        size_t path_len; /* length of the directory's path in walk->path */
+        size_t bytes;
+};
+
+struct delta_walk {
+        int dirfd;
+        struct level lv[TENDER_DELTA_MAX_PATH / 2 + 1];
+        size_t depth; /* levels in use */
+        size_t bytes; /* memory held by all levels' listings */
+        char path[TENDER_DELTA_MAX_PATH + 2];
+        bool started;
+};
+
+static void level_free(struct level *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+        *l = (struct level){0};
+}
+
+void delta_walk_free(struct delta_walk *w) {
+        if (!w)
+                return;
+        for (size_t i = 0; i < w->depth; i++)
+                level_free(&w->lv[i]);
+        free(w);
+}
+
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(char *const *) a + 1, *(char *const *) b + 1);
+}
+
+static int add_name(struct delta_walk *w, struct level *l, size_t *cap, char type,
+                    const char *name) {
+        size_t len = strlen(name);
+        w->bytes += len + 2 + sizeof(char *);
+        l->bytes += len + 2 + sizeof(char *);
+        if (w->bytes > TENDER_DELTA_MAX_LISTING)
+                return -E2BIG;
+        if (l->n == *cap) {
+                size_t c = *cap ? *cap * 2 : 64;
+                char **v = realloc(l->names, c * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                l->names = v;
+                *cap = c;
+        }
+        char *s = malloc(len + 2);
+        if (!s)
+                return -ENOMEM;
+        s[0] = type;
+        memcpy(s + 1, name, len + 1);
+        l->names[l->n++] = s;
+        return 0;
+}
+
+/* Lists the directory at w->path (length path_len; 0 = the layer's root) as a new level. */
+static int push_level(struct delta_walk *w, size_t path_len) {
+        int fd = path_len == 0 ? openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                               : delta_open_beneath(w->dirfd, w->path);
+        if (fd < 0)
+                return path_len == 0 ? -errno : fd;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        struct level *l = &w->lv[w->depth++];
+        size_t cap = 0;
+        int r = 0;
+        *l = (struct level){.path_len = path_len};
+        struct dirent *de;
+        while (r >= 0 && (errno = 0, de = readdir(d))) {
+                if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+                        continue;
+                unsigned char t = de->d_type;
+                if (t == DT_UNKNOWN) {
+                        struct stat st;
+                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        t = S_ISDIR(st.st_mode)   ? DT_DIR
+                            : S_ISREG(st.st_mode) ? DT_REG
+                                                  : DT_UNKNOWN;
+                }
+                r = add_name(w, l, &cap, t == DT_DIR ? 'd' : t == DT_REG ? 'f' : 'o', de->d_name);
+        }
+        if (r >= 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(l->names, l->n, sizeof(*l->names), cmp_name);
+        return 0;
+}
+
+static void pop_level(struct delta_walk *w) {
+        struct level *l = &w->lv[--w->depth];
+        w->bytes -= l->bytes;
+        level_free(l);
+}
+
+int delta_walk_new(int dirfd, struct delta_walk **ret) {
+        struct delta_walk *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->dirfd = dirfd;
+        *ret = w;
+        return 0;
+}
+
+/* The next entry in walk order: 1 with *ret_path (valid until the next call) and *ret_type, 0 at
+ * the end, or -errno (E2BIG: a listing beyond TENDER_DELTA_MAX_LISTING). */
+int delta_walk_next(struct delta_walk *w, const char **ret_path, char *ret_type) {
+        if (!w->started) {
+                w->started = true;
+                int r = push_level(w, 0);
+                if (r < 0)
+                        return r;
+        }
+        while (w->depth > 0) {
+                struct level *l = &w->lv[w->depth - 1];
+                if (l->i == l->n) {
+                        pop_level(w);
+                        continue;
+                }
+                const char *e = l->names[l->i++];
+                size_t len = strlen(e + 1), at = l->path_len ? l->path_len + 1 : 0;
+                if (at + len > TENDER_DELTA_MAX_PATH || w->depth >= ELEMENTSOF(w->lv) - 1)
+                        return -ENAMETOOLONG;
+                if (l->path_len)
+                        w->path[l->path_len] = '/';
+                memcpy(w->path + at, e + 1, len + 1);
+                *ret_path = w->path;
+                *ret_type = e[0];
+                if (e[0] == 'd') {
+                        /* Its content comes next; listed now, while the path is in place. */
+                        int r = push_level(w, at + len);
+                        if (r < 0)
+                                return r;
+                        w->path[at + len] = '\0';
+                }
+                return 1;
+        }
+        return 0;
+}
