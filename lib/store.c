@@ -663,6 +663,22 @@ static int gc_app(struct gc *g, const char *app) {
         return r;
 }
 
+static int gc_pins_without_app(struct gc *g, char *const *apps) {
+        char **pinned = NULL;
+        int r = list_names(g->s->root_fd, "state/pins", TENDER_STORE_MAX_APPS, &pinned);
+        if (r < 0)
+                return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "list state/pins");
+        for (size_t i = 0; pinned[i] && r >= 0; i++) {
+                bool has_app = false;
+                for (size_t j = 0; apps[j] && !has_app; j++)
+                        has_app = STREQ(apps[j], pinned[i]);
+                if (!has_app)
+                        r = gc_app(g, pinned[i]);
+        }
+        tender_strv_free(pinned);
+        return r;
+}
+
 /* Removes entries of dir (64-hex names, optionally ".part") that refs does not hold. */
 static int gc_dir(struct gc *g, const char *dir, const struct refs *refs) {
         _cleanup_closedir_ DIR *d = NULL;
@@ -691,6 +707,9 @@ static int gc_run(struct gc *g) {
                 return tender_error_set_errno(g->err, TENDER_ERR_SYSTEM, r, "list apps");
         for (size_t i = 0; apps[i] && r >= 0; i++)
                 r = gc_app(g, apps[i]);
+        /* A first install has a pin before its app has a directory in apps/. */
+        if (r >= 0)
+                r = gc_pins_without_app(g, apps);
         /* Layers and blobs go only when every kept manifest could be read: a manifest that
          * failed to parse might reference anything. */
         if (r >= 0)

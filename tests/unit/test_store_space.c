@@ -136,6 +136,27 @@ TEST(pin_keeps_in_flight_update) {
         ASSERT_TRUE(exists("layers/sha256/" HEX(b)));
 }
 
+TEST(pin_keeps_first_install) {
+        _cleanup_store_ struct tender_store *s = NULL;
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        ASSERT_OK(store_new(&s));
+        /* No apps/fresh yet: the first release of the app is still downloading. */
+        ASSERT_OK(parse("1.0", HEX(c), 10, HEX(d), 20, &m));
+        ASSERT_OK(tender_store_pin(s, "fresh", m));
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(c) ".part", 4));
+        ASSERT_OK(add_layer(s, HEX(d)));
+        ASSERT_OK(put(s, "blobs/sha256/" HEX(e) ".part", 4)); /* nobody's */
+        ASSERT_EQ(tender_store_scan(s, NULL), 1);
+        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(exists("layers/sha256/" HEX(d)));
+        ASSERT_FALSE(exists("blobs/sha256/" HEX(e) ".part"));
+        ASSERT_EQ(tender_store_gc(s, NULL), 0);
+        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_OK(tender_store_unpin(s, "fresh"));
+        ASSERT_EQ(tender_store_gc(s, NULL), 2);
+        ASSERT_FALSE(exists("layers/sha256/" HEX(d)));
+}
+
 TEST(scan_removes_incomplete_entries) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
