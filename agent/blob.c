@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "control.h"
 #include "tender/fileio.h"
 #include "tender/log.h"
 #include "tender/registry.h"
@@ -169,6 +170,8 @@ static void on_progress(uint64_t done, uint64_t total, void *userdata) {
 
         p->a->progress.done = done;
         p->a->progress.total = total;
+        /* A slow blob can take longer than WatchdogSec: a moving transfer is a live tenderd. */
+        control_watchdog_ping();
         if (done >= total)
                 return; /* the end is reported by the layer count that follows */
         if (now - p->last_ms < BLOB_PROGRESS_MAX_GAP_MS &&
