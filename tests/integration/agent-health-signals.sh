@@ -108,7 +108,8 @@ release v1 "$(handover v12)" "${fast[@]}" --strategy start-stop --health-exec /b
   --health-exec -c --health-exec 'test -e /tmp/up && echo v12 probed >>/data/events'
 release v1 'exit 1' "${fast[@]}" --strategy start-stop                                 # 13 hand-over fails
 release v1 "$(handover v14)" "${fast[@]}" "${isup[@]}" --strategy start-stop           # 14 crash at testing
-release v1 "$(handover v15)" "${fast[@]}" "${isup[@]}" --strategy start-stop           # 15 crash at committed
+# 15: crash at committed; it ignores SIGTERM, so 16's swap must SIGKILL it after 2 s.
+release v1 "trap '' TERM; $up; while :; do sleep 1; done" "${fast[@]}" "${isup[@]}" --strategy start-stop
 # 16: healthy unless /data/broken exists; 17 broken: the rollback to 16 fails too.
 release v1 "[ -e /data/broken ] && exit 5; $up; exec sleep 1000" "${fast[@]}" "${isup[@]}"
 release v1 'exit 1' "${fast[@]}"
@@ -201,6 +202,9 @@ check "crash at committed: only 15.0.0 runs" eq "$(scn_containers | grep ' runni
 deploy 16.0.0 success
 : >"$SCN_WORK/store/apps/hello/volumes/data/broken"
 deploy 17.0.0 failure
+log=$(cat "$SCN_WORK/logs/tenderd.log")
+check "stop timeout: SIGTERM ignored, SIGKILL after 2 s" contains "$log" "Container hello-15_0_0 did not stop within 2 s, killing it"
+check "stop timeout: 15.0.0 gone" eq "$(pid_of hello-15_0_0)" ""
 check "previous broken too: critical state reported" contains "$details" "critical: no healthy release of hello runs"
 check "previous broken too: its failure reported" contains "$details" "rollback to 16.0.0 failed: exited with status 5"
 check "previous broken too: 16.0.0 stays current" eq "$(scn_current_version)" 16.0.0
