@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "notify.h"
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
-#define RUNTIME_MAX_ARGS 16
+#define RUNTIME_MAX_ARGS (8 + TENDER_HEALTH_EXEC_ARGS_MAX) /* exec ID -- command... */
+#define RUNTIME_WAIT_STEP_MS 10
 #define OVERLAY_OPTIONS_MAX 4096 /* one page: the kernel's limit for mount data */
 #define STOP_POLL_INTERVAL_MS 100
 #define CGROUP_PARENT_MAX 256
@@ -56,14 +58,55 @@ static int read_memfd(int fd, char *buf, size_t size) {
         return (int) n;
 }
 
-/* Runs `<runtime> [--root R] args...`; stdout into out (may be NULL). A non-zero exit is -EIO
- * with the runtime's stderr in err. */
-static int run_runtime(const struct runtime *rt, const char *const *args, char *out,
-                       size_t out_size, struct tender_error *err) {
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* Waits for pid; with timeout_ms > 0, kills its process group once that passed (-ETIMEDOUT). */
+static int wait_child(pid_t pid, uint64_t timeout_ms, int *ret_status) {
+        uint64_t deadline = now_ms() + timeout_ms;
+        for (;;) {
+                pid_t w = waitpid(pid, ret_status, timeout_ms ? WNOHANG : 0);
+                if (w == pid)
+                        return 0;
+                if (w < 0 && errno != EINTR)
+                        return -errno;
+                if (w == 0 && now_ms() >= deadline) {
+                        /* The group: the runtime and what it forked (exec's joiner, command). */
+                        kill(-pid, SIGKILL);
+                        kill(pid, SIGKILL);
+                        while (waitpid(pid, ret_status, 0) < 0 && errno == EINTR)
+                                ;
+                        return -ETIMEDOUT;
+                }
+                if (w == 0)
+                        sleep_ms(RUNTIME_WAIT_STEP_MS);
+        }
+}
+
+struct run_opts {
+        char *out; /* stdout (and for exec stderr too) into this, may be NULL */
+        size_t out_size;
+        uint64_t timeout_ms; /* 0: none */
+        int *ret_status;     /* the exit status wanted rather than an error for non-zero */
+};
+
+/* Runs `<runtime> [--root R] args...`. A non-zero exit is -EIO with the runtime's stderr in
+ * err, unless o->ret_status takes it. */
+static int run_runtime_opts(const struct runtime *rt, const char *const *args,
+                            const struct run_opts *o, struct tender_error *err) {
         const char *argv[RUNTIME_MAX_ARGS + 4];
         _cleanup_close_ int out_fd = -1, err_fd = -1;
         size_t n = 0;
-        int status;
+        int status, r;
 
         argv[n++] = rt->path;
         if (rt->root) {
@@ -83,17 +126,28 @@ static int run_runtime(const struct runtime *rt, const char *const *args, char *
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "fork");
         if (pid == 0) {
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+                if (o->timeout_ms)
+                        (void) setpgid(0, 0);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 ||
+                    dup2(o->ret_status ? out_fd : err_fd, 2) < 0)
                         _exit(127);
                 execvp(argv[0], (char *const *) argv);
                 dprintf(2, "cannot execute %s: %s", argv[0], strerror(errno));
                 _exit(127);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "waitpid");
-        if (out)
-                read_memfd(out_fd, out, out_size);
+        r = wait_child(pid, o->timeout_ms, &status);
+        if (r == -ETIMEDOUT)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ETIMEDOUT,
+                                        "%s %s %s: no end within %llu ms", rt->path, args[0],
+                                        args[1] ? args[1] : "", (unsigned long long) o->timeout_ms);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, -r, "waitpid");
+        if (o->out)
+                read_memfd(out_fd, o->out, o->out_size);
+        if (o->ret_status) {
+                *o->ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                return 0;
+        }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 char msg[TENDER_ERROR_MESSAGE_MAX / 2];
                 read_memfd(err_fd, msg, sizeof(msg));
@@ -102,6 +156,38 @@ static int run_runtime(const struct runtime *rt, const char *const *args, char *
                                         msg[0] ? msg : "no message");
         }
         return 0;
+}
+
+static int run_runtime(const struct runtime *rt, const char *const *args, char *out,
+                       size_t out_size, struct tender_error *err) {
+        struct run_opts o = {.out = out, .out_size = out_size};
+        return run_runtime_opts(rt, args, &o, err);
+}
+
+int container_exec(const struct runtime *rt, const char *id, char *const *command,
+                   uint64_t timeout_ms, int *ret_status, char *output, size_t output_size,
+                   struct tender_error *err) {
+        const char *args[RUNTIME_MAX_ARGS + 1];
+        size_t n = 0;
+        args[n++] = "exec";
+        args[n++] = id;
+        args[n++] = "--";
+        for (size_t i = 0; command && command[i]; i++) {
+                if (n >= RUNTIME_MAX_ARGS)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, E2BIG,
+                                                "exec in %s: more than %d arguments", id,
+                                                RUNTIME_MAX_ARGS - 3);
+                args[n++] = command[i];
+        }
+        args[n] = NULL;
+        if (n == 3)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL, "exec in %s: no command",
+                                        id);
+        struct run_opts o = {.out = output,
+                             .out_size = output_size,
+                             .timeout_ms = timeout_ms,
+                             .ret_status = ret_status};
+        return run_runtime_opts(rt, args, &o, err);
 }
 
 int container_state(const struct runtime *rt, const char *id, struct container_state *ret,
@@ -213,6 +299,8 @@ static cJSON *build_process(const struct tender_release_manifest *m, struct tend
         cJSON *env = strv_to_json(m->env);
         for (size_t i = 0; m->extra_env && m->extra_env[i]; i++)
                 cJSON_AddItemToArray(env, cJSON_CreateString(m->extra_env[i]));
+        if (m->health_notify)
+                cJSON_AddItemToArray(env, cJSON_CreateString(NOTIFY_SOCKET_ENV));
         cJSON_AddItemToObject(p, "env", env);
         cJSON_AddStringToObject(p, "cwd", m->working_dir ? m->working_dir : "/");
         cJSON_AddBoolToObject(p, "noNewPrivileges", true);
@@ -244,6 +332,18 @@ static int build_mounts(cJSON *mounts, struct tender_store *store,
         if (m->readonly_rootfs)
                 add_mount(mounts, "/tmp", "tmpfs", "tmpfs",
                           (const char *[]){"nosuid", "nodev", "mode=1777", NULL});
+        if (m->health_notify) {
+                /* The dir, not the socket: tenderd binds a new socket for every gate. */
+                _cleanup_free_ char *dir = NULL, *src = NULL;
+                int r = tender_store_release_path(store, m->app, m->version, &dir);
+                if (r >= 0)
+                        r = notify_make_dir(store, m->app, m->version);
+                if (r < 0 || asprintf(&src, "%s/%s", dir, NOTIFY_DIR) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r < 0 ? r : ENOMEM,
+                                                      "notify dir of %s %s", m->app, m->version);
+                add_mount(mounts, NOTIFY_CONTAINER_DIR, "bind", src,
+                          (const char *[]){"rbind", "rw", "nosuid", "nodev", "noexec", NULL});
+        }
         for (size_t i = 0; i < m->n_volumes; i++) {
                 _cleanup_free_ char *src = NULL;
                 int r = tender_store_volume_path(store, m->app, m->volumes[i].name, &src);
@@ -446,12 +546,6 @@ int container_start(const struct runtime *rt, struct tender_store *store,
         }
         const char *start[] = {"start", id, NULL};
         return run_runtime(rt, start, NULL, 0, err);
-}
-
-static void sleep_ms(unsigned ms) {
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
 }
 
 /* Waits until the container is no longer running, up to timeout_ms. */

@@ -43,6 +43,14 @@ const char *container_status_name(enum container_status s);
 int container_state(const struct runtime *rt, const char *id, struct container_state *ret,
                     struct tender_error *err);
 
+/* Runs command in the running container (`exec ID -- command...`), for at most timeout_ms (0:
+ * no limit; then the runtime and what it started are killed: -ETIMEDOUT). The command's exit
+ * status goes to *ret_status (128+signal when killed) and its output, stdout and stderr mixed,
+ * into output (may be NULL). */
+int container_exec(const struct runtime *rt, const char *id, char *const *command,
+                   uint64_t timeout_ms, int *ret_status, char *output, size_t output_size,
+                   struct tender_error *err);
+
 /* Writes bundle/config.json of the release (OCI runtime spec 1.0.2); creates volumes. */
 int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
                            struct tender_error *err);

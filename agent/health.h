@@ -16,7 +16,16 @@
 int health_gate(const struct runtime *rt, const char *id, uint64_t window_sec,
                 struct tender_error *err);
 
-/* The gate with the release's settings (m->health_*): the container must keep running with
+/* The gate with the release's settings (m->health_*) and, when the release sets
+ * health.notify, the notify socket bound before the container started (notify.h): READY=1
+ * must arrive within the window, and probe failures count only after it. A probe that fails
+ * 2 x retries times in all during the window (flapping) fails the gate too. */
+int health_gate_notify(const struct runtime *rt, const char *id,
+                       const struct tender_release_manifest *m, int notify_fd,
+                       struct tender_error *err);
+
+/* health_gate_notify without a notify socket (a release with health.notify fails).
+ * The gate with the release's settings (m->health_*): the container must keep running with
  * the same pid for the window, and, when a probe is set, probes run every interval (each
  * bounded by the timeout); failures before the start period ends do not count, `retries`
  * consecutive failures fail the gate, and the last probe of the window must have passed. */

@@ -130,3 +130,27 @@ int probe_run(int pid, enum tender_health_probe type, uint16_t port, const char 
                                         msg[0] ? msg : "probe failed");
         return 0;
 }
+
+/* The first line of a command's output, for a one-line report. */
+static const char *first_line(char *s) {
+        s[strcspn(s, "\n")] = '\0';
+        return s;
+}
+
+int probe_exec(const struct runtime *rt, const char *id, char *const *command, uint64_t timeout_ms,
+               struct tender_error *err) {
+        char out[PROBE_MESSAGE_MAX] = "";
+        int status = 0;
+        int r = container_exec(rt, id, command, timeout_ms, &status, out, sizeof(out), err);
+        if (r == -ETIMEDOUT)
+                return tender_error_set(err, TENDER_ERR_HEALTH, ETIMEDOUT,
+                                        "exec probe %s: no end within %llu ms", command[0],
+                                        (unsigned long long) timeout_ms);
+        if (r < 0)
+                return r;
+        if (status != 0)
+                return tender_error_set(err, TENDER_ERR_HEALTH, EIO,
+                                        "exec probe %s: exit status %d%s%s", command[0], status,
+                                        out[0] ? ": " : "", first_line(out));
+        return 0;
+}

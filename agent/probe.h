@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "container.h"
 #include "tender/error.h"
 #include "tender/manifest.h"
 
@@ -16,3 +17,9 @@
  * answer in time) or another -errno, with err saying what was seen. */
 int probe_run(int pid, enum tender_health_probe type, uint16_t port, const char *path,
               uint64_t timeout_ms, struct tender_error *err);
+
+/* Runs the release's exec probe: command in container id through the runtime, for at most
+ * timeout_ms. 0 when it exited 0; -EIO (non-zero exit, with the start of its output in err),
+ * -ETIMEDOUT (killed at the timeout) or another -errno. */
+int probe_exec(const struct runtime *rt, const char *id, char *const *command, uint64_t timeout_ms,
+               struct tender_error *err);

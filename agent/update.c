@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "cancel.h"
@@ -14,6 +15,7 @@
 #include "health.h"
 #include "layer_delta.h"
 #include "lock.h"
+#include "notify.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "tender/fscrypt.h"
@@ -34,6 +36,7 @@ struct update {
         size_t manifest_len;
         struct tender_release_manifest *m;
         char id[CONTAINER_ID_MAX];
+        int notify_fd; /* held from the start of the container to the end of its gate */
 
         struct tender_error error;
         char message[MESSAGE_MAX]; /* the final feedback's detail */
@@ -41,6 +44,8 @@ struct update {
 };
 
 static void update_done(struct update *u) {
+        if (u->notify_fd >= 0)
+                close(u->notify_fd);
         free(u->manifest_data);
         tender_manifest_free(u->m);
 }
@@ -268,23 +273,42 @@ static enum tender_journal_state step_stage(struct update *u) {
         return TENDER_JOURNAL_SWAPPING;
 }
 
+/* Stops a release's container: SIGTERM, then SIGKILL after its own stop timeout. */
+static int stop_release(struct update *u, const char *version, struct tender_error *err) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *om = NULL;
+        uint64_t timeout = 10;
+        if (tender_store_release_manifest(u->a->store, u->rec->app, version, &om, NULL) >= 0)
+                timeout = om->stop_timeout_sec;
+        tender_log(LOG_INFO, &u->log, "Stopping %s %s", u->rec->app, version);
+        return container_stop(&u->a->runtime, u->a->store, u->rec->app, version, timeout, err);
+}
+
+/* Starts m's container; with health.notify, binds its notify socket first so that an early
+ * READY=1 waits for the gate. *notify_fd is closed by the caller. */
+static int start_release(struct update *u, const struct tender_release_manifest *m, int *notify_fd,
+                         struct tender_error *err) {
+        if (m->health_notify) {
+                int r = notify_open(u->a->store, m->app, m->version, notify_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        return container_start(&u->a->runtime, u->a->store, m, err);
+}
+
+/* stop-start: the old container stops, then the new one starts. start-stop (hand-over): the
+ * new one starts next to the old one, which is stopped only at the commit. */
 static enum tender_journal_state step_swap(struct update *u) {
         const char *old = u->rec->previous;
-        if (old) {
-                _cleanup_(tender_manifest_freep) struct tender_release_manifest *om = NULL;
-                uint64_t timeout = 10;
-                if (tender_store_release_manifest(u->a->store, u->m->app, old, &om, NULL) >= 0)
-                        timeout = om->stop_timeout_sec;
-                tender_log(LOG_INFO, &u->log, "Stopping %s %s", u->m->app, old);
-                if (container_stop(&u->a->runtime, u->a->store, u->m->app, old, timeout,
-                                   &u->error) < 0) {
-                        snprintf(u->message, sizeof(u->message), "%s %s: failed to stop %s: %s",
-                                 u->m->app, u->m->version, old, u->error.message);
-                        return TENDER_JOURNAL_ROLLING_BACK;
-                }
+        bool handover =
+                u->m->strategy == TENDER_SWAP_START_STOP && old && !STREQ(old, u->m->version);
+        if (old && !handover && stop_release(u, old, &u->error) < 0) {
+                snprintf(u->message, sizeof(u->message), "%s %s: failed to stop %s: %s", u->m->app,
+                         u->m->version, old, u->error.message);
+                return TENDER_JOURNAL_ROLLING_BACK;
         }
-        tender_log(LOG_INFO, &u->log, "Starting container %s", u->id);
-        if (container_start(&u->a->runtime, u->a->store, u->m, &u->error) < 0) {
+        tender_log(LOG_INFO, &u->log, "Starting container %s%s%s", u->id,
+                   handover ? ", hand-over from " : "", handover ? old : "");
+        if (start_release(u, u->m, &u->notify_fd, &u->error) < 0) {
                 snprintf(u->message, sizeof(u->message), "%s %s failed to start: %s", u->m->app,
                          u->m->version, u->error.message);
                 return TENDER_JOURNAL_ROLLING_BACK;
@@ -293,7 +317,12 @@ static enum tender_journal_state step_swap(struct update *u) {
 }
 
 static enum tender_journal_state step_health(struct update *u) {
-        if (health_gate_release(&u->a->runtime, u->id, u->m, &u->error) < 0) {
+        int r = health_gate_notify(&u->a->runtime, u->id, u->m, u->notify_fd, &u->error);
+        if (u->notify_fd >= 0) {
+                close(u->notify_fd);
+                u->notify_fd = -1;
+        }
+        if (r < 0) {
                 snprintf(u->message, sizeof(u->message), "%s %s failed its health check: %s",
                          u->m->app, u->m->version, u->error.message);
                 return TENDER_JOURNAL_ROLLING_BACK;
@@ -318,7 +347,7 @@ static void gc(struct update *u) {
 
 /* The effects of "committed"; idempotent, so that a replay can run them again. */
 static int commit(struct update *u) {
-        const char *app = u->rec->app, *version = u->rec->version;
+        const char *app = u->rec->app, *version = u->rec->version, *prev = u->rec->previous;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *loaded = NULL;
         const struct tender_release_manifest *m = u->m;
         uint64_t committed = 0;
@@ -337,15 +366,45 @@ static int commit(struct update *u) {
                 r = tender_store_counter_set(u->a->store, app, m->release_counter);
         if (r < 0)
                 return tender_error_set_errno(&u->error, TENDER_ERR_SYSTEM, r, "commit");
+        /* The end of a hand-over: the old release ran until the new one proved itself. Stopping
+         * an already stopped container only unmounts, so a replay may run this again. */
+        if (m->strategy == TENDER_SWAP_START_STOP && prev && !STREQ(prev, version)) {
+                struct tender_error err = {0};
+                if (stop_release(u, prev, &err) < 0)
+                        tender_log(LOG_WARNING, &u->log, "Failed to stop %s %s: %s", app, prev,
+                                   err.message);
+        }
         gc(u);
         return 0;
 }
 
-static enum tender_journal_state step_rollback(struct update *u) {
+/* Brings the previous release back and health-checks it. After an interrupted hand-over it
+ * may still run: it is kept, and gated on its probes only (its READY=1 went out long ago). */
+static int restore_previous(struct update *u, const char *prev, struct tender_error *err) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *old = NULL;
+        _cleanup_close_ int notify_fd = -1;
+        char old_id[CONTAINER_ID_MAX];
+        struct container_state st;
+
+        container_id(u->rec->app, prev, old_id);
+        int r = tender_store_release_manifest(u->a->store, u->rec->app, prev, &old, err);
+        if (r < 0)
+                return r;
+        if (container_state(&u->a->runtime, old_id, &st, NULL) >= 0 &&
+            st.status == CONTAINER_RUNNING) {
+                tender_log(LOG_INFO, &u->log, "%s is still running, keeping it", old_id);
+                old->health_notify = false;
+        } else {
+                r = start_release(u, old, &notify_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        return health_gate_notify(&u->a->runtime, old_id, old, notify_fd, err);
+}
+
+static enum tender_journal_state step_rollback(struct update *u) {
         const char *app = u->rec->app, *version = u->rec->version, *prev = u->rec->previous;
         struct tender_error err = {0};
-        char old_id[CONTAINER_ID_MAX];
         size_t n = strlen(u->message);
 
         tender_log(LOG_ERR, &u->log, "%s", u->message);
@@ -357,12 +416,13 @@ static enum tender_journal_state step_rollback(struct update *u) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; no previous release to run");
                 return TENDER_JOURNAL_FAILED;
         }
-        container_id(app, prev, old_id);
-        if (tender_store_release_manifest(u->a->store, app, prev, &old, &err) < 0 ||
-            container_start(&u->a->runtime, u->a->store, old, &err) < 0 ||
-            health_gate_release(&u->a->runtime, old_id, old, &err) < 0) {
-                snprintf(u->message + n, sizeof(u->message) - n, "; rollback to %s failed: %s",
-                         prev, err.message);
+        if (restore_previous(u, prev, &err) < 0) {
+                /* Nothing healthy runs: the restart policy keeps trying prev (still current). */
+                snprintf(u->message + n, sizeof(u->message) - n,
+                         "; rollback to %s failed: %s; critical: no healthy release of %s runs, "
+                         "%s is restarted per the restart policy",
+                         prev, err.message, app, prev);
+                tender_log(LOG_CRIT, &u->log, "%s", u->message);
                 return TENDER_JOURNAL_FAILED;
         }
         snprintf(u->message + n, sizeof(u->message) - n, "; rolled back to %s", prev);
@@ -474,6 +534,7 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
                 .a = a,
                 .rec = rec,
                 .chunk = chunk,
+                .notify_fd = -1,
                 .log = {.app = rec->app, .version = rec->version, .deployment = rec->action_id},
         };
         if (rec->message)

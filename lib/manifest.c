@@ -425,6 +425,22 @@ static bool http_path_valid(const char *p) {
         return true;
 }
 
+/* health.exec: {"command": [...]}, run in the container through the runtime. */
+static int parse_exec(const cJSON *exec, struct tender_release_manifest *m,
+                      struct tender_error *err) {
+        static const char *const keys[] = {"command", NULL};
+        int r = tender_json_check_keys(exec, "health.exec", keys, err);
+        if (r >= 0)
+                r = tender_json_get_strv(exec, "health.exec", "command", true,
+                                         TENDER_HEALTH_EXEC_ARGS_MAX, &m->health_exec, err);
+        if (r >= 0 && (!m->health_exec[0] || !m->health_exec[0][0]))
+                r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                     "health.exec.command: want a non-empty command");
+        if (r >= 0)
+                m->health_probe = TENDER_HEALTH_PROBE_EXEC;
+        return r;
+}
+
 /* The health gate's settings and at most one probe (docs/release-manifest.md). */
 static int parse_health(const cJSON *h, struct tender_release_manifest *m,
                         struct tender_error *err) {
@@ -435,10 +451,12 @@ static int parse_health(const cJSON *h, struct tender_release_manifest *m,
                                            "retries",
                                            "tcp",
                                            "http",
+                                           "exec",
+                                           "notify",
                                            NULL};
         static const char *const tcp_keys[] = {"port", NULL};
         static const char *const http_keys[] = {"port", "path", NULL};
-        const cJSON *tcp = NULL, *http = NULL;
+        const cJSON *tcp = NULL, *http = NULL, *exec = NULL;
         const char *path = NULL;
         int r = tender_json_check_keys(h, "health", keys, err);
         if (r >= 0)
@@ -457,9 +475,15 @@ static int parse_health(const cJSON *h, struct tender_release_manifest *m,
                 r = tender_json_get_object(h, "health", "tcp", false, &tcp, err);
         if (r >= 0)
                 r = tender_json_get_object(h, "health", "http", false, &http, err);
-        if (r >= 0 && tcp && http)
+        if (r >= 0)
+                r = tender_json_get_object(h, "health", "exec", false, &exec, err);
+        if (r >= 0 && (!!tcp + !!http + !!exec) > 1)
                 r = tender_error_set(err, TENDER_ERR_JSON, EINVAL,
-                                     "health: \"tcp\" and \"http\" exclude each other");
+                                     "health: \"tcp\", \"http\" and \"exec\" exclude each other");
+        if (r >= 0)
+                r = tender_json_get_bool(h, "health", "notify", false, &m->health_notify, err);
+        if (r >= 0 && exec)
+                r = parse_exec(exec, m, err);
         if (r >= 0 && tcp) {
                 m->health_probe = TENDER_HEALTH_PROBE_TCP;
                 r = tender_json_check_keys(tcp, "health.tcp", tcp_keys, err);
@@ -646,6 +670,12 @@ static bool build_health(cJSON *root, const struct tender_release_manifest *m) {
             (m->health_retries && m->health_retries != 3 &&
              !add_u64(h, "retries", m->health_retries)))
                 return false;
+        if (m->health_notify && !cJSON_AddBoolToObject(h, "notify", true))
+                return false;
+        if (m->health_probe == TENDER_HEALTH_PROBE_EXEC) {
+                cJSON *t = cJSON_AddObjectToObject(h, "exec");
+                return t && add_strv(t, "command", m->health_exec);
+        }
         if (m->health_probe == TENDER_HEALTH_PROBE_TCP) {
                 cJSON *t = cJSON_AddObjectToObject(h, "tcp");
                 return t && add_u64(t, "port", m->health_port);
@@ -743,5 +773,6 @@ void tender_manifest_free(struct tender_release_manifest *m) {
         }
         free(m->volumes);
         free(m->health_http_path);
+        tender_strv_free(m->health_exec);
         free(m);
 }

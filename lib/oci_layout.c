@@ -259,6 +259,31 @@ static int config_string(const cJSON *c, const char *key, char **ret, struct ten
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Docker's config.Healthcheck; an absent or null one leaves the image without. */
+static int config_healthcheck(const cJSON *c, struct tender_oci_image *img,
+                              struct tender_error *err) {
+        const cJSON *h = c ? cJSON_GetObjectItemCaseSensitive(c, "Healthcheck") : NULL;
+        if (!h || cJSON_IsNull(h))
+                return 0;
+        int r = tender_json_get_object(c, "config", "Healthcheck", false, &h, err);
+        if (r >= 0 && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(h, "Test")))
+                r = tender_json_get_strv(h, "config.Healthcheck", "Test", false,
+                                         TENDER_OCI_MAX_STRV, &img->healthcheck_test, err);
+        if (r >= 0)
+                r = tender_json_get_u64(h, "config.Healthcheck", "Interval", false,
+                                        &img->healthcheck_interval_ns, err);
+        if (r >= 0)
+                r = tender_json_get_u64(h, "config.Healthcheck", "Timeout", false,
+                                        &img->healthcheck_timeout_ns, err);
+        if (r >= 0)
+                r = tender_json_get_u64(h, "config.Healthcheck", "StartPeriod", false,
+                                        &img->healthcheck_start_period_ns, err);
+        if (r >= 0)
+                r = tender_json_get_u64(h, "config.Healthcheck", "Retries", false,
+                                        &img->healthcheck_retries, err);
+        return r;
+}
+
 static int load_config(int layout_fd, const cJSON *desc, struct tender_oci_image *img,
                        struct tender_error *err) {
         uint64_t size;
@@ -286,6 +311,8 @@ static int load_config(int layout_fd, const cJSON *desc, struct tender_oci_image
                 r = config_string(c, "User", &img->user, err);
         if (r >= 0)
                 r = config_string(c, "WorkingDir", &img->working_dir, err);
+        if (r >= 0)
+                r = config_healthcheck(c, img, err);
         if (r >= 0)
                 r = tender_json_get_object(config, "", "rootfs", true, &rootfs, err);
         if (r >= 0)
@@ -423,6 +450,7 @@ void tender_oci_image_free(struct tender_oci_image *img) {
         tender_strv_free(img->env);
         free(img->user);
         free(img->working_dir);
+        tender_strv_free(img->healthcheck_test);
         free(img->diff_ids);
         for (size_t i = 0; img->layers && i < img->n_layers; i++)
                 free(img->layers[i].media_type);

@@ -16,6 +16,8 @@ struct release_opts {
         const char *layout, *ref, *key, *repo;
         bool have_counter;
         struct release_delta_opts deltas;
+        /* Health settings the command line set: the image's Healthcheck does not override. */
+        bool set_interval, set_timeout, set_start_period, set_retries;
         /* Deployment settings go straight into the manifest being built. */
         struct tender_release_manifest *m;
 };
@@ -71,6 +73,10 @@ static void release_usage(void) {
              "  --health-retries N       consecutive failed probes that fail the gate (3)\n"
              "  --health-tcp PORT        probe: TCP connect inside the app's network\n"
              "  --health-http PORT[/PATH]  probe: HTTP GET inside the app's network\n"
+             "  --health-exec ARG        probe: a command run in the container, exit 0 =\n"
+             "                           healthy (repeatable, in order)\n"
+             "  --health-notify          wait for READY=1 on $NOTIFY_SOCKET (sd_notify)\n"
+             "  Without a probe option, the image's Healthcheck (Docker) is used if it has one.\n"
              "  --memory BYTES           memory limit (0 = none)\n"
              "  --pids N                 pids limit (0 = none)\n"
              "  --volume NAME:/path      named persistent volume (repeatable)\n"
@@ -106,6 +112,11 @@ static int parse_health_probe(bool http, const char *arg, struct tender_release_
         return 0;
 }
 
+static int probes_exclusive(struct tender_error *err) {
+        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                "--health-tcp, --health-http and --health-exec exclude each other");
+}
+
 /* Returns 1 after --help, 0 when the options are complete, <0 on errors. */
 static int parse_options(int argc, char **argv, struct release_opts *o, struct tender_error *err) {
         enum {
@@ -133,7 +144,9 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 O_HTCP,
                 O_HHTTP,
                 O_DELTAS,
-                O_DTHRESHOLD
+                O_DTHRESHOLD,
+                O_HEXEC,
+                O_HNOTIFY
         };
         static const struct option options[] = {
                 {"layout", required_argument, NULL, O_LAYOUT},
@@ -161,6 +174,8 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 {"health-http", required_argument, NULL, O_HHTTP},
                 {"deltas", required_argument, NULL, O_DELTAS},
                 {"delta-threshold", required_argument, NULL, O_DTHRESHOLD},
+                {"health-exec", required_argument, NULL, O_HEXEC},
+                {"health-notify", no_argument, NULL, O_HNOTIFY},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -198,21 +213,37 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 case O_HSTART:
                         r = parse_u64_option("--health-start-period", optarg,
                                              &m->health_start_period_sec, err);
+                        o->set_start_period = true;
                         break;
                 case O_HINTERVAL:
                         r = parse_u64_option("--health-interval", optarg, &m->health_interval_sec,
                                              err);
+                        o->set_interval = true;
                         break;
                 case O_HTIMEOUT:
                         r = parse_u64_option("--health-timeout", optarg, &m->health_timeout_sec,
                                              err);
+                        o->set_timeout = true;
                         break;
                 case O_HRETRIES:
                         r = parse_u64_option("--health-retries", optarg, &m->health_retries, err);
+                        o->set_retries = true;
                         break;
                 case O_HTCP:
                 case O_HHTTP:
-                        r = parse_health_probe(c == O_HHTTP, optarg, m, err);
+                        r = m->health_exec ? probes_exclusive(err)
+                                           : parse_health_probe(c == O_HHTTP, optarg, m, err);
+                        break;
+                case O_HEXEC:
+                        r = m->health_probe == TENDER_HEALTH_PROBE_TCP ||
+                                            m->health_probe == TENDER_HEALTH_PROBE_HTTP
+                                    ? probes_exclusive(err)
+                                    : strv_push(&m->health_exec, optarg,
+                                                TENDER_HEALTH_EXEC_ARGS_MAX, "--health-exec", err);
+                        m->health_probe = TENDER_HEALTH_PROBE_EXEC;
+                        break;
+                case O_HNOTIFY:
+                        m->health_notify = true;
                         break;
                 case O_DELTAS:
                         r = parse_u64_option("--deltas", optarg, &o->deltas.k, err);
@@ -339,6 +370,54 @@ static int scan_layers(int layout_fd, const struct tender_oci_image *img,
         return 0;
 }
 
+/* Docker durations are nanoseconds; the manifest counts whole seconds, rounded up. 0 (unset)
+ * keeps tender's default rather than Docker's 30 s, which would not fit a 10 s window. */
+static void healthcheck_seconds(uint64_t ns, bool set, uint64_t *sec) {
+        if (set || ns == 0)
+                return;
+        uint64_t s = ns / 1000000000ULL + (ns % 1000000000ULL != 0);
+        *sec = s > TENDER_HEALTH_SECONDS_MAX ? TENDER_HEALTH_SECONDS_MAX : s;
+}
+
+/* The image's Healthcheck becomes the release's probe when the release sets none:
+ * ["CMD", args...] runs args, ["CMD-SHELL", cmd] runs /bin/sh -c cmd, ["NONE"] disables it. */
+static int apply_image_healthcheck(const struct release_opts *o, const struct tender_oci_image *img,
+                                   struct tender_error *err) {
+        struct tender_release_manifest *m = o->m;
+        char **t = img->healthcheck_test;
+        if (m->health_probe != TENDER_HEALTH_PROBE_NONE || !t || !t[0] || STREQ(t[0], "NONE"))
+                return 0;
+        size_t n = tender_strv_length(t);
+        char **cmd = NULL;
+        if (STREQ(t[0], "CMD") && n >= 2 && n - 1 <= TENDER_HEALTH_EXEC_ARGS_MAX) {
+                cmd = calloc(n, sizeof(char *));
+                for (size_t i = 1; cmd && i < n; i++)
+                        if (!(cmd[i - 1] = strdup(t[i])))
+                                return tender_strv_free(cmd), -ENOMEM;
+        } else if (STREQ(t[0], "CMD-SHELL") && n == 2) {
+                cmd = calloc(4, sizeof(char *));
+                if (cmd && (!(cmd[0] = strdup("/bin/sh")) || !(cmd[1] = strdup("-c")) ||
+                            !(cmd[2] = strdup(t[1]))))
+                        return tender_strv_free(cmd), -ENOMEM;
+        } else
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "image config: Healthcheck.Test [\"%s\", ...] (%zu "
+                                        "entries) is not NONE, CMD or CMD-SHELL",
+                                        t[0], n);
+        if (!cmd)
+                return -ENOMEM;
+        m->health_exec = cmd;
+        m->health_probe = TENDER_HEALTH_PROBE_EXEC;
+        healthcheck_seconds(img->healthcheck_interval_ns, o->set_interval, &m->health_interval_sec);
+        healthcheck_seconds(img->healthcheck_timeout_ns, o->set_timeout, &m->health_timeout_sec);
+        healthcheck_seconds(img->healthcheck_start_period_ns, o->set_start_period,
+                            &m->health_start_period_sec);
+        if (!o->set_retries && img->healthcheck_retries)
+                m->health_retries = img->healthcheck_retries;
+        log_info("Health probe from the image's Healthcheck: %s %s", t[0], t[1]);
+        return 0;
+}
+
 /* The manifest as it will be published, checked by the same parser the device runs. */
 static int build_manifest(const struct release_opts *o, struct tender_oci_image *img,
                           char **ret_json, struct tender_error *err) {
@@ -350,11 +429,16 @@ static int build_manifest(const struct release_opts *o, struct tender_oci_image 
         m->env = TAKE_PTR(img->env);
         m->user = TAKE_PTR(img->user);
         m->working_dir = TAKE_PTR(img->working_dir);
+        int r = apply_image_healthcheck(o, img, err);
+        if (r == -ENOMEM)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        if (r < 0)
+                return r;
         _cleanup_free_ char *json = NULL;
         if (tender_manifest_to_json(m, &json) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *check = NULL;
-        int r = tender_manifest_parse(json, strlen(json), &check, err);
+        r = tender_manifest_parse(json, strlen(json), &check, err);
         if (r < 0)
                 return tender_error_prefix(err, "The release would be invalid");
         *ret_json = TAKE_PTR(json);

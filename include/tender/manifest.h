@@ -35,10 +35,12 @@ enum tender_health_probe {
         TENDER_HEALTH_PROBE_NONE,
         TENDER_HEALTH_PROBE_TCP,  /* connect to 127.0.0.1:port */
         TENDER_HEALTH_PROBE_HTTP, /* GET http://127.0.0.1:port/path answers 2xx or 3xx */
+        TENDER_HEALTH_PROBE_EXEC, /* a command run in the container by the runtime exits 0 */
 };
 
 #define TENDER_HEALTH_PATH_MAX 1024
 #define TENDER_HEALTH_SECONDS_MAX 86400
+#define TENDER_HEALTH_EXEC_ARGS_MAX 64 /* health.exec.command entries */
 
 struct tender_layer {
         char *media_type;             /* application/vnd.oci.image.layer.v1.tar(+gzip|+zstd) */
@@ -102,6 +104,8 @@ struct tender_release_manifest {
         enum tender_health_probe health_probe; /* default none: the process staying up only */
         uint16_t health_port;                  /* tcp, http: inside the app's network namespace */
         char *health_http_path;                /* http: "/..." (default "/") */
+        char **health_exec;                    /* exec: the command, NULL-terminated */
+        bool health_notify; /* default false: READY=1 on the notify socket within the window */
 };
 
 /* Parses and validates a manifest (names, digests, absolute volume paths, limits).

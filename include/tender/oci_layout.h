@@ -46,6 +46,11 @@ struct tender_oci_image {
         char **env;
         char *user;
         char *working_dir;
+        /* config.Healthcheck as Docker writes it: Test (NULL when absent or null), and
+         * Interval, Timeout, StartPeriod in nanoseconds and Retries (0 when unset). */
+        char **healthcheck_test;
+        uint64_t healthcheck_interval_ns, healthcheck_timeout_ns, healthcheck_start_period_ns;
+        uint64_t healthcheck_retries;
         struct tender_digest *diff_ids; /* rootfs.diff_ids, in layer order */
         size_t n_diff_ids;
         struct tender_oci_layer *layers;

@@ -352,4 +352,49 @@ TEST(health_refused) {
                 "health.tcp.host");
 }
 
+TEST(health_exec_notify) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_error err = {0};
+        const char *h = "\"windowSeconds\": 30, \"notify\": true, "
+                        "\"exec\": {\"command\": [\"/bin/sh\", \"-c\", \"test -e /tmp/ok\"]}";
+        ASSERT_OK(parse(edit("\"windowSeconds\": 30", h), &m, &err));
+        ASSERT_EQ((int) m->health_probe, TENDER_HEALTH_PROBE_EXEC);
+        ASSERT_TRUE(m->health_notify);
+        ASSERT_TRUE(m->health_exec[2] && !m->health_exec[3]);
+        ASSERT_STREQ(m->health_exec[2], "test -e /tmp/ok");
+        round_trip(edit("\"windowSeconds\": 30", h));
+        round_trip(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"notify\": true"));
+
+        /* notify false is the default and is not written back. */
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *d = NULL;
+        _cleanup_free_ char *json = NULL;
+        ASSERT_OK(parse(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"notify\": false"),
+                        &d, &err));
+        ASSERT_TRUE(!d->health_notify);
+        ASSERT_TRUE(d->health_exec == NULL);
+        ASSERT_OK(tender_manifest_to_json(d, &json));
+        ASSERT_TRUE(strstr(json, "notify") == NULL && strstr(json, "exec") == NULL);
+}
+
+TEST(health_exec_refused) {
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"exec\": {}"),
+                "health.exec.command");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"exec\": {\"command\": []}"),
+                "health.exec.command");
+        refused(edit("\"windowSeconds\": 30",
+                     "\"windowSeconds\": 30, \"exec\": {\"command\": [\"\"]}"),
+                "health.exec.command");
+        refused(edit("\"windowSeconds\": 30",
+                     "\"windowSeconds\": 30, \"exec\": {\"command\": [1]}"),
+                "health.exec");
+        refused(edit("\"windowSeconds\": 30",
+                     "\"windowSeconds\": 30, \"exec\": {\"cmd\": [\"x\"]}"),
+                "health.exec.cmd");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"tcp\": {\"port\": 1}, "
+                                              "\"exec\": {\"command\": [\"x\"]}"),
+                "exclude");
+        refused(edit("\"windowSeconds\": 30", "\"windowSeconds\": 30, \"notify\": 1"),
+                "health.notify");
+}
+
 TEST_MAIN()

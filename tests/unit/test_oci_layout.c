@@ -225,6 +225,36 @@ TEST(bad_config_refused) {
         drop_layout(&l);
 }
 
+TEST(healthcheck) {
+        struct layout l;
+        struct tender_error err = {0};
+        ASSERT_OK(make_layout(&l, ", \"Healthcheck\": {\"Test\": [\"CMD-SHELL\", \"test -e /ok\"], "
+                                  "\"Interval\": 2000000000, \"Timeout\": 500000000, "
+                                  "\"StartPeriod\": 3000000000, \"Retries\": 4}"));
+        _cleanup_(tender_oci_image_freep) struct tender_oci_image *img = NULL;
+        ASSERT_OK(tender_oci_image_load(l.fd, "v1", &img, &err));
+        ASSERT_STREQ(img->healthcheck_test[0], "CMD-SHELL");
+        ASSERT_STREQ(img->healthcheck_test[1], "test -e /ok");
+        ASSERT_EQ(img->healthcheck_interval_ns, 2000000000ULL);
+        ASSERT_EQ(img->healthcheck_timeout_ns, 500000000ULL);
+        ASSERT_EQ(img->healthcheck_start_period_ns, 3000000000ULL);
+        ASSERT_EQ(img->healthcheck_retries, 4);
+        drop_layout(&l);
+
+        /* Docker writes null for an unset Healthcheck; without one, nothing is set. */
+        ASSERT_OK(make_layout(&l, ", \"Healthcheck\": null"));
+        _cleanup_(tender_oci_image_freep) struct tender_oci_image *none = NULL;
+        ASSERT_OK(tender_oci_image_load(l.fd, "v1", &none, &err));
+        ASSERT_TRUE(none->healthcheck_test == NULL && none->healthcheck_retries == 0);
+        drop_layout(&l);
+
+        struct tender_oci_image *bad = NULL;
+        ASSERT_OK(make_layout(&l, ", \"Healthcheck\": {\"Test\": \"CMD\"}"));
+        ASSERT_ERR(tender_oci_image_load(l.fd, "v1", &bad, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "Healthcheck.Test");
+        drop_layout(&l);
+}
+
 TEST(scan_checks_compression) {
         static unsigned char tar[BUF_MAX], zst[BUF_MAX];
         size_t tar_len = make_tar(ARCHIVE_FILTER_NONE, tar);
