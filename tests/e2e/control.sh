@@ -7,41 +7,16 @@
 #   rollback, logs, and systemd's READY=1 and WATCHDOG=1 on a notify socket.
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
-for tool in umoci curl python3 setpriv; do
-  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
+# shellcheck source=../lib/scenario-test.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
+scn_test_begin setpriv
 getent group nogroup >/dev/null || { echo "skip: no group nogroup to test control.group with"; exit 77; }
-
-TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
-# shellcheck source=../../scripts/lib/scenario.sh
-source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
-
-failures=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what [${SECONDS}s]"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
-
 HOLDER_PID= NOTIFY_PID=
 stop_pid() { [[ -n $1 ]] && { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }; return 0; }
-on_exit() {
-  local rc=$? work=$SCN_WORK
-  if ((failures)) || ((rc)); then
-    echo "---- tenderd log"; tail -n 60 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
-  fi
+scn_test_cleanup() {
   stop_pid "$HOLDER_PID"
   stop_pid "$NOTIFY_PID"
-  scn_cleanup
-  local left
-  left=$(scn_leftovers "$work")
-  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
-  ((failures == 0)) || exit 1
 }
-trap on_exit EXIT
 
 scn_init
 # The socket must be reachable by the unprivileged user of the group test.
@@ -203,3 +178,5 @@ if [[ -S /run/systemd/journal/socket ]]; then
 else
   check "logs: says there is no journal" contains "$out" "no systemd journal"
 fi
+
+scn_test_end

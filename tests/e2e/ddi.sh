@@ -6,36 +6,9 @@
 # the swap (rejected, the update finishes). Every outcome is checked on the server's side.
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
-for tool in umoci curl python3; do
-  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
-
-TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
-# shellcheck source=../../scripts/lib/scenario.sh
-source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
-
-failures=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
-
-on_exit() {
-  local rc=$? work=$SCN_WORK
-  if ((failures)) || ((rc)); then
-    echo "---- tenderd log"; tail -n 60 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
-    echo "---- server log"; tail -n 30 "$SCN_WORK/logs/server.log" 2>/dev/null
-  fi
-  scn_cleanup
-  local left
-  left=$(scn_leftovers "$work")
-  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
-}
-trap on_exit EXIT
+# shellcheck source=../lib/scenario-test.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
+scn_test_begin
 
 GW_TOKEN=gw-$RANDOM$RANDOM
 export SCN_APP_FAST_STOP=1 # swaps without the app's "sleep 1" before it sees SIGTERM
@@ -160,8 +133,4 @@ check "cancel after swap: device answered rejected" eq "$(scn_action_field "$id"
 check "cancel after swap: v1 current" eq "$(scn_current_version)" 1.0.0
 
 scn_stop_agent
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+scn_test_end

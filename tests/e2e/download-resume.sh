@@ -8,41 +8,11 @@
 # sends DDI progress feedback (bytes of the blob) over its other HTTP client.
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
-for tool in umoci curl python3; do
-  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
-
-TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
-# shellcheck source=../../scripts/lib/scenario.sh
-source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
-
+# shellcheck source=../lib/scenario-test.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
+scn_test_begin
 BIG_BYTES=$((6 * 1024 * 1024)) # random, so the gzip layer is as large
 THROTTLE=$((1024 * 1024))      # bytes/s: the big blob takes about 6 s (slack for a loaded box)
-
-failures=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-le() { (( $1 <= $2 )) || { echo "     $1 > $2" >&2; return 1; }; }
-ge() { (( $1 >= $2 )) || { echo "     $1 < $2" >&2; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
-
-on_exit() {
-  local rc=$? work=$SCN_WORK
-  if ((failures)) || ((rc)); then
-    echo "---- tenderd log"; tail -n 60 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
-    echo "---- server log"; tail -n 30 "$SCN_WORK/logs/server.log" 2>/dev/null
-  fi
-  scn_cleanup
-  local left
-  left=$(scn_leftovers "$work")
-  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
-}
-trap on_exit EXIT
 
 scn_init
 # add_big_layer FROM TO: image TO is FROM plus one layer holding BIG_BYTES of random data.
@@ -153,5 +123,4 @@ check "v3: the stored blob has the signed digest" \
   eq "$(sha256sum <"$store/blobs/sha256/$big3" | cut -d' ' -f1)" "$big3"
 
 scn_stop_agent
-((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
-echo "download-resume: all checks passed"
+scn_test_end

@@ -6,41 +6,17 @@
 # the registry's answer named (no fallback to the DDI artifacts).
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
-for tool in umoci curl python3 docker-registry skopeo; do
-  command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
-
-TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
-# shellcheck source=../../scripts/lib/scenario.sh
-source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
-
-failures=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
-
+# shellcheck source=../lib/scenario-test.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
+scn_test_begin docker-registry skopeo
 REG_PID=
-on_exit() {
-  local rc=$? work=$SCN_WORK
-  if ((failures)) || ((rc)); then
-    echo "---- tenderd log"; tail -n 40 "$SCN_WORK/logs/tenderd.log" 2>/dev/null
-    echo "---- registry log"; tail -n 20 "$SCN_WORK/logs/registry.log" 2>/dev/null
-  fi
+SCN_TEST_LOGS=registry.log
+scn_test_cleanup() {
   if [[ -n $REG_PID ]]; then
     kill "$REG_PID" 2>/dev/null
     wait "$REG_PID" 2>/dev/null
   fi
-  scn_cleanup
-  local left
-  left=$(scn_leftovers "$work")
-  [[ -z $left ]] || { echo "FAIL left behind:"; echo "$left"; exit 1; }
 }
-trap on_exit EXIT
 
 scn_init
 { scn_build_images 1 2 3 && scn_publish 1 2 3; } >"$SCN_WORK/logs/images.log" 2>&1 ||
@@ -109,5 +85,4 @@ check "v3: still no blob from server-mock" eq "$(mock_blob_bytes)" 0
 check "v2 still current" eq "$(scn_current_version)" 2.0.0
 
 scn_stop_agent
-((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
-echo "registry-source: all checks passed"
+scn_test_end
