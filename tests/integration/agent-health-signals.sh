@@ -44,19 +44,17 @@ index["manifests"].append({"mediaType": desc["mediaType"], "digest": d, "size": 
                            "annotations": {"org.opencontainers.image.ref.name": "hc"}})
 json.dump(index, open(os.path.join(oci, "index.json"), "w"))
 PY
-"$TENDER_BIN/tender-publish" keygen --private "$SCN_WORK/release-key.pem" \
-  --public "$SCN_WORK/release-key.pub.pem" >/dev/null
-
 n=0
 # release REF SCRIPT [publish options...]: hello <n>.0.0 from image REF running `sh -c SCRIPT`.
 release() {
   local ref=$1 script=$2; shift 2
   n=$((n + 1))
   "$TENDER_BIN/tender-publish" release --layout "$SCN_WORK/oci" --ref "$ref" --app hello \
-    --version "$n.0.0" --counter "$n" --key "$SCN_WORK/release-key.pem" --repo "$SCN_WORK/repo" \
+    --version "$n.0.0" --counter "$n" --repo "$SCN_WORK/repo" --deltas 0 \
     --stop-timeout 2 --volume data:/data --arg /bin/sh --arg -c --arg "$script" "$@" \
     >>"$SCN_WORK/logs/publish.log" 2>&1 ||
     scn_die "publish failed: $(tail -n 3 "$SCN_WORK/logs/publish.log")"
+  scn_tuf_add "$n.0.0" || scn_die "tuf-add $n.0.0 failed"
 }
 up='echo up >/tmp/up'
 isup=(--health-exec /bin/sh --health-exec -c --health-exec 'test -e /tmp/up')
