@@ -61,6 +61,10 @@ int tender_luks2_name_check(const char *name, struct tender_error *err) {
 static int open_device(const char *device, struct tender_error *err) {
         struct stat st;
         int fd = open(device, O_RDONLY | O_CLOEXEC | O_EXCL);
+        if (fd < 0 && errno == EBUSY)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EBUSY,
+                                        "%s is in use (mounted or mapped); refusing to format it",
+                                        device);
         if (fd < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "%s", device);
         if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode)) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # LUKS2 for real on a loop device (build option TENDER_LUKS2). tenderctl store provision --luks2
-# refuses a device holding ext4 and leaves it intact, formats it with --force (checked with
+# refuses a device holding ext4 and leaves it intact, refuses it while mounted even with
+# --force, formats it with --force (checked with
 # cryptsetup luksDump: LUKS2, aes-xts-plain64, 512-bit key, argon2id), then refuses it as
 # holding LUKS; unlock refuses a wrong key and a device without a header. Where the kernel has
 # device-mapper with dm-crypt: the device is open as /dev/mapper/NAME, unlocking again is
@@ -66,6 +67,11 @@ LOOP=$(losetup -f --show "$W/disk.img") || skip "no free loop device"
 must_fail "$LOOP already holds ext4" "$CTL" store provision --luks2 --device "$LOOP" \
   --key-file "$W/key" --name "$NAME"
 [[ $(blkid -p -o value -s TYPE "$LOOP") == ext4 ]] || fail "the refused device was changed"
+mount "$LOOP" "$W/mnt"
+must_fail "$LOOP is in use (mounted or mapped)" "$CTL" store provision --luks2 --device "$LOOP" \
+  --key-file "$W/key" --name "$NAME" --force
+umount "$W/mnt"
+[[ $(blkid -p -o value -s TYPE "$LOOP") == ext4 ]] || fail "the mounted device was changed"
 
 dm=true
 if ! out=$("$CTL" store provision --luks2 --device "$LOOP" --key-file "$W/key" --name "$NAME" \
