@@ -220,7 +220,8 @@ static int index_walk(struct maker *m, const struct delta_tar_entry **all, size_
                 if (r < 0)
                         return r;
         }
-        qsort(m->walk, m->n_walk, sizeof(*m->walk), cmp_walk_item);
+        if (m->n_walk > 1) /* qsort wants a valid pointer even for 0 elements */
+                qsort(m->walk, m->n_walk, sizeof(*m->walk), cmp_walk_item);
         for (size_t i = 0; i < m->n_walk; i++) {
                 if (k > 0 && STREQ(m->walk[k - 1].path, m->walk[i].path)) {
                         free(m->walk[i].path);
@@ -342,7 +343,8 @@ static int index_old(struct maker *m, const struct delta_tar *t) {
         for (size_t i = 0; i < t->n; i++)
                 if (t->e[i].path)
                         all[n++] = &t->e[i];
-        qsort(all, n, sizeof(*all), cmp_entry_path);
+        if (n > 1) /* qsort wants a valid pointer even for 0 elements */
+                qsort(all, n, sizeof(*all), cmp_entry_path);
         m->files = calloc(n + 1, sizeof(*m->files));
         m->by_path = calloc(n + 1, sizeof(*m->by_path));
         m->by_size = calloc(n + 1, sizeof(*m->by_size));
@@ -363,9 +365,12 @@ static int index_old(struct maker *m, const struct delta_tar *t) {
         }
         if (index_walk(m, all, n) < 0)
                 return -ENOMEM;
-        qsort(m->by_path, m->n_files, sizeof(*m->by_path), cmp_path);
-        qsort(m->by_size, m->n_files, sizeof(*m->by_size), cmp_size);
-        qsort(m->by_stem, m->n_files, sizeof(*m->by_stem), cmp_stem);
+        if (m->n_files > 1) /* qsort wants a valid pointer even for 0 elements */
+                qsort(m->by_path, m->n_files, sizeof(*m->by_path), cmp_path);
+        if (m->n_files > 1)
+                qsort(m->by_size, m->n_files, sizeof(*m->by_size), cmp_size);
+        if (m->n_files > 1)
+                qsort(m->by_stem, m->n_files, sizeof(*m->by_stem), cmp_stem);
         return 0;
 }
 

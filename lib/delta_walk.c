@@ -184,7 +184,8 @@ static int push_level(struct delta_walk *w, size_t path_len) {
         closedir(d);
         if (r < 0)
                 return r;
-        qsort(l->names, l->n, sizeof(*l->names), cmp_name);
+        if (l->n > 1) /* qsort wants a valid pointer even for 0 elements */
+                qsort(l->names, l->n, sizeof(*l->names), cmp_name);
         return 0;
 }
 
