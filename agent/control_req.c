@@ -54,6 +54,8 @@ static cJSON *app_json(struct agent *a, const char *app) {
         cJSON_AddStringToObject(o, "status", container_status_name(st.status));
         if (st.pid > 0)
                 cJSON_AddNumberToObject(o, "pid", st.pid);
+        if (st.status == CONTAINER_STOPPED && st.has_exit_status) /* restart policy: why */
+                cJSON_AddNumberToObject(o, "exitStatus", st.exit_status);
         if (lock_operator_get(root_fd, app, (uint64_t) time(NULL), &op) >= 0) {
                 cJSON *l = cJSON_AddObjectToObject(o, "lock");
                 cJSON_AddNumberToObject(l, "until", (double) op.until);

@@ -71,7 +71,15 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                         return;
                 }
                 uint64_t now = monotonic_sec();
-                if (now >= deadline || control_wait(deadline - now))
+                if (now >= deadline)
+                        return;
+                /* Restarts come due between polls too (restart policy, docs/agent.md). */
+                uint64_t due = agent_supervise_due_sec();
+                if (due == 0) {
+                        agent_supervise(a);
+                        continue;
+                }
+                if (control_wait(due < deadline - now ? due : deadline - now))
                         return;
         }
 }

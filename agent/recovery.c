@@ -90,16 +90,25 @@ static int replay_one(struct agent *a, struct tender_journal_record *rec, void *
         return 0;
 }
 
-/* Restart policy "always, with backoff": a current release whose container is not running is
- * started again, the delay doubling after each start that did not hold (1 s up to
- * RESTART_BACKOFF_MAX_SEC) and reset once the container was found running. */
+/* Restart policy (docs/agent.md, "Running apps"): a current release whose container stopped is
+ * started again as its manifest's deployment.restart asks, the delay doubling after each start
+ * (1 s up to RESTART_BACKOFF_MAX_SEC). The delay resets once the container was seen running
+ * RESTART_RESET_SEC after its start: a crash after a long run is not a crash loop. */
 #define RESTART_BACKOFF_MAX_SEC 300
+#define RESTART_RESET_SEC 60
+/* Between polls the containers are checked this often, so that a stop is seen early. */
+#define RESTART_CHECK_SEC 10
 #define RESTART_TRACKED_APPS 64
 
 static struct restart_track {
-        char app[TENDER_NAME_MAX + 1];
-        uint64_t delay_sec, next_ms;
+        char app[TENDER_NAME_MAX + 1], version[TENDER_NAME_MAX + 1];
+        uint64_t delay_sec, next_ms, started_ms;
+        uint64_t window_start_ms, window_count; /* restarts counted against maxRestarts */
+        bool waiting;                           /* stopped, to be started at next_ms */
+        bool stays_stopped_logged, crash_logged;
 } tracked[RESTART_TRACKED_APPS];
+
+static uint64_t last_check_ms;
 
 static uint64_t mono_ms(void) {
         struct timespec ts;
@@ -107,60 +116,152 @@ static uint64_t mono_ms(void) {
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-static struct restart_track *track(const char *app) {
+/* The app's slot; a new current version starts with a fresh one. */
+static struct restart_track *track(const char *app, const char *version) {
         struct restart_track *free_slot = NULL;
         for (size_t i = 0; i < ELEMENTSOF(tracked); i++) {
-                if (STREQ(tracked[i].app, app))
-                        return &tracked[i];
+                if (STREQ(tracked[i].app, app)) {
+                        if (STREQ(tracked[i].version, version))
+                                return &tracked[i];
+                        free_slot = &tracked[i];
+                        break;
+                }
                 if (!free_slot && !tracked[i].app[0])
                         free_slot = &tracked[i];
         }
-        if (free_slot)
+        if (free_slot) {
+                *free_slot = (struct restart_track){0};
                 snprintf(free_slot->app, sizeof(free_slot->app), "%s", app);
+                snprintf(free_slot->version, sizeof(free_slot->version), "%s", version);
+        }
         return free_slot;
+}
+
+static void describe_exit(const struct container_state *st, char *buf, size_t size) {
+        if (st->status != CONTAINER_STOPPED)
+                snprintf(buf, size, "%s", container_status_name(st->status));
+        else if (st->has_exit_status)
+                snprintf(buf, size, "exited with status %d", st->exit_status);
+        else
+                snprintf(buf, size, "stopped, exit status unknown");
+}
+
+/* Whether the policy starts this container again. A container the runtime does not know (after
+ * a reboot, or a start that failed) is always started: that is not the app's own exit. */
+static bool policy_restarts(const struct tender_release_manifest *m,
+                            const struct container_state *st) {
+        if (st->status != CONTAINER_STOPPED)
+                return true;
+        switch (m->restart_policy) {
+        case TENDER_RESTART_NO:
+                return false;
+        case TENDER_RESTART_ON_FAILURE:
+                /* The runtime reports 128 + signal for a killed init: non-zero too. An unknown
+                 * exit counts as a failure. */
+                return !st->has_exit_status || st->exit_status != 0;
+        default:
+                return true;
+        }
+}
+
+/* Counts a restart in the manifest's window; past maxRestarts the app is crash-looping. */
+static void count_restart(struct restart_track *t, const struct tender_release_manifest *m,
+                          const struct tender_log_ctx *ctx, uint64_t now) {
+        if (!t->window_start_ms || now - t->window_start_ms >= m->restart_window_sec * 1000) {
+                t->window_start_ms = now;
+                t->window_count = 0;
+                t->crash_logged = false;
+        }
+        t->window_count++;
+        if (m->restart_max && t->window_count > m->restart_max && !t->crash_logged) {
+                t->crash_logged = true;
+                tender_log(LOG_CRIT, ctx,
+                           "%s %s is crash-looping: %llu restarts within %llu s; still restarting "
+                           "it every %d s at most",
+                           ctx->app, ctx->version, (unsigned long long) t->window_count,
+                           (unsigned long long) m->restart_window_sec, RESTART_BACKOFF_MAX_SEC);
+        }
+}
+
+static void supervise_one(struct agent *a, const char *app, const char *cur, bool backoff) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        struct tender_log_ctx ctx = {.app = app, .version = cur, .state = "recover"};
+        struct restart_track *t = track(app, cur);
+        struct tender_error err = {0};
+        struct container_state st = {.status = CONTAINER_ABSENT}; /* when `state` fails */
+        char id[CONTAINER_ID_MAX], why[96];
+        uint64_t now = mono_ms();
+
+        container_id(app, cur, id);
+        if (container_state(&a->runtime, id, &st, &err) >= 0 && st.status == CONTAINER_RUNNING) {
+                if (t && t->started_ms && now - t->started_ms >= RESTART_RESET_SEC * 1000)
+                        t->delay_sec = 0;
+                if (t)
+                        t->waiting = t->stays_stopped_logged = false;
+                return;
+        }
+        if (tender_store_release_manifest(a->store, app, cur, &m, &err) < 0) {
+                tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
+                return;
+        }
+        describe_exit(&st, why, sizeof(why));
+        if (!policy_restarts(m, &st)) {
+                if (t && !t->stays_stopped_logged)
+                        tender_log(LOG_NOTICE, &ctx,
+                                   "Container %s %s; restart policy %s: it stays "
+                                   "stopped",
+                                   id, why,
+                                   m->restart_policy == TENDER_RESTART_NO ? "no" : "on-failure");
+                if (t)
+                        t->stays_stopped_logged = true;
+                return;
+        }
+        if (t)
+                t->waiting = true;
+        if (backoff && t && now < t->next_ms)
+                return;
+        if (t) {
+                count_restart(t, m, &ctx, now);
+                t->delay_sec = t->delay_sec ? t->delay_sec * 2 : 1;
+                if (t->delay_sec > RESTART_BACKOFF_MAX_SEC)
+                        t->delay_sec = RESTART_BACKOFF_MAX_SEC;
+                t->next_ms = now + t->delay_sec * 1000;
+                t->started_ms = now;
+                t->waiting = false;
+        }
+        tender_log(LOG_NOTICE, &ctx,
+                   "Container %s is not running (%s), starting it (backoff %llu s)", id, why,
+                   (unsigned long long) (t ? t->delay_sec : 0));
+        if (container_start(&a->runtime, a->store, m, &err) < 0)
+                tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
 }
 
 static void start_current(struct agent *a, bool backoff) {
         char **apps = NULL;
+        last_check_ms = mono_ms();
+        /* Set again below for the apps still there: a removed app must not keep a wake-up. */
+        for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
+                tracked[i].waiting = false;
         if (tender_store_list_apps(a->store, &apps) < 0)
                 return;
         for (size_t i = 0; apps[i]; i++) {
-                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
                 _cleanup_free_ char *cur = NULL;
-                struct tender_error err = {0};
-                struct container_state st;
-                char id[CONTAINER_ID_MAX];
-
-                if (tender_store_get_current(a->store, apps[i], &cur) < 0)
-                        continue;
-                struct tender_log_ctx ctx = {.app = apps[i], .version = cur, .state = "recover"};
-                struct restart_track *t = track(apps[i]);
-                container_id(apps[i], cur, id);
-                if (container_state(&a->runtime, id, &st, &err) >= 0 &&
-                    st.status == CONTAINER_RUNNING) {
-                        if (t)
-                                t->delay_sec = 0;
-                        continue;
-                }
-                if (backoff && t && mono_ms() < t->next_ms)
-                        continue;
-                if (t) {
-                        t->delay_sec = t->delay_sec ? t->delay_sec * 2 : 1;
-                        if (t->delay_sec > RESTART_BACKOFF_MAX_SEC)
-                                t->delay_sec = RESTART_BACKOFF_MAX_SEC;
-                        t->next_ms = mono_ms() + t->delay_sec * 1000;
-                }
-                tender_log(LOG_NOTICE, &ctx, "Container %s is not running (%s), starting it", id,
-                           container_status_name(st.status));
-                if (tender_store_release_manifest(a->store, apps[i], cur, &m, &err) < 0 ||
-                    container_start(&a->runtime, a->store, m, &err) < 0)
-                        tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
+                if (tender_store_get_current(a->store, apps[i], &cur) >= 0)
+                        supervise_one(a, apps[i], cur, backoff);
         }
         tender_strv_free(apps);
 }
 
 void agent_supervise(struct agent *a) {
         start_current(a, true);
+}
+
+uint64_t agent_supervise_due_sec(void) {
+        uint64_t now = mono_ms(), due = last_check_ms + RESTART_CHECK_SEC * 1000;
+        for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
+                if (tracked[i].app[0] && tracked[i].waiting && tracked[i].next_ms < due)
+                        due = tracked[i].next_ms;
+        return due <= now ? 0 : (due - now + 999) / 1000;
 }
 
 int agent_recover(struct agent *a) {

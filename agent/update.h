@@ -66,8 +66,12 @@ void update_crash_init(void);
  * reports finished actions), then starts every app's current release that is not running. */
 int agent_recover(struct agent *a);
 /* Restart policy, called between polls: starts every app's current release whose container
- * stopped, with a backoff per app (1 s doubling to 5 min, reset once it runs). */
+ * stopped, as its manifest's restart policy asks, with a backoff per app (1 s doubling to
+ * 5 min, reset once it ran for a minute). */
 void agent_supervise(struct agent *a);
+/* Seconds until agent_supervise should run again (0: now): the next due restart, or the next
+ * periodic check of the containers. */
+uint64_t agent_supervise_due_sec(void);
 /* Reports finished actions still in the journal (server unreachable before). */
 void agent_report_pending(struct agent *a);
 /* Drops journal records of unfinished actions, other than keep (NULL: all), that had not

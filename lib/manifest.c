@@ -334,6 +334,46 @@ static int parse_volumes(const cJSON *dep, struct tender_release_manifest *m,
         return 0;
 }
 
+/* deployment.restart: {"policy": ..., "maxRestarts": N, "windowSeconds": S}, all optional. */
+static int parse_restart(const cJSON *dep, struct tender_release_manifest *m,
+                         struct tender_error *err) {
+        static const char *const keys[] = {"policy", "maxRestarts", "windowSeconds", NULL};
+        const cJSON *rs = NULL;
+        const char *policy = NULL;
+        int r = tender_json_get_object(dep, "deployment", "restart", false, &rs, err);
+        if (r < 0 || !rs)
+                return r;
+        r = tender_json_check_keys(rs, "deployment.restart", keys, err);
+        if (r >= 0)
+                r = tender_json_get_string(rs, "deployment.restart", "policy", false, &policy, err);
+        if (r >= 0)
+                r = tender_json_get_u64(rs, "deployment.restart", "maxRestarts", false,
+                                        &m->restart_max, err);
+        if (r >= 0)
+                r = tender_json_get_u64(rs, "deployment.restart", "windowSeconds", false,
+                                        &m->restart_window_sec, err);
+        if (r < 0)
+                return r;
+        if (m->restart_max > TENDER_RESTART_MAX)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "deployment.restart.maxRestarts: %llu is above %d",
+                                        (unsigned long long) m->restart_max, TENDER_RESTART_MAX);
+        if (m->restart_window_sec == 0 || m->restart_window_sec > TENDER_RESTART_WINDOW_MAX)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "deployment.restart.windowSeconds: want 1-%d",
+                                        TENDER_RESTART_WINDOW_MAX);
+        if (!policy || STREQ(policy, "always"))
+                m->restart_policy = TENDER_RESTART_ALWAYS;
+        else if (STREQ(policy, "on-failure"))
+                m->restart_policy = TENDER_RESTART_ON_FAILURE;
+        else if (STREQ(policy, "no"))
+                m->restart_policy = TENDER_RESTART_NO;
+        else
+                return bad(err, "deployment.restart", "policy",
+                           "want \"always\", \"on-failure\" or \"no\", not", policy);
+        return 0;
+}
+
 static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
                             struct tender_error *err) {
         static const char *const keys[] = {"args",
@@ -344,6 +384,7 @@ static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
                                            "volumes",
                                            "stopTimeoutSeconds",
                                            "strategy",
+                                           "restart",
                                            NULL};
         static const char *const res_keys[] = {"memoryBytes", "pids", NULL};
         const cJSON *res = NULL;
@@ -390,7 +431,7 @@ static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
         else if (strategy && !STREQ(strategy, "stop-start"))
                 return bad(err, "deployment", "strategy",
                            "want \"stop-start\" or \"start-stop\", not", strategy);
-        return 0;
+        return parse_restart(dep, m, err);
 }
 
 static int get_seconds(const cJSON *h, const char *key, uint64_t min, uint64_t *v,
@@ -568,6 +609,7 @@ int tender_manifest_parse(const char *data, size_t len, struct tender_release_ma
         m->health_interval_sec = 1;
         m->health_timeout_sec = 1;
         m->health_retries = 3;
+        m->restart_window_sec = TENDER_RESTART_WINDOW_DEFAULT;
         r = parse_root(root, m, err);
         if (r == -ENOMEM)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
@@ -689,6 +731,26 @@ static bool build_health(cJSON *root, const struct tender_release_manifest *m) {
         return true;
 }
 
+/* Left out when every field has its default (0 from a struct built without the parser counts
+ * as the default window): manifests published before the restart policy keep their bytes. */
+static bool build_restart(cJSON *d, const struct tender_release_manifest *m) {
+        static const char *const names[] = {
+                [TENDER_RESTART_ALWAYS] = "always",
+                [TENDER_RESTART_ON_FAILURE] = "on-failure",
+                [TENDER_RESTART_NO] = "no",
+        };
+        bool window =
+                m->restart_window_sec && m->restart_window_sec != TENDER_RESTART_WINDOW_DEFAULT;
+        if (m->restart_policy == TENDER_RESTART_ALWAYS && !m->restart_max && !window)
+                return true;
+        cJSON *rs = cJSON_AddObjectToObject(d, "restart");
+        return rs &&
+               (m->restart_policy == TENDER_RESTART_ALWAYS ||
+                cJSON_AddStringToObject(rs, "policy", names[m->restart_policy])) &&
+               (!m->restart_max || add_u64(rs, "maxRestarts", m->restart_max)) &&
+               (!window || add_u64(rs, "windowSeconds", m->restart_window_sec));
+}
+
 static bool build_deployment(cJSON *root, const struct tender_release_manifest *m) {
         cJSON *d = cJSON_AddObjectToObject(root, "deployment");
         if (!d)
@@ -720,7 +782,8 @@ static bool build_deployment(cJSON *root, const struct tender_release_manifest *
         return add_u64(d, "stopTimeoutSeconds", m->stop_timeout_sec) &&
                cJSON_AddStringToObject(d, "strategy",
                                        m->strategy == TENDER_SWAP_START_STOP ? "start-stop"
-                                                                             : "stop-start");
+                                                                             : "stop-start") &&
+               build_restart(d, m);
 }
 
 int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_json) {

@@ -85,11 +85,30 @@ static void release_usage(void) {
              "  --writable-rootfs        mount the root filesystem read-write\n"
              "  --stop-timeout SECONDS   SIGTERM to SIGKILL (10)\n"
              "  --strategy stop-start|start-stop\n"
+             "  --restart always|on-failure|no  restart policy of a stopped app (always)\n"
+             "  --restart-max N          restarts in the window before \"crash-looping\" (0: no "
+             "limit)\n"
+             "  --restart-window SECONDS window of --restart-max (600)\n"
              "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)\n"
              "\n"
              "Layer deltas (docs/delta-format.md):\n"
              "  --deltas K               from the app's last K releases in the repo (2; 0: none)\n"
              "  --delta-threshold PCT    keep a delta only up to PCT% of the layer blob (80)");
+}
+
+static int parse_restart_policy(const char *arg, enum tender_restart_policy *ret,
+                                struct tender_error *err) {
+        if (STREQ(arg, "always"))
+                *ret = TENDER_RESTART_ALWAYS;
+        else if (STREQ(arg, "on-failure"))
+                *ret = TENDER_RESTART_ON_FAILURE;
+        else if (STREQ(arg, "no"))
+                *ret = TENDER_RESTART_NO;
+        else
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "--restart: want always, on-failure or no, not \"%s\"",
+                                        arg);
+        return 0;
 }
 
 /* --health-tcp PORT, --health-http PORT[/PATH]; the manifest parser checks the values again. */
@@ -146,7 +165,10 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 O_DELTAS,
                 O_DTHRESHOLD,
                 O_HEXEC,
-                O_HNOTIFY
+                O_HNOTIFY,
+                O_RESTART,
+                O_RESTART_MAX,
+                O_RESTART_WINDOW
         };
         static const struct option options[] = {
                 {"layout", required_argument, NULL, O_LAYOUT},
@@ -165,6 +187,9 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 {"writable-rootfs", no_argument, NULL, O_WRITABLE},
                 {"stop-timeout", required_argument, NULL, O_STOP},
                 {"strategy", required_argument, NULL, O_STRATEGY},
+                {"restart", required_argument, NULL, O_RESTART},
+                {"restart-max", required_argument, NULL, O_RESTART_MAX},
+                {"restart-window", required_argument, NULL, O_RESTART_WINDOW},
                 {"arg", required_argument, NULL, O_ARG},
                 {"health-start-period", required_argument, NULL, O_HSTART},
                 {"health-interval", required_argument, NULL, O_HINTERVAL},
@@ -295,6 +320,16 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                                                      "--strategy: want stop-start or "
                                                      "start-stop, not \"%s\"",
                                                      optarg);
+                        break;
+                case O_RESTART:
+                        r = parse_restart_policy(optarg, &m->restart_policy, err);
+                        break;
+                case O_RESTART_MAX:
+                        r = parse_u64_option("--restart-max", optarg, &m->restart_max, err);
+                        break;
+                case O_RESTART_WINDOW:
+                        r = parse_u64_option("--restart-window", optarg, &m->restart_window_sec,
+                                             err);
                         break;
                 case O_WRITABLE:
                         m->readonly_rootfs = false;

@@ -31,6 +31,17 @@ enum tender_swap_strategy {
         TENDER_SWAP_START_STOP,
 };
 
+/* When tenderd starts a stopped container of the current release again (docs/agent.md). */
+enum tender_restart_policy {
+        TENDER_RESTART_ALWAYS,     /* default */
+        TENDER_RESTART_ON_FAILURE, /* after a non-zero exit or a signal; exit 0 stays stopped */
+        TENDER_RESTART_NO,
+};
+
+#define TENDER_RESTART_MAX 100000        /* deployment.restart.maxRestarts */
+#define TENDER_RESTART_WINDOW_MAX 604800 /* deployment.restart.windowSeconds: a week */
+#define TENDER_RESTART_WINDOW_DEFAULT 600
+
 enum tender_health_probe {
         TENDER_HEALTH_PROBE_NONE,
         TENDER_HEALTH_PROBE_TCP,  /* connect to 127.0.0.1:port */
@@ -106,6 +117,11 @@ struct tender_release_manifest {
         char *health_http_path;                /* http: "/..." (default "/") */
         char **health_exec;                    /* exec: the command, NULL-terminated */
         bool health_notify; /* default false: READY=1 on the notify socket within the window */
+
+        /* restart policy (deployment.restart) */
+        enum tender_restart_policy restart_policy;
+        uint64_t restart_max;        /* default 0: no limit; more in the window = crash loop */
+        uint64_t restart_window_sec; /* default TENDER_RESTART_WINDOW_DEFAULT */
 };
 
 /* Parses and validates a manifest (names, digests, absolute volume paths, limits).

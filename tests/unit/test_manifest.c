@@ -397,4 +397,57 @@ TEST(health_exec_refused) {
                 "health.notify");
 }
 
+#define STRATEGY "\"strategy\": \"start-stop\""
+
+TEST(restart_policy) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL, *d = NULL;
+        _cleanup_free_ char *json = NULL;
+        struct tender_error err = {0};
+        const char *rs = STRATEGY ", \"restart\": {\"policy\": \"on-failure\", "
+                                  "\"maxRestarts\": 5, \"windowSeconds\": 120}";
+        ASSERT_OK(parse(edit(STRATEGY, rs), &m, &err));
+        ASSERT_EQ((int) m->restart_policy, TENDER_RESTART_ON_FAILURE);
+        ASSERT_EQ(m->restart_max, 5);
+        ASSERT_EQ(m->restart_window_sec, 120);
+        round_trip(edit(STRATEGY, rs));
+        round_trip(edit(STRATEGY, STRATEGY ", \"restart\": {\"policy\": \"no\"}"));
+
+        /* Defaults: always, no limit, 600 s; not written back (old manifests keep their bytes). */
+        ASSERT_OK(parse(minimal, &d, &err));
+        ASSERT_EQ((int) d->restart_policy, TENDER_RESTART_ALWAYS);
+        ASSERT_EQ(d->restart_max, 0);
+        ASSERT_EQ(d->restart_window_sec, TENDER_RESTART_WINDOW_DEFAULT);
+        ASSERT_OK(tender_manifest_to_json(d, &json));
+        ASSERT_TRUE(strstr(json, "restart") == NULL);
+        free(json);
+        json = NULL;
+        tender_manifest_free(d);
+        d = NULL;
+        ASSERT_OK(parse(edit(STRATEGY, STRATEGY ", \"restart\": {\"policy\": \"always\"}"), &d,
+                        &err));
+        ASSERT_OK(tender_manifest_to_json(d, &json));
+        ASSERT_TRUE(strstr(json, "restart") == NULL);
+
+        /* A struct built without the parser (tender-publish): window 0 means the default. */
+        d->restart_window_sec = 0;
+        d->restart_policy = TENDER_RESTART_NO;
+        free(json);
+        json = NULL;
+        ASSERT_OK(tender_manifest_to_json(d, &json));
+        ASSERT_CONTAINS(json, "\"no\"");
+        ASSERT_TRUE(strstr(json, "600") == NULL);
+}
+
+TEST(restart_refused) {
+        refused(edit(STRATEGY, STRATEGY ", \"restart\": {\"policy\": \"sometimes\"}"),
+                "deployment.restart.policy");
+        refused(edit(STRATEGY, STRATEGY ", \"restart\": {\"windowSeconds\": 0}"),
+                "deployment.restart.windowSeconds");
+        refused(edit(STRATEGY, STRATEGY ", \"restart\": {\"maxRestarts\": 1000000}"),
+                "deployment.restart.maxRestarts");
+        refused(edit(STRATEGY, STRATEGY ", \"restart\": {\"delay\": 1}"),
+                "deployment.restart.delay");
+        refused(edit(STRATEGY, STRATEGY ", \"restart\": \"always\""), "deployment.restart");
+}
+
 TEST_MAIN()
