@@ -124,6 +124,17 @@ static int read_sync(int fd, struct tender_rt_sync_msg *msg) {
         return 0;
 }
 
+/* The init may have failed and been reaped before its pid could be recorded: its own error, sent
+ * before it exited, explains more than the missing pid. The pipe ends when the init is gone. */
+static int record_failed(int rd, pid_t pid, struct tender_error *err) {
+        struct tender_rt_sync_msg msg;
+        while (read_sync(rd, &msg) == 0)
+                if (msg.type == TENDER_RT_SYNC_ERROR)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, msg.value, "%s",
+                                                msg.message);
+        return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "record init pid %d", (int) pid);
+}
+
 /* Spawns the monitor and waits until the init is ready or failed. */
 static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *state, int dirfd,
                  struct tender_error *err) {
@@ -161,8 +172,7 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
                 /* Recorded at once so that a failure from here on can kill it. */
                 if (tender_rt_pid_start_time(state->pid, &state->pid_start) < 0 ||
                     tender_rt_state_write(dirfd, state) < 0)
-                        return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "record init pid %d",
-                                                (int) state->pid);
+                        return record_failed(rd, state->pid, err);
         }
         return 0;
 }
