@@ -57,27 +57,30 @@ release() {
   scn_tuf_add "$n.0.0" || scn_die "tuf-add $n.0.0 failed"
 }
 up='echo up >/tmp/up'
+# The apps idle as a shell that ends at once on SIGTERM: a plain `exec sleep` is the container's
+# pid 1, which ignores SIGTERM, so every swap would wait out the stop timeout first.
+idle="trap 'exit 0' TERM; sleep 1000 & wait"
 isup=(--health-exec /bin/sh --health-exec -c --health-exec 'test -e /tmp/up')
 # Exec probes go through the runtime: a generous timeout, so that a slow machine (or a
 # sanitizer build) does not turn a passing probe into a timeout.
-fast=(--health-window 3 --health-interval 1 --health-timeout 10 --health-retries 2)
+fast=(--health-window 2 --health-interval 1 --health-timeout 10 --health-retries 2)
 # A hand-over app: logs to the volume when it starts and when SIGTERM stops it.
-handover() { echo "echo $1 started >>/data/events; trap 'echo $1 stopped >>/data/events; exit 0' TERM; $up; while :; do sleep 1; done"; }
+handover() { echo "echo $1 started >>/data/events; trap 'echo $1 stopped >>/data/events; exit 0' TERM; $up; sleep 1000 & wait"; }
 
-release v1 "$up; exec sleep 1000" "${fast[@]}" "${isup[@]}"                           # 1
-release v1 'exec sleep 1000' "${fast[@]}" "${isup[@]}"                                 # 2 exec fails
-release v1 'exec sleep 1000' "${fast[@]}" --health-timeout 2 --health-exec /bin/sleep --health-exec 100 # 3 hangs
-release v2 'exec /bin/notify-send STATUS=loading -- /bin/sleep 1000' "${fast[@]}" --health-notify # 4
-release v2 'exec /bin/notify-send STATUS=serving READY=1 -- /bin/sleep 1000' "${fast[@]}" --health-notify # 5
+release v1 "$up; $idle" "${fast[@]}" "${isup[@]}"                                     # 1
+release v1 "$idle" "${fast[@]}" "${isup[@]}"                                           # 2 exec fails
+release v1 "$idle" "${fast[@]}" --health-timeout 2 --health-exec /bin/sleep --health-exec 100 # 3 hangs
+release v2 "exec /bin/notify-send STATUS=loading -- /bin/sh -c \"$idle\"" "${fast[@]}" --health-notify # 4
+release v2 "exec /bin/notify-send STATUS=serving READY=1 -- /bin/sh -c \"$idle\"" "${fast[@]}" --health-notify # 5
 release v1 'sleep 5; exit 4' --health-window 8                                         # 6 dies at 5 s
 release v1 'exit 2' --health-window 3                                                  # 7 crash loop
 # 8: the probe fails every other time: never twice in a row, but 4 failures in all.
-release v1 "$up; exec sleep 1000" --health-window 30 --health-interval 1 --health-retries 2 \
+release v1 "$up; $idle" --health-window 30 --health-interval 1 --health-retries 2 \
   --health-timeout 10 \
   --health-exec /bin/sh --health-exec -c \
   --health-exec 'c=$(cat /tmp/n 2>/dev/null || echo 0); echo $((c + 1)) >/tmp/n; [ $((c % 2)) = 1 ]'
-release hc 'exec sleep 1000' --health-window 3                                         # 9 Healthcheck fails
-release hc "$up; exec sleep 1000" --health-window 3                                    # 10 Healthcheck passes
+release hc "$idle" --health-window 2                                                   # 9 Healthcheck fails
+release hc "$up; $idle" --health-window 2                                              # 10 Healthcheck passes
 release v1 "$(handover v11)" "${fast[@]}" "${isup[@]}" --strategy start-stop           # 11
 # 12: hand-over; its probe records that v11 still runs while v12 is tested.
 release v1 "$(handover v12)" "${fast[@]}" --strategy start-stop --health-exec /bin/sh \
@@ -87,7 +90,7 @@ release v1 "$(handover v14)" "${fast[@]}" "${isup[@]}" --strategy start-stop    
 # 15: crash at committed; it ignores SIGTERM, so 16's swap must SIGKILL it after 2 s.
 release v1 "trap '' TERM; $up; while :; do sleep 1; done" "${fast[@]}" "${isup[@]}" --strategy start-stop
 # 16: healthy unless /data/broken exists; 17 broken: the rollback to 16 fails too.
-release v1 "[ -e /data/broken ] && exit 5; $up; exec sleep 1000" "${fast[@]}" "${isup[@]}"
+release v1 "[ -e /data/broken ] && exit 5; $up; $idle" "${fast[@]}" "${isup[@]}"
 release v1 'exit 1' "${fast[@]}"
 
 mkdir -p "$SCN_WORK/repo"
@@ -102,7 +105,7 @@ deploy() { # deploy VERSION EXPECT
   check "$1: $2" eq "$(scn_wait_action "$id" 90)" "$2"
   details=$(scn_action_details "$id")
 }
-pid_of() { scn_runtime state "$1" 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"] == "running" else "")' 2>/dev/null; }
+pid_of() { scn_runtime state "$1" 2>/dev/null | jq -r 'if .status == "running" then .pid else "" end' 2>/dev/null; }
 events() { cat "$SCN_WORK/store/apps/hello/volumes/data/events" 2>/dev/null; }
 
 deploy 1.0.0 success

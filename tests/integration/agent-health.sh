@@ -31,11 +31,14 @@ release() {
     scn_die "publish failed: $(tail -n 3 "$SCN_WORK/logs/publish.log")"
   scn_tuf_add "$n.0.0" || scn_die "tuf-add $n.0.0 failed"
 }
-serve='mkdir -p /tmp/www && echo ok >/tmp/www/healthz && exec /bin/busybox httpd -f -p 8080 -h /tmp/www'
-probe=(--health-window 3 --health-interval 1 --health-timeout 1 --health-retries 2)
+# httpd runs beside a shell that ends at once on SIGTERM: as the container's pid 1 itself, it would
+# ignore SIGTERM and hold every swap for the whole stop timeout.
+serve="mkdir -p /tmp/www && echo ok >/tmp/www/healthz && trap 'exit 0' TERM &&
+  { /bin/busybox httpd -f -p 8080 -h /tmp/www & wait; }"
+probe=(--health-window 2 --health-interval 1 --health-timeout 1 --health-retries 2)
 
 release "$serve" "${probe[@]}" --health-http 8080/healthz                       # 1: good
-release 'exec /bin/sleep 1000' "${probe[@]}" --health-http 8080/healthz          # 2: never ready
+release "trap 'exit 0' TERM; sleep 1000 & wait" "${probe[@]}" --health-http 8080/healthz # 2: never ready
 # 3: a CGI that never answers: the port accepts, the probe hangs.
 release 'mkdir -p /tmp/www/cgi-bin && printf "#!/bin/sh\nsleep 1000\n" >/tmp/www/cgi-bin/slow &&
   chmod 0755 /tmp/www/cgi-bin/slow && exec /bin/busybox httpd -f -p 8080 -h /tmp/www' \

@@ -1,19 +1,20 @@
 # shellcheck shell=bash
 # The frame the scenario tests share (tests/e2e/*.sh, tests/integration/agent-health*.sh).
 # After `set -uo pipefail`, a test sources this file and calls `scn_test_begin [TOOL...]`, which
-# - skips (exit 77) without root, busybox-static, umoci, curl, python3 or one of the TOOLs;
+# - skips (exit 77) without root, busybox-static, umoci, curl, jq, python3 or one of the TOOLs;
 # - sources scripts/lib/scenario.sh (TENDER_BIN is the build's bin dir);
 # - installs an exit trap: when a check or the script failed, it shows the tail of tenderd's and
 #   server-mock's logs (and of the files the test lists in SCN_TEST_LOGS); it runs the test's
 #   own scn_test_cleanup when the test defines one, cleans the scenario up and fails when
-#   anything is left behind (SCN_TEST_LEFTOVERS_OK: an extended regex of leftovers to accept).
+#   anything is left behind (SCN_TEST_LEFTOVERS_OK: an extended regex of leftovers to accept);
+#   with TENDER_TEST_KEEP_LOGS=DIR, the scenario's logs are copied to DIR first.
 # check, eq, contains, lacks, le and ge are the assertions; scn_test_end prints the summary and
 # gives the exit status.
 
 scn_test_begin() {
   [[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
   local tool
-  for tool in umoci curl python3 "$@"; do
+  for tool in umoci curl jq python3 "$@"; do
     command -v "$tool" >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
   done
   [[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
@@ -42,6 +43,8 @@ scn_test_on_exit() {
       echo "---- $f"; tail -n 60 "$SCN_WORK/logs/$f" 2>/dev/null
     done
   fi
+  # For a look at the timeline afterwards (where a test spends its time).
+  [[ -n ${TENDER_TEST_KEEP_LOGS:-} ]] && cp -r "$SCN_WORK/logs" "$TENDER_TEST_KEEP_LOGS"
   if declare -F scn_test_cleanup >/dev/null; then scn_test_cleanup; fi
   scn_cleanup
   left=$(scn_leftovers "$work")
