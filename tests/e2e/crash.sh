@@ -7,12 +7,16 @@
 # manifest and every layer, tmp/ empty, the journal empty), the app's volume intact and the
 # outcome reported to server-mock, with the result the kill point implies.
 #
-# Normal build: TENDER_CRASH_ROUNDS rounds (default 9) of 11-12 kill points each.
-# Sanitizer build (ASAN_OPTIONS set, or TENDER_SANITIZE=ON in the build's CMakeCache): 3 rounds.
+# Rounds of 10-12 kill points each run until the kill points reach a target: 75 in a normal
+# build, 30 in a sanitizer build (ASAN_OPTIONS set, or TENDER_SANITIZE=ON in the build's
+# CMakeCache). CI runs both, 105 or more in all (issue 7 asks for at least 100). Rounds go on
+# (up to 12) until every state was a kill point too: a random kill that lands after the swap
+# takes the place of the round's final one (swapping, testing or committed, in turn).
+# TENDER_CRASH_KILLS sets the target, TENDER_CRASH_ROUNDS a round count instead.
 set -uo pipefail
 
 [[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
-for tool in umoci curl python3; do
+for tool in umoci curl jq python3; do
   command -v $tool >/dev/null || { echo "skip: $tool not installed (scripts/install-deps)"; exit 77; }
 done
 [[ -x /bin/busybox ]] || { echo "skip: busybox-static not installed"; exit 77; }
@@ -21,11 +25,24 @@ TENDER_BIN=${TENDER_BUILD_DIR:?}/bin
 # shellcheck source=../../scripts/lib/scenario.sh
 source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
 
-rounds=${TENDER_CRASH_ROUNDS:-9}
+target=${TENDER_CRASH_KILLS:-75}
 if [[ -n ${ASAN_OPTIONS:-} ]] || grep -q '^TENDER_SANITIZE:BOOL=ON' "$TENDER_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
-  rounds=${TENDER_CRASH_ROUNDS:-3}
-  echo "sanitizer build: $rounds rounds"
+  target=${TENDER_CRASH_KILLS:-30}
+  echo "sanitizer build: $target kill points"
 fi
+rounds=${TENDER_CRASH_ROUNDS:-}
+# The states every round kills in, but for the final ones (see above); staging and the random
+# kinds depend on where the random kills land.
+states=(queued verifying downloading swapping testing committed rolling-back rolled-back failed
+  replay:rolling-back replay:rolled-back replay:committed)
+missing_states() {
+  local k
+  for k in "${states[@]}"; do [[ -n ${kinds[$k]:-} ]] || echo "$k"; done
+}
+more_rounds() {
+  [[ -n $rounds ]] && { ((round < rounds)); return; }
+  ((round < 12)) && { ((kills < target)) || [[ -n $(missing_states) ]]; }
+}
 
 failures=0 kills=0 seq=0
 declare -A kinds=()
@@ -46,7 +63,6 @@ on_exit() {
 trap on_exit EXIT
 
 scn_init
-export SCN_APP_FAST_STOP=1
 {
   scn_build_images 1 2 3
   # Three images with a distinct 1 MiB layer of many small random files each: a device that
@@ -192,7 +208,8 @@ scn_stop_agent
 images=(a b c)
 cur_img=a prev_img=
 finals=(swapping testing committed)
-for ((round = 0; round < rounds; round++)); do
+round=0
+while more_rounds; do
   # A good release: killed at each state before the swap, at random points of its throttled
   # download and extraction, then at one state after it.
   # An image whose big layer the device does not hold: neither current's nor previous's.
@@ -319,10 +336,15 @@ for ((round = 0; round < rounds; round++)); do
     fail "round $round: failure does not name the TUF target"
   scn_stop_agent
   echo "round $round: $kills kill points so far, $failures failure(s)"
+  round=$((round + 1))
 done
 
 for k in $(printf '%s\n' "${!kinds[@]}" | sort); do echo "  ${kinds[$k]} x $k"; done
 echo "$kills kill points, each followed by a restart and a convergence check"
+if [[ -z $rounds ]]; then
+  ((kills >= target)) || fail "$kills kill points, fewer than $target"
+  for k in $(missing_states); do fail "no kill point at $k"; done
+fi
 if ((failures)); then
   echo "$failures check(s) failed"
   exit 1

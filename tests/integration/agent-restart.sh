@@ -26,10 +26,13 @@ release() { # release SCRIPT [publish options...]: hello <n>.0.0 running `sh -c 
     scn_die "publish failed: $(tail -n 3 "$SCN_WORK/logs/publish.log")"
   scn_tuf_add "$n.0.0" || scn_die "tuf-add $n.0.0 failed"
 }
-release 'exec /bin/sleep 1000'                                                     # 1: always
+# Idles as a shell that ends at once on SIGTERM (pid 1 ignores it otherwise: each swap would
+# wait out the stop timeout).
+idle="trap 'exit 0' TERM; sleep 1000 & wait"
+release "$idle"                                                                    # 1: always
 release 'while [ ! -e /data/exit ]; do sleep 0.2; done; exit "$(cat /data/exit)"' \
   --volume data:/data --restart on-failure --restart-max 2                         # 2: on-failure
-release 'exec /bin/sleep 1000' --restart no                                        # 3: no
+release "$idle" --restart no                                                       # 3: no
 
 mkdir -p "$SCN_WORK/repo"
 scn_start_server
