@@ -89,12 +89,7 @@ check "its trusted metadata is unchanged" diff -r "$WORK/before" "$C"
 
 # --- 2. securesystemslib checks tender-publish's repository -----------------------------------
 REPO=$WORK/repo KEYS=$WORK/keys
-mkdir -p "$REPO/apps/hello"
-for v in 1.0.0:1 2.0.0:2; do
-  st_fake_manifest "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}"
-done
-"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
-"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+st_fake_tuf_repo "$REPO" "$KEYS"
 check "securesystemslib verifies tender-publish's new repository" "$PY" "$PEER" verify "$REPO/tuf"
 "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2

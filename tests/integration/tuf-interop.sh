@@ -34,12 +34,7 @@ serve() { st_start_mock "$1" --repo "$2" --listen 127.0.0.1:0; }
 
 # --- 1. tuf-js reads tender-publish's repository ---------------------------------------------
 REPO=$WORK/repo KEYS=$WORK/keys
-mkdir -p "$REPO/apps/hello"
-for v in 1.0.0:1 2.0.0:2; do
-  st_fake_manifest "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}"
-done
-"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
-"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+st_fake_tuf_repo "$REPO" "$KEYS"
 serve tender "$REPO"
 JS=$WORK/js-client
 mkdir -p "$JS/meta" "$JS/targets"

@@ -70,10 +70,14 @@ st_start_mock() {
   exit 1
 }
 
-# st_fake_manifest PATH VERSION COUNTER: a release manifest of app hello with made-up digests,
-# enough for TUF tests (docs/release-manifest.md); its python is $PY when the test set it.
-st_fake_manifest() {
-  "${PY:-python3}" - "$@" <<'PY'
+# st_fake_tuf_repo REPO KEYS: a repository tender-publish made with a 2-of-2 root, holding
+# release manifests of app hello 1.0.0 (a TUF target) and 2.0.0 (not added yet) with made-up
+# digests (docs/release-manifest.md): enough for TUF tests. Its python is $PY when the test set it.
+st_fake_tuf_repo() {
+  local repo=$1 keys=$2 v
+  mkdir -p "$repo/apps/hello"
+  for v in 1.0.0:1 2.0.0:2; do
+    "${PY:-python3}" - "$repo/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}" <<'PY'
 import hashlib, json, sys
 path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
 h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
@@ -83,6 +87,9 @@ json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCount
                                  "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
                                  "uncompressedSize": 20}]}}, open(path, "w"), indent=2)
 PY
+  done
+  "$B/tender-publish" tuf-init --repo "$repo" --keys "$keys" --root-keys 2 --root-threshold 2 >/dev/null
+  "$B/tender-publish" tuf-add --repo "$repo" --keys "$keys" --app hello --version 1.0.0
 }
 
 # st_random_key FILE...: 64 random bytes each, readable by root only (store key files).
