@@ -69,26 +69,43 @@ void ddi_client_done(struct ddi_client *c) {
         *c = (struct ddi_client){0};
 }
 
-int ddi_poll(struct ddi_client *c, struct tender_ddi_poll **ret, struct tender_error *err) {
-        _cleanup_free_ char *body = NULL;
-        size_t len = 0;
-        int r = tender_http_get(c->http, c->controller_url, TENDER_DDI_MAX_SIZE, &body, &len, err);
-        if (r < 0)
-                return r;
-        return tender_ddi_poll_parse(body, len, ret, err);
+/* The parsers' out-parameters differ in type; these adapters give them one signature. */
+typedef int (*ddi_parse_fn)(const char *data, size_t len, void *ret, struct tender_error *err);
+
+static int parse_poll(const char *data, size_t len, void *ret, struct tender_error *err) {
+        return tender_ddi_poll_parse(data, len, ret, err);
 }
 
-int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi_deployment **ret,
-                       struct tender_error *err) {
+static int parse_deployment(const char *data, size_t len, void *ret, struct tender_error *err) {
+        return tender_ddi_deployment_parse(data, len, ret, err);
+}
+
+static int parse_cancel(const char *data, size_t len, void *ret, struct tender_error *err) {
+        return tender_ddi_cancel_parse(data, len, ret, err);
+}
+
+/* GETs a DDI document of at most TENDER_DDI_MAX_SIZE bytes and parses it; a parse error is
+ * prefixed with what (when not NULL), so the server's feedback names the document. */
+static int ddi_get_json(struct ddi_client *c, const char *href, ddi_parse_fn parse,
+                        const char *what, void *ret, struct tender_error *err) {
         _cleanup_free_ char *body = NULL;
         size_t len = 0;
         int r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
         if (r < 0)
                 return r;
-        r = tender_ddi_deployment_parse(body, len, ret, err);
-        if (r < 0)
-                return tender_error_prefix(err, "deploymentBase");
-        return 0;
+        r = parse(body, len, ret, err);
+        if (r < 0 && what)
+                return tender_error_prefix(err, "%s", what);
+        return r;
+}
+
+int ddi_poll(struct ddi_client *c, struct tender_ddi_poll **ret, struct tender_error *err) {
+        return ddi_get_json(c, c->controller_url, parse_poll, NULL, ret, err);
+}
+
+int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi_deployment **ret,
+                       struct tender_error *err) {
+        return ddi_get_json(c, href, parse_deployment, "deploymentBase", ret, err);
 }
 
 int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, const char *json,
@@ -102,15 +119,7 @@ int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, co
 
 int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
                    struct tender_error *err) {
-        _cleanup_free_ char *body = NULL;
-        size_t len = 0;
-        int r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
-        if (r < 0)
-                return r;
-        r = tender_ddi_cancel_parse(body, len, ret, err);
-        if (r < 0)
-                return tender_error_prefix(err, "cancelAction");
-        return 0;
+        return ddi_get_json(c, href, parse_cancel, "cancelAction", ret, err);
 }
 
 int ddi_send_cancel_feedback(struct ddi_client *c, const char *href, const char *action_id,

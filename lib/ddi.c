@@ -59,6 +59,44 @@ int tender_ddi_parse_sleep(const char *s, uint64_t *ret_sec) {
         return 0;
 }
 
+/* An action id: hawkBit sends it as a string; older servers sent a number. */
+static int parse_id(const cJSON *obj, const char *path, const char *key, char **ret,
+                    struct tender_error *err) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, key);
+        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
+            strlen(id->valuestring) <= TENDER_DDI_ID_MAX)
+                return dup_string(id->valuestring, ret);
+        if (cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < 9007199254740992.0 &&
+            id->valuedouble == (double) (uint64_t) id->valuedouble)
+                return asprintf(ret, "%llu", (unsigned long long) id->valuedouble) < 0 ? -ENOMEM
+                                                                                       : 0;
+        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                "%s%s%s: missing, or not a string of 1-%d bytes", path,
+                                path[0] ? "." : "", key, TENDER_DDI_ID_MAX);
+}
+
+/* The start every DDI document shares: a bounded parse, a JSON object at its top and, for the
+ * documents of an action (ret_id not NULL), its "id". what names the document in errors. */
+static int parse_document(const char *data, size_t len, const char *what, cJSON **ret_root,
+                          char **ret_id, struct tender_error *err) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        int r;
+
+        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(root))
+                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL, "%s: not a JSON object",
+                                        what);
+        if (ret_id) {
+                r = parse_id(root, "", "id", ret_id, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret_root = TAKE_PTR(root);
+        return 0;
+}
+
 void tender_ddi_poll_free(struct tender_ddi_poll *p) {
         if (!p)
                 return;
@@ -71,21 +109,17 @@ void tender_ddi_poll_free(struct tender_ddi_poll *p) {
 
 int tender_ddi_poll_parse(const char *data, size_t len, struct tender_ddi_poll **ret,
                           struct tender_error *err) {
+        _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = calloc(1, sizeof(*p));
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
-        _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
         const cJSON *config = NULL, *polling = NULL, *links = NULL;
         const char *sleep = NULL;
         int r;
 
-        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
-        if (r < 0)
-                return r;
-        if (!cJSON_IsObject(root))
-                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                        "controller base: not a JSON object");
-        p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
+        r = parse_document(data, len, "controller base", &root, NULL, err);
+        if (r < 0)
+                return r;
 
         r = tender_json_get_object(root, "", "config", false, &config, err);
         if (r < 0)
@@ -375,44 +409,20 @@ static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chu
         return 0;
 }
 
-/* An action id: hawkBit sends it as a string; older servers sent a number. */
-static int parse_id(const cJSON *obj, const char *path, const char *key, char **ret,
-                    struct tender_error *err) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, key);
-        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
-            strlen(id->valuestring) <= TENDER_DDI_ID_MAX)
-                return dup_string(id->valuestring, ret);
-        if (cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < 9007199254740992.0 &&
-            id->valuedouble == (double) (uint64_t) id->valuedouble)
-                return asprintf(ret, "%llu", (unsigned long long) id->valuedouble) < 0 ? -ENOMEM
-                                                                                       : 0;
-        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                "%s%s%s: missing, or not a string of 1-%d bytes", path,
-                                path[0] ? "." : "", key, TENDER_DDI_ID_MAX);
-}
-
 int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_deployment **ret,
                                 struct tender_error *err) {
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d =
+                calloc(1, sizeof(*d));
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
-        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
         const cJSON *deployment = NULL, *chunks = NULL, *item;
         char sub[64];
         int r;
 
-        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
-        if (r < 0)
-                return r;
-        if (!cJSON_IsObject(root))
-                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                        "deploymentBase: not a JSON object");
-        d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-
-        r = parse_id(root, "", "id", &d->id, err);
+        r = parse_document(data, len, "deploymentBase", &root, &d->id, err);
         if (r < 0)
                 return r;
-
         r = tender_json_get_object(root, "", "deployment", true, &deployment, err);
         if (r < 0)
                 return r;
@@ -456,21 +466,14 @@ void tender_ddi_cancel_free(struct tender_ddi_cancel *c) {
 
 int tender_ddi_cancel_parse(const char *data, size_t len, struct tender_ddi_cancel **ret,
                             struct tender_error *err) {
+        _cleanup_(tender_ddi_cancel_freep) struct tender_ddi_cancel *c = calloc(1, sizeof(*c));
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
-        _cleanup_(tender_ddi_cancel_freep) struct tender_ddi_cancel *c = NULL;
         const cJSON *cancel = NULL;
         int r;
 
-        r = tender_json_parse(data, len, TENDER_DDI_MAX_SIZE, TENDER_DDI_MAX_DEPTH, &root, err);
-        if (r < 0)
-                return r;
-        if (!cJSON_IsObject(root))
-                return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                        "cancelAction: not a JSON object");
-        c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        r = parse_id(root, "", "id", &c->id, err);
+        r = parse_document(data, len, "cancelAction", &root, &c->id, err);
         if (r < 0)
                 return r;
         r = tender_json_get_object(root, "", "cancelAction", true, &cancel, err);

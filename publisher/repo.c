@@ -218,8 +218,14 @@ static bool is_manifest_name(const char *name, char *ret_version, size_t size) {
         return tender_name_valid(ret_version);
 }
 
-int repo_check_versions(int repo_fd, const char *app, const char *version, uint64_t counter,
-                        const char *json, struct tender_error *err) {
+/* Called with each published manifest of an app: its version and bytes. */
+typedef int (*release_fn)(const char *version, const char *data, size_t len, void *userdata,
+                          struct tender_error *err);
+
+/* Calls fn for each apps/<app>/<version>.json of the repository (none when the app has no
+ * directory yet), at most REPO_MAX_VERSIONS of them; stops at the first error. */
+static int walk_releases(int repo_fd, const char *app, release_fn fn, void *userdata,
+                         struct tender_error *err) {
         char dir_path[TENDER_NAME_MAX + 8];
         snprintf(dir_path, sizeof(dir_path), "apps/%s", app);
         int fd = openat(repo_fd, dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -234,56 +240,85 @@ int repo_check_versions(int repo_fd, const char *app, const char *version, uint6
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
                                               dir_path);
         }
-        bool identical = false, have_other = false;
-        uint64_t max_counter = 0;
-        char max_version[TENDER_NAME_MAX + 1] = "";
         unsigned seen = 0;
         struct dirent *de;
         while ((errno = 0, de = readdir(d))) {
-                char other[TENDER_NAME_MAX + 1];
-                if (!is_manifest_name(de->d_name, other, sizeof(other)))
+                char version[TENDER_NAME_MAX + 1];
+                _cleanup_free_ char *data = NULL;
+                size_t len;
+                if (!is_manifest_name(de->d_name, version, sizeof(version)))
                         continue;
                 if (++seen > REPO_MAX_VERSIONS)
                         return tender_error_set(err, TENDER_ERR_CONFIG, E2BIG,
                                                 "%s holds more than %d versions", dir_path,
                                                 REPO_MAX_VERSIONS);
-                _cleanup_free_ char *data = NULL;
-                size_t len;
-                int r = repo_read_release(repo_fd, app, other, false, &data, &len, err);
+                int r = repo_read_release(repo_fd, app, version, false, &data, &len, err);
                 if (r < 0)
                         return r;
-                if (STREQ(other, version)) {
-                        if (len != strlen(json) || memcmp(data, json, len) != 0)
-                                return tender_error_set(err, TENDER_ERR_CONFIG, EEXIST,
-                                                        "%s %s is already published with a "
-                                                        "different manifest; release a new "
-                                                        "version instead",
-                                                        app, version);
-                        identical = true;
-                        continue;
-                }
-                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
-                r = tender_manifest_parse(data, len, &m, err);
+                r = fn(version, data, len, userdata, err);
                 if (r < 0)
-                        return tender_error_prefix(err, "%s/%s.json", dir_path, other);
-                if (!have_other || m->release_counter > max_counter) {
-                        have_other = true;
-                        max_counter = m->release_counter;
-                        snprintf(max_version, sizeof(max_version), "%s", other);
-                }
+                        return r;
         }
         if (errno != 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
                                               dir_path);
+        return 0;
+}
+
+static int parse_release(const char *app, const char *version, const char *data, size_t len,
+                         struct tender_release_manifest **ret, struct tender_error *err) {
+        int r = tender_manifest_parse(data, len, ret, err);
+        if (r < 0)
+                return tender_error_prefix(err, "apps/%s/%s.json", app, version);
+        return 0;
+}
+
+struct versions_check {
+        const char *app, *version, *json;
+        bool identical, have_other;
+        uint64_t max_counter;
+        char max_version[TENDER_NAME_MAX + 1];
+};
+
+static int check_version(const char *other, const char *data, size_t len, void *userdata,
+                         struct tender_error *err) {
+        struct versions_check *c = userdata;
+        if (STREQ(other, c->version)) {
+                if (len != strlen(c->json) || memcmp(data, c->json, len) != 0)
+                        return tender_error_set(err, TENDER_ERR_CONFIG, EEXIST,
+                                                "%s %s is already published with a different "
+                                                "manifest; release a new version instead",
+                                                c->app, c->version);
+                c->identical = true;
+                return 0;
+        }
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        int r = parse_release(c->app, other, data, len, &m, err);
+        if (r < 0)
+                return r;
+        if (!c->have_other || m->release_counter > c->max_counter) {
+                c->have_other = true;
+                c->max_counter = m->release_counter;
+                snprintf(c->max_version, sizeof(c->max_version), "%s", other);
+        }
+        return 0;
+}
+
+int repo_check_versions(int repo_fd, const char *app, const char *version, uint64_t counter,
+                        const char *json, struct tender_error *err) {
+        struct versions_check c = {.app = app, .version = version, .json = json};
+        int r = walk_releases(repo_fd, app, check_version, &c, err);
+        if (r < 0)
+                return r;
         /* Publishing the very same manifest again is idempotent (a retried release job), even
          * when later versions exist: it changes nothing a device could see. */
-        if (identical)
+        if (c.identical)
                 return 1;
-        if (have_other && max_counter >= counter)
+        if (c.have_other && c.max_counter >= counter)
                 return tender_error_set(err, TENDER_ERR_CONFIG, ERANGE,
                                         "release counter %" PRIu64 " is not higher than %" PRIu64
                                         " of %s %s already in the repository",
-                                        counter, max_counter, app, max_version);
+                                        counter, c.max_counter, app, c.max_version);
         return 0;
 }
 
@@ -304,59 +339,37 @@ static void keep_newest(struct tender_release_manifest **v, size_t k, size_t *n,
         v[i] = m;
 }
 
+struct last_releases {
+        const char *app;
+        uint64_t below;
+        size_t k, n;
+        struct tender_release_manifest **v;
+};
+
+static int add_release(const char *version, const char *data, size_t len, void *userdata,
+                       struct tender_error *err) {
+        struct last_releases *l = userdata;
+        struct tender_release_manifest *m = NULL;
+        int r = parse_release(l->app, version, data, len, &m, err);
+        if (r < 0)
+                return r;
+        if (m->release_counter < l->below)
+                keep_newest(l->v, l->k, &l->n, m);
+        else
+                tender_manifest_free(m);
+        return 0;
+}
+
 int repo_last_releases(int repo_fd, const char *app, uint64_t below, size_t k,
                        struct tender_release_manifest **ret, size_t *ret_n,
                        struct tender_error *err) {
-        char dir_path[TENDER_NAME_MAX + 8];
-        size_t n = 0;
-        unsigned seen = 0;
-        snprintf(dir_path, sizeof(dir_path), "apps/%s", app);
-        int fd = openat(repo_fd, dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 && errno == ENOENT) {
-                *ret_n = 0;
-                return 0;
-        }
-        if (fd < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to open %s",
-                                              dir_path);
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
-                                              dir_path);
-        }
-        struct dirent *de;
-        int r = 0;
-        while (r >= 0 && k > 0 && (errno = 0, de = readdir(d))) {
-                char other[TENDER_NAME_MAX + 1];
-                _cleanup_free_ char *data = NULL;
-                size_t len;
-                struct tender_release_manifest *m = NULL;
-                if (!is_manifest_name(de->d_name, other, sizeof(other)))
-                        continue;
-                if (++seen > REPO_MAX_VERSIONS)
-                        r = tender_error_set(err, TENDER_ERR_CONFIG, E2BIG,
-                                             "%s holds more than %d versions", dir_path,
-                                             REPO_MAX_VERSIONS);
-                else if ((r = repo_read_release(repo_fd, app, other, false, &data, &len, err)) >=
-                         0) {
-                        r = tender_manifest_parse(data, len, &m, err);
-                        if (r < 0)
-                                tender_error_prefix(err, "%s/%s.json", dir_path, other);
-                }
-                if (r >= 0 && m->release_counter < below)
-                        keep_newest(ret, k, &n, m);
-                else
-                        tender_manifest_free(m);
-        }
-        if (r >= 0 && errno != 0 && k > 0)
-                r = tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "Failed to read %s",
-                                           dir_path);
+        struct last_releases l = {.app = app, .below = below, .k = k, .v = ret};
+        int r = k > 0 ? walk_releases(repo_fd, app, add_release, &l, err) : 0;
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
+                for (size_t i = 0; i < l.n; i++)
                         tender_manifest_free(ret[i]);
                 return r;
         }
-        *ret_n = n;
+        *ret_n = l.n;
         return 0;
 }

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <seccomp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -31,16 +30,6 @@ static const struct {
         {"SCMP_CMP_GT", SCMP_CMP_GT},
         {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
-
-static int config_error(struct tender_error *err, const char *fmt, ...) _printf_(2, 3);
-static int config_error(struct tender_error *err, const char *fmt, ...) {
-        char msg[TENDER_ERROR_MESSAGE_MAX];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s", msg);
-}
 
 void tender_rt_seccomp_free(struct tender_rt_seccomp *s) {
         if (!s)

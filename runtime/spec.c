@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -95,16 +94,6 @@ const struct tender_rt_namespace *tender_rt_spec_namespace(const struct tender_r
                 if (spec->namespaces[i].type == type)
                         return &spec->namespaces[i];
         return NULL;
-}
-
-static int config_error(struct tender_error *err, const char *fmt, ...) _printf_(2, 3);
-static int config_error(struct tender_error *err, const char *fmt, ...) {
-        char msg[TENDER_ERROR_MESSAGE_MAX];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s", msg);
 }
 
 /* Integer member that may be -1 for "unlimited" (OCI resources are int64). */

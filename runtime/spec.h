@@ -14,6 +14,10 @@
 #include "tender/error.h"
 #include "tender/json.h"
 
+/* A field of config.json the runtime refuses: EINVAL in the config domain, for the parsers of
+ * spec.c, spec_linux.c and seccomp_filter.c. */
+#define config_error(err, ...) tender_error_set((err), TENDER_ERR_CONFIG, EINVAL, __VA_ARGS__)
+
 #define TENDER_RT_SPEC_MAX_SIZE (4u << 20)
 #define TENDER_RT_SPEC_MAX_DEPTH 16
 #define TENDER_RT_MAX_ARGS 4096

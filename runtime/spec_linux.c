@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -99,16 +98,6 @@ static const struct {
         {"fs.mqueue.", false, CLONE_NEWIPC},       {"kernel.hostname", true, CLONE_NEWUTS},
         {"kernel.domainname", true, CLONE_NEWUTS}, {"net.", false, CLONE_NEWNET},
 };
-
-static int config_error(struct tender_error *err, const char *fmt, ...) _printf_(2, 3);
-static int config_error(struct tender_error *err, const char *fmt, ...) {
-        char msg[TENDER_ERROR_MESSAGE_MAX];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s", msg);
-}
 
 int tender_rt_cap_from_name(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)

@@ -170,14 +170,25 @@ static cJSON *history_messages(const struct mock_action *a) {
         return TAKE_PTR(msgs);
 }
 
+/* Action id of controller cid; with cancel, only while a cancel of it is asked for. Otherwise
+ * replies 404 and returns NULL. */
+static struct mock_action *find_action(struct mock *m, const char *cid, uint64_t id, bool cancel,
+                                       struct mock_reply *reply) {
+        struct mock_action *a = mock_action_get(m->state, id);
+        if (a && STREQ(a->target, cid) && (!cancel || a->cancel != MOCK_CANCEL_NONE))
+                return a;
+        mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
+                         cancel ? "No cancel of action %" PRIu64 " for %s"
+                                : "Action %" PRIu64 " does not exist for %s",
+                         id, cid);
+        return NULL;
+}
+
 /* deploymentBase and installedBase share one shape. */
 static void action_base(struct mock *m, const char *cid, uint64_t id, struct mock_reply *reply) {
-        struct mock_action *a = mock_action_get(m->state, id);
-        if (!a || !STREQ(a->target, cid)) {
-                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
-                                 "Action %" PRIu64 " does not exist for %s", id, cid);
+        struct mock_action *a = find_action(m, cid, id, false, reply);
+        if (!a)
                 return;
-        }
 
         struct tender_error err = {0};
         _cleanup_free_ struct mock_artifact *arts = NULL;
@@ -291,14 +302,13 @@ static int feedback_validate(const cJSON *body, const char **ret_execution,
         return 0;
 }
 
+/* POST deploymentBase/{id}/feedback, or with cancel cancelAction/{id}/feedback: the same
+ * DdiActionFeedback, kept in the action's list of each. */
 static void feedback(struct mock *m, const struct mock_request *req, const char *cid, uint64_t id,
-                     struct mock_reply *reply) {
-        struct mock_action *a = mock_action_get(m->state, id);
-        if (!a || !STREQ(a->target, cid)) {
-                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
-                                 "Action %" PRIu64 " does not exist for %s", id, cid);
+                     bool cancel, struct mock_reply *reply) {
+        struct mock_action *a = find_action(m, cid, id, cancel, reply);
+        if (!a)
                 return;
-        }
         _cleanup_(cJSON_Deletep) cJSON *body = NULL;
         if (mock_request_json(req, reply, &body) < 0)
                 return;
@@ -318,26 +328,28 @@ static void feedback(struct mock *m, const struct mock_request *req, const char 
         char exec_copy[16], fin_copy[16];
         snprintf(exec_copy, sizeof(exec_copy), "%s", execution);
         snprintf(fin_copy, sizeof(fin_copy), "%s", finished);
-        int r = mock_action_add_feedback(a, TAKE_PTR(body), exec_copy, fin_copy);
+        int r = cancel ? mock_action_add_cancel_feedback(a, TAKE_PTR(body), exec_copy, fin_copy)
+                       : mock_action_add_feedback(a, TAKE_PTR(body), exec_copy, fin_copy);
         if (r < 0) {
                 mock_reply_error(reply, MHD_HTTP_INSUFFICIENT_STORAGE, "mock.tooMuchFeedback",
-                                 "Action %" PRIu64 " holds %d feedback messages already", id,
-                                 MOCK_MAX_FEEDBACK);
+                                 "Action %" PRIu64 " holds %d %sfeedback messages already", id,
+                                 MOCK_MAX_FEEDBACK, cancel ? "cancel " : "");
                 return;
         }
-        log_info("Action %" PRIu64 " (%s): %s/%s%s", id, cid, exec_copy, fin_copy,
-                 a->open ? "" : ", closed");
+        if (cancel)
+                log_info("Cancel of action %" PRIu64 " (%s): %s/%s, cancel %s", id, cid, exec_copy,
+                         fin_copy, mock_cancel_name(a->cancel));
+        else
+                log_info("Action %" PRIu64 " (%s): %s/%s%s", id, cid, exec_copy, fin_copy,
+                         a->open ? "" : ", closed");
         reply->status = MHD_HTTP_OK; /* hawkBit answers feedback with an empty 200 */
 }
 
 /* GET cancelAction/{id}: {"id": "<id>", "cancelAction": {"stopId": "<id>"}}. */
 static void cancel_action(struct mock *m, const char *cid, uint64_t id, struct mock_reply *reply) {
-        struct mock_action *a = mock_action_get(m->state, id);
-        if (!a || !STREQ(a->target, cid) || a->cancel == MOCK_CANCEL_NONE) {
-                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
-                                 "No cancel of action %" PRIu64 " for %s", id, cid);
+        struct mock_action *a = find_action(m, cid, id, true, reply);
+        if (!a)
                 return;
-        }
         char id_text[32];
         snprintf(id_text, sizeof(id_text), "%" PRIu64, a->id);
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
@@ -346,43 +358,6 @@ static void cancel_action(struct mock *m, const char *cid, uint64_t id, struct m
                   (c = cJSON_AddObjectToObject(o, "cancelAction")) &&
                   cJSON_AddStringToObject(c, "stopId", id_text);
         mock_reply_json(reply, MHD_HTTP_OK, ok ? TAKE_PTR(o) : NULL);
-}
-
-static void cancel_feedback(struct mock *m, const struct mock_request *req, const char *cid,
-                            uint64_t id, struct mock_reply *reply) {
-        struct mock_action *a = mock_action_get(m->state, id);
-        if (!a || !STREQ(a->target, cid) || a->cancel == MOCK_CANCEL_NONE) {
-                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.actionNotFound",
-                                 "No cancel of action %" PRIu64 " for %s", id, cid);
-                return;
-        }
-        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
-        if (mock_request_json(req, reply, &body) < 0)
-                return;
-        struct tender_error err = {0};
-        const char *execution = NULL, *finished = NULL;
-        if (feedback_validate(body, &execution, &finished, &err) < 0) {
-                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badFeedback",
-                                 "Invalid feedback: %s", err.message);
-                return;
-        }
-        if (!a->open) {
-                mock_reply_error(reply, MHD_HTTP_GONE, "mock.actionClosed",
-                                 "Action %" PRIu64 " is closed", id);
-                return;
-        }
-        char exec_copy[16], fin_copy[16];
-        snprintf(exec_copy, sizeof(exec_copy), "%s", execution);
-        snprintf(fin_copy, sizeof(fin_copy), "%s", finished);
-        if (mock_action_add_cancel_feedback(a, TAKE_PTR(body), exec_copy, fin_copy) < 0) {
-                mock_reply_error(reply, MHD_HTTP_INSUFFICIENT_STORAGE, "mock.tooMuchFeedback",
-                                 "Action %" PRIu64 " holds %d cancel feedback messages already", id,
-                                 MOCK_MAX_FEEDBACK);
-                return;
-        }
-        log_info("Cancel of action %" PRIu64 " (%s): %s/%s, cancel %s", id, cid, exec_copy,
-                 fin_copy, mock_cancel_name(a->cancel));
-        reply->status = MHD_HTTP_OK;
 }
 
 static void config_data(struct mock *m, const struct mock_request *req, const char *cid,
@@ -478,10 +453,8 @@ void mock_ddi_handle(struct mock *m, const struct mock_request *req, const char 
                         else if (method_ok)
                                 action_base(m, cid, id, reply);
                 } else if ((deployment || cancel) && STREQ(tail, "/feedback")) {
-                        if ((method_ok = STREQ(req->method, "POST")) && cancel)
-                                cancel_feedback(m, req, cid, id, reply);
-                        else if (method_ok)
-                                feedback(m, req, cid, id, reply);
+                        if ((method_ok = STREQ(req->method, "POST")))
+                                feedback(m, req, cid, id, cancel, reply);
                 } else
                         found = false;
         } else

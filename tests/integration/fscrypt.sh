@@ -10,30 +10,18 @@
 # running, still refuses after a wrong key was tried, and installs v2 once the key is added.
 set -euo pipefail
 
-skip() {
-  echo "skip: $*" >&2
-  exit 77
-}
-[[ $(id -u) -eq 0 ]] || skip "loop devices and mounts need root"
-for tool in mkfs.ext4 losetup mount umount; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+# shellcheck source=../lib/scenario-test.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
 [[ -e /sys/fs/ext4/features/encryption ]] || skip "the kernel's ext4 has no encryption support"
 [[ -e /dev/loop-control ]] || skip "no loop device support"
-
-BUILD=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR is not set}
-CTL=$BUILD/bin/tenderctl
-[[ -x $CTL ]] || { echo "FAIL: $CTL is not built" >&2; exit 1; }
+scn_test_begin mkfs.ext4 losetup mount umount
+scn_init
+CTL=$TENDER_BIN/tenderctl
 
 W=$(mktemp -d /tmp/tender-fscrypt-test.XXXXXX)
 LOOP=
-SCN_WORK=
-cleanup() {
-  local rc=$?
-  if [[ -n $SCN_WORK ]]; then
-    ((rc)) && { echo "---- tenderd log"; tail -n 40 "$SCN_WORK/logs/tenderd.log"; }
-    scn_cleanup
-  fi
+scn_test_cleanup() {
+  scn_cleanup # tenderd and its containers first: they hold files on the image
   # mounts beneath the image (container root file systems), deepest first
   awk -v w="$W/mnt/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -41,22 +29,6 @@ cleanup() {
   mountpoint -q "$W/tmpfs" 2>/dev/null && umount "$W/tmpfs"
   [[ -n $LOOP ]] && losetup -d "$LOOP" 2>/dev/null
   rm -rf "$W"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-# must_fail PATTERN CMD...: CMD fails and its stderr contains PATTERN.
-must_fail() {
-  local pattern=$1 out
-  shift
-  if out=$("$@" 2>&1 >/dev/null); then
-    fail "$* succeeded"
-  fi
-  [[ $out == *"$pattern"* ]] || fail "$*: expected '$pattern' in: $out"
-  echo "ok: $* -> $out"
 }
 
 mount_image() {
@@ -140,17 +112,6 @@ mount -t tmpfs -o size=1m tmpfs "$W/tmpfs"
 must_fail "does not support fscrypt" "$CTL" store provision --root "$W/tmpfs/store" --key-file "$W/key"
 
 # tenderd on a locked store
-agent_tools=true
-for tool in umoci curl python3; do command -v $tool >/dev/null || agent_tools=false; done
-[[ -x /bin/busybox ]] || agent_tools=false
-if ! $agent_tools; then
-  echo "fscrypt: store checks passed; tenderd part skipped (umoci, curl, python3, busybox-static)"
-  exit 0
-fi
-TENDER_BIN=$BUILD/bin
-# shellcheck source=../../scripts/lib/scenario.sh
-source "${TENDER_SOURCE_DIR:?}/scripts/lib/scenario.sh"
-scn_init
 DSTORE=$W/mnt/device-store
 "$CTL" store provision --root "$DSTORE" --key-file "$W/key" >/dev/null
 { scn_build_images 1 2 && scn_publish 1 2; } >"$SCN_WORK/logs/images.log" 2>&1 ||

@@ -6,16 +6,11 @@
 # Needs neither root nor a kernel feature; tests/integration/luks2.sh does the real device.
 set -euo pipefail
 
-BUILD=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR is not set}
-CTL=$BUILD/bin/tenderctl
-[[ -x $CTL ]] || { echo "FAIL: $CTL is not built" >&2; exit 1; }
-W=$(mktemp -d /tmp/tender-luks2-cli.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_begin luks2-cli tenderctl
+CTL=$B/tenderctl W=$WORK
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
 # expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr contains PATTERN.
 expect() {
   local status=$1 pattern=$2 out rc=0
@@ -26,8 +21,7 @@ expect() {
   echo "ok: $* -> $out"
 }
 
-head -c 64 /dev/urandom >"$W/key"
-chmod 600 "$W/key"
+st_random_key "$W/key"
 : >"$W/file"
 probe=$("$CTL" store provision --luks2 --device "$W/file" --key-file "$W/key" 2>&1 || true)
 # --luks2 belongs to provision and unlock only, in every build

@@ -13,53 +13,27 @@
 # device-mapper) when the kernel lacks device-mapper.
 set -euo pipefail
 
-skip() {
-  echo "skip: $*" >&2
-  exit 77
-}
-[[ $(id -u) -eq 0 ]] || skip "loop devices and device-mapper need root"
-for tool in losetup mkfs.ext4 mount umount blkid cryptsetup; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need_root "loop devices and device-mapper need root"
+st_need losetup mkfs.ext4 mount umount blkid cryptsetup
 [[ -e /dev/loop-control ]] || skip "no loop device support"
-
-BUILD=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR is not set}
-CTL=$BUILD/bin/tenderctl
-[[ -x $CTL ]] || { echo "FAIL: $CTL is not built" >&2; exit 1; }
+st_begin luks2-test tenderctl
+CTL=$B/tenderctl W=$WORK
 probe=$("$CTL" store provision --luks2 --device /dev/null --key-file /dev/null 2>&1 || true)
 [[ $probe == *"built without LUKS2 support"* ]] &&
   skip "built without TENDER_LUKS2 (luks2-cli.sh checks that refusal)"
 
-W=$(mktemp -d /tmp/tender-luks2-test.XXXXXX)
 NAME=tender-test-${W##*.}
 LOOP=
-cleanup() {
+st_cleanup() {
   mountpoint -q "$W/mnt" 2>/dev/null && umount "$W/mnt"
   [[ -e /dev/mapper/$NAME ]] && cryptsetup close "$NAME"
   [[ -n $LOOP ]] && losetup -d "$LOOP" 2>/dev/null
-  rm -rf "$W"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-# must_fail PATTERN CMD...: CMD fails and its stderr contains PATTERN.
-must_fail() {
-  local pattern=$1 out
-  shift
-  if out=$("$@" 2>&1 >/dev/null); then
-    fail "$* succeeded"
-  fi
-  [[ $out == *"$pattern"* ]] || fail "$*: expected '$pattern' in: $out"
-  echo "ok: $* -> $out"
 }
 
 mkdir "$W/mnt"
-head -c 64 /dev/urandom >"$W/key"
-head -c 64 /dev/urandom >"$W/wrong"
-chmod 600 "$W/key" "$W/wrong"
+st_random_key "$W/key" "$W/wrong"
 truncate -s 48M "$W/disk.img"
 mkfs.ext4 -q "$W/disk.img"
 LOOP=$(losetup -f --show "$W/disk.img") || skip "no free loop device"

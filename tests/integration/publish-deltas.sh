@@ -5,37 +5,12 @@
 # release keeping its deltas; every listed delta rebuilding its layer exactly.
 set -euo pipefail
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skip: umoci unpack needs root" >&2
-  exit 77
-fi
-for tool in umoci python3 tar; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed" >&2; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: /bin/busybox (busybox-static) is missing" >&2; exit 77; }
-
-BUILD=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR is not set}
-PUB=$BUILD/bin/tender-publish
-[[ -x $PUB ]] || { echo "FAIL: $PUB is not built" >&2; exit 1; }
-
-W=$(mktemp -d /tmp/tender-publish-deltas.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# must_fail PATTERN CMD...: CMD fails and its stderr contains PATTERN.
-must_fail() {
-  local pattern=$1
-  shift
-  if "$@" >"$W/out" 2>"$W/err"; then
-    fail "succeeded but should not: $*"
-  fi
-  grep -qF -- "$pattern" "$W/err" || fail "error of '$*' lacks '$pattern': $(cat "$W/err")"
-  echo "refused as expected: $(tail -n1 "$W/err")"
-}
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need_root "umoci unpack needs root"
+st_need umoci python3 tar /bin/busybox
+st_begin publish-deltas tender-publish
+W=$WORK PUB=$B/tender-publish
 
 # rootfs DIR SEED [bare]: busybox (unless bare) and 16 files of 64 KiB that do not compress,
 # from a seeded generator.

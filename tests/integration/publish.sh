@@ -6,37 +6,12 @@
 # a foreign key, tampered repository files).
 set -euo pipefail
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "skip: umoci unpack needs root" >&2
-  exit 77
-fi
-for tool in umoci python3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed" >&2; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "skip: /bin/busybox (busybox-static) is missing" >&2; exit 77; }
-
-BUILD=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR is not set}
-PUB=$BUILD/bin/tender-publish
-[[ -x $PUB ]] || { echo "FAIL: $PUB is not built" >&2; exit 1; }
-
-W=$(mktemp -d /tmp/tender-publish-test.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# must_fail PATTERN CMD...: CMD fails and its stderr contains PATTERN.
-must_fail() {
-  local pattern=$1
-  shift
-  if "$@" >"$W/out" 2>"$W/err"; then
-    fail "succeeded but should not: $*"
-  fi
-  grep -qF -- "$pattern" "$W/err" || fail "error of '$*' lacks '$pattern': $(cat "$W/err")"
-  echo "refused as expected: $(tail -n1 "$W/err")"
-}
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need_root "umoci unpack needs root"
+st_need umoci python3 /bin/busybox
+st_begin publish-test tender-publish
+W=$WORK PUB=$B/tender-publish
 
 # blob_of LAYOUT REF WHAT: digest of the tag's manifest, config, or first layer.
 blob_of() {
@@ -232,7 +207,7 @@ PY
 must_fail "Layer 0 ($(blob_of "$L" v1 layer)) decompresses to diff_id" \
   "$PUB" release --layout "$W/oci2" --ref v1 --app hello --version 5.0.0 --counter 5 \
   --key "$W/key.pem" --repo "$R"
-grep -qF "rootfs.diff_ids[0] is sha256:$(printf '0%.0s' {1..64})" "$W/err" ||
+[[ $STDERR == *"rootfs.diff_ids[0] is sha256:$(printf '0%.0s' {1..64})"* ]] ||
   fail "diff_id error does not name the config's diff_id"
 rm -rf "$W/oci2"
 

@@ -6,36 +6,11 @@
 # The release repository is written by hand (docs/release-manifest.md) with fake digests.
 set -euo pipefail
 
-BIN=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin/tender-server-mock
-for tool in curl python3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 77; }
-done
-[[ -x $BIN ]] || { echo "FAIL: $BIN is not built"; exit 1; }
-
-WORK=$(mktemp -d /tmp/tender-server-mock-test.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need curl python3
+st_begin server-mock-test tender-server-mock
+BIN=$B/tender-server-mock
 
 # http ARGS...: prints the status code; the body lands in $WORK/body, headers in $WORK/headers.
 http() { curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' "$@"; }
@@ -97,23 +72,11 @@ read -r DELTA <"$REPO/delta"
 ln -s /etc/passwd "$REPO/escape"
 ln -s ../../.. "$REPO/blobs/up"
 
-# start_server NAME ARGS...: starts a server, sets URL and PID.
+# start_server NAME ARGS...: starts a server on the repository, sets URL and PID.
 start_server() {
-  local name=$1 i
+  local name=$1
   shift
-  "$BIN" --repo "$REPO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  PID=$!
-  PIDS+=("$PID")
-  URL=
-  for i in $(seq 100); do
-    URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/$name.out")
-    [[ -n $URL ]] && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "FAIL: server $name did not start:" >&2
-  cat "$WORK/$name.log" >&2
-  exit 1
+  st_start_mock "$name" --repo "$REPO" "$@"
 }
 
 start_server main --listen 127.0.0.1:0 --poll-sleep 00:00:02

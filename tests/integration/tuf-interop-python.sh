@@ -12,10 +12,8 @@
 # Skips (77) when no python3 on the machine can import securesystemslib.
 set -euo pipefail
 
-B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
-SRC=${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}
-PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
-PEER=$SRC/tests/interop/sslib/tuf_sslib.py
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
 # Debian's module lives in the system interpreter; a python3 earlier on PATH (pyenv, venv)
 # may not see it.
 PY=
@@ -25,55 +23,15 @@ for candidate in python3 /usr/bin/python3; do
     break
   fi
 done
-[[ -n $PY ]] || { echo "skip: no python3 with securesystemslib (apt-get install python3-securesystemslib)"; exit 77; }
-for bin in "$PUBLISH" "$TUF" "$MOCK"; do
-  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
-done
+[[ -n $PY ]] || skip "no python3 with securesystemslib (apt-get install python3-securesystemslib)"
+st_begin tuf-sslib tender-publish tender-tuf tender-server-mock
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf PEER=$SRC/tests/interop/sslib/tuf_sslib.py
 echo "peer: securesystemslib $("$PY" -c 'import securesystemslib; print(securesystemslib.__version__)') on $PY"
-
-WORK=$(mktemp -d /tmp/tender-tuf-sslib.XXXXXX)
-MOCK_PID=
-cleanup() {
-  if [[ -n $MOCK_PID ]]; then
-    kill -TERM "$MOCK_PID" 2>/dev/null || true
-    wait "$MOCK_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
-# fails_with TEXT CMD...: CMD exits 1 and its stderr contains TEXT.
-fails_with() {
-  local text=$1 rc=0
-  shift
-  "$@" 2>"$WORK/stderr" >/dev/null || rc=$?
-  [[ $rc == 1 ]] || { echo "     exit $rc, expected 1; stderr: $(cat "$WORK/stderr")" >&2; return 1; }
-  grep -qF -- "$text" "$WORK/stderr" || { echo "     stderr: $(cat "$WORK/stderr")" >&2; return 1; }
-}
 
 # --- 1. tender-tuf reads repositories securesystemslib signed ---------------------------------
 SERVED=$WORK/served
 "$PY" "$PEER" make "$SERVED"
-"$MOCK" --repo "$SERVED" --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.log" &
-MOCK_PID=$!
-URL=
-for _ in $(seq 100); do
-  URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/mock.out")
-  [[ -n $URL ]] && break
-  sleep 0.1
-done
-[[ -n $URL ]] || { echo "FAIL: server-mock did not start"; cat "$WORK/mock.log"; exit 1; }
+st_start_mock mock --repo "$SERVED" --listen 127.0.0.1:0
 
 # client VARIANT DIR: a fresh client trusting VARIANT's 1.root.json, downloading both targets.
 client() {
@@ -131,21 +89,7 @@ check "its trusted metadata is unchanged" diff -r "$WORK/before" "$C"
 
 # --- 2. securesystemslib checks tender-publish's repository -----------------------------------
 REPO=$WORK/repo KEYS=$WORK/keys
-mkdir -p "$REPO/apps/hello"
-for v in 1.0.0:1 2.0.0:2; do
-  "$PY" - "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}" <<'PY'
-import hashlib, json, sys
-path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
-h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
-json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCounter": counter,
-           "image": {"manifestDigest": h(version), "config": {"entrypoint": ["/bin/app"]},
-                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                                 "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
-                                 "uncompressedSize": 20}]}}, open(path, "w"), indent=2)
-PY
-done
-"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
-"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+st_fake_tuf_repo "$REPO" "$KEYS"
 check "securesystemslib verifies tender-publish's new repository" "$PY" "$PEER" verify "$REPO/tuf"
 "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2
@@ -167,8 +111,4 @@ cp -a "$REPO/tuf" "$WORK/spoiled-ts"
 check "securesystemslib refuses tender-publish's timestamp with a spoiled signature" \
   fails_with "timestamp.json: signature by " "$PY" "$PEER" verify "$WORK/spoiled-ts"
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+st_end

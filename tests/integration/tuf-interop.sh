@@ -9,29 +9,13 @@
 # temp dir. Skips (77) without node/npm, with node older than tuf-js needs, or offline.
 set -euo pipefail
 
-B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
-SRC=${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}
-PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
-for tool in node npm python3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 77; }
-done
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need node npm python3
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 17) ? 0 : 1)' ||
-  { echo "skip: tuf-js 4 needs node >= 20.17, this is $(node --version)"; exit 77; }
-for bin in "$PUBLISH" "$TUF" "$MOCK"; do
-  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/tender-tuf-interop.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+  skip "tuf-js 4 needs node >= 20.17, this is $(node --version)"
+st_begin tuf-interop tender-publish tender-tuf tender-server-mock
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf
 
 PEERS=$SRC/tests/interop/tuf-js
 if [[ ! -d $PEERS/node_modules ]]; then
@@ -45,50 +29,12 @@ if [[ ! -d $PEERS/node_modules ]]; then
   PEERS=$WORK/peers
 fi
 
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
-
 # serve NAME DIR: starts server-mock on DIR, sets URL.
-serve() {
-  "$MOCK" --repo "$2" --listen 127.0.0.1:0 >"$WORK/$1.out" 2>"$WORK/$1.log" &
-  PIDS+=($!)
-  URL=
-  for _ in $(seq 100); do
-    URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/$1.out")
-    [[ -n $URL ]] && return 0
-    sleep 0.1
-  done
-  echo "FAIL: server-mock did not start"
-  cat "$WORK/$1.log"
-  exit 1
-}
+serve() { st_start_mock "$1" --repo "$2" --listen 127.0.0.1:0; }
 
 # --- 1. tuf-js reads tender-publish's repository ---------------------------------------------
 REPO=$WORK/repo KEYS=$WORK/keys
-mkdir -p "$REPO/apps/hello"
-for v in 1.0.0:1 2.0.0:2; do
-  python3 - "$REPO/apps/hello/${v%:*}.json" "${v%:*}" "${v#*:}" <<'PY'
-import hashlib, json, sys
-path, version, counter = sys.argv[1], sys.argv[2], int(sys.argv[3])
-h = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
-json.dump({"schemaVersion": 1, "app": "hello", "version": version, "releaseCounter": counter,
-           "image": {"manifestDigest": h(version), "config": {"entrypoint": ["/bin/app"]},
-                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                                 "digest": h("l" + version), "size": 10, "diffId": h("d" + version),
-                                 "uncompressedSize": 20}]}}, open(path, "w"), indent=2)
-PY
-done
-"$PUBLISH" tuf-init --repo "$REPO" --keys "$KEYS" --root-keys 2 --root-threshold 2 >/dev/null
-"$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
+st_fake_tuf_repo "$REPO" "$KEYS"
 serve tender "$REPO"
 JS=$WORK/js-client
 mkdir -p "$JS/meta" "$JS/targets"
@@ -141,8 +87,4 @@ PY
 check "a foreign timestamp with a bad signature is refused" \
   bash -c "! '$TUF' --metadata-dir '$C' --metadata-url '$URL/repo/metadata' refresh 2>'$WORK/err' && grep -q 'timestamp: signature threshold not met' '$WORK/err'"
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+st_end

@@ -7,46 +7,12 @@
 # endless metadata body without Content-Length.
 set -euo pipefail
 
-B=${TENDER_BUILD_DIR:?TENDER_BUILD_DIR must be set}/bin
-PUBLISH=$B/tender-publish TUF=$B/tender-tuf MOCK=$B/tender-server-mock
-for tool in curl python3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 77; }
-done
-for bin in "$PUBLISH" "$TUF" "$MOCK"; do
-  [[ -x $bin ]] || { echo "FAIL: $bin is not built"; exit 1; }
-done
+# shellcheck source=../lib/script-test.sh
+source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
+st_need curl python3
+st_begin tuf-test tender-publish tender-tuf tender-server-mock
+PUBLISH=$B/tender-publish TUF=$B/tender-tuf
 
-WORK=$(mktemp -d /tmp/tender-tuf-test.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    failures=$((failures + 1))
-  fi
-}
-# fails_with TEXT CMD...: CMD exits 1 and its stderr contains TEXT.
-fails_with() {
-  local text=$1 rc=0
-  shift
-  "$@" 2>"$WORK/stderr" >/dev/null || rc=$?
-  [[ $rc == 1 ]] || { echo "     exit $rc, expected 1" >&2; return 1; }
-  grep -qF -- "$text" "$WORK/stderr" || { echo "     stderr: $(cat "$WORK/stderr")" >&2; return 1; }
-}
 same_files() { cmp -s "$1" "$2"; }
 
 REPO=$WORK/repo KEYS=$WORK/keys CLIENT=$WORK/client OUT=$WORK/out
@@ -81,15 +47,7 @@ check "tuf-add 1.0.0" "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hel
 check "tuf-add is idempotent for the same manifest" \
   "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0
 
-"$MOCK" --repo "$REPO" --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.log" &
-PIDS+=($!)
-URL=
-for _ in $(seq 100); do
-  URL=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/mock.out")
-  [[ -n $URL ]] && break
-  sleep 0.1
-done
-[[ -n $URL ]] || { echo "FAIL: server-mock did not start"; cat "$WORK/mock.log"; exit 1; }
+st_start_mock mock --repo "$REPO" --listen 127.0.0.1:0
 META=$URL/repo/tuf/metadata TARGETS=$URL/repo/tuf/targets
 
 tuf() { "$TUF" --metadata-dir "$CLIENT" --metadata-url "$META" "$@"; }
@@ -132,7 +90,7 @@ check "a removed target is no longer offered" fails_with "no trusted role lists 
 cp "$CLIENT/timestamp.json" "$WORK/ts.saved"
 "$PUBLISH" tuf-refresh --repo "$REPO" --keys "$KEYS" --expires timestamp=0
 check "an expired timestamp is refused as such" fails_with "timestamp: version" tuf refresh
-check "the message says expired" grep -q "expired" "$WORK/stderr"
+check "the message says expired" contains "$STDERR" "expired"
 check "the trusted timestamp is unchanged" same_files "$CLIENT/timestamp.json" "$WORK/ts.saved"
 check "tuf-refresh renews expiry" "$PUBLISH" tuf-refresh --repo "$REPO" --keys "$KEYS"
 check "refresh after renewal" tuf refresh
@@ -166,12 +124,8 @@ for _ in $(seq 100); do [[ -s $WORK/endless.port ]] && break; sleep 0.1; done
 ENDLESS=http://127.0.0.1:$(cat "$WORK/endless.port")
 check "an endless timestamp body is cut at its cap" \
   fails_with "timestamp: GET" "$TUF" --metadata-dir "$CLIENT" --metadata-url "$ENDLESS" refresh
-check "the reason is the size" grep -q "exceeds the limit of 16384 bytes" "$WORK/stderr"
+check "the reason is the size" contains "$STDERR" "exceeds the limit of 16384 bytes"
 
 check "bad usage exits 1" fails_with "Usage" "$TUF" --metadata-dir "$CLIENT" bogus
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+st_end

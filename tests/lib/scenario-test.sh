@@ -8,8 +8,8 @@
 #   own scn_test_cleanup when the test defines one, cleans the scenario up and fails when
 #   anything is left behind (SCN_TEST_LEFTOVERS_OK: an extended regex of leftovers to accept);
 #   with TENDER_TEST_KEEP_LOGS=DIR, the scenario's logs are copied to DIR first.
-# check, eq, contains, lacks, le and ge are the assertions; scn_test_end prints the summary and
-# gives the exit status.
+# The assertions are tests/lib/checks.sh's; scn_test_end prints the summary and gives the exit
+# status.
 
 scn_test_begin() {
   [[ $(id -u) -eq 0 ]] || { echo "skip: needs root (namespaces, mounts, cgroups)"; exit 77; }
@@ -26,15 +26,8 @@ scn_test_begin() {
   trap scn_test_on_exit EXIT
 }
 
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
-eq() { [[ "$1" == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-contains() { [[ "$1" == *"$2"* ]] || { echo "     '$1' lacks '$2'" >&2; return 1; }; }
-lacks() { [[ "$1" != *"$2"* ]] || { echo "     '$1' has '$2'" >&2; return 1; }; }
-le() { (( $1 <= $2 )) || { echo "     $1 > $2" >&2; return 1; }; }
-ge() { (( $1 >= $2 )) || { echo "     $1 < $2" >&2; return 1; }; }
+# shellcheck source=checks.sh
+source "${TENDER_SOURCE_DIR:?}/tests/lib/checks.sh"
 
 scn_test_on_exit() {
   local rc=$? work=$SCN_WORK left f
