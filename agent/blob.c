@@ -244,7 +244,7 @@ int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_er
         a->progress.done = 0;
         a->progress.total = req->layer->size;
         int dirfd = tender_store_blobs_fd(a->store);
-        if (sources.registry)
+        if (sources.registry && !req->ddi_only)
                 r = fetch_from_registry(a, req, dirfd, hex, &policy, &p, err);
         else
                 r = fetch_from_ddi(req, dirfd, hex, &policy, &p, err);

@@ -24,9 +24,11 @@ struct blob_request {
         const struct tender_journal_record *rec; /* app, version, action: progress feedback */
         const struct tender_layer *layer;
         const struct tender_log_ctx *log; /* the update's journald fields */
+        bool ddi_only; /* a delta blob: only the DDI artifact has it, never the registry */
 };
 
-/* Downloads the layer's blob into the store (retried under download.retry*), reporting
+/* Downloads the layer's blob (or a delta's: layer then holds only its digest and size) into the
+ * store (retried under download.retry*), reporting
  * progress to the server as DDI "proceeding" feedback (cnt/of = bytes of this blob, throttled
  * as above) and in a->progress while it runs (cleared at the end). Returns 0, or a negative
  * errno with err naming the blob and the source. */

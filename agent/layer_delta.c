@@ -5,31 +5,29 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "tender/delta.h"
 #include "tender/fileio.h"
-#include "tender/http.h"
 
-/* The delta blob in blobs/, downloaded when missing (resuming a .part). Returns its fd. */
+/* The delta blob in blobs/, fetched when missing the way a layer blob is (agent/blob.c: a
+ * .part resumed, retries, progress feedback and in tenderctl status, watchdog pings), but always
+ * from the deployment's DDI artifact: a registry holds image layers, not tender's deltas.
+ * Returns its fd. */
 static int delta_blob(const struct layer_delta_request *req, const struct tender_layer_delta *d,
                       const char *name, struct tender_error *err) {
         struct tender_store *store = req->a->store;
-        char hex[65];
         int fd = tender_store_blob_open(store, &d->digest);
         if (fd != -ENOENT)
                 return fd < 0 ? tender_error_set_errno(err, TENDER_ERR_SYSTEM, -fd, "open %s", name)
                               : fd;
-        /* URL from the server; size and digest only from the signed manifest. */
-        const struct tender_ddi_artifact *art = tender_ddi_chunk_artifact(req->chunk, name);
-        if (!art || !art->url)
-                return tender_error_set(err, TENDER_ERR_SERVER, ENOENT,
-                                        "the deployment offers no artifact %s", name);
-        struct tender_download dl = {.url = art->url, .digest = d->digest, .size = d->size};
-        struct tender_retry_policy policy = {
-                .max_attempts = (unsigned) req->a->cfg->download_retry_attempts,
-                .budget_ms = req->a->cfg->download_retry_budget_sec * 1000,
-        };
-        int r = tender_http_download_retry(req->a->ddi.http, &dl, tender_store_blobs_fd(store),
-                                           tender_digest_hex(&d->digest, hex), &policy, err);
+        /* Size and digest only from the signed manifest. */
+        struct tender_layer blob = {.digest = d->digest, .size = d->size};
+        struct blob_request br = {.chunk = req->chunk,
+                                  .rec = req->rec,
+                                  .layer = &blob,
+                                  .log = req->log,
+                                  .ddi_only = true};
+        int r = blob_fetch(req->a, &br, err);
         if (r < 0)
                 return r;
         fd = tender_store_blob_open(store, &d->digest);

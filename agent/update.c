@@ -186,7 +186,8 @@ static enum tender_journal_state step_verify(struct update *u) {
 /* True when the layer came through a delta (layer_delta.c). A failed delta is reported in the
  * progress feedback, and the full layer is fetched instead. */
 static bool fetch_layer_delta(struct update *u, const struct tender_layer *l) {
-        struct layer_delta_request req = {.a = u->a, .chunk = u->chunk, .m = u->m, .log = &u->log};
+        struct layer_delta_request req = {
+                .a = u->a, .chunk = u->chunk, .rec = u->rec, .m = u->m, .log = &u->log};
         struct tender_error err = {0};
         char what[MESSAGE_MAX];
         int r = layer_delta_fetch(&req, l, &err);

@@ -3,8 +3,9 @@
  * Delta applier (docs/delta-format.md). A pull-based producer: each call to produce() returns the
  * next piece of the rebuilt tar, so that libarchive can read it through a callback and nothing
  * of the new tar is kept whole, on disk or in memory. Memory is what the format's limits allow:
- * one zstd stream window for the records, and for patches one old window, one output chunk and
- * one frame, allocated only when the first patch comes.
+ * one zstd stream window for the records, and for patches one old window and one output chunk,
+ * allocated only when the first patch comes (patch frames are decoded as the record stream
+ * gives them, without a buffer of their own).
  *
  * Old files are opened beneath the old layer's directory fd with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS) (an O_NOFOLLOW walk where the kernel lacks openat2) and must be regular
@@ -61,7 +62,7 @@ struct applier {
         uint8_t hdr[DELTA_BLOCK];
 
         ZSTD_DCtx *pd; /* patches, lazily with the buffers below */
-        uint8_t *window, *out, *frame;
+        uint8_t *window, *out;
 
         struct tender_sha256 *hash; /* NULL while extracting: extraction hashes */
         uint64_t produced;
@@ -85,7 +86,6 @@ static void applier_done(struct applier *a) {
         free(a->copy);
         free(a->window);
         free(a->out);
-        free(a->frame);
         if (a->old_fd >= 0)
                 close(a->old_fd);
         delta_walk_free(a->walk);
@@ -314,12 +314,52 @@ static int patch_buffers(struct applier *a) {
         a->pd = ZSTD_createDCtx();
         a->window = malloc(MAX(a->h.window, 1u));
         a->out = malloc(MAX(a->h.chunk, 1u));
-        a->frame = malloc(TENDER_DELTA_MAX_FRAME);
-        if (!a->pd || !a->window || !a->out || !a->frame)
+        if (!a->pd || !a->window || !a->out)
                 return fail(a,
                             tender_error_set(a->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory"));
         ZSTD_DCtx_setParameter(a->pd, ZSTD_d_windowLogMax, TENDER_DELTA_PATCH_WINDOW_LOG);
         ZSTD_DCtx_setParameter(a->pd, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+        /* Decoded straight into a->out, which is also the frame's window: no buffer of its own. */
+        ZSTD_DCtx_setParameter(a->pd, ZSTD_d_stableOutBuffer, 1);
+        return 0;
+}
+
+/* Decodes a patch frame of frame_len bytes as it comes out of the record stream (no frame
+ * buffer: the stream's own output buffer feeds it) into a->out, with the old range in
+ * a->window as its prefix. The frame must end exactly at frame_len and give exactly out_len
+ * bytes. */
+static int patch_frame(struct applier *a, size_t old_len, uint32_t out_len, uint32_t frame_len) {
+        ZSTD_outBuffer out = {a->out, out_len, 0};
+        size_t z = ZSTD_DCtx_reset(a->pd, ZSTD_reset_session_only);
+        if (!ZSTD_isError(z))
+                z = ZSTD_DCtx_refPrefix(a->pd, a->window, old_len);
+        while (!ZSTD_isError(z) && frame_len > 0) {
+                if (a->rec_pos == a->rec_len) {
+                        int r = rec_fill(a);
+                        if (r < 0)
+                                return r;
+                }
+                size_t before = out.pos;
+                ZSTD_inBuffer in = {a->rec + a->rec_pos, MIN(frame_len, a->rec_len - a->rec_pos),
+                                    0};
+                z = ZSTD_decompressStream(a->pd, &out, &in);
+                if (ZSTD_isError(z))
+                        break;
+                a->rec_pos += in.pos;
+                frame_len -= (uint32_t) in.pos;
+                if (z == 0 && frame_len > 0)
+                        return BAD(a, "delta for %s: patch of %s: frame shorter than its record",
+                                   a->target, a->old_path);
+                if (in.pos == 0 && out.pos == before) /* stuck: out is full */
+                        return BAD(a, "delta for %s: patch of %s gives more than %u bytes",
+                                   a->target, a->old_path, out_len);
+        }
+        if (ZSTD_isError(z))
+                return BAD(a, "delta for %s: patch of %s: %s", a->target, a->old_path,
+                           ZSTD_getErrorName(z));
+        if (z != 0 || out.pos != out_len)
+                return BAD(a, "delta for %s: patch of %s gives %zu bytes, not %u", a->target,
+                           a->old_path, out.pos, out_len);
         return 0;
 }
 
@@ -347,18 +387,9 @@ static ssize_t do_patch(struct applier *a, bool whole) {
         r = pread_exact(a, a->window, old_len, off);
         if (r < 0)
                 return r;
-        r = rec_read(a, a->frame, frame_len);
+        r = patch_frame(a, old_len, out_len, frame_len);
         if (r < 0)
                 return r;
-        size_t z = ZSTD_DCtx_refPrefix(a->pd, a->window, old_len);
-        if (!ZSTD_isError(z))
-                z = ZSTD_decompressDCtx(a->pd, a->out, out_len, a->frame, frame_len);
-        if (ZSTD_isError(z))
-                return BAD(a, "delta for %s: patch of %s: %s", a->target, a->old_path,
-                           ZSTD_getErrorName(z));
-        if (z != out_len)
-                return BAD(a, "delta for %s: patch of %s gives %zu bytes, not %u", a->target,
-                           a->old_path, z, out_len);
         return (ssize_t) out_len;
 }
 

@@ -29,9 +29,10 @@
 #define TENDER_DELTA_STREAM_WINDOW_LOG 22           /* zstd window of the record stream: 4 MiB */
 #define TENDER_DELTA_PATCH_WINDOW_LOG 24 /* zstd window of a patch frame (prefix+chunk) */
 /* What the applier allocates for its own buffers and zstd contexts (libarchive and the disk
- * writer come on top, well under 2 MiB). */
+ * writer come on top, well under 2 MiB). Patch frames need no buffer: they are decoded straight
+ * from the record stream. */
 #define TENDER_DELTA_APPLY_MEMORY                                                                  \
-        (TENDER_DELTA_MAX_WINDOW + TENDER_DELTA_MAX_CHUNK + TENDER_DELTA_MAX_FRAME +               \
+        (TENDER_DELTA_MAX_WINDOW + TENDER_DELTA_MAX_CHUNK +                                        \
          (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + TENDER_DELTA_MAX_LISTING + 2u * 1024 * 1024)
 
 enum tender_delta_record {

@@ -21,6 +21,10 @@ void tender_sha256_update(struct tender_sha256 *h, const void *data, size_t len)
 void tender_sha256_final(struct tender_sha256 *h, struct tender_digest *ret);
 void tender_sha256_free(struct tender_sha256 *h);
 
+/* Tests: 1 makes new hashes use mbedTLS's portable code even where the CPU has SHA-NI, 0 makes
+ * them use SHA-NI where it has it, -1 (default) decides from CPUID. Not thread-safe. */
+void tender_sha256_force_portable(int portable);
+
 void tender_sha256_buffer(const void *data, size_t len, struct tender_digest *ret);
 /* Hashes what is left of fd (reads to EOF). ret_size may be NULL. */
 int tender_sha256_fd(int fd, struct tender_digest *ret, uint64_t *ret_size);

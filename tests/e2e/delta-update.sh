@@ -4,7 +4,9 @@
 # delta (the server's request log shows the delta blob fetched and the layer blob never),
 # with the right files; v4's delta blobs corrupted on the server and v5's source layers changed
 # on the device each make tenderd fall back to the full layer, succeed, and say so in the
-# deployment's feedback. (v3 is the scenario's broken app; not used here.)
+# deployment's feedback. (v3 is the scenario's broken app; not used here.) v2 also adds 2 MiB of
+# random data, so its delta is large enough that, from a throttled server, tenderd sends DDI
+# progress feedback for the delta blob as for a layer blob (agent/blob.c).
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -41,6 +43,7 @@ PY
     scn_write_app "$fs" "$v"
     f=$fs/payload/part$(printf %02d $((v * 2))).bin
     ((v > 1)) && patch_file "$f"
+    ((v == 2)) && python3 -c 'import random, sys; open(sys.argv[1], "wb").write(random.Random(9).randbytes(2 << 20))' "$fs/payload/extra.bin"
     sha256sum "$f" | cut -d' ' -f1 >"$SCN_WORK/want-v$v"
     umoci new --image "$oci:v$v"
     umoci unpack --image "$oci:v$v" "$b"
@@ -83,7 +86,8 @@ load_manifests
 check "v2 is published with a delta from v1" test -n "$delta_2"
 check "v4 is published with deltas" test -n "$delta_4"
 check "v5 is published with deltas" test -n "$delta_5"
-scn_start_server
+# 1 MiB/s: the 2 MiB delta takes about 2 s, longer than the 1 s between progress messages.
+SCN_SERVER_ARGS="--throttle $((1024 * 1024))" scn_start_server
 scn_write_config
 scn_start_agent
 
@@ -101,6 +105,9 @@ check "v2: the rebuilt layer has the patched file" \
   eq "$(file_sha "$(layer_dir "$diffid_2")/payload/part04.bin")" "$(cat "$SCN_WORK/want-v2")"
 check "v2: the rebuilt layer has v2's app" contains "$(cat "$(layer_dir "$diffid_2")/app/run")" "hello v2"
 check "v2: no fallback reported" lacks "$(all_details "$id")" "falling back"
+progress=$(scn_action_field "$id" "' '.join('%d/%d' % (f['status']['result']['progress']['cnt'], f['status']['result']['progress']['of']) for f in a['feedback'] if any('downloading $delta_2' in d for d in f['status'].get('details', [])))")
+echo "     v2: progress feedback for the delta blob (bytes done/total): $progress"
+check "v2: progress feedback for the delta blob, in bytes of it" contains "$progress" "/$dsize_2"
 check "v2: the delta blob is not kept on the device" test ! -e "$(layer_dir "$delta_2" | sed 's,/layers/,/blobs/,')"
 history=$(cat "$SCN_WORK/store/apps/hello/volumes/data/history" 2>/dev/null)
 check "v2: the app ran" contains "$history" "v2 "

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* magicless patch frames */
 #include <zstd.h>
 
 #include "tender/delta.h"
@@ -288,8 +289,10 @@ static int write_hand(struct fx *f, const struct tender_digest *source, const st
         memcpy(h + 48, f->layer.diff_id.bytes, 32);
         for (int i = 0; i < 8; i++)
                 h[80 + i] = (uint8_t) (f->layer.uncompressed_size >> (8 * i));
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
                 h[88 + i] = (uint8_t) (window >> (8 * i));
+                h[92 + i] = (uint8_t) (window >> (8 * i)); /* chunk */
+        }
         size_t zn = ZSTD_compress(z, sizeof(z), r->b, r->n, 3);
         if (ZSTD_isError(zn))
                 return -EIO;
@@ -387,6 +390,71 @@ TEST(refuses_bad_ranges_and_order) {
         r.n = 0;
         put_end(&r);
         HAND_FAILS(&f, &r, TENDER_DELTA_MAX_WINDOW + 1, E2BIG, "window");
+        fx_done(&f);
+}
+
+/* A patch frame as the generator makes it: magicless, no content size, old bytes as prefix. */
+static size_t patch_frame(const char *old, const char *new, uint8_t *out, size_t size) {
+        ZSTD_CCtx *c = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(c, ZSTD_c_format, ZSTD_f_zstd1_magicless);
+        ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+        ZSTD_CCtx_refPrefix(c, old, strlen(old));
+        size_t n = ZSTD_compress2(c, out, size, new, strlen(new));
+        ZSTD_freeCCtx(c);
+        return ZSTD_isError(n) ? 0 : n;
+}
+
+static void put_patch_file(struct rec *r, uint32_t out_len, uint32_t frame_len, const void *frame,
+                           size_t n) {
+        uint8_t h[9] = {TENDER_DELTA_PATCH_FILE};
+        for (int i = 0; i < 4; i++) {
+                h[1 + i] = (uint8_t) (out_len >> (8 * i));
+                h[5 + i] = (uint8_t) (frame_len >> (8 * i));
+        }
+        put(r, h, 9);
+        put(r, frame, n);
+}
+
+/* Patch frames are decoded as the record stream gives them (no frame buffer): a frame longer or
+ * shorter than its record says, or giving more or fewer bytes, is refused; a good one gives its
+ * bytes and the stream goes on after it. */
+TEST(refuses_bad_patch_frames) {
+        struct fx f;
+        uint8_t frame[256];
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        size_t n = patch_frame("0123456789", "0123456789abc", frame, sizeof(frame));
+        ASSERT_TRUE(n > 0);
+        struct rec r = {.n = 0};
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 13, (uint32_t) n, frame, n);
+        put_end(&r); /* good: only the target's size is missed */
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "rebuilt 13 bytes");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 13, (uint32_t) n + 1, frame, n);
+        put(&r, "x", 1); /* a byte the frame does not need */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "frame shorter than its record");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 13, (uint32_t) n - 1, frame, n - 1); /* cut */
+        put_end(&r);
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "etc/conf");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 12, (uint32_t) n, frame, n);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "etc/conf");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 14, (uint32_t) n, frame, n);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "gives 13 bytes, not 14");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_patch_file(&r, 13, 0, frame, 0);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 4096, EBADMSG, "gives 0 bytes, not 13");
         fx_done(&f);
 }
 

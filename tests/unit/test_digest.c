@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "tender/digest.h"
+#include "tender/macro.h"
 #include "test.h"
 
 #define EMPTY_SHA256 "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -148,6 +151,57 @@ TEST(fd_hashing) {
         close(fd);
 
         ASSERT_ERR(tender_sha256_fd(-1, &got, &size), EBADF);
+}
+
+/* SHA-NI (where the CPU has it) and mbedTLS's portable code must agree for every length around
+ * the block size and its padding boundary and for any split into updates. */
+static void hash_split(const uint8_t *p, size_t len, size_t step, struct tender_digest *ret) {
+        struct tender_sha256 *h = tender_sha256_new();
+        for (size_t off = 0; off < len; off += step)
+                tender_sha256_update(h, p + off, len - off < step ? len - off : step);
+        tender_sha256_final(h, ret);
+        tender_sha256_free(h);
+}
+
+TEST(accelerated_matches_portable) {
+        static const size_t steps[] = {1, 3, 63, 64, 65, 1000, 1 << 20};
+        size_t max = 3 * 64 + 1;
+        uint8_t *p = malloc(max);
+        uint32_t x = 7;
+        ASSERT_TRUE(p);
+        for (size_t i = 0; i < max; i++) {
+                x = x * 1103515245 + 12345;
+                p[i] = (uint8_t) (x >> 16);
+        }
+        for (size_t len = 0; len <= max; len++)
+                for (size_t s = 0; s < ELEMENTSOF(steps); s++) {
+                        struct tender_digest a, b;
+                        tender_sha256_force_portable(1);
+                        hash_split(p, len, steps[s], &a);
+                        tender_sha256_force_portable(0);
+                        hash_split(p, len, steps[s], &b);
+                        ASSERT_TRUE(tender_digest_equal(&a, &b));
+                }
+        tender_sha256_force_portable(-1);
+        free(p);
+}
+
+/* FIPS 180-2: one million 'a', in pieces that do not fall on blocks. */
+TEST(million_a) {
+        char buf[TENDER_DIGEST_STRING_MAX];
+        uint8_t *p = malloc(1000000);
+        struct tender_digest d;
+        ASSERT_TRUE(p);
+        memset(p, 'a', 1000000);
+        for (int portable = 0; portable <= 1; portable++) {
+                tender_sha256_force_portable(portable);
+                hash_split(p, 1000000, 4099, &d);
+                ASSERT_STREQ(
+                        tender_digest_format(&d, buf),
+                        "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        }
+        tender_sha256_force_portable(-1);
+        free(p);
 }
 
 TEST_MAIN()
