@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -34,11 +35,17 @@ struct queued {
 };
 
 static struct {
-        pthread_mutex_t mutex; /* guards snap, check, queue and n_queue */
+        pthread_mutex_t mutex; /* guards snap, check, queue, n_queue, clients and n_clients */
         struct control_snapshot snap;
         bool check;
         struct queued queue[CONTROL_QUEUE_MAX];
         size_t n_queue;
+        /* The connections being served, one thread each (-1: free slot), so that a slow or
+         * stuck client holds up nobody else; control_stop shuts them down. */
+        int clients[CONTROL_CLIENTS_MAX];
+        size_t n_clients;
+        pthread_cond_t clients_done; /* signalled when a client's thread ends, or at stop */
+        bool quitting;
 
         struct agent *a;
         pthread_t thread;
@@ -48,7 +55,11 @@ static struct {
         bool has_group;
         gid_t gid;
         uint64_t watchdog_usec, watchdog_last;
-} ctl = {.mutex = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1, .wake_fd = -1, .quit_fd = -1};
+} ctl = {.mutex = PTHREAD_MUTEX_INITIALIZER,
+         .clients_done = PTHREAD_COND_INITIALIZER,
+         .listen_fd = -1,
+         .wake_fd = -1,
+         .quit_fd = -1};
 
 static volatile sig_atomic_t stop_signal;
 
@@ -145,11 +156,34 @@ void control_publish_note(const char *note) {
         pthread_mutex_unlock(&ctl.mutex);
 }
 
-static int write_all(int fd, const char *p, size_t len) {
+/* Waits until fd is ready for events or the deadline (now_usec() clock) passed: 0 ready,
+ * -ETIMEDOUT. The whole exchange has one deadline, so that a client reading or writing a byte
+ * at a time cannot hold its connection for longer than CONTROL_IO_TIMEOUT_SEC. */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                uint64_t now = now_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                struct pollfd p = {.fd = fd, .events = events};
+                int r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
+                if (r > 0)
+                        return 0;
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+static int write_all(int fd, const char *p, size_t len, uint64_t deadline) {
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        int r = wait_fd(fd, POLLOUT, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (n < 0)
                         return -errno;
                 p += n;
@@ -161,10 +195,11 @@ static int write_all(int fd, const char *p, size_t len) {
 void control_reply(int fd, cJSON *reply) {
         _cleanup_free_ char *s = reply ? cJSON_PrintUnformatted(reply) : NULL;
         static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
+        uint64_t deadline = now_usec() + CONTROL_IO_TIMEOUT_SEC * 1000000ULL;
         if (!s)
-                (void) !write(fd, oom, sizeof(oom) - 1);
-        else if (write_all(fd, s, strlen(s)) >= 0)
-                (void) !write(fd, "\n", 1);
+                (void) write_all(fd, oom, sizeof(oom) - 1, deadline);
+        else if (write_all(fd, s, strlen(s), deadline) >= 0)
+                (void) write_all(fd, "\n", 1, deadline);
         cJSON_Delete(reply);
 }
 
@@ -208,13 +243,20 @@ static bool peer_allowed(int fd, uid_t *ret_uid) {
 }
 
 static int read_request(int fd, char *buf, size_t size, size_t *ret_len) {
+        uint64_t deadline = now_usec() + CONTROL_IO_TIMEOUT_SEC * 1000000ULL;
         size_t len = 0;
         for (;;) {
                 if (len == size)
                         return -E2BIG;
-                ssize_t n = read(fd, buf + len, size - len);
+                ssize_t n = recv(fd, buf + len, size - len, MSG_DONTWAIT);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        int r = wait_fd(fd, POLLIN, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (n < 0)
                         return -errno;
                 if (n == 0)
@@ -228,6 +270,16 @@ static int read_request(int fd, char *buf, size_t size, size_t *ret_len) {
         return 0;
 }
 
+/* Marks fd as no longer served by its thread (under the mutex): it is closed, or handed to
+ * the main loop. */
+static void client_release_locked(int fd) {
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                if (ctl.clients[i] == fd) {
+                        ctl.clients[i] = -1;
+                        return;
+                }
+}
+
 /* Hands a rollback to the main loop, which replies on fd when it ran. */
 static int enqueue(int fd, uid_t uid, const char *app) {
         pthread_mutex_lock(&ctl.mutex);
@@ -237,6 +289,7 @@ static int enqueue(int fd, uid_t uid, const char *app) {
                 q->fd = fd;
                 q->uid = uid;
                 copy(q->app, sizeof(q->app), app);
+                client_release_locked(fd); /* control_stop answers the queue, not the slot */
                 r = 0;
         }
         pthread_mutex_unlock(&ctl.mutex);
@@ -284,19 +337,16 @@ static bool dispatch(int fd, uid_t uid, const cJSON *req) {
         return false;
 }
 
-static void serve(int fd) {
-        struct timeval tv = {.tv_sec = CONTROL_IO_TIMEOUT_SEC};
+/* Returns true when fd was handed to the main loop, false when the caller closes it. */
+static bool serve(int fd) {
         char buf[CONTROL_REQUEST_MAX];
         size_t len = 0;
         uid_t uid = 0;
 
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (!peer_allowed(fd, &uid)) {
                 control_reply(fd,
                               control_error("permission denied: root or the control group only"));
-                close(fd);
-                return;
+                return false;
         }
         _cleanup_(cJSON_Deletep) cJSON *req = NULL;
         int r = read_request(fd, buf, sizeof(buf), &len);
@@ -304,16 +354,66 @@ static void serve(int fd) {
             !cJSON_IsObject(req)) {
                 control_reply(fd, control_error("expected one JSON object of at most %d bytes",
                                                 CONTROL_REQUEST_MAX));
-                close(fd);
-                return;
+                return false;
         }
-        if (!dispatch(fd, uid, req))
+        return dispatch(fd, uid, req);
+}
+
+static void *client_main(void *userdata) {
+        int fd = (int) (intptr_t) userdata;
+        bool handed_over = serve(fd);
+        pthread_mutex_lock(&ctl.mutex);
+        if (!handed_over) {
+                client_release_locked(fd);
+                close(fd); /* under the mutex: control_stop never shuts down a reused number */
+        }
+        ctl.n_clients--;
+        pthread_cond_broadcast(&ctl.clients_done);
+        pthread_mutex_unlock(&ctl.mutex);
+        return NULL;
+}
+
+/* Serves fd in a thread of its own; the caller made sure a slot is free. */
+static void start_client(int fd) {
+        pthread_attr_t attr;
+        pthread_t t;
+
+        pthread_mutex_lock(&ctl.mutex);
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                if (ctl.clients[i] < 0) {
+                        ctl.clients[i] = fd;
+                        break;
+                }
+        ctl.n_clients++;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int r = -pthread_create(&t, &attr, client_main, (void *) (intptr_t) fd);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                client_release_locked(fd);
+                ctl.n_clients--;
+        }
+        pthread_mutex_unlock(&ctl.mutex);
+        if (r < 0) {
+                control_reply(fd, control_error("cannot serve: %s", strerror(-r)));
                 close(fd);
+        }
+}
+
+/* With every slot taken by slow clients, new ones wait in the listen backlog until a slot
+ * frees (at most CONTROL_IO_TIMEOUT_SEC); returns false when tenderd stops meanwhile. */
+static bool wait_for_slot(void) {
+        pthread_mutex_lock(&ctl.mutex);
+        while (ctl.n_clients >= CONTROL_CLIENTS_MAX && !ctl.quitting)
+                pthread_cond_wait(&ctl.clients_done, &ctl.mutex);
+        bool go = !ctl.quitting;
+        pthread_mutex_unlock(&ctl.mutex);
+        return go;
 }
 
 static void *thread_main(void *userdata) {
         (void) userdata;
-        for (;;) {
+        while (wait_for_slot()) {
                 struct pollfd p[2] = {{.fd = ctl.listen_fd, .events = POLLIN},
                                       {.fd = ctl.quit_fd, .events = POLLIN}};
                 if (poll(p, 2, -1) < 0) {
@@ -325,7 +425,7 @@ static void *thread_main(void *userdata) {
                         break;
                 int fd = accept4(ctl.listen_fd, NULL, NULL, SOCK_CLOEXEC);
                 if (fd >= 0)
-                        serve(fd);
+                        start_client(fd);
         }
         return NULL;
 }
@@ -385,6 +485,8 @@ int control_start(struct agent *a, struct tender_error *err) {
         if (sd_watchdog_enabled(0, &usec) > 0)
                 ctl.watchdog_usec = usec;
         ctl.a = a;
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                ctl.clients[i] = -1;
         if (wake_fd() < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "eventfd");
         if (a->cfg->control_group && lookup_group(a->cfg->control_group, err) < 0)
@@ -410,10 +512,22 @@ int control_start(struct agent *a, struct tender_error *err) {
 
 void control_stop(void) {
         if (ctl.running) {
+                pthread_mutex_lock(&ctl.mutex);
+                ctl.quitting = true;
+                pthread_cond_broadcast(&ctl.clients_done);
+                pthread_mutex_unlock(&ctl.mutex);
                 wake(ctl.quit_fd);
                 pthread_join(ctl.thread, NULL);
                 ctl.running = false;
                 unlink(ctl.path);
+                /* Clients still served: cut their connections short, wait for their threads. */
+                pthread_mutex_lock(&ctl.mutex);
+                for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                        if (ctl.clients[i] >= 0)
+                                shutdown(ctl.clients[i], SHUT_RDWR);
+                while (ctl.n_clients > 0)
+                        pthread_cond_wait(&ctl.clients_done, &ctl.mutex);
+                pthread_mutex_unlock(&ctl.mutex);
         }
         for (size_t i = 0; i < ctl.n_queue; i++) {
                 control_reply(ctl.queue[i].fd, control_error("tenderd is stopping"));

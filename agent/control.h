@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tenderd's control socket for tenderctl (docs/agent.md, "Control socket"). One thread accepts
- * connections: one JSON request, one JSON reply each, from root or control.group (SO_PEERCRED).
+ * connections and serves each in a thread of its own (at most CONTROL_CLIENTS_MAX, each bounded
+ * by CONTROL_IO_TIMEOUT_SEC), so that a stuck client holds up nobody: one JSON request, one JSON
+ * reply each, from root or control.group (SO_PEERCRED).
  * It answers status, lock, unlock and logs itself, from a mutex-protected snapshot of what the
  * main loop publishes and from the store on disk, so it answers during an update. check and
  * rollback are handed to the main loop: check wakes it, rollback runs between polls and its
@@ -20,6 +22,7 @@
 #define CONTROL_REQUEST_MAX 4096
 #define CONTROL_QUEUE_MAX 8      /* rollbacks waiting for the main loop */
 #define CONTROL_IO_TIMEOUT_SEC 5 /* a client that does not send its request in time is dropped */
+#define CONTROL_CLIENTS_MAX 16   /* connections served at once, one thread each; more wait */
 #define CONTROL_LOG_LINES_MAX 1000
 #define CONTROL_NOTE_MAX 320
 

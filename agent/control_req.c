@@ -223,6 +223,7 @@ cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid) {
                 .previous = previous,
                 .n_chunks = 1,
                 .message = TAKE_PTR(message),
+                .by_operator = true, /* not a health failure: current is not marked bad */
         };
         /* current first: from here a crash replays "rolling-back" (or supervision restarts
          * previous), never the release the operator rolled away from. */

@@ -2,19 +2,17 @@
 #include "lock.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/manifest.h"
-#include "update.h"
 
 /* App names as the store takes them; they become file names here. */
 static bool valid_app(const char *app) {
@@ -138,82 +136,21 @@ int lock_app_held(int root_fd, const char *app) {
         _cleanup_close_ int fd = openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        /* flock and fcntl locks are separate kinds on Linux: ask about both. A shared flock
-         * probe is enough, an app takes the lock exclusive or shared, and either defers. */
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno == EWOULDBLOCK)
-                        return 1;
-                return -errno;
-        }
-        flock(fd, LOCK_UN);
+        /* flock and fcntl locks are separate kinds on Linux: ask about both. The flock probe
+         * is exclusive, so that an app's shared lock shows too; two probes of tenderd's own
+         * (the swap gate, a status request) would see each other: they take turns. */
+        static pthread_mutex_t probe_mutex = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&probe_mutex);
+        int r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+        if (r == 0)
+                flock(fd, LOCK_UN);
+        pthread_mutex_unlock(&probe_mutex);
+        if (r == -EWOULDBLOCK)
+                return 1;
+        if (r < 0)
+                return r;
         struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
         if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
                 return -errno;
         return fl.l_type != F_UNLCK;
-}
-
-static uint64_t monotonic_sec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec;
-}
-
-/* Why the swap must wait now, in why; false when it need not. app_since is when this deferral
- * first saw the app lock held (0: not yet). */
-static bool deferred(struct agent *a, const char *app, uint64_t *app_since, char *why, size_t size,
-                     const struct tender_log_ctx *log) {
-        int root_fd = tender_store_root_fd(a->store);
-        struct lock_operator op;
-        if (lock_operator_get(root_fd, app, (uint64_t) time(NULL), &op) >= 0) {
-                snprintf(why, size, "operator lock for %llu s more%s%s",
-                         (unsigned long long) (op.until - (uint64_t) time(NULL)),
-                         op.reason[0] ? ": " : "", op.reason);
-                return true;
-        }
-        int r = lock_app_held(root_fd, app);
-        if (r < 0)
-                tender_log(LOG_WARNING, log, "Cannot test the app lock of %s: %s", app,
-                           strerror(-r));
-        if (r <= 0) {
-                *app_since = 0;
-                return false;
-        }
-        uint64_t now = monotonic_sec();
-        if (!*app_since)
-                *app_since = now;
-        if (now - *app_since >= a->cfg->app_lock_ttl_sec) {
-                tender_log(LOG_WARNING, log,
-                           "The app lock of %s was held for %llu s (control.appLockTtlSeconds): "
-                           "swapping anyway",
-                           app, (unsigned long long) (now - *app_since));
-                return false;
-        }
-        snprintf(why, size, "app lock held for %llu s (ignored after %llu s)",
-                 (unsigned long long) (now - *app_since),
-                 (unsigned long long) a->cfg->app_lock_ttl_sec);
-        return true;
-}
-
-void lock_defer_swap(struct agent *a, const char *app, const struct tender_log_ctx *log) {
-        char why[LOCK_REASON_MAX + 128], last[sizeof(why)] = "";
-        uint64_t app_since = 0;
-
-        while (deferred(a, app, &app_since, why, sizeof(why), log)) {
-                /* Logged when the kind of lock changes, not at every retry. */
-                if (strncmp(why, last, 8) != 0)
-                        tender_log(LOG_NOTICE, log, "Swap of %s deferred: %s", app, why);
-                snprintf(last, sizeof(last), "%s", why);
-                control_publish_note(why);
-                sd_notifyf(0, "STATUS=%s: swap deferred: %s", app, why);
-                if (control_wait(a->cfg->lock_retry_sec)) {
-                        /* Nothing was swapped and the journal says "staging": the update
-                         * resumes when tenderd runs again. Containers keep running. */
-                        tender_log(LOG_NOTICE, log,
-                                   "Stopping on signal %d while the swap is deferred",
-                                   control_stop_signal());
-                        sd_notify(0, "STOPPING=1");
-                        _exit(0);
-                }
-        }
-        control_publish_note(NULL);
 }

@@ -8,6 +8,7 @@
  *     LOCK_APP_MOUNT. The app holds it with flock(2) or an OFD lock (F_OFD_SETLK); the kernel
  *     drops it when the holder's last descriptor goes, e.g. when the process dies. tenderd
  *     honours it for at most control.appLockTtlSeconds per deferred swap.
+ * The swap gate (gate.c) asks these; this module only keeps and tests the locks.
  */
 #pragma once
 
@@ -16,7 +17,6 @@
 #include <sys/types.h>
 
 #include "tender/error.h"
-#include "tender/log.h"
 
 #define LOCK_DIR "locks"
 #define LOCK_APP_DIR "locks/app"
@@ -24,8 +24,6 @@
 #define LOCK_REASON_MAX 200
 #define LOCK_TTL_MAX (30ULL * 86400)
 #define LOCK_FILE_MAX 4096
-
-struct agent;
 
 struct lock_operator {
         uint64_t created, until; /* wall clock, seconds since the epoch */
@@ -47,10 +45,3 @@ int lock_app_path(int root_fd, const char *root, const char *app, char **ret_pat
 /* 1 when a process holds app's lock file (flock, OFD or POSIX lock), 0 when not or when the
  * file does not exist, negative errno when it cannot tell. */
 int lock_app_held(int root_fd, const char *app);
-
-/* The gate before the swap: returns when no lock defers app's swap any more (operator lock
- * gone or expired, app lock released, or held past control.appLockTtlSeconds). Meanwhile it
- * publishes why on the control socket and in systemd's STATUS=, pings the watchdog and wakes
- * up every control.lockRetrySeconds or when tenderctl asks. A stop signal while deferred ends
- * tenderd at once: the journal holds "staging", so the update resumes after the restart. */
-void lock_defer_swap(struct agent *a, const char *app, const struct tender_log_ctx *log);

@@ -9,6 +9,7 @@
 
 #include "cancel.h"
 #include "control.h"
+#include "gate.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
 static int poll_once(struct agent *a, uint64_t *interval) {
         _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
         struct tender_error err = {0};
+        gate_poll_begins(); /* a deferred swap is seen again by this poll if it still waits */
         int r = ddi_poll(&a->ddi, &p, &err);
         if (r < 0) {
                 log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
@@ -61,7 +63,7 @@ static uint64_t monotonic_sec(void) {
 }
 
 /* Between polls: serves tenderctl's rollbacks until the interval ends, a "check" asks for a
- * poll now, or a signal asks to stop. */
+ * poll now, a deferred swap's gate opens (gate.c), or a signal asks to stop. */
 static void wait_next_poll(struct agent *a, uint64_t interval) {
         uint64_t deadline = monotonic_sec() + interval;
         for (;;) {
@@ -70,6 +72,9 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                         log_info("Polling now, as tenderctl asked");
                         return;
                 }
+                /* Cheap (lock files, the clock): done at every wake-up, a lock request too. */
+                if (gate_recheck(a))
+                        return;
                 uint64_t now = monotonic_sec();
                 if (now >= deadline)
                         return;
@@ -79,7 +84,12 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                         agent_supervise(a);
                         continue;
                 }
-                if (control_wait(due < deadline - now ? due : deadline - now))
+                uint64_t left = deadline - now, gate = gate_due_sec();
+                if (due < left)
+                        left = due;
+                if (gate < left)
+                        left = gate;
+                if (control_wait(left))
                         return;
         }
 }
@@ -152,12 +162,14 @@ static int run(const struct tender_config *cfg, bool once) {
                 control_watchdog_ping();
                 r = poll_once(&a, &interval);
                 control_publish_update(NULL, NULL, NULL, NULL);
+                bool deferred = gate_publish(); /* the staged update whose swap waits */
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;
                 }
                 agent_supervise(&a);
-                sd_notify(0, "STATUS=polling");
+                if (!deferred)
+                        sd_notify(0, "STATUS=polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
                 wait_next_poll(&a, interval);
         }

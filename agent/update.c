@@ -12,9 +12,9 @@
 #include "blob.h"
 #include "cancel.h"
 #include "control.h"
+#include "gate.h"
 #include "health.h"
 #include "layer_delta.h"
-#include "lock.h"
 #include "notify.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
@@ -22,7 +22,6 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "trust.h"
-#include "window.h"
 
 #define MESSAGE_MAX (2 * TENDER_ERROR_MESSAGE_MAX)
 
@@ -408,10 +407,17 @@ static enum tender_journal_state step_rollback(struct update *u) {
         struct tender_error err = {0};
         size_t n = strlen(u->message);
 
-        tender_log(LOG_ERR, &u->log, "%s", u->message);
+        tender_log(u->rec->by_operator ? LOG_NOTICE : LOG_ERR, &u->log, "%s", u->message);
         if (container_stop(&u->a->runtime, u->a->store, app, version, 0, &err) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to remove %s: %s", u->id, err.message);
-        if (tender_store_mark_bad(u->a->store, app, version) < 0)
+        /* The operator's choice says nothing about the release's health: it stays eligible,
+         * so that the server may deploy it again. */
+        if (u->rec->by_operator)
+                tender_log(LOG_NOTICE, &u->log,
+                           "%s %s rolled back by the operator, not marked bad: it may be "
+                           "deployed again",
+                           app, version);
+        else if (tender_store_mark_bad(u->a->store, app, version) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to mark %s bad", u->id);
         if (!prev) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; no previous release to run");
@@ -456,11 +462,7 @@ static enum tender_journal_state update_step(struct update *u, enum tender_journ
         case TENDER_JOURNAL_DOWNLOADING:
                 return step_download(u);
         case TENDER_JOURNAL_STAGING:
-                s = step_stage(u);
-                /* Operator and app locks defer the swap, after the download (agent/lock.c). */
-                if (s == TENDER_JOURNAL_SWAPPING)
-                        lock_defer_swap(u->a, u->rec->app, &u->log);
-                return s;
+                return step_stage(u);
         case TENDER_JOURNAL_SWAPPING:
                 return step_swap(u);
         case TENDER_JOURNAL_TESTING:
@@ -542,15 +544,17 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
                 snprintf(u.message, sizeof(u.message), "%s", rec->message);
         container_id(rec->app, rec->version, u.id);
         for (;;) {
-                /* Swap gates: a deferred update stays staged (journal at staging) and runs again
-                 * from the start when a later poll offers it. */
-                if (s == TENDER_JOURNAL_SWAPPING &&
-                    window_defer_swap(a, rec, u.message, sizeof(u.message)) > 0) {
-                        tender_log(LOG_NOTICE, &u.log, "%s", u.message);
-                        free(rec->message);
-                        rec->message = strdup(u.message);
-                        update_done(&u);
-                        return TENDER_JOURNAL_STAGING;
+                /* The swap gate (gate.c): a deferred update stays staged (journal at staging);
+                 * the main loop looks again and the deployment runs once more from the start
+                 * when the gate opens. */
+                if (s == TENDER_JOURNAL_SWAPPING) {
+                        if (gate_defer(a, rec, a->deployment, &u.log) > 0) {
+                                update_done(&u);
+                                return TENDER_JOURNAL_STAGING;
+                        }
+                        free(rec->gate); /* past the gate: its bookkeeping ends */
+                        rec->gate = NULL;
+                        rec->app_lock_since = 0;
                 }
                 if (transition(&u, s) < 0 && s < TENDER_JOURNAL_SWAPPING) {
                         /* Nothing changed on the device yet; without a journal, do not start. */
@@ -567,7 +571,11 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
         } else if (s == TENDER_JOURNAL_ROLLED_BACK || s == TENDER_JOURNAL_FAILED)
                 /* A failed release is final (a rolled-back one is marked bad): its files can go. */
                 gc(&u);
-        tender_log(s == TENDER_JOURNAL_COMMITTED ? LOG_NOTICE : LOG_ERR, &u.log, "%s", u.message);
+        tender_log(s == TENDER_JOURNAL_COMMITTED ||
+                                   (s == TENDER_JOURNAL_ROLLED_BACK && rec->by_operator)
+                           ? LOG_NOTICE
+                           : LOG_ERR,
+                   &u.log, "%s", u.message);
         update_done(&u);
         return s;
 }
@@ -639,6 +647,13 @@ static int set_chunk(struct tender_journal_record *rec, const struct tender_ddi_
         rec->app = strdup(d->chunks[i].name);
         rec->version = strdup(d->chunks[i].version);
         rec->previous = rec->message = NULL;
+        /* The gate's bookkeeping belongs to the staged chunk it deferred: it goes on when
+         * that chunk runs again, and is dropped for another one. */
+        if (rec->chunk != i) {
+                free(rec->gate);
+                rec->gate = NULL;
+                rec->app_lock_since = 0;
+        }
         rec->chunk = i;
         rec->state = TENDER_JOURNAL_QUEUED;
         rec->result = TENDER_JOURNAL_RESULT_NONE;
@@ -729,15 +744,14 @@ int update_handle(struct agent *a, const char *base) {
                 log_info("Action %s: the server says skip the download for now", d->id);
                 return 0;
         }
-        /* Deferred at an earlier poll and still gated: wait quietly. Running it again would
-         * send a round of progress feedback per poll, which hawkBit caps per action. */
-        char why[TENDER_ERROR_MESSAGE_MAX];
-        a->deployment = d;
-        r = rec->state == TENDER_JOURNAL_STAGING ? window_defer_swap(a, rec, why, sizeof(why)) : 0;
-        a->deployment = NULL;
-        if (r > 0) {
-                log_debug("Action %s: %s", d->id, why);
-                return 0;
+        /* Deferred at an earlier poll and still gated: wait quietly (gate.c reports a new
+         * reason only). Running it again would send a round of progress feedback per poll,
+         * which hawkBit caps per action. */
+        if (rec->state == TENDER_JOURNAL_STAGING) {
+                struct tender_log_ctx log = {
+                        .app = rec->app, .version = rec->version, .deployment = rec->action_id};
+                if (gate_defer(a, rec, d, &log) > 0)
+                        return 0;
         }
         log_info("Action %s: %zu release(s) offered", d->id, d->n_chunks);
 
@@ -749,8 +763,8 @@ int update_handle(struct agent *a, const char *base) {
                 enum tender_journal_state s =
                         update_run(a, rec, &d->chunks[i], TENDER_JOURNAL_QUEUED);
                 a->deployment = NULL;
-                if (s == TENDER_JOURNAL_STAGING) /* deferred by a swap gate (window.c) */
-                        return window_report_deferred(a, rec);
+                if (s == TENDER_JOURNAL_STAGING) /* deferred by the swap gate (gate.c) */
+                        return 0;
                 if (rec->result != TENDER_JOURNAL_RESULT_NONE)
                         break;
                 if (push_detail(rec) < 0)

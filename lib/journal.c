@@ -92,6 +92,13 @@ int tender_journal_record_to_json(const struct tender_journal_record *r, char **
         for (size_t i = 0; d && r->details && r->details[i]; i++)
                 cJSON_AddItemToArray(d, cJSON_CreateString(r->details[i]));
         cJSON_AddStringToObject(o, "result", result_names[r->result]);
+        /* Written only when set: records without them read the same as before. */
+        if (r->by_operator)
+                cJSON_AddBoolToObject(o, "byOperator", true);
+        if (r->gate)
+                cJSON_AddStringToObject(o, "gate", r->gate);
+        if (r->app_lock_since)
+                cJSON_AddNumberToObject(o, "appLockSince", (double) r->app_lock_since);
         char *json = cJSON_Print(o);
         if (!json)
                 return -ENOMEM;
@@ -122,7 +129,8 @@ static int dup_string(const cJSON *o, const char *key, char **ret, struct tender
 static int parse_fields(const cJSON *o, struct tender_journal_record *r, struct tender_error *err) {
         static const char *const keys[] = {"action",  "deploymentBase", "chunk",    "chunks",
                                            "app",     "version",        "previous", "state",
-                                           "message", "details",        "result",   NULL};
+                                           "message", "details",        "result",   "byOperator",
+                                           "gate",    "appLockSince",   NULL};
         const char *state = NULL, *result = NULL;
         int k;
 
@@ -138,7 +146,10 @@ static int parse_fields(const cJSON *o, struct tender_journal_record *r, struct 
             (k = get_opt_string(o, "message", &r->message, err)) < 0 ||
             (k = tender_json_get_strv(o, "", "details", false, TENDER_JOURNAL_MAX_DETAILS,
                                       &r->details, err)) < 0 ||
-            (k = tender_json_get_string(o, "", "result", true, &result, err)) < 0)
+            (k = tender_json_get_string(o, "", "result", true, &result, err)) < 0 ||
+            (k = tender_json_get_bool(o, "", "byOperator", false, &r->by_operator, err)) < 0 ||
+            (k = get_opt_string(o, "gate", &r->gate, err)) < 0 ||
+            (k = tender_json_get_u64(o, "", "appLockSince", false, &r->app_lock_since, err)) < 0)
                 return k;
         if (!tender_journal_id_valid(r->action_id))
                 return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "action: invalid id");
@@ -183,6 +194,7 @@ void tender_journal_record_free(struct tender_journal_record *r) {
         free(r->previous);
         free(r->message);
         tender_strv_free(r->details);
+        free(r->gate);
         free(r);
 }
 

@@ -101,3 +101,21 @@ bool tender_maintenance_window_contains(const struct tender_maintenance_window *
         return (opens_today && now >= w->start_min) ||
                ((w->days & (1u << yesterday)) && now < w->end_min);
 }
+
+unsigned tender_maintenance_minutes_to_open(const struct tender_maintenance_window *w, size_t n,
+                                            const struct tm *tm) {
+        unsigned start =
+                (unsigned) (tm->tm_wday % 7) * 1440 + (unsigned) (tm->tm_hour * 60 + tm->tm_min);
+        /* At most a week of minutes times 32 windows: cheap, and it needs no calendar maths
+         * for windows past midnight or through the week's end. */
+        for (unsigned m = 0; m < TENDER_MAINTENANCE_WEEK_MIN; m++) {
+                unsigned t = (start + m) % TENDER_MAINTENANCE_WEEK_MIN;
+                struct tm at = {.tm_wday = (int) (t / 1440),
+                                .tm_hour = (int) (t % 1440 / 60),
+                                .tm_min = (int) (t % 60)};
+                for (size_t i = 0; i < n; i++)
+                        if (tender_maintenance_window_contains(&w[i], &at))
+                                return m;
+        }
+        return TENDER_MAINTENANCE_WEEK_MIN;
+}

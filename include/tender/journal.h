@@ -54,6 +54,15 @@ struct tender_journal_record {
         char *message;  /* the chunk's outcome so far (NULL while none) */
         char **details; /* messages of the chunks finished before, NULL-terminated, may be NULL */
         enum tender_journal_result result; /* set with the last chunk's final state */
+        /* A rollback asked by the operator (tenderctl rollback): the release rolled away from
+         * is not marked bad, so that it may be deployed again. */
+        bool by_operator;
+        /* The swap gate (agent/gate.c) while the chunk is staged and its swap deferred: the
+         * reason last reported to the server (NULL: none yet), so that a restart does not
+         * report it again, and when the gate first saw the app lock held (wall clock, 0:
+         * not yet), so that control.appLockTtlSeconds counts across restarts. */
+        char *gate;
+        uint64_t app_lock_since;
 };
 
 const char *tender_journal_state_name(enum tender_journal_state s);

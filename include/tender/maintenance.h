@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -31,3 +32,12 @@ int tender_maintenance_window_parse(const char *spec, struct tender_maintenance_
 /* Whether the local time tm (tm_wday, tm_hour, tm_min) lies inside w. */
 bool tender_maintenance_window_contains(const struct tender_maintenance_window *w,
                                         const struct tm *tm);
+
+#define TENDER_MAINTENANCE_WEEK_MIN (7 * 1440)
+
+/* Minutes from the local time tm (its minute, seconds ignored) to the first minute inside any of
+ * the n windows: 0 when tm lies inside one, TENDER_MAINTENANCE_WEEK_MIN when none ever opens
+ * (n == 0 or no day set). Counts in wall-clock minutes of the week; a DST shift on the way makes
+ * it an hour off, so callers look again at that time rather than trust it blindly. */
+unsigned tender_maintenance_minutes_to_open(const struct tender_maintenance_window *w, size_t n,
+                                            const struct tm *tm);

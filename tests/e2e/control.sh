@@ -5,6 +5,12 @@
 #   an operator lock that survives a restart and defers the swap but not the download, its
 #   TTL, an app lock whose holder dies, an app lock held past control.appLockTtlSeconds,
 #   rollback, logs, and systemd's READY=1 and WATCHDOG=1 on a notify socket.
+#   The swap gate (agent/gate.c): while a lock defers a swap tenderd keeps serving its main
+#   loop (a cancel is carried out while the app lock is held), the server hears one
+#   "waiting for" feedback per reason, and the app lock's first sight (its TTL) survives a
+#   restart. A manual rollback leaves the release rolled away from eligible: redeployed, it
+#   installs. Stuck clients (connected, silent) do not hold up the socket; past
+#   CONTROL_CLIENTS_MAX a client waits until silent ones are dropped.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -68,6 +74,16 @@ deploy() { # deploy VERSION: assigns it and has tenderd poll now; prints the act
   echo "$id"
 }
 action_open() { [[ $(scn_action_field "$1" 'a["status"]') != closed ]]; }
+# feedback_count ID TEXT: how many feedback messages of the action have a detail holding TEXT.
+feedback_count() {
+  scn_action_field "$1" "sum(1 for f in a['feedback'] if any('$2' in d for d in f['status'].get('details', [])))"
+}
+# journal_field ID KEY: a member of the action's journal record ("none" without one).
+journal_field() {
+  python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1])).get(sys.argv[2], "none"))
+except OSError: print("none")' "$SCN_WORK/store/journal/$1.json" "$2"
+}
 
 write_config 600
 scn_start_agent
@@ -106,7 +122,7 @@ check "restart: socket answers" wait_socket
 json=$(ctl status --json 2>&1)
 check "lock: survives the restart" eq "$(python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["apps"][0]["lock"]["reason"])' <<<"$json")" "field test"
 id=$(deploy 2.0.0)
-check "v2: swap deferred by the operator lock" wait_table "Swap deferred: operator lock"
+check "v2: swap deferred by the operator lock" wait_table "Swap deferred: waiting for the operator lock"
 check "v2: status shows the update in flight" contains "$(ctl status 2>&1)" "Update: hello 2.0.0, staging"
 check "v2: downloaded and staged while deferred" test -f "$SCN_WORK/store/apps/hello/releases/2.0.0/bundle/config.json"
 check "v2: v1 still current" eq "$(scn_current_version)" 1.0.0
@@ -115,6 +131,7 @@ check "v2: action still open" action_open "$id"
 # The lease renewed short: it ends by itself.
 ctl lock hello --ttl 2s --reason "short" >/dev/null
 check "v2: swapped once the lock expired" eq "$(scn_wait_action "$id")" success
+check "v2: one 'waiting for the operator lock' feedback, not one per look" eq "$(feedback_count "$id" "waiting for the operator lock")" 1
 check "v2: current" eq "$(scn_current_version)" 2.0.0
 check "v2: no lock left" eq "$(row 6)" -
 
@@ -123,8 +140,28 @@ python3 -c 'import fcntl,sys,time; f=open(sys.argv[1]); fcntl.flock(f, fcntl.LOC
   "$SCN_WORK/store/locks/app/hello" >"$SCN_WORK/logs/holder.log" &
 HOLDER_PID=$!
 check "app lock: status shows it" wait_table " app"
+# While the app lock defers the swap, tenderd's main loop goes on: a cancel is carried out.
 id=$(deploy 4.0.0)
-check "v4: deferred by the app lock" wait_table "Swap deferred: app lock"
+check "v4: deferred by the app lock" wait_table "Swap deferred: waiting for the app lock"
+curl -fsS -o /dev/null -X POST "$SCN_URL/mock/actions/$id/cancel"
+ctl check >/dev/null
+scn_wait_action "$id" >/dev/null
+check "v4 canceled while the app lock is held: canceled" eq "$(scn_action_field "$id" 'a["cancel"]+"/"+a["actionStatus"]')" confirmed/CANCELED
+check "v4 canceled: the holder still holds the lock" kill -0 "$HOLDER_PID"
+check "v4 canceled: v2 still current" eq "$(scn_current_version)" 2.0.0
+# Deployed again: the app lock's first sight is journaled and survives a restart of tenderd,
+# so that control.appLockTtlSeconds cannot be restarted by restarting tenderd.
+id=$(deploy 4.0.0)
+check "v4: deferred by the app lock" wait_table "Swap deferred: waiting for the app lock"
+since=$(journal_field "$id" appLockSince)
+check "v4: the app lock's first sight is journaled" test "$since" != none
+scn_stop_agent
+scn_start_agent
+check "restart while deferred: socket answers" wait_socket
+ctl check >/dev/null
+check "restart while deferred: deferred again" wait_table "Swap deferred: waiting for the app lock"
+check "restart while deferred: first sight kept" eq "$(journal_field "$id" appLockSince)" "$since"
+check "restart while deferred: no second feedback for the same reason" eq "$(feedback_count "$id" "waiting for the app lock")" 1
 check "v4: v2 still current" eq "$(scn_current_version)" 2.0.0
 stop_pid "$HOLDER_PID"; HOLDER_PID=
 check "v4: swapped once the holder died" eq "$(scn_wait_action "$id")" success
@@ -170,8 +207,41 @@ check "rollback: 4.0.0 running" eq "$(row 5)" running
 check "rollback: no 5.0.0 container left running" eq "$(scn_containers | grep -c '^hello-5_0_0 running')" 0
 out=$(ctl rollback nosuchapp 2>&1)
 check "rollback of an unknown app: refused" contains "$out" "nosuchapp"
+check "rollback: 5.0.0 not marked bad" test ! -e "$SCN_WORK/store/apps/hello/bad/5.0.0"
+check "rollback: logged as the operator's" grep -q "5.0.0 rolled back by the operator" "$SCN_WORK/logs/tenderd.log"
+id=$(deploy 5.0.0)
+check "rollback: 5.0.0 deployed again installs" eq "$(scn_wait_action "$id")" success
+check "rollback: 5.0.0 current again" eq "$(scn_current_version)" 5.0.0
 
-# 7. logs: entries from the journal, or a clear message without one.
+# 7. Stuck clients: connections that never send a byte do not hold up the others; past
+# CONTROL_CLIENTS_MAX (16) a client waits until silent ones are dropped.
+# stuck N: holds N silent connections, runs `tenderctl status` beside them, then prints
+# "answered" (or "unanswered") and how many silent ones the server had not dropped yet when
+# the status came back. A server serving one client at a time drops the silent ones first.
+stuck() {
+  python3 - "$1" "$SOCK" "$TENDER_BIN/tenderctl" <<'PY'
+import select, socket, subprocess, sys
+n, path, ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+out = subprocess.run([ctl, "--socket", path, "status"], capture_output=True, text=True, timeout=300).stdout
+dropped = len(select.select(socks, [], [], 0)[0])
+print("answered" if "hello" in out else "unanswered", n - dropped)
+PY
+}
+out=$(stuck 3)
+check "status answered beside 3 silent clients, none dropped meanwhile" eq "$out" "answered 3"
+out=$(stuck 16)
+check "every slot taken: status answered once silent clients are dropped" contains "$out" "answered"
+check "every slot taken: silent clients were dropped to make room" test "${out#answered }" -lt 16
+out=$(ctl lock hello --ttl 1h 2>&1)
+check "lock answered after the silent clients" contains "$out" locked
+check "unlock answered" ctl unlock hello
+
+# 8. logs: entries from the journal, or a clear message without one.
 out=$(ctl logs hello 2>&1)
 if [[ -S /run/systemd/journal/socket ]]; then
   check "logs: answered" test -n "$out"

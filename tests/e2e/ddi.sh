@@ -3,7 +3,9 @@
 # auth; update "skip" (download and stage, no swap) then "forced"; the server's maintenance
 # window unavailable then available; a swap outside maintenance.windows deferred for an
 # "attempt" update, then done inside one; cancel before the swap (carried out); cancel after
-# the swap (rejected, the update finishes). Every outcome is checked on the server's side.
+# the swap (rejected, the update finishes); a staging failure (reported, the running release
+# untouched); a swap whose start fails (rolled back, reported). Every outcome is checked on the
+# server's side. Locks, the other reasons of the swap gate, are in tests/e2e/control.sh.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -85,6 +87,7 @@ check "DDI window closed: action open" eq "$(scn_action_field "$id" 'a["status"]
 patch_action "$id" '{"maintenanceWindow":"available"}'
 check "DDI window open: succeeds" eq "$(scn_wait_action "$id")" success
 check "DDI window open: v1 current" eq "$(scn_current_version)" 1.0.0
+check "DDI window: one 'waiting' feedback for all the polls it waited" eq "$(scn_action_field "$id" 'sum(1 for f in a["feedback"] if any("waiting for maintenance window" in d for d in f["status"].get("details", [])))')" 1
 
 # 4. maintenance.windows: an "attempt" update outside every window waits; inside one it goes.
 outside=$(python3 -c 'import time
@@ -131,6 +134,42 @@ check "cancel after swap: update finishes with success" eq "$(scn_wait_action "$
 check "cancel after swap: server says rejected" eq "$(scn_action_field "$id" 'a["cancel"]+"/"+a["actionStatus"]')" rejected/FINISHED
 check "cancel after swap: device answered rejected" eq "$(scn_action_field "$id" 'a["cancelFeedback"][-1]["status"]["execution"]')" rejected
 check "cancel after swap: v1 current" eq "$(scn_current_version)" 1.0.0
+
+# 7. Staging fails (the app's lock file cannot be made: a directory in its place): reported,
+# nothing swapped, v1 keeps its process.
+v1pid=$(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+lockfile=$SCN_WORK/store/locks/app/hello
+mv "$lockfile" "$lockfile.saved" && mkdir "$lockfile"
+id=$(deploy 2.0.0)
+check "staging fails: failure reported" eq "$(scn_wait_action "$id")" failure
+check "staging fails: the reason names the lock file" contains "$(scn_action_details "$id")" "create the lock file of hello"
+check "staging fails: staging was reached" eq "$(wait_detail "$id" staging)" yes
+check "staging fails: v1 current, same process" eq "$(scn_current_version) $(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" "1.0.0 $v1pid"
+check "staging fails: 2.0.0 not marked bad" test ! -e "$SCN_WORK/store/apps/hello/bad/2.0.0"
+rmdir "$lockfile" && mv "$lockfile.saved" "$lockfile"
+
+# 8. The swap fails (the runtime refuses to create 2.0.0's container): rolled back to v1,
+# reported with the runtime's reason, 2.0.0 marked bad.
+scn_stop_agent
+cat >"$SCN_WORK/runtime-wrapper" <<SH
+#!/bin/sh
+for a; do last=\$a; done
+case " \$* " in *" create "*) [ "\$last" = hello-2_0_0 ] && { echo "create refused by the test" >&2; exit 1; } ;; esac
+exec "$TENDER_BIN/tender-runtime" "\$@"
+SH
+chmod 0755 "$SCN_WORK/runtime-wrapper"
+python3 - "$SCN_WORK/agent.json" "$SCN_WORK/runtime-wrapper" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["runtime"]["path"] = sys.argv[2]; json.dump(c, open(sys.argv[1], "w"))
+PY
+scn_start_agent
+id=$(deploy 2.0.0)
+check "swap fails: failure reported" eq "$(scn_wait_action "$id")" failure
+details=$(scn_action_details "$id")
+check "swap fails: the reason says it failed to start" contains "$details" "hello 2.0.0 failed to start"
+check "swap fails: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
+check "swap fails: v1 current and running" eq "$(scn_current_version) $(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" "1.0.0 running"
+check "swap fails: 2.0.0 marked bad" test -e "$SCN_WORK/store/apps/hello/bad/2.0.0"
 
 scn_stop_agent
 scn_test_end

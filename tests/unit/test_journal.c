@@ -116,7 +116,32 @@ TEST(parse_refuses) {
                          "\"version\":\"1\",\"state\":\"queued\",\"result\":\"none\"}";
         ASSERT_OK(tender_journal_record_parse(ok, strlen(ok), &r, &err));
         ASSERT_TRUE(r->previous == NULL && r->details == NULL && r->message == NULL);
+        ASSERT_TRUE(!r->by_operator && r->gate == NULL && r->app_lock_since == 0);
         tender_journal_record_free(r);
+}
+
+/* The swap gate's and the operator rollback's fields survive a write and a read. */
+TEST(gate_fields_round_trip) {
+        struct tender_journal_record rec = {.action_id = "9",
+                                            .app = "hello",
+                                            .version = "2.0.0",
+                                            .n_chunks = 1,
+                                            .state = TENDER_JOURNAL_STAGING,
+                                            .by_operator = true,
+                                            .gate = "app-lock",
+                                            .app_lock_since = 1700000000};
+        _cleanup_free_ char *json = NULL;
+        struct tender_journal_record *back = NULL;
+        ASSERT_OK(tender_journal_record_to_json(&rec, &json));
+        ASSERT_OK(tender_journal_record_parse(json, strlen(json), &back, NULL));
+        ASSERT_TRUE(back->by_operator);
+        ASSERT_STREQ(back->gate, "app-lock");
+        ASSERT_EQ(back->app_lock_since, 1700000000);
+        tender_journal_record_free(back);
+        const char *bad = "{\"action\":\"1\",\"chunk\":0,\"chunks\":1,\"app\":\"a\","
+                          "\"version\":\"1\",\"state\":\"queued\",\"result\":\"none\","
+                          "\"appLockSince\":\"soon\"}";
+        ASSERT_TRUE(tender_journal_record_parse(bad, strlen(bad), &back, NULL) < 0);
 }
 
 TEST_MAIN()

@@ -96,4 +96,31 @@ TEST(contains_past_midnight) {
         ASSERT_FALSE(in("Sat 23:00-01:00", 1, 0, 30));
 }
 
+static unsigned to_open(const char *spec, int wday, int hh, int mm) {
+        struct tender_maintenance_window w;
+        struct tm tm = at(wday, hh, mm);
+        if (tender_maintenance_window_parse(spec, &w) < 0)
+                return 99999;
+        return tender_maintenance_minutes_to_open(&w, 1, &tm);
+}
+
+TEST(minutes_to_open) {
+        ASSERT_EQ(to_open("Mon-Fri 02:00-04:00", 1, 2, 30), 0u); /* inside */
+        ASSERT_EQ(to_open("Mon-Fri 02:00-04:00", 1, 1, 59), 1u);
+        ASSERT_EQ(to_open("Mon-Fri 02:00-04:00", 1, 4, 0), 22u * 60); /* Tuesday 02:00 */
+        /* Friday after the window: Monday 02:00, through the week's end. */
+        ASSERT_EQ(to_open("Mon-Fri 02:00-04:00", 5, 4, 0), 70u * 60);
+        /* Past midnight: Saturday 01:00 is inside Friday's window; Saturday 02:00 waits a week. */
+        ASSERT_EQ(to_open("Fri 22:00-02:00", 6, 1, 0), 0u);
+        ASSERT_EQ(to_open("Fri 22:00-02:00", 6, 2, 0), 6u * 1440 + 20 * 60);
+        /* The earliest of several windows. */
+        struct tender_maintenance_window w[2];
+        struct tm tm = at(3, 12, 0);
+        ASSERT_OK(tender_maintenance_window_parse("Sun 03:00-04:00", &w[0]));
+        ASSERT_OK(tender_maintenance_window_parse("Wed 13:30-14:00", &w[1]));
+        ASSERT_EQ(tender_maintenance_minutes_to_open(w, 2, &tm), 90u);
+        ASSERT_EQ(tender_maintenance_minutes_to_open(w, 0, &tm),
+                  (unsigned) TENDER_MAINTENANCE_WEEK_MIN);
+}
+
 TEST_MAIN()
