@@ -754,9 +754,10 @@ static int do_entry(struct maker *m, const struct delta_tar_entry *e, uint64_t n
                 m->stats.literal_headers++;
                 r = literal(m, e->meta_off, e->data_off - e->meta_off);
         }
-        /* An APPROX record can make the padding: no DATA record for it. */
+        /* The file's last PATCH or APPROX record can make the padding: no DATA record for it. */
         m->pad = 0;
-        if (e->regular && round_block(e->size) - e->size <= next - end && zero_padding(m, e))
+        if (e->regular && next >= end && round_block(e->size) - e->size <= next - end &&
+            zero_padding(m, e))
                 m->pad = (uint16_t) (round_block(e->size) - e->size);
         m->pad_sent = false;
         if (r >= 0 && e->regular && e->size > 0)
