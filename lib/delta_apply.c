@@ -63,6 +63,7 @@ struct applier {
 
         ZSTD_DCtx *pd; /* patches, lazily with the buffers below */
         uint8_t *window, *out;
+        uint8_t *ctl, *old_piece; /* APPROX records: controls, old bytes read in pieces */
 
         struct tender_sha256 *hash; /* NULL while extracting: extraction hashes */
         uint64_t produced;
@@ -86,6 +87,8 @@ static void applier_done(struct applier *a) {
         free(a->copy);
         free(a->window);
         free(a->out);
+        free(a->ctl);
+        free(a->old_piece);
         if (a->old_fd >= 0)
                 close(a->old_fd);
         delta_walk_free(a->walk);
@@ -393,6 +396,112 @@ static ssize_t do_patch(struct applier *a, bool whole) {
         return (ssize_t) out_len;
 }
 
+#define APPROX_CONTROL 16        /* u32 add, u32 extra, s64 seek */
+#define APPROX_PIECE (64 * 1024) /* old bytes read at once for an APPROX record */
+
+/* Checks an APPROX record's controls against its output length and the selected old file. */
+static int approx_check(struct applier *a, uint32_t count, uint32_t out_len) {
+        uint64_t total = 0, pos = 0;
+        for (uint32_t i = 0; i < count; i++) {
+                const uint8_t *c = a->ctl + (size_t) i * APPROX_CONTROL;
+                uint64_t add = delta_get32(c), extra = delta_get32(c + 4);
+                int64_t seek = (int64_t) delta_get64(c + 8);
+                total += add + extra;
+                if (total > out_len)
+                        return BAD(a,
+                                   "delta for %s: approximate patch of %s makes more than %u "
+                                   "bytes",
+                                   a->target, a->old_path, out_len);
+                if ((seek < 0 && (uint64_t) 0 - (uint64_t) seek > pos) ||
+                    (seek > 0 && (uint64_t) seek > a->old_size - pos))
+                        return BAD(a, "delta for %s: approximate patch seeks outside %s", a->target,
+                                   a->old_path);
+                pos += (uint64_t) seek;
+                int r = check_range(a, pos, add);
+                if (r < 0)
+                        return r;
+                pos += add;
+        }
+        if (total != out_len)
+                return BAD(a, "delta for %s: approximate patch of %s makes %llu bytes, not %u",
+                           a->target, a->old_path, (unsigned long long) total, out_len);
+        return 0;
+}
+
+/* Adds the old bytes under each control's add range to the differences already in a->out,
+ * reading the old file in fixed pieces. */
+static int approx_add_old(struct applier *a, uint32_t count) {
+        uint64_t pos = 0;
+        uint8_t *o = a->out;
+        for (uint32_t i = 0; i < count; i++) {
+                const uint8_t *c = a->ctl + (size_t) i * APPROX_CONTROL;
+                uint32_t add = delta_get32(c), extra = delta_get32(c + 4);
+                pos += delta_get64(c + 8); /* checked: stays inside the file */
+                for (uint32_t done = 0; done < add;) {
+                        uint32_t k = MIN(add - done, (uint32_t) APPROX_PIECE);
+                        int r = pread_exact(a, a->old_piece, k, pos);
+                        if (r < 0)
+                                return r;
+                        for (uint32_t j = 0; j < k; j++)
+                                o[done + j] = (uint8_t) (o[done + j] + a->old_piece[j]);
+                        done += k;
+                        pos += k;
+                }
+                o += (size_t) add + extra;
+        }
+        return 0;
+}
+
+/* APPROX: output = for each control, old bytes + differences, then inserted bytes; then pad
+ * zeros. The differences and the inserted bytes come as two runs after the controls (they
+ * compress far better apart) and are read straight into their places in the output. */
+static ssize_t do_approx(struct applier *a) {
+        uint8_t b[10];
+        int r = rec_read(a, b, sizeof(b));
+        if (r < 0)
+                return r;
+        uint32_t out_len = delta_get32(b), count = delta_get32(b + 4);
+        uint16_t pad = delta_get16(b + 8);
+        if (a->old_fd < 0)
+                return BAD(a, "delta for %s: old data referenced before an OPEN record", a->target);
+        if (out_len == 0 || out_len > a->h.chunk || count == 0 ||
+            count > TENDER_DELTA_MAX_CONTROLS || pad >= DELTA_BLOCK)
+                return BAD(a, "delta for %s: approximate patch record beyond the limits",
+                           a->target);
+        r = patch_buffers(a);
+        if (r < 0)
+                return r;
+        if (!a->ctl)
+                a->ctl = malloc((size_t) TENDER_DELTA_MAX_CONTROLS * APPROX_CONTROL);
+        if (!a->old_piece)
+                a->old_piece = malloc(APPROX_PIECE);
+        if (!a->ctl || !a->old_piece)
+                return fail(a,
+                            tender_error_set(a->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory"));
+        r = rec_read(a, a->ctl, (size_t) count * APPROX_CONTROL);
+        if (r >= 0)
+                r = approx_check(a, count, out_len);
+        for (int run = 0; r >= 0 && run < 2; run++) { /* differences, then inserted bytes */
+                uint8_t *o = a->out;
+                for (uint32_t i = 0; r >= 0 && i < count; i++) {
+                        const uint8_t *c = a->ctl + (size_t) i * APPROX_CONTROL;
+                        uint32_t add = delta_get32(c), extra = delta_get32(c + 4);
+                        r = rec_read(a, run ? o + add : o, run ? extra : add);
+                        o += (size_t) add + extra;
+                }
+        }
+        if (r >= 0)
+                r = approx_add_old(a, count);
+        if (r < 0)
+                return r;
+        if (pad > 0) { /* the zeros after the file's data, up to its next tar block */
+                a->st = ST_COPY;
+                a->remaining = 0;
+                a->pad = pad;
+        }
+        return (ssize_t) out_len;
+}
+
 /* Walks skip old entries past the last one used and selects the next: a directory (no old file)
  * or a regular file. */
 static int walk_select(struct applier *a, uint32_t skip, bool *ret_dir) {
@@ -536,6 +645,12 @@ static ssize_t do_record(struct applier *a, const void **ret_buf) {
         case TENDER_DELTA_PATCH:
         case TENDER_DELTA_PATCH_FILE: {
                 ssize_t n = do_patch(a, type == TENDER_DELTA_PATCH_FILE);
+                if (n > 0)
+                        *ret_buf = a->out;
+                return n;
+        }
+        case TENDER_DELTA_APPROX: {
+                ssize_t n = do_approx(a);
                 if (n > 0)
                         *ret_buf = a->out;
                 return n;

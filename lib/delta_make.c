@@ -20,6 +20,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_c_format: magicless patch frames */
 #include <zstd.h>
 
+#include "delta_approx.h"
 #include "delta_internal.h"
 #include "delta_tar.h"
 
@@ -27,6 +28,8 @@
 #define LARGE_PATCH_LEVEL 12
 #define SMALL_PATCH (2u * 1024 * 1024) /* old window + chunk up to which patches use `level` */
 #define OUT_BUFFER_SIZE (256 * 1024)
+#define SMALL_ESTIMATE (128 * 1024) /* APPROX records weighed at `level` up to this size */
+#define ESTIMATE_LEVEL 3
 #define ANCHOR 64 /* bytes searched for to find where a shifted chunk lies in the old file */
 
 struct old_file {
@@ -63,6 +66,16 @@ struct maker {
         uint8_t *out, *frame;
         uint64_t lit_start, lit_end; /* pending literal range of the new tar */
         const struct old_file *open; /* old file selected by the last OPEN */
+
+        struct delta_approx approx; /* suffix array of approx_file, the last file patched */
+        const struct old_file *approx_file;
+        int approx_r;             /* its indexing's result: < 0, no APPROX records against it */
+        struct delta_buf records; /* APPROX records of one chunk */
+        ZSTD_CCtx *est;           /* compresses them alone to weigh them against a PATCH */
+        uint16_t pad;             /* zeros after the current file's data, up to its block */
+        bool pad_sent;            /* its last APPROX record made them */
+        uint8_t *est_out;
+        size_t est_cap;
 };
 
 static void maker_done(struct maker *m) {
@@ -70,6 +83,10 @@ static void maker_done(struct maker *m) {
         ZSTD_freeCCtx(m->patch);
         free(m->out);
         free(m->frame);
+        delta_approx_free(&m->approx);
+        free(m->records.p);
+        ZSTD_freeCCtx(m->est);
+        free(m->est_out);
         free(m->files);
         free(m->by_path);
         free(m->by_size);
@@ -440,6 +457,111 @@ static const struct old_file *find_similar(struct maker *m, const char *path, ui
 
 /* ---- one file ---- */
 
+/* ---- one chunk of a changed file ---- */
+
+/* A PATCH frame for the chunk in m->frame: its size, or 0 when zstd failed or gained nothing. */
+static size_t zstd_patch(struct maker *m, const struct old_file *f, const uint8_t *data,
+                         uint64_t off, uint64_t size, uint64_t n, uint64_t *ret_ooff,
+                         uint64_t *ret_olen) {
+        const uint8_t *old = m->old + f->e->data_off;
+        uint64_t osize = f->e->size;
+        /* The old window around the chunk's proportional place. */
+        uint64_t olen = MIN((uint64_t) m->o.window, osize);
+        uint64_t center = (uint64_t) ((double) off / (double) size * (double) osize);
+        uint64_t margin = (olen > n ? olen - n : 0) / 2;
+        uint64_t ooff = center > margin ? center - margin : 0;
+        if (ooff > osize - olen)
+                ooff = osize - olen;
+        /* The optimal parsers (levels >= 13) load the whole prefix into their binary
+         * trees at about 1 MB/s: only worth it for small files. Level 12 finds nearly
+         * the same matches in a 12 MiB window ten times faster. */
+        int level = m->o.patch_level          ? m->o.patch_level
+                    : olen + n <= SMALL_PATCH ? m->level
+                                              : LARGE_PATCH_LEVEL;
+        ZSTD_CCtx_setParameter(m->patch, ZSTD_c_compressionLevel, level);
+        size_t z = ZSTD_CCtx_refPrefix(m->patch, old + ooff, olen);
+        if (!ZSTD_isError(z))
+                z = ZSTD_compress2(m->patch, m->frame, TENDER_DELTA_MAX_FRAME, data + off, n);
+        *ret_ooff = ooff;
+        *ret_olen = olen;
+        return ZSTD_isError(z) || z >= n ? 0 : z;
+}
+
+/* APPROX records for the chunk in m->records, and what they would cost compressed alone (an
+ * upper bound of their share of the stream); 0 when the old file cannot be indexed or the
+ * matcher gave up. */
+static size_t approx_patch(struct maker *m, const struct old_file *f, const uint8_t *data,
+                           uint64_t n, uint16_t pad) {
+        if (m->o.no_approx)
+                return 0;
+        if (m->approx_file != f) {
+                m->approx_file = f;
+                m->approx_r = delta_approx_index(&m->approx, m->old + f->e->data_off, f->e->size);
+        }
+        m->records.len = 0;
+        if (m->approx_r < 0 || delta_approx_encode(&m->approx, data, n, pad, &m->records) < 0)
+                return 0;
+        size_t bound = ZSTD_compressBound(m->records.len);
+        if (bound > m->est_cap) {
+                uint8_t *p = realloc(m->est_out, bound);
+                if (!p)
+                        return 0;
+                m->est_out = p;
+                m->est_cap = bound;
+        }
+        /* Only a weight: level 3 ranks records nearly as the stream's level would, at a
+         * fraction of the time, except for small records where the full level costs little. */
+        int level = m->records.len <= SMALL_ESTIMATE ? m->level : ESTIMATE_LEVEL;
+        size_t z = ZSTD_compressCCtx(m->est, m->est_out, m->est_cap, m->records.p, m->records.len,
+                                     level);
+        return ZSTD_isError(z) ? 0 : z;
+}
+
+/* A changed chunk data[0..n) of a file whose new tar offset is data_off: the smallest of a
+ * PATCH against an old window, APPROX records against the whole old file, or a literal. */
+static int patch_chunk(struct maker *m, const struct old_file *f, const uint8_t *file, uint64_t off,
+                       uint64_t size, uint64_t data_off, uint64_t n) {
+        uint64_t ooff, olen;
+        uint16_t pad = off + n == size ? m->pad : 0; /* the file's last chunk */
+        /* A PATCH can make the padding too (its output is just bytes of the new tar), when it
+         * fits the chunk: no DATA record for it. */
+        uint64_t zn = n + pad <= m->o.chunk ? n + pad : n;
+        size_t z = zstd_patch(m, f, file, off, size, zn, &ooff, &olen);
+        size_t za = approx_patch(m, f, file + off, n, pad);
+        int r;
+
+        if (za > 0 && (z == 0 || za < z + 21) && za < n) {
+                m->pad_sent = pad > 0;
+                r = select_old(m, f);
+                if (r >= 0)
+                        r = stream_push(m, m->records.p, m->records.len, ZSTD_e_continue);
+                m->stats.patch_bytes += n;
+                m->stats.approx_bytes += n;
+                return r;
+        }
+        if (z == 0) { /* patching gains nothing here: literal */
+                m->stats.literal_bytes += n;
+                return literal(m, data_off + off, n);
+        }
+        m->pad_sent = zn > n;
+        uint8_t b[21] = {TENDER_DELTA_PATCH};
+        delta_put64(b + 1, ooff);
+        delta_put32(b + 9, (uint32_t) olen);
+        delta_put32(b + 13, (uint32_t) zn);
+        delta_put32(b + 17, (uint32_t) z);
+        /* Against the whole old file (small files): its offset and length go without saying. */
+        bool whole = ooff == 0 && olen == f->e->size;
+        if (whole)
+                b[12] = TENDER_DELTA_PATCH_FILE;
+        r = select_old(m, f);
+        if (r >= 0)
+                r = stream_push(m, whole ? b + 12 : b, whole ? 9 : sizeof(b), ZSTD_e_continue);
+        if (r >= 0)
+                r = stream_push(m, m->frame, z, ZSTD_e_continue);
+        m->stats.patch_bytes += zn;
+        return r;
+}
+
 static int patch_file(struct maker *m, const struct old_file *f, const uint8_t *data,
                       uint64_t data_off, uint64_t size) {
         const uint8_t *old = m->old + f->e->data_off;
@@ -473,52 +595,9 @@ static int patch_file(struct maker *m, const struct old_file *f, const uint8_t *
                         off += n;
                         continue;
                 }
-                /* The old window around the chunk's proportional place. */
-                uint64_t olen = MIN((uint64_t) window, osize);
-                uint64_t center = (uint64_t) ((double) off / (double) size * (double) osize);
-                uint64_t margin = (olen > n ? olen - n : 0) / 2;
-                uint64_t ooff = center > margin ? center - margin : 0;
-                if (ooff > osize - olen)
-                        ooff = osize - olen;
-                /* The optimal parsers (levels >= 13) load the whole prefix into their binary
-                 * trees at about 1 MB/s: only worth it for small files. Level 12 finds nearly
-                 * the same matches in a 12 MiB window ten times faster. */
-                int level = m->o.patch_level          ? m->o.patch_level
-                            : olen + n <= SMALL_PATCH ? m->level
-                                                      : LARGE_PATCH_LEVEL;
-                ZSTD_CCtx_setParameter(m->patch, ZSTD_c_compressionLevel, level);
-                size_t z = ZSTD_CCtx_refPrefix(m->patch, old + ooff, olen);
-                if (!ZSTD_isError(z))
-                        z = ZSTD_compress2(m->patch, m->frame, TENDER_DELTA_MAX_FRAME, data + off,
-                                           n);
-                if (ZSTD_isError(z) || z >= n) {
-                        /* Patching gains nothing here: literal. */
-                        int r = literal(m, data_off + off, n);
-                        if (r < 0)
-                                return r;
-                        m->stats.literal_bytes += n;
-                        off += n;
-                        continue;
-                }
-                uint8_t b[21] = {TENDER_DELTA_PATCH};
-                delta_put64(b + 1, ooff);
-                delta_put32(b + 9, (uint32_t) olen);
-                delta_put32(b + 13, (uint32_t) n);
-                delta_put32(b + 17, (uint32_t) z);
-                /* Against the whole old file (small files): its offset and length go without
-                 * saying. */
-                bool whole = ooff == 0 && olen == osize;
-                if (whole)
-                        b[12] = TENDER_DELTA_PATCH_FILE;
-                int r = select_old(m, f);
-                if (r >= 0)
-                        r = stream_push(m, whole ? b + 12 : b, whole ? 9 : sizeof(b),
-                                        ZSTD_e_continue);
-                if (r >= 0)
-                        r = stream_push(m, m->frame, z, ZSTD_e_continue);
+                int r = patch_chunk(m, f, data, off, size, data_off, n);
                 if (r < 0)
                         return r;
-                m->stats.patch_bytes += n;
                 off += n;
         }
         return 0;
@@ -576,9 +655,10 @@ static int maker_setup(struct maker *m) {
         int level = m->level = m->o.level ? m->o.level : DEFAULT_LEVEL;
         m->stream = ZSTD_createCCtx();
         m->patch = ZSTD_createCCtx();
+        m->est = ZSTD_createCCtx();
         m->out = malloc(OUT_BUFFER_SIZE);
         m->frame = malloc(TENDER_DELTA_MAX_FRAME);
-        if (!m->stream || !m->patch || !m->out || !m->frame)
+        if (!m->stream || !m->patch || !m->est || !m->out || !m->frame)
                 return tender_error_set(m->err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         ZSTD_CCtx_setParameter(m->stream, ZSTD_c_compressionLevel, level);
         ZSTD_CCtx_setParameter(m->stream, ZSTD_c_windowLog, TENDER_DELTA_STREAM_WINDOW_LOG);
@@ -674,10 +754,18 @@ static int do_entry(struct maker *m, const struct delta_tar_entry *e, uint64_t n
                 m->stats.literal_headers++;
                 r = literal(m, e->meta_off, e->data_off - e->meta_off);
         }
+        /* The file's last PATCH or APPROX record can make the padding: no DATA record for it. */
+        m->pad = 0;
+        if (e->regular && next >= end && round_block(e->size) - e->size <= next - end &&
+            zero_padding(m, e))
+                m->pad = (uint16_t) (round_block(e->size) - e->size);
+        m->pad_sent = false;
         if (r >= 0 && e->regular && e->size > 0)
                 r = do_file(m, e);
         else if (r >= 0)
                 r = literal(m, e->data_off, e->size);
+        if (r >= 0 && m->pad_sent)
+                end += m->pad;
         if (r >= 0 && next > end)
                 r = literal(m, end, next - end); /* padding */
         return r;

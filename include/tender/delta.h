@@ -15,7 +15,7 @@
 #include "tender/error.h"
 #include "tender/manifest.h"
 
-#define TENDER_DELTA_VERSION 2
+#define TENDER_DELTA_VERSION 3
 #define TENDER_DELTA_MAGIC "TNDRDLT\n" /* 8 bytes */
 #define TENDER_DELTA_HEADER_SIZE 96
 /* Limits the applier enforces; a delta asking for more is refused. */
@@ -26,6 +26,7 @@
 #define TENDER_DELTA_MAX_PATH 4096                                  /* old file path */
 #define TENDER_DELTA_MAX_SKIP (1u << 30) /* old entries one FILE/HEADER record walks past */
 #define TENDER_DELTA_MAX_LISTING (2u * 1024 * 1024) /* walk: names of the open directories */
+#define TENDER_DELTA_MAX_CONTROLS 16384             /* control triples of one APPROX record */
 #define TENDER_DELTA_STREAM_WINDOW_LOG 22           /* zstd window of the record stream: 4 MiB */
 #define TENDER_DELTA_PATCH_WINDOW_LOG 24 /* zstd window of a patch frame (prefix+chunk) */
 /* What the applier allocates for its own buffers and zstd contexts (libarchive and the disk
@@ -45,6 +46,9 @@ enum tender_delta_record {
         TENDER_DELTA_HEADER = 0x06,     /* u32 skip, u8 edits, edits: header; selects the file */
         TENDER_DELTA_PATCH_FILE = 0x07, /* u32 out length, u32 frame length, frame: PATCH
                                            against the whole selected file */
+        TENDER_DELTA_APPROX = 0x08,     /* u32 out length, u32 controls, u16 pad, controls
+                                           (u32 add, u32 extra, s64 seek), add bytes, extra
+                                           bytes: old bytes + differences, inserted bytes */
         TENDER_DELTA_END = 0xff,
 };
 
@@ -82,6 +86,7 @@ struct tender_delta_make_options {
         uint32_t window;    /* 0 = TENDER_DELTA_MAX_WINDOW */
         uint32_t chunk;     /* 0 = TENDER_DELTA_MAX_CHUNK */
         bool no_similarity; /* match only by path and content (tests) */
+        bool no_approx;     /* no APPROX records: zstd patches only (tests, comparisons) */
 };
 
 struct tender_delta_stats {
@@ -89,6 +94,7 @@ struct tender_delta_stats {
         uint64_t copy_bytes, patch_bytes, literal_bytes;   /* new tar bytes by way of rebuilding */
         uint64_t delta_size;
         uint64_t predicted_headers, literal_headers; /* entries by way of sending headers */
+        uint64_t approx_bytes;                       /* of patch_bytes, made by APPROX records */
 };
 
 /* Makes a delta from old_tar to new_tar (uncompressed tars, regular files so they can be

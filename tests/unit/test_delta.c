@@ -233,7 +233,7 @@ TEST(round_trip_copy_patch_rename_literal) {
 /* ---- hand-made deltas ---- */
 
 struct rec {
-        uint8_t b[4096];
+        uint8_t b[32768];
         size_t n;
 };
 
@@ -282,7 +282,7 @@ static void put_end(struct rec *r) {
 /* Writes <tmp>/hand: a header (source, the new layer as target) and the records compressed. */
 static int write_hand(struct fx *f, const struct tender_digest *source, const struct rec *r,
                       uint32_t window) {
-        uint8_t h[TENDER_DELTA_HEADER_SIZE] = {0}, z[8192];
+        uint8_t h[TENDER_DELTA_HEADER_SIZE] = {0}, z[40000];
         memcpy(h, TENDER_DELTA_MAGIC, 8);
         h[8] = TENDER_DELTA_VERSION;
         memcpy(h + 16, source->bytes, 32);
@@ -627,6 +627,162 @@ TEST(apply_discards_a_wrong_digest) {
         ASSERT_ERR(tender_delta_apply(fd, f.old_dir, &f.old_id, nd, &f.layer, &err), EBADMSG);
         ASSERT_CONTAINS(err.message, "mismatch");
         ASSERT_ERR(faccessat(nd, "etc", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0, ENOENT);
+        fx_done(&f);
+}
+
+/* ---- APPROX: approximate matches for binaries ---- */
+
+/* Machine-code-like bytes: an opcode-ish byte pattern with a 4-byte little-endian "address"
+ * every 16 bytes. The new version has a block inserted in the middle, after which every address
+ * moved by 0x40: exact matches are at most 12 bytes long, approximate ones span everything. */
+static uint8_t *code(size_t len, bool shifted, size_t insert_at, size_t insert_len) {
+        uint8_t *p = malloc(len + insert_len);
+        uint32_t x = 99, y = 7;
+        size_t o = 0;
+        for (size_t i = 0; p && i < len; i++) {
+                if (shifted && i == insert_at)
+                        for (size_t k = 0; k < insert_len; k++) {
+                                y = y * 1103515245u + 12345u;
+                                p[o++] = (uint8_t) (y >> 16);
+                        }
+                if (i % 16 < 12) {
+                        x = x * 1103515245u + 12345u;
+                        p[o++] = (uint8_t) ((x >> 16) % 7 + 0x40 * (i % 3));
+                        continue;
+                }
+                uint32_t addr =
+                        (uint32_t) (0x400000 + i * 8 + (shifted && i >= insert_at ? 0x40 : 0));
+                p[o++] = (uint8_t) (addr >> (8 * (i % 16 - 12)));
+        }
+        return p;
+}
+
+TEST(approx_round_trip_binaries) {
+        size_t len = 200 * 1024, ins = 300;
+        _cleanup_free_ uint8_t *a = code(len, false, 0, 0), *b = code(len, true, len / 2, ins);
+        _cleanup_free_ uint8_t *c = code(len / 4, false, 0, 0), *d = code(len / 4, true, 7, 5);
+        const struct ent old[] = {
+                {"bin", NULL, 0, NULL},
+                {"bin/app", (const char *) a, len, NULL},
+                {"bin/tool", (const char *) c, len / 4, NULL},
+        };
+        const struct ent new[] = {
+                {"bin", NULL, 0, NULL},
+                {"bin/app", (const char *) b, len + ins, NULL},
+                {"bin/tool", (const char *) d, len / 4 + 5, NULL},
+        };
+        struct fx f;
+        struct tender_delta_stats st, zst;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, old, ELEMENTSOF(old), new, ELEMENTSOF(new)));
+        /* Only zstd patches first, for comparison. */
+        ASSERT_OK(make_delta(&f, &(struct tender_delta_make_options){.no_approx = true}, &zst));
+        ASSERT_EQ(zst.approx_bytes, 0);
+        ASSERT_OK(rebuild(&f, "delta", &err));
+        /* Chunks of 64 KiB: several APPROX records for one file, each within the limits. */
+        ASSERT_OK(make_delta(&f, &(struct tender_delta_make_options){.chunk = 64 * 1024}, &st));
+        fprintf(stderr, "  approx %llu bytes, zstd patches only %llu\n",
+                (unsigned long long) st.delta_size, (unsigned long long) zst.delta_size);
+        ASSERT_EQ(st.patched, 2);
+        ASSERT_TRUE(st.approx_bytes > len / 2); /* the first chunk, unchanged, is copied */
+        ASSERT_TRUE(st.delta_size * 4 < zst.delta_size);
+        int r = rebuild(&f, "delta", &err);
+        if (r < 0)
+                fprintf(stderr, "  %s\n", err.message);
+        ASSERT_OK(r);
+        _cleanup_close_ int dfd = openat(f.dir, "delta", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int nd = openat(f.dir, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_OK(tender_delta_apply(dfd, f.old_dir, &f.old_id, nd, &f.layer, &err));
+        _cleanup_free_ char *data = NULL;
+        size_t got;
+        ASSERT_OK(tender_read_file_at(nd, "bin/app", len + ins + 1, &data, &got));
+        ASSERT_EQ(got, len + ins);
+        ASSERT_TRUE(memcmp(data, b, got) == 0);
+
+        /* The old file changed on the device: shorter, the patch reads past its end. */
+        ASSERT_OK(write_plain(f.old_dir, "bin/app", a, len / 3));
+        ASSERT_ERR(rebuild(&f, "delta", &err), EBADMSG);
+        ASSERT_CONTAINS(err.message, "bin/app");
+        fx_done(&f);
+}
+
+/* APPROX with one control triple; diff and extra are the record's two runs. */
+static void put_approx(struct rec *r, uint32_t out_len, uint32_t count, uint16_t pad, uint32_t add,
+                       uint32_t extra, int64_t seek) {
+        uint8_t h[11 + 16] = {TENDER_DELTA_APPROX};
+        for (int i = 0; i < 4; i++) {
+                h[1 + i] = (uint8_t) (out_len >> (8 * i));
+                h[5 + i] = (uint8_t) (count >> (8 * i));
+                h[11 + i] = (uint8_t) (add >> (8 * i));
+                h[15 + i] = (uint8_t) (extra >> (8 * i));
+        }
+        h[9] = (uint8_t) pad;
+        h[10] = (uint8_t) (pad >> 8);
+        for (int i = 0; i < 8; i++)
+                h[19 + i] = (uint8_t) ((uint64_t) seek >> (8 * i));
+        put(r, h, sizeof(h));
+}
+
+TEST(approx_refuses_bad_records) {
+        struct fx f;
+        static const uint8_t zeros[16384];
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        struct rec r = {.n = 0};
+        put_approx(&r, 4, 1, 0, 4, 0, 0); /* before any OPEN */
+        put(&r, zeros, 4);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "before an OPEN");
+        r.n = 0; /* etc/conf is 10 bytes: reads 6..12 */
+        put_open(&r, "etc/conf");
+        put_approx(&r, 6, 1, 0, 6, 0, 6);
+        put(&r, zeros, 6);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "past the end of etc/conf");
+        r.n = 0; /* a seek before the file's start, and one that would wrap */
+        put_open(&r, "etc/conf");
+        put_approx(&r, 2, 1, 0, 2, 0, -1);
+        put(&r, zeros, 2);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "seeks outside etc/conf");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_approx(&r, 2, 1, 0, 2, 0, INT64_MIN);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "seeks outside etc/conf");
+        r.n = 0; /* controls making more, or fewer, bytes than the record says */
+        put_open(&r, "etc/conf");
+        put_approx(&r, 4, 1, 0, 4, 1, 0);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "more than 4 bytes");
+        r.n = 0;
+        put_open(&r, "etc/conf");
+        put_approx(&r, 4, 1, 0, 2, 1, 0);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "makes 3 bytes, not 4");
+        r.n = 0; /* lengths past the limits: no output, no controls, too many, too long a pad */
+        const uint32_t bad[][3] = {{0, 1, 0},
+                                   {4, 0, 0},
+                                   {4, TENDER_DELTA_MAX_CONTROLS + 1, 0},
+                                   {4, 1, 512},
+                                   {TENDER_DELTA_MAX_CHUNK + 1, 1, 0}};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                r.n = 0;
+                put_open(&r, "etc/conf");
+                put_approx(&r, bad[i][0], bad[i][1], (uint16_t) bad[i][2], 4, 0, 0);
+                put_end(&r);
+                HAND_FAILS(&f, &r, 0, EBADMSG, "beyond the limits");
+        }
+        r.n = 0; /* truncated: the differences end early, no END */
+        put_open(&r, "etc/conf");
+        put_approx(&r, 10, 1, 0, 10, 0, 0);
+        put(&r, zeros, 3);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "truncated");
+        r.n = 0; /* writes past the new layer's size (10 KiB): refused as soon as it does */
+        put_open(&r, "etc/conf");
+        put_approx(&r, 16384, 1, 0, 10, 16374, 0);
+        put(&r, zeros, 16384);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "rebuilds more than");
         fx_done(&f);
 }
 
