@@ -291,7 +291,7 @@ static int write_hand(struct fx *f, const struct tender_digest *source, const st
                 h[80 + i] = (uint8_t) (f->layer.uncompressed_size >> (8 * i));
         for (int i = 0; i < 4; i++) {
                 h[88 + i] = (uint8_t) (window >> (8 * i));
-                h[92 + i] = (uint8_t) (window >> (8 * i)); /* chunk */
+                h[92 + i] = (uint8_t) (TENDER_DELTA_MAX_CHUNK >> (8 * i));
         }
         size_t zn = ZSTD_compress(z, sizeof(z), r->b, r->n, 3);
         if (ZSTD_isError(zn))
