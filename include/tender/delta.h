@@ -27,7 +27,7 @@
 #define TENDER_DELTA_MAX_SKIP (1u << 30) /* old entries one FILE/HEADER record walks past */
 #define TENDER_DELTA_MAX_LISTING (2u * 1024 * 1024) /* walk: names of the open directories */
 #define TENDER_DELTA_MAX_CONTROLS 16384             /* control triples of one APPROX record */
-#define TENDER_DELTA_STREAM_WINDOW_LOG 22           /* zstd window of the record stream: 4 MiB */
+#define TENDER_DELTA_STREAM_WINDOW_LOG 20           /* zstd window of the record stream: 1 MiB */
 #define TENDER_DELTA_PATCH_WINDOW_LOG 24 /* zstd window of a patch frame (prefix+chunk) */
 /* What the applier allocates for its own buffers and zstd contexts (libarchive and the disk
  * writer come on top, well under 2 MiB). Patch frames need no buffer: they are decoded straight

@@ -549,7 +549,6 @@ TEST(refuses_wrong_source_and_too_much_output) {
         memcpy(h + 48, f.layer.diff_id.bytes, 32);
         for (int i = 0; i < 8; i++)
                 h[80 + i] = (uint8_t) (f.layer.uncompressed_size >> (8 * i));
-        ASSERT_EQ(write(fd, h, sizeof(h)), (ssize_t) sizeof(h));
         size_t n = 0;
         uint8_t *recs = malloc(4 * (sizeof(zeros) + 5) + 1);
         for (int i = 0; i < 4; i++) {
@@ -561,8 +560,23 @@ TEST(refuses_wrong_source_and_too_much_output) {
         recs[n++] = TENDER_DELTA_END;
         size_t cap = ZSTD_compressBound(n);
         uint8_t *z = malloc(cap);
+        /* One shot, the frame's window is its 4 MiB content: over the stream's bound, refused
+         * before anything is decoded. */
         size_t zn = ZSTD_compress(z, cap, recs, n, 3);
+        ASSERT_EQ(write(fd, h, sizeof(h)), (ssize_t) sizeof(h));
         ASSERT_EQ(write(fd, z, zn), (ssize_t) zn);
+        ASSERT_ERR(rebuild(&f, "hand", &err), EBADMSG);
+        ASSERT_CONTAINS(err.message, "record stream");
+        /* Within the stream's window, as the generator writes it: the applier must refuse the
+         * output, not the frame. */
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, TENDER_DELTA_STREAM_WINDOW_LOG);
+        zn = ZSTD_compress2(cc, z, cap, recs, n);
+        ZSTD_freeCCtx(cc);
+        ASSERT_TRUE(!ZSTD_isError(zn));
+        ASSERT_OK(ftruncate(fd, 0));
+        ASSERT_EQ(pwrite(fd, h, sizeof(h), 0), (ssize_t) sizeof(h));
+        ASSERT_EQ(pwrite(fd, z, zn, sizeof(h)), (ssize_t) zn);
         free(recs);
         free(z);
         ASSERT_ERR(rebuild(&f, "hand", &err), EBADMSG);
