@@ -40,6 +40,7 @@ struct update {
         struct tender_error error;
         char message[MESSAGE_MAX]; /* the final feedback's detail */
         struct tender_log_ctx log;
+        bool not_bad; /* rolling back for a reason that is not the release's fault */
 };
 
 static void update_done(struct update *u) {
@@ -417,7 +418,7 @@ static enum tender_journal_state step_rollback(struct update *u) {
                            "%s %s rolled back by the operator, not marked bad: it may be "
                            "deployed again",
                            app, version);
-        else if (tender_store_mark_bad(u->a->store, app, version) < 0)
+        else if (!u->not_bad && tender_store_mark_bad(u->a->store, app, version) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to mark %s bad", u->id);
         if (!prev) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; no previous release to run");
@@ -515,6 +516,8 @@ static int transition(struct update *u, enum tender_journal_state s) {
                                                               : TENDER_JOURNAL_RESULT_NONE;
         else if (tender_journal_state_is_final(s))
                 rec->result = TENDER_JOURNAL_RESULT_FAILURE;
+        else /* rolling back after a failed commit: not a success any more */
+                rec->result = TENDER_JOURNAL_RESULT_NONE;
         u->log.state = tender_journal_state_name(s);
         tender_log(LOG_INFO, &u->log, "Update state: %s", tender_journal_state_name(s));
         /* systemd's view of what tenderd does now (no-op without systemd). */
@@ -566,9 +569,19 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
                 s = update_step(&u, s);
         }
         if (s == TENDER_JOURNAL_COMMITTED && commit(&u) < 0) {
-                s = fail(&u, "%s %s: commit failed: %s", rec->app, rec->version, u.error.message);
-                transition(&u, s);
-        } else if (s == TENDER_JOURNAL_ROLLED_BACK || s == TENDER_JOURNAL_FAILED)
+                /* The store did not take the release as current, so the next start would run the
+                 * previous one: go back to it now, so that what runs is what the store says. The
+                 * release passed its gate: it is not marked bad. */
+                snprintf(u.message, sizeof(u.message), "%s %s: commit failed: %s", rec->app,
+                         rec->version, u.error.message);
+                u.not_bad = true;
+                for (s = TENDER_JOURNAL_ROLLING_BACK;; s = update_step(&u, s)) {
+                        transition(&u, s);
+                        if (tender_journal_state_is_final(s))
+                                break;
+                }
+        }
+        if (s == TENDER_JOURNAL_ROLLED_BACK || s == TENDER_JOURNAL_FAILED)
                 /* A failed release is final (a rolled-back one is marked bad): its files can go. */
                 gc(&u);
         tender_log(s == TENDER_JOURNAL_COMMITTED ||

@@ -4,8 +4,8 @@
 # window unavailable then available; a swap outside maintenance.windows deferred for an
 # "attempt" update, then done inside one; cancel before the swap (carried out); cancel after
 # the swap (rejected, the update finishes); a staging failure (reported, the running release
-# untouched); a swap whose start fails (rolled back, reported). Every outcome is checked on the
-# server's side. Locks, the other reasons of the swap gate, are in tests/e2e/control.sh.
+# untouched); a swap whose start fails (rolled back, reported); a commit that fails (rolled
+# back, reported, not marked bad). Every outcome is checked on the server's side. Locks, the other reasons of the swap gate, are in tests/e2e/control.sh.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -15,8 +15,8 @@ scn_test_begin
 GW_TOKEN=gw-$RANDOM$RANDOM
 export SCN_APP_FAST_STOP=1 # swaps without the app's "sleep 1" before it sees SIGTERM
 scn_init
-scn_build_images 1 2 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
-SCN_HEALTH_WINDOW=2 scn_publish 1 2 || exit 1
+scn_build_images 1 2 3 4 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
+SCN_HEALTH_WINDOW=2 scn_publish 1 2 4 || exit 1
 SCN_SERVER_ARGS="--gateway-token $GW_TOKEN" scn_start_server
 scn_write_config
 
@@ -170,6 +170,40 @@ check "swap fails: the reason says it failed to start" contains "$details" "hell
 check "swap fails: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
 check "swap fails: v1 current and running" eq "$(scn_current_version) $(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" "1.0.0 running"
 check "swap fails: 2.0.0 marked bad" test -e "$SCN_WORK/store/apps/hello/bad/2.0.0"
+
+# 9. The commit fails (the store's app directory turns immutable once 4.0.0 started, so the
+# `current` link cannot change): rolled back to v1, so that what runs is what the store says;
+# reported; 4.0.0 not marked bad, and deployed again once the store is writable it installs.
+appdir=$SCN_WORK/store/apps/hello
+scn_test_cleanup() { chattr -i "$appdir" 2>/dev/null || true; }
+mkdir "$SCN_WORK/immutable-probe"
+if ! chattr +i "$SCN_WORK/immutable-probe" 2>/dev/null; then
+  echo "skip commit failure: no immutable attribute (chattr +i) on this file system"
+else
+  chattr -i "$SCN_WORK/immutable-probe"
+  cat >"$SCN_WORK/runtime-wrapper" <<SH
+#!/bin/sh
+for a; do last=\$a; done
+"$TENDER_BIN/tender-runtime" "\$@"; rc=\$?
+case " \$* " in *" start "*) [ "\$last" = hello-4_0_0 ] && chattr +i "$appdir" ;; esac
+exit \$rc
+SH
+  id=$(deploy 4.0.0)
+  result=$(scn_wait_action "$id")
+  chattr -i "$appdir"
+  check "commit fails: failure reported" eq "$result" failure
+  details=$(scn_action_details "$id")
+  check "commit fails: the reason says the commit failed" contains "$details" "hello 4.0.0: commit failed"
+  check "commit fails: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
+  check "commit fails: v1 current and running" eq "$(scn_current_version) $(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" "1.0.0 running"
+  check "commit fails: 4.0.0's container gone" lacks "$(scn_containers)" hello-4_0_0
+  check "commit fails: 4.0.0 not marked bad" test ! -e "$appdir/bad/4.0.0"
+  printf '#!/bin/sh\nexec "%s/tender-runtime" "$@"\n' "$TENDER_BIN" >"$SCN_WORK/runtime-wrapper"
+  id=$(deploy 4.0.0)
+  check "commit fails: 4.0.0 deployed again installs" eq "$(scn_wait_action "$id")" success
+  check "commit fails: then 4.0.0 current" eq "$(scn_current_version)" 4.0.0
+fi
+rmdir "$SCN_WORK/immutable-probe"
 
 scn_stop_agent
 scn_test_end
