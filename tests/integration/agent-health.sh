@@ -43,7 +43,10 @@ release "trap 'exit 0' TERM; sleep 1000 & wait" "${probe[@]}" --health-http 8080
 release 'mkdir -p /tmp/www/cgi-bin && printf "#!/bin/sh\nsleep 1000\n" >/tmp/www/cgi-bin/slow &&
   chmod 0755 /tmp/www/cgi-bin/slow && exec /bin/busybox httpd -f -p 8080 -h /tmp/www' \
   "${probe[@]}" --health-http 8080/cgi-bin/slow
-release "$serve & sleep 1; exit 3" "${probe[@]}" --health-http 8080/healthz      # 4: dies
+# 4: dies after 1 s. Its probe may fail too as httpd starts and as the app's exit takes httpd
+# along; with retries 5 over a 4 s window only the exit can end the gate, whatever the load.
+release "$serve & sleep 1; exit 3" --health-window 4 --health-interval 1 --health-timeout 1 \
+  --health-retries 5 --health-http 8080/healthz
 release "$serve" "${probe[@]}" --health-tcp 8080 --health-start-period 1         # 5: good (tcp)
 release "$serve" "${probe[@]}" --health-http 8080/missing                        # 6: HTTP 404
 
