@@ -40,7 +40,6 @@ struct update {
         struct tender_error error;
         char message[MESSAGE_MAX]; /* the final feedback's detail */
         struct tender_log_ctx log;
-        bool not_bad; /* rolling back for a reason that is not the release's fault */
 };
 
 static void update_done(struct update *u) {
@@ -418,7 +417,7 @@ static enum tender_journal_state step_rollback(struct update *u) {
                            "%s %s rolled back by the operator, not marked bad: it may be "
                            "deployed again",
                            app, version);
-        else if (!u->not_bad && tender_store_mark_bad(u->a->store, app, version) < 0)
+        else if (!u->rec->commit_failed && tender_store_mark_bad(u->a->store, app, version) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to mark %s bad", u->id);
         if (!prev) {
                 snprintf(u->message + n, sizeof(u->message) - n, "; no previous release to run");
@@ -571,10 +570,11 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
         if (s == TENDER_JOURNAL_COMMITTED && commit(&u) < 0) {
                 /* The store did not take the release as current, so the next start would run the
                  * previous one: go back to it now, so that what runs is what the store says. The
-                 * release passed its gate: it is not marked bad. */
+                 * release passed its gate: it is not marked bad (journaled with the rollback, so
+                 * that a replay after a crash does not mark it either). */
                 snprintf(u.message, sizeof(u.message), "%s %s: commit failed: %s", rec->app,
                          rec->version, u.error.message);
-                u.not_bad = true;
+                rec->commit_failed = true;
                 for (s = TENDER_JOURNAL_ROLLING_BACK;; s = update_step(&u, s)) {
                         transition(&u, s);
                         if (tender_journal_state_is_final(s))
@@ -668,6 +668,7 @@ static int set_chunk(struct tender_journal_record *rec, const struct tender_ddi_
                 rec->app_lock_since = 0;
         }
         rec->chunk = i;
+        rec->commit_failed = false;
         rec->state = TENDER_JOURNAL_QUEUED;
         rec->result = TENDER_JOURNAL_RESULT_NONE;
         return rec->app && rec->version ? 0 : -ENOMEM;

@@ -95,6 +95,8 @@ int tender_journal_record_to_json(const struct tender_journal_record *r, char **
         /* Written only when set: records without them read the same as before. */
         if (r->by_operator)
                 cJSON_AddBoolToObject(o, "byOperator", true);
+        if (r->commit_failed)
+                cJSON_AddBoolToObject(o, "commitFailed", true);
         if (r->gate)
                 cJSON_AddStringToObject(o, "gate", r->gate);
         if (r->app_lock_since)
@@ -127,10 +129,10 @@ static int dup_string(const cJSON *o, const char *key, char **ret, struct tender
 }
 
 static int parse_fields(const cJSON *o, struct tender_journal_record *r, struct tender_error *err) {
-        static const char *const keys[] = {"action",  "deploymentBase", "chunk",    "chunks",
-                                           "app",     "version",        "previous", "state",
-                                           "message", "details",        "result",   "byOperator",
-                                           "gate",    "appLockSince",   NULL};
+        static const char *const keys[] = {
+                "action",   "deploymentBase", "chunk",        "chunks",  "app",    "version",
+                "previous", "state",          "message",      "details", "result", "byOperator",
+                "gate",     "appLockSince",   "commitFailed", NULL};
         const char *state = NULL, *result = NULL;
         int k;
 
@@ -148,6 +150,7 @@ static int parse_fields(const cJSON *o, struct tender_journal_record *r, struct 
                                       &r->details, err)) < 0 ||
             (k = tender_json_get_string(o, "", "result", true, &result, err)) < 0 ||
             (k = tender_json_get_bool(o, "", "byOperator", false, &r->by_operator, err)) < 0 ||
+            (k = tender_json_get_bool(o, "", "commitFailed", false, &r->commit_failed, err)) < 0 ||
             (k = get_opt_string(o, "gate", &r->gate, err)) < 0 ||
             (k = tender_json_get_u64(o, "", "appLockSince", false, &r->app_lock_since, err)) < 0)
                 return k;

@@ -57,6 +57,10 @@ struct tender_journal_record {
         /* A rollback asked by the operator (tenderctl rollback): the release rolled away from
          * is not marked bad, so that it may be deployed again. */
         bool by_operator;
+        /* A rollback for a reason that is not the release's fault (its commit failed after it
+         * passed its gate): the release is not marked bad, also when the rollback is replayed
+         * after a crash. */
+        bool commit_failed;
         /* The swap gate (agent/gate.c) while the chunk is staged and its swap deferred: the
          * reason last reported to the server (NULL: none yet), so that a restart does not
          * report it again, and when the gate first saw the app lock held (wall clock, 0:

@@ -174,6 +174,8 @@ check "swap fails: 2.0.0 marked bad" test -e "$SCN_WORK/store/apps/hello/bad/2.0
 # 9. The commit fails (the store's app directory turns immutable once 4.0.0 started, so the
 # `current` link cannot change): rolled back to v1, so that what runs is what the store says;
 # reported; 4.0.0 not marked bad, and deployed again once the store is writable it installs.
+# tenderd is killed right after journaling that rollback and finishes it at restart: the
+# replay must not mark 4.0.0 bad either.
 appdir=$SCN_WORK/store/apps/hello
 scn_test_cleanup() { chattr -i "$appdir" 2>/dev/null || true; }
 mkdir "$SCN_WORK/immutable-probe"
@@ -188,7 +190,14 @@ for a; do last=\$a; done
 case " \$* " in *" start "*) [ "\$last" = hello-4_0_0 ] && chattr +i "$appdir" ;; esac
 exit \$rc
 SH
+  scn_stop_agent
+  TENDER_TEST_CRASH_AT=rolling-back scn_start_agent
   id=$(deploy 4.0.0)
+  wait "$SCN_AGENT_PID" 2>/dev/null
+  SCN_AGENT_PID=
+  check "commit fails: the rollback is journaled as not 4.0.0's fault" eq \
+    "$(jq -r '.state + " " + (.commitFailed | tostring)' "$SCN_WORK"/store/journal/*.json)" "rolling-back true"
+  scn_start_agent
   result=$(scn_wait_action "$id")
   chattr -i "$appdir"
   check "commit fails: failure reported" eq "$result" failure
@@ -197,7 +206,7 @@ SH
   check "commit fails: rolled back to 1.0.0" contains "$details" "rolled back to 1.0.0"
   check "commit fails: v1 current and running" eq "$(scn_current_version) $(scn_runtime state hello-1_0_0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" "1.0.0 running"
   check "commit fails: 4.0.0's container gone" lacks "$(scn_containers)" hello-4_0_0
-  check "commit fails: 4.0.0 not marked bad" test ! -e "$appdir/bad/4.0.0"
+  check "commit fails: 4.0.0 not marked bad, the rollback replayed after the crash" test ! -e "$appdir/bad/4.0.0"
   printf '#!/bin/sh\nexec "%s/tender-runtime" "$@"\n' "$TENDER_BIN" >"$SCN_WORK/runtime-wrapper"
   id=$(deploy 4.0.0)
   check "commit fails: 4.0.0 deployed again installs" eq "$(scn_wait_action "$id")" success

@@ -116,11 +116,12 @@ TEST(parse_refuses) {
                          "\"version\":\"1\",\"state\":\"queued\",\"result\":\"none\"}";
         ASSERT_OK(tender_journal_record_parse(ok, strlen(ok), &r, &err));
         ASSERT_TRUE(r->previous == NULL && r->details == NULL && r->message == NULL);
-        ASSERT_TRUE(!r->by_operator && r->gate == NULL && r->app_lock_since == 0);
+        ASSERT_TRUE(!r->by_operator && !r->commit_failed && r->gate == NULL &&
+                    r->app_lock_since == 0);
         tender_journal_record_free(r);
 }
 
-/* The swap gate's and the operator rollback's fields survive a write and a read. */
+/* The swap gate's and the rollbacks' fields survive a write and a read. */
 TEST(gate_fields_round_trip) {
         struct tender_journal_record rec = {.action_id = "9",
                                             .app = "hello",
@@ -128,6 +129,7 @@ TEST(gate_fields_round_trip) {
                                             .n_chunks = 1,
                                             .state = TENDER_JOURNAL_STAGING,
                                             .by_operator = true,
+                                            .commit_failed = true,
                                             .gate = "app-lock",
                                             .app_lock_since = 1700000000};
         _cleanup_free_ char *json = NULL;
@@ -135,6 +137,7 @@ TEST(gate_fields_round_trip) {
         ASSERT_OK(tender_journal_record_to_json(&rec, &json));
         ASSERT_OK(tender_journal_record_parse(json, strlen(json), &back, NULL));
         ASSERT_TRUE(back->by_operator);
+        ASSERT_TRUE(back->commit_failed);
         ASSERT_STREQ(back->gate, "app-lock");
         ASSERT_EQ(back->app_lock_since, 1700000000);
         tender_journal_record_free(back);
