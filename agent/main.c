@@ -28,12 +28,14 @@ static void usage(FILE *f) {
 static int poll_once(struct agent *a, uint64_t *interval) {
         _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
         struct tender_error err = {0};
-        gate_poll_begins(); /* a deferred swap is seen again by this poll if it still waits */
         int r = ddi_poll(&a->ddi, &p, &err);
         if (r < 0) {
+                /* Nothing new from the server: a deferred swap still waits, for the same reason,
+                 * and status still says so. */
                 log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
                 return r;
         }
+        gate_poll_begins(); /* a deferred swap is seen again by this poll if it still waits */
         if (p->sleep_sec)
                 *interval = p->sleep_sec;
         /* First: a cancel must be seen before the journal of its action is touched. */

@@ -85,6 +85,13 @@ static uint32_t action_hash(const struct mock_action *a) {
 
 static void poll_base(struct mock *m, const char *tenant, const char *cid,
                       struct mock_reply *reply) {
+        if (m->outage_polls) {
+                m->outage_polls--;
+                mock_reply_error(reply, MHD_HTTP_SERVICE_UNAVAILABLE, "mock.outage",
+                                 "Simulated outage (/mock/outage): %" PRIu64 " more poll(s)",
+                                 m->outage_polls);
+                return;
+        }
         struct mock_target *t;
         int r = mock_target_get(m->state, cid, true, &t);
         if (r < 0) {

@@ -177,6 +177,30 @@ static void action_resource(struct mock *m, const struct mock_request *req, cons
                                  "No resource at %s for %s", req->path, req->method);
 }
 
+/* POST outage {"polls": N}: the next N polls (of any target) answer 503, as a server that is
+ * down for maintenance; 0 ends an outage. */
+static void set_outage(struct mock *m, const struct mock_request *req, struct mock_reply *reply) {
+        static const char *const keys[] = {"polls", NULL};
+        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
+        if (mock_request_json(req, reply, &body) < 0)
+                return;
+        struct tender_error err = {0};
+        uint64_t polls = 0;
+        if (tender_json_check_keys(body, "", keys, &err) < 0 ||
+            tender_json_get_u64(body, "", "polls", true, &polls, &err) < 0) {
+                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badRequest", "%s", err.message);
+                return;
+        }
+        m->outage_polls = polls;
+        log_info("Outage: the next %" PRIu64 " poll(s) answer 503", polls);
+        cJSON *o = cJSON_CreateObject();
+        if (o && !cJSON_AddNumberToObject(o, "polls", (double) polls)) {
+                cJSON_Delete(o);
+                o = NULL;
+        }
+        mock_reply_json(reply, MHD_HTTP_OK, o);
+}
+
 void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char *rest,
                       struct mock_reply *reply) {
         bool get = STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
@@ -200,6 +224,8 @@ void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char
                 mock_reply_json(reply, MHD_HTTP_OK, mock_stats_to_json());
         } else if (STREQ(rest, "targets") && get) {
                 mock_reply_json(reply, MHD_HTTP_OK, mock_targets_to_json(m->state));
+        } else if (STREQ(rest, "outage") && STREQ(req->method, "POST")) {
+                set_outage(m, req, reply);
         } else
                 mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.notFound",
                                  "No resource at %s for %s", req->path, req->method);

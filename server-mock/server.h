@@ -44,6 +44,7 @@ struct mock {
         const char *gateway_token; /* either token is accepted when both are set */
         const char *base_url;      /* prefix of every link the mock hands out, no trailing '/' */
         uint64_t throttle_bps;     /* fault injection: blob bytes per second, 0 = unlimited */
+        uint64_t outage_polls;     /* fault injection: polls still to answer 503 (/mock/outage) */
 };
 
 struct mock_request {

@@ -59,6 +59,14 @@ wait_table() { # wait_table TEXT: polls the status table until it contains TEXT 
   echo "     status lacks '$1': $out" >&2
   return 1
 }
+wait_for_count() { # wait_for_count FUNC N: until FUNC prints N or more (up to 60 s)
+  local i
+  for ((i = 0; i < 300; i++)); do
+    (($("$1") >= $2)) && return 0
+    sleep 0.2
+  done
+  return 1
+}
 wait_socket() {
   local i
   for ((i = 0; i < 300; i++)); do
@@ -162,6 +170,18 @@ ctl check >/dev/null
 check "restart while deferred: deferred again" wait_table "Swap deferred: waiting for the app lock"
 check "restart while deferred: first sight kept" eq "$(journal_field "$id" appLockSince)" "$since"
 check "restart while deferred: no second feedback for the same reason" eq "$(feedback_count "$id" "waiting for the app lock")" 1
+# The server goes down for two polls (asked for by check; polls are 10 minutes apart here):
+# the swap still waits, and status still says why after each failed poll.
+mock_outage() { curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"polls\":$1}" "$SCN_URL/mock/outage"; }
+failed_polls() { grep -c "Poll of .* failed" "$SCN_WORK/logs/tenderd.log" || true; }
+mock_outage 2
+fails=$(failed_polls)
+ctl check >/dev/null
+check "server down: a poll fails" wait_for_count failed_polls $((fails + 1))
+ctl check >/dev/null
+check "server down: a second poll fails" wait_for_count failed_polls $((fails + 2))
+check "server down: status still shows the deferred swap" contains "$(ctl status 2>&1)" "Swap deferred: waiting for the app lock"
+mock_outage 0
 check "v4: v2 still current" eq "$(scn_current_version)" 2.0.0
 stop_pid "$HOLDER_PID"; HOLDER_PID=
 check "v4: swapped once the holder died" eq "$(scn_wait_action "$id")" success

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # tender-server-mock end to end over loopback: DDI poll, deploymentBase (artifacts, hashes,
 # links), feedback and closing, configData, installedBase, target-token auth, the management
-# API, /repo files with ranges and MD5SUM, path checks, body limits, clean exit on signals.
+# API (outage injection too), /repo files with ranges and MD5SUM, path checks, body limits,
+# clean exit on signals.
 # The release repository is written by hand (docs/release-manifest.md) with fake digests.
 set -euo pipefail
 
@@ -99,6 +100,17 @@ check "DELETE on the poll resource is 405" eq "$(http -X DELETE "$DDI/dev1")" 40
 check "poll registered the target" eq "$(http "$URL/mock/targets")" 200
 check "target has a lastPoll time" \
   py '[t for t in d if t["controllerId"] == "dev1"][0]["lastPoll"] > 1700000000'
+outage() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/outage"; }
+check "outage with a bad body is 400" eq "$(outage '{"polls":-1}')" 400
+check "outage of two polls is set" eq "$(outage '{"polls":2}')" 200
+check "outage: first poll is 503" eq "$(http "$DDI/dev1")" 503
+check "outage: the error says so" eq "$(py 'd["errorCode"]')" mock.outage
+check "outage: /repo is still served" eq "$(http -o /dev/null "$URL/repo/apps/hello/1.0.0.json")" 200
+check "outage: second poll is 503" eq "$(http "$DDI/dev1")" 503
+check "outage: over after two polls" eq "$(http "$DDI/dev1")" 200
+outage '{"polls":5}' >/dev/null
+check "outage: polls 0 ends it" eq "$(outage '{"polls":0}')" 200
+check "outage: ended" eq "$(http "$DDI/dev1")" 200
 
 # --- deployments -----------------------------------------------------------------------------
 deploy() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/deployments"; }
