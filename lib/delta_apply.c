@@ -57,7 +57,8 @@ struct applier {
         uint64_t remaining, copy_off, pad; /* pad: zeros after a FILE's data */
         uint8_t *copy;
 
-        struct delta_walk *walk; /* the old layer in walk order, from the first FILE/HEADER */
+        struct delta_walk *walk;   /* the old layer in walk order, from the first FILE/HEADER */
+        struct delta_index *index; /* the whole walk, from the first OPEN_AT */
         struct delta_hdr_state hs;
         uint8_t hdr[DELTA_BLOCK];
 
@@ -92,6 +93,7 @@ static void applier_done(struct applier *a) {
         if (a->old_fd >= 0)
                 close(a->old_fd);
         delta_walk_free(a->walk);
+        delta_index_free(a->index);
         tender_sha256_free(a->hash);
 }
 
@@ -278,6 +280,37 @@ static int do_open(struct applier *a) {
         a->old_path[len] = '\0';
         if (!old_path_valid(a->old_path, len))
                 return BAD(a, "delta for %s: old path \"%s\" refused", a->target, a->old_path);
+        return open_old(a);
+}
+
+/* OPEN_AT: the old file at a position of the walk. The walk is listed whole at the first one
+ * (bounded by TENDER_DELTA_MAX_INDEX). */
+static int do_open_at(struct applier *a) {
+        uint8_t b[4];
+        char type;
+        int r = rec_read(a, b, 4);
+        if (r < 0)
+                return r;
+        uint32_t i = delta_get32(b);
+        if (!a->index && (r = delta_index_build(a->old_dir_fd, &a->index)) == -E2BIG)
+                return fail(a, tender_error_set(a->err, TENDER_ERR_VERIFY, E2BIG,
+                                                "delta for %s: the old layer's listing is over "
+                                                "%u bytes",
+                                                a->target, TENDER_DELTA_MAX_INDEX));
+        if (r < 0)
+                return fail(a, tender_error_set_errno(a->err, TENDER_ERR_VERIFY, -r,
+                                                      "delta for %s: listing the old layer",
+                                                      a->target));
+        if (delta_index_get(a->index, i, a->old_path, &type) < 0)
+                return fail(a, tender_error_set(a->err, TENDER_ERR_VERIFY, ESTALE,
+                                                "delta for %s: old entry %u past the old layer's "
+                                                "%zu entries",
+                                                a->target, i, delta_index_count(a->index)));
+        if (type != DELTA_WALK_FILE)
+                return fail(a, tender_error_set(a->err, TENDER_ERR_VERIFY, EINVAL,
+                                                "delta for %s: old entry %u (%s) is not a "
+                                                "regular file",
+                                                a->target, i, a->old_path));
         return open_old(a);
 }
 
@@ -621,6 +654,8 @@ static ssize_t do_record(struct applier *a, const void **ret_buf) {
         switch (type) {
         case TENDER_DELTA_OPEN:
                 return do_open(a);
+        case TENDER_DELTA_OPEN_AT:
+                return do_open_at(a);
         case TENDER_DELTA_COPY:
                 r = rec_read(a, b, 16);
                 if (r < 0)

@@ -56,6 +56,23 @@ int delta_walk_new(int dirfd, struct delta_walk **ret);
 int delta_walk_next(struct delta_walk *w, const char **ret_path, char *ret_type);
 void delta_walk_free(struct delta_walk *w);
 
+/* The whole walk as one list, for OPEN_AT (an old file named by its position in the walk):
+ * each entry its type, the length it shares with the previous path (u16), the length of the
+ * rest (u16) and the rest; every DELTA_INDEX_MARK-th entry shares nothing and its offset is kept,
+ * so a lookup decodes at most that many. Both sides build it alike, so the generator knows its
+ * size: more than TENDER_DELTA_MAX_INDEX bytes is -E2BIG. */
+#define DELTA_INDEX_MARK 64
+struct delta_index;
+int delta_index_new(struct delta_index **ret);
+int delta_index_add(struct delta_index *x, const char *path, char type);
+/* Lists the layer under dirfd in walk order into a new index. */
+int delta_index_build(int dirfd, struct delta_index **ret);
+size_t delta_index_count(const struct delta_index *x);
+/* Entry i: its path into path (TENDER_DELTA_MAX_PATH + 1 bytes) and its type; -ENOENT past the
+ * end. */
+int delta_index_get(const struct delta_index *x, size_t i, char *path, char *ret_type);
+void delta_index_free(struct delta_index *x);
+
 /* Header prediction, the same on both sides: the template is the last header a FILE or HEADER
  * record made for the same kind of entry (directory or file: layers alternate them), the prefix
  * what preceded that entry's path in its name field ("./"). */

@@ -59,6 +59,7 @@ struct maker {
         struct old_file **by_path, **by_size, **by_stem;
         struct walk_item *walk; /* the old layer's dirs and regular files as a device walks them */
         size_t n_walk, walk_pos;
+        bool open_at; /* the device's index of the walk fits TENDER_DELTA_MAX_INDEX: OPEN_AT */
         struct delta_hdr_state hs;
 
         int out_fd;
@@ -158,17 +159,28 @@ static int literal(struct maker *m, uint64_t off, uint64_t n) {
         return 0;
 }
 
+static const struct walk_item *walk_lookup(const struct maker *m, size_t lo, const char *path);
+
+/* OPEN_AT with f's position in the walk (5 bytes) where the device can look it up, else OPEN
+ * with its path. */
 static int select_old(struct maker *m, const struct old_file *f) {
-        uint8_t b[3] = {TENDER_DELTA_OPEN};
+        uint8_t b[5] = {TENDER_DELTA_OPEN};
         int r = flush_literal(m);
         if (r < 0 || m->open == f)
                 return r;
+        const struct walk_item *w = m->open_at ? walk_lookup(m, 0, f->e->path) : NULL;
+        m->open = f;
+        if (w && w->e && !w->dir) {
+                b[0] = TENDER_DELTA_OPEN_AT;
+                delta_put32(b + 1, (uint32_t) (w - m->walk));
+                m->stats.opened_at++;
+                return stream_push(m, b, 5, ZSTD_e_continue);
+        }
         size_t len = strlen(f->e->path);
         delta_put16(b + 1, (uint16_t) len);
-        r = stream_push(m, b, sizeof(b), ZSTD_e_continue);
+        r = stream_push(m, b, 3, ZSTD_e_continue);
         if (r >= 0)
                 r = stream_push(m, f->e->path, len, ZSTD_e_continue);
-        m->open = f;
         return r;
 }
 
@@ -250,22 +262,42 @@ static int index_walk(struct maker *m, const struct delta_tar_entry **all, size_
         return 0;
 }
 
-/* The walk item of path, if a FILE/HEADER record can still reach it (not behind the cursor). */
-static const struct walk_item *walk_find(struct maker *m, const char *path, bool dir) {
-        size_t lo = m->walk_pos, hi = m->n_walk;
+/* The walk item of path at or after position lo, if any. */
+static const struct walk_item *walk_lookup(const struct maker *m, size_t lo, const char *path) {
+        size_t hi = m->n_walk;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 int c = delta_walk_cmp(m->walk[mid].path, path);
-                if (c == 0) {
-                        const struct walk_item *w = &m->walk[mid];
-                        return w->e && w->dir == dir ? w : NULL;
-                }
+                if (c == 0)
+                        return &m->walk[mid];
                 if (c < 0)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
         return NULL;
+}
+
+/* The walk item of path, if a FILE/HEADER record can still reach it (not behind the cursor). */
+static const struct walk_item *walk_find(struct maker *m, const char *path, bool dir) {
+        const struct walk_item *w = walk_lookup(m, m->walk_pos, path);
+        return w && w->e && w->dir == dir ? w : NULL;
+}
+
+/* Whether the device's index of this walk (lib/delta_walk.c) fits its bound: built here alike,
+ * with the types the device will see (a non-predictable entry counts as "other": the type
+ * changes no size). */
+static int check_open_at(struct maker *m) {
+        struct delta_index *x = NULL;
+        int r = delta_index_new(&x);
+        for (size_t i = 0; r >= 0 && i < m->n_walk; i++)
+                r = delta_index_add(x, m->walk[i].path,
+                                    m->walk[i].dir ? DELTA_WALK_DIR
+                                    : m->walk[i].e ? DELTA_WALK_FILE
+                                                   : DELTA_WALK_OTHER);
+        delta_index_free(x);
+        m->open_at = r >= 0;
+        return r == -E2BIG || r == -ENAMETOOLONG ? 0 : r;
 }
 
 /* Edits turning the predicted header into h, encoded after rec[0..5] (type, skip, count);
@@ -380,7 +412,7 @@ static int index_old(struct maker *m, const struct delta_tar *t) {
                 m->by_path[m->n_files] = m->by_size[m->n_files] = m->by_stem[m->n_files] = f;
                 m->n_files++;
         }
-        if (index_walk(m, all, n) < 0)
+        if (index_walk(m, all, n) < 0 || check_open_at(m) < 0)
                 return -ENOMEM;
         if (m->n_files > 1) /* qsort wants a valid pointer even for 0 elements */
                 qsort(m->by_path, m->n_files, sizeof(*m->by_path), cmp_path);

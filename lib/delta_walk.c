@@ -239,3 +239,110 @@ int delta_walk_next(struct delta_walk *w, const char **ret_path, char *ret_type)
         }
         return 0;
 }
+
+/* ---- the whole walk, for OPEN_AT ---- */
+
+struct delta_index {
+        uint8_t *buf;
+        size_t len, cap;
+        uint32_t *marks; /* offset in buf of every DELTA_INDEX_MARK-th entry */
+        size_t n;
+        char last[TENDER_DELTA_MAX_PATH + 1];
+        size_t last_len;
+};
+
+int delta_index_new(struct delta_index **ret) {
+        *ret = calloc(1, sizeof(**ret));
+        return *ret ? 0 : -ENOMEM;
+}
+
+void delta_index_free(struct delta_index *x) {
+        if (!x)
+                return;
+        free(x->buf);
+        free(x->marks);
+        free(x);
+}
+
+size_t delta_index_count(const struct delta_index *x) {
+        return x->n;
+}
+
+static int index_grow(struct delta_index *x, size_t need) {
+        size_t marks = (x->n / DELTA_INDEX_MARK + 1) * sizeof(*x->marks);
+        if (x->len + need + marks > TENDER_DELTA_MAX_INDEX)
+                return -E2BIG;
+        if (x->len + need > x->cap) {
+                size_t c = MAX(x->cap * 2, x->len + need + 4096);
+                uint8_t *b = realloc(x->buf, c);
+                if (!b)
+                        return -ENOMEM;
+                x->buf = b;
+                x->cap = c;
+        }
+        if (x->n % DELTA_INDEX_MARK == 0) {
+                uint32_t *m = realloc(x->marks, marks);
+                if (!m)
+                        return -ENOMEM;
+                x->marks = m;
+                m[x->n / DELTA_INDEX_MARK] = (uint32_t) x->len;
+        }
+        return 0;
+}
+
+int delta_index_add(struct delta_index *x, const char *path, char type) {
+        size_t len = strlen(path), shared = 0;
+        if (len > TENDER_DELTA_MAX_PATH)
+                return -ENAMETOOLONG;
+        if (x->n % DELTA_INDEX_MARK != 0)
+                while (shared < len && shared < x->last_len && path[shared] == x->last[shared])
+                        shared++;
+        int r = index_grow(x, 5 + len - shared);
+        if (r < 0)
+                return r;
+        uint8_t *p = x->buf + x->len;
+        p[0] = (uint8_t) type;
+        delta_put16(p + 1, (uint16_t) shared);
+        delta_put16(p + 3, (uint16_t) (len - shared));
+        memcpy(p + 5, path + shared, len - shared);
+        x->len += 5 + len - shared;
+        memcpy(x->last, path, len + 1);
+        x->last_len = len;
+        x->n++;
+        return 0;
+}
+
+int delta_index_get(const struct delta_index *x, size_t i, char *path, char *ret_type) {
+        if (i >= x->n)
+                return -ENOENT;
+        const uint8_t *p = x->buf + x->marks[i / DELTA_INDEX_MARK];
+        for (size_t k = i - i % DELTA_INDEX_MARK;; k++) {
+                size_t shared = delta_get16(p + 1), rest = delta_get16(p + 3);
+                memcpy(path + shared, p + 5, rest);
+                path[shared + rest] = '\0';
+                if (k == i) {
+                        *ret_type = (char) p[0];
+                        return 0;
+                }
+                p += 5 + rest;
+        }
+}
+
+int delta_index_build(int dirfd, struct delta_index **ret) {
+        struct delta_walk *w = NULL;
+        struct delta_index *x = NULL;
+        const char *path;
+        char type;
+        int r = delta_walk_new(dirfd, &w);
+        if (r >= 0)
+                r = delta_index_new(&x);
+        while (r >= 0 && (r = delta_walk_next(w, &path, &type)) > 0)
+                r = delta_index_add(x, path, type);
+        delta_walk_free(w);
+        if (r < 0) {
+                delta_index_free(x);
+                return r;
+        }
+        *ret = x;
+        return 0;
+}

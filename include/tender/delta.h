@@ -15,7 +15,7 @@
 #include "tender/error.h"
 #include "tender/manifest.h"
 
-#define TENDER_DELTA_VERSION 3
+#define TENDER_DELTA_VERSION 4
 #define TENDER_DELTA_MAGIC "TNDRDLT\n" /* 8 bytes */
 #define TENDER_DELTA_HEADER_SIZE 96
 /* Limits the applier enforces; a delta asking for more is refused. */
@@ -26,6 +26,7 @@
 #define TENDER_DELTA_MAX_PATH 4096                                  /* old file path */
 #define TENDER_DELTA_MAX_SKIP (1u << 30) /* old entries one FILE/HEADER record walks past */
 #define TENDER_DELTA_MAX_LISTING (2u * 1024 * 1024) /* walk: names of the open directories */
+#define TENDER_DELTA_MAX_INDEX (1024u * 1024)       /* OPEN_AT: the old layer's walk, front-coded */
 #define TENDER_DELTA_MAX_CONTROLS 16384             /* control triples of one APPROX record */
 #define TENDER_DELTA_STREAM_WINDOW_LOG 20           /* zstd window of the record stream: 1 MiB */
 #define TENDER_DELTA_PATCH_WINDOW_LOG 24 /* zstd window of a patch frame (prefix+chunk) */
@@ -34,7 +35,8 @@
  * from the record stream. */
 #define TENDER_DELTA_APPLY_MEMORY                                                                  \
         (TENDER_DELTA_MAX_WINDOW + TENDER_DELTA_MAX_CHUNK +                                        \
-         (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + TENDER_DELTA_MAX_LISTING + 2u * 1024 * 1024)
+         (1u << TENDER_DELTA_STREAM_WINDOW_LOG) + 2 * TENDER_DELTA_MAX_LISTING +                   \
+         TENDER_DELTA_MAX_INDEX + 2u * 1024 * 1024)
 
 enum tender_delta_record {
         TENDER_DELTA_OPEN = 0x01,       /* u16 length, path: selects the old file */
@@ -49,6 +51,7 @@ enum tender_delta_record {
         TENDER_DELTA_APPROX = 0x08,     /* u32 out length, u32 controls, u16 pad, controls
                                            (u32 add, u32 extra, s64 seek), add bytes, extra
                                            bytes: old bytes + differences, inserted bytes */
+        TENDER_DELTA_OPEN_AT = 0x09,    /* u32 position in the walk: selects that old file */
         TENDER_DELTA_END = 0xff,
 };
 
@@ -95,6 +98,7 @@ struct tender_delta_stats {
         uint64_t delta_size;
         uint64_t predicted_headers, literal_headers; /* entries by way of sending headers */
         uint64_t approx_bytes;                       /* of patch_bytes, made by APPROX records */
+        uint64_t opened_at; /* old files selected by their walk position (OPEN_AT), not path */
 };
 
 /* Makes a delta from old_tar to new_tar (uncompressed tars, regular files so they can be

@@ -18,7 +18,7 @@
 #define TENDER_MANIFEST_MAX_STRV 256 /* args, env entries */
 #define TENDER_MANIFEST_MAX_VOLUMES 32
 #define TENDER_MANIFEST_MAX_DELTAS 256
-#define TENDER_DELTA_ALGORITHM "tender-delta-v3" /* docs/delta-format.md */
+#define TENDER_DELTA_ALGORITHM "tender-delta-v4" /* docs/delta-format.md */
 #define TENDER_NAME_MAX 64
 
 enum tender_network_mode {

@@ -90,7 +90,7 @@ got = [d["from"] for d in deltas]
 if got != want:
     sys.exit(f"FAIL: {version}: deltas from {got}, expected {want} ({froms})")
 for d in deltas:
-    if d["to"] != layer["diffId"] or d["algorithm"] != "tender-delta-v3":
+    if d["to"] != layer["diffId"] or d["algorithm"] != "tender-delta-v4":
         sys.exit(f"FAIL: {version}: delta {d}")
     blob = open(f"{repo}/blobs/sha256/{d['digest'].split(':')[1]}", "rb").read()
     if "sha256:" + hashlib.sha256(blob).hexdigest() != d["digest"] or len(blob) != d["size"]:

@@ -59,7 +59,7 @@ open(f"{repo}/blobs/sha256/{dh}", "wb").write(delta)
 m3 = manifest("3.0.0", 3, digests[1:])
 d0 = {"from": "sha256:" + hashlib.sha256(digests[0].encode()).hexdigest(),
       "to": m3["image"]["layers"][0]["diffId"], "digest": "sha256:" + dh, "size": len(delta),
-      "algorithm": "tender-delta-v3"}
+      "algorithm": "tender-delta-v4"}
 m3["image"]["deltas"] = [d0, dict(d0, digest="sha256:" + "0" * 64), d0]
 open(f"{repo}/apps/hello/3.0.0.json", "w").write(json.dumps(m3, indent=2))
 open(f"{repo}/apps/hello/3.0.0.json.sig", "w").write(sig)

@@ -209,6 +209,7 @@ TEST(round_trip_copy_patch_rename_literal) {
         ASSERT_EQ(st.renamed, 1);
         ASSERT_EQ(st.patched, 2); /* big.bin by path, libfoo by name stem */
         ASSERT_EQ(st.literal, 1);
+        ASSERT_EQ(st.opened_at, 2);         /* moved-from, libfoo.so.1.2: by their walk positions */
         ASSERT_TRUE(st.delta_size < 12000); /* the 7000 literal bytes dominate */
         int r = rebuild(&f, "delta", &err);
         if (r < 0)
@@ -245,6 +246,12 @@ static void put_open(struct rec *r, const char *path) {
         uint8_t h[3] = {TENDER_DELTA_OPEN, (uint8_t) strlen(path), (uint8_t) (strlen(path) >> 8)};
         put(r, h, 3);
         put(r, path, strlen(path));
+}
+static void put_open_at(struct rec *r, uint32_t i) {
+        put(r,
+            (uint8_t[]){TENDER_DELTA_OPEN_AT, (uint8_t) i, (uint8_t) (i >> 8), (uint8_t) (i >> 16),
+                        (uint8_t) (i >> 24)},
+            5);
 }
 static void put_copy(struct rec *r, uint64_t off, uint64_t len) {
         uint8_t h[17] = {TENDER_DELTA_COPY};
@@ -354,6 +361,93 @@ TEST(refuses_symlinks_and_non_files) {
         put_end(&r);
         HAND_FAILS(&f, &r, 0, ENOENT, "missing");
         fx_done(&f);
+}
+
+/* OPEN_AT names an old file by its position in the walk: only a regular file inside the walk. */
+TEST(open_at_refuses_what_is_not_an_old_file) {
+        struct fx f;
+        ASSERT_OK(fx_setup(&f, simple_old, ELEMENTSOF(simple_old), simple_new, 1));
+        /* The walk: dirlink (symlink), etc, etc/conf, link (symlink). */
+        const struct {
+                uint32_t at;
+                int errnum;
+                const char *needle;
+        } bad[] = {
+                {0, EINVAL, "old entry 0 (dirlink) is not a regular file"},
+                {1, EINVAL, "old entry 1 (etc) is not a regular file"},
+                {3, EINVAL, "old entry 3 (link) is not a regular file"},
+                {4, ESTALE, "old entry 4 past the old layer's 4 entries"},
+                {UINT32_MAX, ESTALE, "past the old layer's 4 entries"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct rec r = {.n = 0};
+                put_open_at(&r, bad[i].at);
+                put_end(&r);
+                HAND_FAILS(&f, &r, 0, bad[i].errnum, bad[i].needle);
+        }
+        /* Entry 2 is etc/conf (10 bytes): selected, so a range past its end names it. */
+        struct rec r = {.n = 0};
+        put_open_at(&r, 2);
+        put_copy(&r, 0, 11);
+        put_end(&r);
+        HAND_FAILS(&f, &r, 0, EBADMSG, "past the end of etc/conf");
+        fx_done(&f);
+}
+
+/* Layers of n files d/<i>.<pad x's>: moved files are found by walk position far past the
+ * first DELTA_INDEX_MARK entries; a listing over TENDER_DELTA_MAX_INDEX makes the generator
+ * name them by path instead, and the applier refuses an OPEN_AT there. */
+static void open_at_layers(size_t n, size_t pad, bool fits) {
+        size_t cap = n + 4;
+        _cleanup_free_ struct ent *old = calloc(cap, sizeof(*old)),
+                                  *new = calloc(cap, sizeof(*new));
+        _cleanup_free_ char *names = calloc(n, 256), *datas = calloc(n, 32);
+        ASSERT_TRUE(old && new &&names &&datas);
+        size_t no = 0, nn = 0;
+        old[no++] = new[nn++] = (struct ent){"d", NULL, 0, NULL};
+        for (size_t i = 0; i < n; i++) {
+                char *name = names + i * 256, *data = datas + i * 32;
+                snprintf(
+                        name, 256, "d/%05zu.%.*s", i, (int) pad,
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+                snprintf(data, 32, "content of file %zu", i);
+                old[no++] = (struct ent){name, data, 0, NULL};
+                if (i != n - 10 && i != 10)
+                        new[nn++] = old[no - 1];
+        }
+        /* Two files move out of d: from the end of the walk and from its start. */
+        new[nn++] = (struct ent){"e", NULL, 0, NULL};
+        new[nn++] = (struct ent){"e/moved-late", datas + (n - 10) * 32, 0, NULL};
+        new[nn++] = (struct ent){"e/moved-early", datas + 10 * 32, 0, NULL};
+        struct fx f;
+        struct tender_delta_stats st;
+        struct tender_error err = {0};
+        ASSERT_OK(fx_setup(&f, old, no, new, nn));
+        ASSERT_OK(make_delta(&f, NULL, &st));
+        ASSERT_EQ(st.renamed, 2);
+        ASSERT_EQ(st.opened_at, fits ? 2 : 0);
+        int r = rebuild(&f, "delta", &err);
+        if (r < 0)
+                fprintf(stderr, "  %s\n", err.message);
+        ASSERT_OK(r);
+        if (!fits) {
+                struct rec rr = {.n = 0};
+                put_open_at(&rr, 1);
+                put_end(&rr);
+                HAND_FAILS(&f, &rr, 0, E2BIG, "listing is over");
+        }
+        fx_done(&f);
+}
+
+TEST(open_at_far_in_the_walk) {
+        open_at_layers(700, 8, true);
+}
+
+TEST(open_at_not_past_the_index_bound) {
+        /* 5000 entries of ~220 bytes that share 7: over 1 MiB front-coded. */
+        open_at_layers(5000, 212, false);
 }
 
 TEST(refuses_bad_ranges_and_order) {

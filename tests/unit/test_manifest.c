@@ -270,7 +270,7 @@ TEST(deltas_parse_and_round_trip) {
         _cleanup_free_ char *json = NULL;
         struct tender_error err = {0};
         struct tender_digest d1, d3;
-        ASSERT_OK(parse(with_delta(DELTA(D1, D3, "tender-delta-v3")), &m, &err));
+        ASSERT_OK(parse(with_delta(DELTA(D1, D3, "tender-delta-v4")), &m, &err));
         ASSERT_EQ(m->n_deltas, 1);
         ASSERT_OK(tender_digest_parse(D1, &d1));
         ASSERT_OK(tender_digest_parse(D3, &d3));
