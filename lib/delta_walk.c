@@ -10,7 +10,9 @@
  *   path and size put in, so that an unchanged file's header costs a few bits.
  *
  * The device walks its extracted old layer (here, never following a symlink, memory bounded by
- * TENDER_DELTA_MAX_LISTING); the generator orders the old tar's entries the same way.
+ * TENDER_DELTA_MAX_LISTING); the generator orders the old tar's entries the same way. Format
+ * v4's OPEN_AT names an old file by its position in that walk, looked up in an index of the
+ * whole walk (below, bounded by TENDER_DELTA_MAX_INDEX).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -273,7 +275,7 @@ static int index_grow(struct delta_index *x, size_t need) {
         if (x->len + need + marks > TENDER_DELTA_MAX_INDEX)
                 return -E2BIG;
         if (x->len + need > x->cap) {
-                size_t c = MAX(x->cap * 2, x->len + need + 4096);
+                size_t c = MIN(MAX(x->cap * 2, x->len + need + 4096), TENDER_DELTA_MAX_INDEX);
                 uint8_t *b = realloc(x->buf, c);
                 if (!b)
                         return -ENOMEM;
