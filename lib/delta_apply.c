@@ -8,17 +8,15 @@
  * gives them, without a buffer of their own).
  *
  * Old files are opened beneath the old layer's directory fd with openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS) (an O_NOFOLLOW walk where the kernel lacks openat2) and must be regular
- * files: a delta can only ever read what the old layer holds.
+ * RESOLVE_NO_SYMLINKS) (an O_NOFOLLOW walk where the kernel lacks openat2; lib/delta_walk.c) and
+ * must be regular files: a delta can only ever read what the old layer holds.
  */
 #include "tender/delta.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_d_format: magicless patch frames */
 #include <zstd.h>
@@ -138,62 +136,6 @@ int tender_delta_read_header(int delta_fd, struct tender_delta_header *ret,
         return 0;
 }
 
-/* Paths as extraction writes them: relative, no "", "." or ".." components. */
-static bool old_path_valid(const char *p, size_t len) {
-        if (len == 0 || p[0] == '/' || memchr(p, '\0', len))
-                return false;
-        for (size_t i = 0; i < len;) {
-                size_t n = 0;
-                while (i + n < len && p[i + n] != '/')
-                        n++;
-                if (n == 0 || n > NAME_MAX || (n == 1 && p[i] == '.') ||
-                    (n == 2 && p[i] == '.' && p[i + 1] == '.'))
-                        return false;
-                i += n + 1;
-                if (i == len)
-                        return false; /* trailing slash */
-        }
-        return true;
-}
-
-/* Without openat2 (Linux < 5.6): one component at a time, never following a symlink. */
-static int open_beneath_walk(int dirfd, const char *path) {
-        _cleanup_close_ int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        char comp[NAME_MAX + 1];
-
-        if (fd < 0)
-                return -errno;
-        for (const char *p = path;;) {
-                size_t n = strcspn(p, "/");
-                memcpy(comp, p, n);
-                comp[n] = '\0';
-                bool last = p[n] == '\0';
-                int flags = O_NOFOLLOW | O_CLOEXEC |
-                            (last ? O_RDONLY | O_NOCTTY | O_NONBLOCK : O_PATH | O_DIRECTORY);
-                int next = openat(fd, comp, flags);
-                if (next < 0)
-                        return -errno;
-                close(fd);
-                fd = next;
-                if (last)
-                        return TAKE_FD(fd);
-                p += n + 1;
-        }
-}
-
-int delta_open_beneath(int dirfd, const char *path) {
-        struct open_how how = {
-                .flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-        if (fd >= 0)
-                return (int) fd;
-        if (errno != ENOSYS)
-                return -errno;
-        return open_beneath_walk(dirfd, path);
-}
-
 /* Reads n decompressed record bytes. */
 static int rec_read(struct applier *a, void *buf, size_t n);
 
@@ -278,7 +220,7 @@ static int do_open(struct applier *a) {
         if (r < 0)
                 return r;
         a->old_path[len] = '\0';
-        if (!old_path_valid(a->old_path, len))
+        if (!delta_old_path_valid(a->old_path, len))
                 return BAD(a, "delta for %s: old path \"%s\" refused", a->target, a->old_path);
         return open_old(a);
 }

@@ -2,6 +2,8 @@
 /* Shared by the delta applier and generator: little-endian fields and safe old-file opening. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef MIN
@@ -34,12 +36,11 @@ static inline void delta_put64(uint8_t *p, uint64_t v) {
         delta_put32(p + 4, (uint32_t) (v >> 32));
 }
 
+/* Paths as extraction writes them: relative, no "", "." or ".." components, no trailing '/'. */
+bool delta_old_path_valid(const char *p, size_t len);
 /* Opens path (relative, already validated) read-only beneath dirfd without following any
  * symlink: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), or an O_NOFOLLOW walk without it. */
 int delta_open_beneath(int dirfd, const char *path);
-
-#include <stdbool.h>
-#include <stddef.h>
 
 #define DELTA_BLOCK 512
 
@@ -72,6 +73,30 @@ size_t delta_index_count(const struct delta_index *x);
  * end. */
 int delta_index_get(const struct delta_index *x, size_t i, char *path, char *ret_type);
 void delta_index_free(struct delta_index *x);
+
+/* The generator's view of the walk, from the old tar's entries (sorted by path, the last of
+ * each path wins): what extraction leaves on disk, in walk order, with every entry's parent
+ * directories. Only directories and plain files can be predicted (hard links are regular files
+ * on disk, but their size is not in their header); the others are there to be counted. A
+ * whiteout ".wh.x" becomes a device x; ".wh..wh..opq" only marks its directory. */
+struct delta_tar_entry;
+struct delta_walk_item {
+        char *path;
+        bool dir;
+        const struct delta_tar_entry *e; /* a plain file or directory entry: predictable */
+};
+struct delta_old_walk {
+        struct delta_walk_item *items;
+        size_t n;
+};
+int delta_old_walk_build(struct delta_old_walk *w, const struct delta_tar_entry **all, size_t n);
+/* The item of path at or after position lo, NULL if none. */
+const struct delta_walk_item *delta_old_walk_lookup(const struct delta_old_walk *w, size_t lo,
+                                                    const char *path);
+/* 1 if the device's OPEN_AT index of this walk fits TENDER_DELTA_MAX_INDEX, 0 if not, or
+ * -errno. */
+int delta_old_walk_indexable(const struct delta_old_walk *w);
+void delta_old_walk_done(struct delta_old_walk *w);
 
 /* Header prediction, the same on both sides: the template is the last header a FILE or HEADER
  * record made for the same kind of entry (directory or file: layers alternate them), the prefix

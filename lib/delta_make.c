@@ -40,12 +40,6 @@ struct old_file {
         struct tender_digest digest;
 };
 
-struct walk_item {
-        char *path;
-        bool dir;
-        const struct delta_tar_entry *e; /* a plain file or directory entry: predictable */
-};
-
 struct maker {
         const uint8_t *old, *new;
         uint64_t old_len, new_len;
@@ -57,8 +51,8 @@ struct maker {
         struct old_file *files; /* regular old files, the last entry of each path */
         size_t n_files;
         struct old_file **by_path, **by_size, **by_stem;
-        struct walk_item *walk; /* the old layer's dirs and regular files as a device walks them */
-        size_t n_walk, walk_pos;
+        struct delta_old_walk walk; /* the old layer as a device walks it */
+        size_t walk_pos;
         bool open_at; /* the device's index of the walk fits TENDER_DELTA_MAX_INDEX: OPEN_AT */
         struct delta_hdr_state hs;
 
@@ -92,9 +86,7 @@ static void maker_done(struct maker *m) {
         free(m->by_path);
         free(m->by_size);
         free(m->by_stem);
-        for (size_t i = 0; i < m->n_walk; i++)
-                free(m->walk[i].path);
-        free(m->walk);
+        delta_old_walk_done(&m->walk);
 }
 
 /* ---- record stream ---- */
@@ -159,8 +151,6 @@ static int literal(struct maker *m, uint64_t off, uint64_t n) {
         return 0;
 }
 
-static const struct walk_item *walk_lookup(const struct maker *m, size_t lo, const char *path);
-
 /* OPEN_AT with f's position in the walk (5 bytes) where the device can look it up, else OPEN
  * with its path. */
 static int select_old(struct maker *m, const struct old_file *f) {
@@ -168,11 +158,12 @@ static int select_old(struct maker *m, const struct old_file *f) {
         int r = flush_literal(m);
         if (r < 0 || m->open == f)
                 return r;
-        const struct walk_item *w = m->open_at ? walk_lookup(m, 0, f->e->path) : NULL;
+        const struct delta_walk_item *w =
+                m->open_at ? delta_old_walk_lookup(&m->walk, 0, f->e->path) : NULL;
         m->open = f;
         if (w && w->e && !w->dir) {
                 b[0] = TENDER_DELTA_OPEN_AT;
-                delta_put32(b + 1, (uint32_t) (w - m->walk));
+                delta_put32(b + 1, (uint32_t) (w - m->walk.items));
                 m->stats.opened_at++;
                 return stream_push(m, b, 5, ZSTD_e_continue);
         }
@@ -197,119 +188,22 @@ static int copy(struct maker *m, const struct old_file *f, uint64_t off, uint64_
 
 /* ---- the old layer as a device walks it (lib/delta_walk.c) ---- */
 
-static int walk_add(struct maker *m, size_t *cap, const char *path, size_t len, bool dir,
-                    const struct delta_tar_entry *e) {
-        if (m->n_walk == *cap) {
-                size_t c = *cap ? *cap * 2 : 256;
-                struct walk_item *v = realloc(m->walk, c * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                m->walk = v;
-                *cap = c;
-        }
-        char *p = strndup(path, len);
-        if (!p)
-                return -ENOMEM;
-        m->walk[m->n_walk++] = (struct walk_item){.path = p, .dir = dir, .e = e};
-        return 0;
-}
-
-static int cmp_walk_item(const void *a, const void *b) {
-        const struct walk_item *x = a, *y = b;
-        int c = delta_walk_cmp(x->path, y->path);
-        return c ? c : (x->e == NULL) - (y->e == NULL); /* predictable entries first */
-}
-
-/* What extraction leaves on disk, in walk order: the last entry of each path and every entry's
- * parent directories. Only directories and plain files can be predicted (hard links are regular
- * files on disk, but their size is not in their header); the others are there to be counted. A
- * whiteout ".wh.x" becomes a device x; ".wh..wh..opq" only marks its directory. */
-static int index_walk(struct maker *m, const struct delta_tar_entry **all, size_t n) {
-        size_t cap = 0, k = 0;
-        for (size_t i = 0; i < n; i++) {
-                const struct delta_tar_entry *e = all[i];
-                const char *base = strrchr(e->path, '/');
-                size_t dir_len = base ? (size_t) (base - e->path) : 0;
-                int r = 0;
-                if (i + 1 < n && STREQ(e->path, all[i + 1]->path))
-                        continue;
-                base = base ? base + 1 : e->path;
-                bool dir = e->type == '5', usable = dir || e->regular;
-                if (strncmp(base, ".wh.", 4) != 0)
-                        r = walk_add(m, &cap, e->path, strlen(e->path), dir, usable ? e : NULL);
-                else if (strncmp(base, ".wh..wh.", 8) != 0) {
-                        _cleanup_free_ char *p = NULL;
-                        if (asprintf(&p, "%.*s%s%s", (int) dir_len, e->path, dir_len ? "/" : "",
-                                     base + 4) < 0)
-                                return -ENOMEM;
-                        r = walk_add(m, &cap, p, strlen(p), false, NULL);
-                }
-                for (const char *p = e->path; r >= 0 && (p = strchr(p, '/')); p++)
-                        r = walk_add(m, &cap, e->path, (size_t) (p - e->path), true, NULL);
-                if (r < 0)
-                        return r;
-        }
-        if (m->n_walk > 1) /* qsort wants a valid pointer even for 0 elements */
-                qsort(m->walk, m->n_walk, sizeof(*m->walk), cmp_walk_item);
-        for (size_t i = 0; i < m->n_walk; i++) {
-                if (k > 0 && STREQ(m->walk[k - 1].path, m->walk[i].path)) {
-                        free(m->walk[i].path);
-                        continue;
-                }
-                m->walk[k++] = m->walk[i];
-        }
-        m->n_walk = k;
-        return 0;
-}
-
-/* The walk item of path at or after position lo, if any. */
-static const struct walk_item *walk_lookup(const struct maker *m, size_t lo, const char *path) {
-        size_t hi = m->n_walk;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = delta_walk_cmp(m->walk[mid].path, path);
-                if (c == 0)
-                        return &m->walk[mid];
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
-}
-
 /* The walk item of path, if a FILE/HEADER record can still reach it (not behind the cursor). */
-static const struct walk_item *walk_find(struct maker *m, const char *path, bool dir) {
-        const struct walk_item *w = walk_lookup(m, m->walk_pos, path);
+static const struct delta_walk_item *walk_find(struct maker *m, const char *path, bool dir) {
+        const struct delta_walk_item *w = delta_old_walk_lookup(&m->walk, m->walk_pos, path);
         return w && w->e && w->dir == dir ? w : NULL;
-}
-
-/* Whether the device's index of this walk (lib/delta_walk.c) fits its bound: built here alike,
- * with the types the device will see (a non-predictable entry counts as "other": the type
- * changes no size). */
-static int check_open_at(struct maker *m) {
-        struct delta_index *x = NULL;
-        int r = delta_index_new(&x);
-        for (size_t i = 0; r >= 0 && i < m->n_walk; i++)
-                r = delta_index_add(x, m->walk[i].path,
-                                    m->walk[i].dir ? DELTA_WALK_DIR
-                                    : m->walk[i].e ? DELTA_WALK_FILE
-                                                   : DELTA_WALK_OTHER);
-        delta_index_free(x);
-        m->open_at = r >= 0;
-        return r == -E2BIG || r == -ENAMETOOLONG ? 0 : r;
 }
 
 /* Edits turning the predicted header into h, encoded after rec[0..5] (type, skip, count);
  * the record's length, or 0 when the header is better sent literally. */
-static size_t encode_header(struct maker *m, const struct walk_item *w, const uint8_t *h,
+static size_t encode_header(struct maker *m, const struct delta_walk_item *w, const uint8_t *h,
                             uint8_t *rec, size_t cap) {
         static const size_t ranges[2][2] = {{0, 148}, {156, DELTA_BLOCK}};
         uint8_t work[DELTA_BLOCK];
         size_t len = 6, n = 0;
 
         delta_hdr_predict(&m->hs, w->path, w->dir, w->dir ? 0 : w->e->size, work);
-        delta_put32(rec + 1, (uint32_t) (w - m->walk - (ptrdiff_t) m->walk_pos));
+        delta_put32(rec + 1, (uint32_t) (w - m->walk.items - (ptrdiff_t) m->walk_pos));
         for (size_t r = 0; r < 2; r++)
                 for (size_t i = ranges[r][0]; i < ranges[r][1];) {
                         if (work[i] == h[i]) {
@@ -412,8 +306,12 @@ static int index_old(struct maker *m, const struct delta_tar *t) {
                 m->by_path[m->n_files] = m->by_size[m->n_files] = m->by_stem[m->n_files] = f;
                 m->n_files++;
         }
-        if (index_walk(m, all, n) < 0 || check_open_at(m) < 0)
+        if (delta_old_walk_build(&m->walk, all, n) < 0)
                 return -ENOMEM;
+        int k = delta_old_walk_indexable(&m->walk);
+        if (k < 0)
+                return -ENOMEM;
+        m->open_at = k > 0;
         if (m->n_files > 1) /* qsort wants a valid pointer even for 0 elements */
                 qsort(m->by_path, m->n_files, sizeof(*m->by_path), cmp_path);
         if (m->n_files > 1)
@@ -741,7 +639,7 @@ static bool zero_padding(struct maker *m, const struct delta_tar_entry *e) {
  * start (e->data_off after a HEADER), or 0 when the header went nowhere. */
 static int64_t predicted_entry(struct maker *m, const struct delta_tar_entry *e) {
         bool dir = e->type == '5';
-        const struct walk_item *w;
+        const struct delta_walk_item *w;
         uint8_t rec[6 + 300];
         size_t len;
         int r;
@@ -760,7 +658,7 @@ static int64_t predicted_entry(struct maker *m, const struct delta_tar_entry *e)
                 r = stream_push(m, rec, len, ZSTD_e_continue);
         if (r < 0)
                 return r;
-        m->walk_pos = (size_t) (w - m->walk) + 1;
+        m->walk_pos = (size_t) (w - m->walk.items) + 1;
         delta_hdr_learn(&m->hs, m->new + e->meta_off, w->path, dir);
         m->open = dir ? NULL : find_path(m, w->path);
         m->stats.predicted_headers++;

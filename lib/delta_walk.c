@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Format v2's two ways of not sending what the device already has (docs/delta-format.md):
+ * The old layer as both sides see it (docs/delta-format.md): its files opened safely, its walk
+ * (on the device from the extracted layer, in the generator from the old tar), the OPEN_AT
+ * index of the whole walk, and header prediction. Format v2's two ways of not sending what the
+ * device already has:
  *
  * - The walk: the old layer's entries in one canonical order (depth first,
  *   each directory's names sorted bytewise, a directory before its content). Image builders
@@ -16,15 +19,77 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "delta_internal.h"
+#include "delta_tar.h"
 #include "tender/delta.h"
 #include "tender/macro.h"
+
+/* ---- opening old files ---- */
+
+/* Paths as extraction writes them: relative, no "", "." or ".." components. */
+bool delta_old_path_valid(const char *p, size_t len) {
+        if (len == 0 || p[0] == '/' || memchr(p, '\0', len))
+                return false;
+        for (size_t i = 0; i < len;) {
+                size_t n = 0;
+                while (i + n < len && p[i + n] != '/')
+                        n++;
+                if (n == 0 || n > NAME_MAX || (n == 1 && p[i] == '.') ||
+                    (n == 2 && p[i] == '.' && p[i + 1] == '.'))
+                        return false;
+                i += n + 1;
+                if (i == len)
+                        return false; /* trailing slash */
+        }
+        return true;
+}
+
+/* Without openat2 (Linux < 5.6): one component at a time, never following a symlink. */
+static int open_beneath_walk(int dirfd, const char *path) {
+        _cleanup_close_ int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        char comp[NAME_MAX + 1];
+
+        if (fd < 0)
+                return -errno;
+        for (const char *p = path;;) {
+                size_t n = strcspn(p, "/");
+                memcpy(comp, p, n);
+                comp[n] = '\0';
+                bool last = p[n] == '\0';
+                int flags = O_NOFOLLOW | O_CLOEXEC |
+                            (last ? O_RDONLY | O_NOCTTY | O_NONBLOCK : O_PATH | O_DIRECTORY);
+                int next = openat(fd, comp, flags);
+                if (next < 0)
+                        return -errno;
+                close(fd);
+                fd = next;
+                if (last)
+                        return TAKE_FD(fd);
+                p += n + 1;
+        }
+}
+
+int delta_open_beneath(int dirfd, const char *path) {
+        struct open_how how = {
+                .flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd >= 0)
+                return (int) fd;
+        if (errno != ENOSYS)
+                return -errno;
+        return open_beneath_walk(dirfd, path);
+}
 
 /* ---- order ---- */
 
@@ -347,4 +412,106 @@ int delta_index_build(int dirfd, struct delta_index **ret) {
         }
         *ret = x;
         return 0;
+}
+
+/* ---- the same walk from the old tar (the generator) ---- */
+
+void delta_old_walk_done(struct delta_old_walk *w) {
+        for (size_t i = 0; i < w->n; i++)
+                free(w->items[i].path);
+        free(w->items);
+        *w = (struct delta_old_walk){0};
+}
+
+static int old_walk_add(struct delta_old_walk *w, size_t *cap, const char *path, size_t len,
+                        bool dir, const struct delta_tar_entry *e) {
+        if (w->n == *cap) {
+                size_t c = *cap ? *cap * 2 : 256;
+                struct delta_walk_item *v = realloc(w->items, c * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                w->items = v;
+                *cap = c;
+        }
+        char *p = strndup(path, len);
+        if (!p)
+                return -ENOMEM;
+        w->items[w->n++] = (struct delta_walk_item){.path = p, .dir = dir, .e = e};
+        return 0;
+}
+
+static int cmp_walk_item(const void *a, const void *b) {
+        const struct delta_walk_item *x = a, *y = b;
+        int c = delta_walk_cmp(x->path, y->path);
+        return c ? c : (x->e == NULL) - (y->e == NULL); /* predictable entries first */
+}
+
+int delta_old_walk_build(struct delta_old_walk *w, const struct delta_tar_entry **all, size_t n) {
+        size_t cap = 0, k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct delta_tar_entry *e = all[i];
+                const char *base = strrchr(e->path, '/');
+                size_t dir_len = base ? (size_t) (base - e->path) : 0;
+                int r = 0;
+                if (i + 1 < n && STREQ(e->path, all[i + 1]->path))
+                        continue;
+                base = base ? base + 1 : e->path;
+                bool dir = e->type == '5', usable = dir || e->regular;
+                if (strncmp(base, ".wh.", 4) != 0)
+                        r = old_walk_add(w, &cap, e->path, strlen(e->path), dir, usable ? e : NULL);
+                else if (strncmp(base, ".wh..wh.", 8) != 0) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, "%.*s%s%s", (int) dir_len, e->path, dir_len ? "/" : "",
+                                     base + 4) < 0)
+                                return -ENOMEM;
+                        r = old_walk_add(w, &cap, p, strlen(p), false, NULL);
+                }
+                for (const char *p = e->path; r >= 0 && (p = strchr(p, '/')); p++)
+                        r = old_walk_add(w, &cap, e->path, (size_t) (p - e->path), true, NULL);
+                if (r < 0)
+                        return r;
+        }
+        if (w->n > 1) /* qsort wants a valid pointer even for 0 elements */
+                qsort(w->items, w->n, sizeof(*w->items), cmp_walk_item);
+        for (size_t i = 0; i < w->n; i++) {
+                if (k > 0 && STREQ(w->items[k - 1].path, w->items[i].path)) {
+                        free(w->items[i].path);
+                        continue;
+                }
+                w->items[k++] = w->items[i];
+        }
+        w->n = k;
+        return 0;
+}
+
+const struct delta_walk_item *delta_old_walk_lookup(const struct delta_old_walk *w, size_t lo,
+                                                    const char *path) {
+        size_t hi = w->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = delta_walk_cmp(w->items[mid].path, path);
+                if (c == 0)
+                        return &w->items[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+int delta_old_walk_indexable(const struct delta_old_walk *w) {
+        /* Built as the device will, with the types it will see (a non-predictable entry counts
+         * as "other": a type changes no size). */
+        struct delta_index *x = NULL;
+        int r = delta_index_new(&x);
+        for (size_t i = 0; r >= 0 && i < w->n; i++)
+                r = delta_index_add(x, w->items[i].path,
+                                    w->items[i].dir ? DELTA_WALK_DIR
+                                    : w->items[i].e ? DELTA_WALK_FILE
+                                                    : DELTA_WALK_OTHER);
+        delta_index_free(x);
+        if (r == -E2BIG || r == -ENAMETOOLONG)
+                return 0;
+        return r < 0 ? r : 1;
 }
