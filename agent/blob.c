@@ -140,27 +140,15 @@ static uint64_t now_ms(void) {
 
 static void send_progress(struct progress *p, uint64_t done, uint64_t total) {
         const struct tender_journal_record *rec = p->req->rec;
-        _cleanup_free_ char *json = NULL;
         struct tender_error err = {0};
         char detail[TENDER_DDI_DETAIL_MAX];
 
         snprintf(detail, sizeof(detail), "downloading %s: %llu of %llu bytes", p->digest,
                  (unsigned long long) done, (unsigned long long) total);
-        const char *details[] = {detail, NULL};
-        struct tender_ddi_feedback f = {
-                .action_id = rec->action_id,
-                .execution = TENDER_DDI_PROCEEDING,
-                .finished = TENDER_DDI_NONE,
-                .has_progress = true,
-                .progress_cnt = done,
-                .progress_of = total,
-                .details = details,
-        };
-        if (!rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
-                return;
         /* The DDI client, not the blob's: that one is in the middle of its transfer. A lost
          * progress message does not matter; the transfer goes on. */
-        if (ddi_send_feedback_json(&p->a->ddi, rec->deployment_base, json, &err) < 0)
+        if (ddi_send_proceeding(&p->a->ddi, rec->deployment_base, rec->action_id, detail, true,
+                                done, total, &err) < 0)
                 log_debug("Failed to send download progress: %s", err.message);
 }
 

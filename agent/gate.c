@@ -138,23 +138,14 @@ static uint64_t mono_ms(void) {
 
 static void report(struct agent *a, const struct tender_journal_record *rec, const char *why,
                    const struct tender_log_ctx *log) {
-        _cleanup_free_ char *json = NULL;
         struct tender_error err = {0};
         char detail[GATE_WHY_MAX + 2 * TENDER_NAME_MAX + 32];
         snprintf(detail, sizeof(detail), "%s %s: downloaded and staged; %s", rec->app, rec->version,
                  why);
-        const char *details[] = {detail, NULL};
-        struct tender_ddi_feedback f = {
-                .action_id = rec->action_id,
-                .execution = TENDER_DDI_PROCEEDING,
-                .finished = TENDER_DDI_NONE,
-                .details = details,
-        };
         tender_log(LOG_NOTICE, log, "Swap deferred: %s", why);
-        if (!rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
-                return;
         /* Informative: a lost one is not sent again, the final feedback tells the outcome. */
-        if (ddi_send_feedback_json(&a->ddi, rec->deployment_base, json, &err) < 0)
+        if (ddi_send_proceeding(&a->ddi, rec->deployment_base, rec->action_id, detail, false, 0, 0,
+                                &err) < 0)
                 tender_log(LOG_WARNING, log, "Failed to report that the swap waits: %s",
                            err.message);
 }

@@ -117,6 +117,28 @@ int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, co
         return tender_http_send_json(c->http, "POST", url, json, err);
 }
 
+int ddi_send_proceeding(struct ddi_client *c, const char *deployment_base, const char *action_id,
+                        const char *detail, bool has_progress, uint64_t cnt, uint64_t of,
+                        struct tender_error *err) {
+        _cleanup_free_ char *json = NULL;
+        const char *details[] = {detail, NULL};
+        struct tender_ddi_feedback f = {
+                .action_id = action_id,
+                .execution = TENDER_DDI_PROCEEDING,
+                .finished = TENDER_DDI_NONE,
+                .has_progress = has_progress,
+                .progress_cnt = cnt,
+                .progress_of = of,
+                .details = details,
+        };
+        if (!deployment_base)
+                return 0;
+        int r = tender_ddi_feedback_json(&f, &json);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "feedback");
+        return ddi_send_feedback_json(c, deployment_base, json, err);
+}
+
 int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
                    struct tender_error *err) {
         return ddi_get_json(c, href, parse_cancel, "cancelAction", ret, err);

@@ -30,6 +30,12 @@ int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi
 /* POSTs feedback JSON (built by tender_ddi_feedback_json) to the action's feedback URL. */
 int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, const char *json,
                            struct tender_error *err);
+/* Sends a `proceeding` feedback of action_id with one detail line, and a progress count when
+ * has_progress, to deployment_base (nothing without one: 0). Such feedback is informative: the
+ * caller logs a failure and goes on. */
+int ddi_send_proceeding(struct ddi_client *c, const char *deployment_base, const char *action_id,
+                        const char *detail, bool has_progress, uint64_t cnt, uint64_t of,
+                        struct tender_error *err);
 /* GETs a cancelAction resource. */
 int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
                    struct tender_error *err);

@@ -51,23 +51,11 @@ static void update_done(struct update *u) {
 
 static void send_progress(struct update *u, const char *what, bool has_progress, uint64_t cnt,
                           uint64_t of) {
-        _cleanup_free_ char *json = NULL;
         struct tender_error err = {0};
-        const char *details[] = {what, NULL};
-        struct tender_ddi_feedback f = {
-                .action_id = u->rec->action_id,
-                .execution = TENDER_DDI_PROCEEDING,
-                .finished = TENDER_DDI_NONE,
-                .has_progress = has_progress,
-                .progress_cnt = cnt,
-                .progress_of = of,
-                .details = details,
-        };
         control_watchdog_ping(); /* progress points are where long steps show they live */
-        if (!u->rec->deployment_base || tender_ddi_feedback_json(&f, &json) < 0)
-                return;
         /* Intermediate feedback is informative: losing one must not stop the update. */
-        if (ddi_send_feedback_json(&u->a->ddi, u->rec->deployment_base, json, &err) < 0)
+        if (ddi_send_proceeding(&u->a->ddi, u->rec->deployment_base, u->rec->action_id, what,
+                                has_progress, cnt, of, &err) < 0)
                 tender_log(LOG_WARNING, &u->log, "Failed to send feedback \"%s\": %s", what,
                            err.message);
 }
