@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "control.h"
 #include "tender/fileio.h"
@@ -132,12 +131,6 @@ struct progress {
         uint64_t last_step;
 };
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void send_progress(struct progress *p, uint64_t done, uint64_t total) {
         const struct tender_journal_record *rec = p->req->rec;
         struct tender_error err = {0};
@@ -154,7 +147,8 @@ static void send_progress(struct progress *p, uint64_t done, uint64_t total) {
 
 static void on_progress(uint64_t done, uint64_t total, void *userdata) {
         struct progress *p = userdata;
-        uint64_t now = now_ms(), step = total ? done * 100 / total / BLOB_PROGRESS_STEP_PERCENT : 0;
+        uint64_t now = tender_now_ms(),
+                 step = total ? done * 100 / total / BLOB_PROGRESS_STEP_PERCENT : 0;
 
         p->a->progress.done = done;
         p->a->progress.total = total;
@@ -225,7 +219,7 @@ int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_er
                 .max_attempts = (unsigned) a->cfg->download_retry_attempts,
                 .budget_ms = a->cfg->download_retry_budget_sec * 1000,
         };
-        struct progress p = {.a = a, .req = req, .digest = digest, .last_ms = now_ms()};
+        struct progress p = {.a = a, .req = req, .digest = digest, .last_ms = tender_now_ms()};
         /* Short digest, as container tools show it: app and version must fit in 80 bytes. */
         snprintf(a->progress.what, sizeof(a->progress.what), "%s %s sha256:%.12s", req->rec->app,
                  req->rec->version, hex);

@@ -64,22 +64,16 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* Waits for pid; with timeout_ms > 0, kills its process group once that passed (-ETIMEDOUT). */
 static int wait_child(pid_t pid, uint64_t timeout_ms, int *ret_status) {
-        uint64_t deadline = now_ms() + timeout_ms;
+        uint64_t deadline = tender_now_ms() + timeout_ms;
         for (;;) {
                 pid_t w = waitpid(pid, ret_status, timeout_ms ? WNOHANG : 0);
                 if (w == pid)
                         return 0;
                 if (w < 0 && errno != EINTR)
                         return -errno;
-                if (w == 0 && now_ms() >= deadline) {
+                if (w == 0 && tender_now_ms() >= deadline) {
                         /* The group: the runtime and what it forked (exec's joiner, command). */
                         kill(-pid, SIGKILL);
                         kill(pid, SIGKILL);

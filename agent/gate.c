@@ -130,12 +130,6 @@ static struct {
         uint64_t recheck_ms; /* CLOCK_MONOTONIC; 0: at the next poll only */
 } waiting;
 
-static uint64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void report(struct agent *a, const struct tender_journal_record *rec, const char *why,
                    const struct tender_log_ctx *log) {
         struct tender_error err = {0};
@@ -208,7 +202,7 @@ static int evaluate(struct agent *a, struct tender_journal_record *rec,
         snprintf(waiting.why, sizeof(waiting.why), "%s", v.why);
         waiting.update = update;
         waiting.window = window;
-        waiting.recheck_ms = v.recheck_sec ? mono_ms() + v.recheck_sec * 1000 : 0;
+        waiting.recheck_ms = v.recheck_sec ? tender_now_ms() + v.recheck_sec * 1000 : 0;
         publish();
         return 1;
 }
@@ -233,7 +227,7 @@ bool gate_publish(void) {
 uint64_t gate_due_sec(void) {
         if (!waiting.active || !waiting.recheck_ms)
                 return UINT64_MAX;
-        uint64_t now = mono_ms();
+        uint64_t now = tender_now_ms();
         return waiting.recheck_ms <= now ? 0 : (waiting.recheck_ms - now + 999) / 1000;
 }
 

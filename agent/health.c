@@ -9,14 +9,8 @@
 #include "probe.h"
 #include "tender/log.h"
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void sleep_until_ms(uint64_t deadline) {
-        uint64_t t = now_ms();
+        uint64_t t = tender_now_ms();
         if (t >= deadline)
                 return;
         uint64_t ms = deadline - t;
@@ -63,7 +57,7 @@ struct gate_run {
 };
 
 static double since(const struct gate_run *s) {
-        return (double) (now_ms() - s->start) / 1000.0;
+        return (double) (tender_now_ms() - s->start) / 1000.0;
 }
 
 static int run_probe(const struct gate *g, int pid, struct tender_error *err) {
@@ -81,7 +75,8 @@ static int probe_step(const struct gate *g, struct gate_run *s, int pid, struct 
                 s->failures = 0;
                 return 0;
         }
-        if (now_ms() - s->start < g->start_period_ms || (g->notify_fd >= 0 && !s->notify.ready))
+        if (tender_now_ms() - s->start < g->start_period_ms ||
+            (g->notify_fd >= 0 && !s->notify.ready))
                 return 0;
         s->failures++;
         s->counted++;
@@ -134,7 +129,7 @@ static int window_end(const struct gate *g, const struct gate_run *s, struct ten
 
 static int run_gate(const struct gate *g, struct tender_error *err) {
         struct gate_run s = {.last_ok = g->probe == TENDER_HEALTH_PROBE_NONE};
-        s.start = s.next_probe = now_ms();
+        s.start = s.next_probe = tender_now_ms();
         uint64_t end = s.start + g->window_ms;
 
         for (uint64_t next = s.start;; next += HEALTH_POLL_INTERVAL_MS) {
@@ -145,13 +140,13 @@ static int run_gate(const struct gate *g, struct tender_error *err) {
                 if (g->notify_fd >= 0 && notify_drain(g->notify_fd, pid, &s.notify) > 0 &&
                     s.notify.dropped)
                         log_debug("%s: %u notify message(s) dropped", g->id, s.notify.dropped);
-                uint64_t t = now_ms();
+                uint64_t t = tender_now_ms();
                 if (g->probe != TENDER_HEALTH_PROBE_NONE && t >= s.next_probe) {
                         s.next_probe = t + g->interval_ms;
                         r = probe_step(g, &s, pid, err);
                         if (r < 0)
                                 return r;
-                        t = now_ms();
+                        t = tender_now_ms();
                 }
                 if (t >= end)
                         return window_end(g, &s, err);

@@ -16,12 +16,6 @@
 
 #define WAIT_STEP_MS 10
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* In the child: connect to 127.0.0.1:port; the parent's timeout bounds the whole probe. */
 static int child_connect(uint16_t port, char *msg, size_t size) {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -105,9 +99,9 @@ int probe_run(int pid, enum tender_health_probe type, uint16_t port, const char 
                 child(pid, type, port, path ? path : "/", fds[1]);
         }
         close(fds[1]);
-        uint64_t deadline = now_ms() + timeout_ms;
+        uint64_t deadline = tender_now_ms() + timeout_ms;
         pid_t w;
-        while ((w = waitpid(c, &status, WNOHANG)) == 0 && now_ms() < deadline) {
+        while ((w = waitpid(c, &status, WNOHANG)) == 0 && tender_now_ms() < deadline) {
                 struct timespec ts = {.tv_nsec = WAIT_STEP_MS * 1000000L};
                 nanosleep(&ts, NULL);
         }

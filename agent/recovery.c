@@ -2,7 +2,6 @@
 /* tenderd's start: replay of the deployment journal, then the apps' current releases. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "container.h"
 #include "tender/json.h"
@@ -110,12 +109,6 @@ static struct restart_track {
 
 static uint64_t last_check_ms;
 
-static uint64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* The app's slot; a new current version starts with a fresh one. */
 static struct restart_track *track(const char *app, const char *version) {
         struct restart_track *free_slot = NULL;
@@ -190,7 +183,7 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
         struct tender_error err = {0};
         struct container_state st = {.status = CONTAINER_ABSENT}; /* when `state` fails */
         char id[CONTAINER_ID_MAX], why[96];
-        uint64_t now = mono_ms();
+        uint64_t now = tender_now_ms();
 
         container_id(app, cur, id);
         if (container_state(&a->runtime, id, &st, &err) >= 0 && st.status == CONTAINER_RUNNING) {
@@ -238,7 +231,7 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
 
 static void start_current(struct agent *a, bool backoff) {
         char **apps = NULL;
-        last_check_ms = mono_ms();
+        last_check_ms = tender_now_ms();
         /* Set again below for the apps still there: a removed app must not keep a wake-up. */
         for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
                 tracked[i].waiting = false;
@@ -257,7 +250,7 @@ void agent_supervise(struct agent *a) {
 }
 
 uint64_t agent_supervise_due_sec(void) {
-        uint64_t now = mono_ms(), due = last_check_ms + RESTART_CHECK_SEC * 1000;
+        uint64_t now = tender_now_ms(), due = last_check_ms + RESTART_CHECK_SEC * 1000;
         for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
                 if (tracked[i].app[0] && tracked[i].waiting && tracked[i].next_ms < due)
                         due = tracked[i].next_ms;

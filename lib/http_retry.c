@@ -26,9 +26,7 @@ static void default_sleep_ms(uint64_t ms, _unused_ void *userdata) {
 }
 
 static uint64_t default_now_ms(_unused_ void *userdata) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+        return tender_now_ms();
 }
 
 static uint32_t default_random(_unused_ void *userdata) {

@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Cleanup helpers in the style of systemd: resources released when a variable leaves scope. */
+/* Cleanup helpers in the style of systemd: resources released when a variable leaves scope;
+ * and the monotonic clock that timeouts and intervals are measured with. */
 #pragma once
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Milliseconds of CLOCK_MONOTONIC: immune to the wall clock being set. */
+static inline uint64_t tender_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
