@@ -129,6 +129,9 @@ scn_tuf() {
 }
 
 scn_start_server() {
+  # The file exists before the server starts: the shell opens it in the child, and reading it
+  # before that would fail the assignment below (and, under set -e, the whole scenario).
+  : >"$SCN_WORK/logs/server.out"
   "$TENDER_BIN/tender-server-mock" --listen 127.0.0.1:0 --repo "$SCN_WORK/repo" \
     --poll-sleep 00:00:01 ${SCN_SERVER_ARGS:-} >"$SCN_WORK/logs/server.out" 2>"$SCN_WORK/logs/server.log" &
   SCN_SERVER_PID=$!

@@ -55,6 +55,7 @@ st_on_exit() {
 st_start_mock() {
   local name=$1
   shift
+  : >"$WORK/$name.out" # read below maybe before the child opens it
   "$B/tender-server-mock" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
   PID=$!
   PIDS+=("$PID")
