@@ -68,4 +68,22 @@ TEST(level_filters_and_errno_kept) {
         ASSERT_EQ(tender_log_get_level(), LOG_INFO);
 }
 
+static void log_hostile(void) {
+        const struct tender_log_ctx ctx = {.app = "app\nFAKE", .version = "1\x1b[2J", .state = "q"};
+        tender_log(LOG_ERR, &ctx, "%s: \"%s\"", "deployment.chunks[0].version",
+                   "1.0\ninfo: forged line\r\x1b]0;title\x07\xc0\xaf\xe2\x82");
+}
+
+/* A message and its context quote server text: one line comes out, escaped. */
+TEST(stderr_escaped) {
+        tender_log_setup("test", TENDER_LOG_STDERR);
+        tender_log_set_level(LOG_INFO);
+        const char *out = capture_stderr(log_hostile);
+        ASSERT_CONTAINS(out, "[app\\x0aFAKE 1\\x1b[2J q]");
+        ASSERT_CONTAINS(out, "\"1.0\\x0ainfo: forged line\\x0d\\x1b]0;title\\x07\\xc0\\xaf"
+                             "\\xe2\\x82\"\n");
+        ASSERT_TRUE(strchr(out, '\n') == out + strlen(out) - 1);
+        ASSERT_TRUE(strchr(out, '\x1b') == NULL && strchr(out, '\r') == NULL);
+}
+
 TEST_MAIN()
