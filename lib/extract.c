@@ -254,10 +254,10 @@ static bool is_whiteout_at(int dfd, const char *name) {
                st.st_rdev == makedev(0, 0);
 }
 
-/* Sets the overlay xattr name to "y" on directory dfd/name, opened without following links. */
-static int setxattr_beneath(int dfd, const char *name, const char *xattr) {
+/* Makes directory dfd/name opaque, opened without following links; -1 and errno on failure. */
+static int set_opaque_at(int dfd, const char *name) {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return fd < 0 || fsetxattr(fd, xattr, "y", 1, 0) < 0 ? -1 : 0;
+        return fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0 ? -1 : 0;
 }
 
 /* Creates the directory dfd/comp that an entry needs but the archive does not list. Where an
@@ -273,7 +273,7 @@ static int make_implicit_dir(int dfd, const char *comp, uid_t uid, gid_t gid) {
         /* Best effort: owned by the container's root, like the layer's own. */
         if (fchownat(dfd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                 log_debug("chown implicit directory %s: %m", comp);
-        if (opaque && setxattr_beneath(dfd, comp, OVERLAY_OPAQUE_XATTR) < 0)
+        if (opaque && set_opaque_at(dfd, comp) < 0)
                 return -errno;
         return 0;
 }
@@ -601,9 +601,7 @@ static int handle_whiteout(struct extract *x, int dfd, const char *base) {
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISDIR(st.st_mode))
                         return 1;
-                _cleanup_close_ int fd =
-                        openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+                if (set_opaque_at(dfd, name) < 0)
                         return entry_fail_errno(x, errno, "set " OVERLAY_OPAQUE_XATTR);
                 return 1;
         }
