@@ -3,9 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "lock.h"
+#include "notify.h"
 #include "tender/maintenance.h"
 #include "update.h"
 
@@ -147,7 +147,7 @@ static void report(struct agent *a, const struct tender_journal_record *rec, con
 static void publish(void) {
         control_publish_update(waiting.app, waiting.version, "staging", waiting.action_id);
         control_publish_note(waiting.why);
-        sd_notifyf(0, "STATUS=%s %s: swap deferred: %s", waiting.app, waiting.version, waiting.why);
+        notify_status(false, "%s %s: swap deferred: %s", waiting.app, waiting.version, waiting.why);
 }
 
 /* Runs the gate for rec and keeps its bookkeeping: journal, feedback, the main loop's wait. */

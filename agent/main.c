@@ -10,6 +10,7 @@
 #include "cancel.h"
 #include "control.h"
 #include "gate.h"
+#include "notify.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
@@ -152,7 +153,7 @@ static int run(const struct tender_config *cfg, bool once) {
                           cfg->control_socket, err.message);
         /* READY=1 only after the journal replay: the device runs a settled version then. */
         agent_recover(&a);
-        sd_notify(0, "READY=1\nSTATUS=polling");
+        notify_status(true, "polling");
         log_info("tenderd %s started: controller %s, store %s, TUF metadata %s (root version "
                  "%llu)",
                  TENDER_VERSION, a.ddi.controller_url, cfg->store_root, cfg->tuf_metadata_url,
@@ -171,7 +172,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 }
                 agent_supervise(&a);
                 if (!deferred)
-                        sd_notify(0, "STATUS=polling");
+                        notify_status(false, "polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
                 wait_next_poll(&a, interval);
         }

@@ -2,17 +2,30 @@
 #include "notify.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "tender/escape.h"
 #include "tender/fileio.h"
 #include "tender/macro.h"
 
 #define NOTIFY_MAX_FDS 16 /* fds a sender may attach; we close them */
+
+void notify_status(bool ready, const char *fmt, ...) {
+        char raw[NOTIFY_STATUS_TEXT_MAX], text[NOTIFY_STATUS_TEXT_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+        sd_notifyf(0, "%sSTATUS=%s", ready ? "READY=1\n" : "",
+                   tender_escape(text, sizeof(text), raw));
+}
 
 static int open_dir(struct tender_store *store, const char *app, const char *version) {
         _cleanup_free_ char *dir = NULL;

@@ -3,10 +3,10 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "control.h"
+#include "notify.h"
 #include "poll.h"
 #include "tender/fscrypt.h"
 #include "tender/log.h"
@@ -79,7 +79,7 @@ int agent_wait_store_unlocked(const struct tender_config *cfg, bool once) {
                 return r;
         }
         /* Started as far as systemd is concerned: the unit must not fail on a locked store. */
-        sd_notify(0, "READY=1\nSTATUS=store locked: run tenderctl store unlock");
+        notify_status(true, "store locked: run tenderctl store unlock");
         for (;;) {
                 uint64_t interval = poll_locked(&ddi, cfg, err.message);
                 if (once || control_stop_signal())

@@ -10,9 +10,39 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tender/escape.h"
 #include "tender/macro.h"
 
 #define BAR_WIDTH 30
+
+/* A malloc'd escaped copy of s, never cut. */
+static char *escape_dup(const char *s) {
+        size_t n = strlen(s), size = n * TENDER_ESCAPE_GROWTH + 4;
+        char *e = malloc(size);
+        return e ? (char *) tender_escape_mem(e, size, s, n) : NULL;
+}
+
+int tenderctl_escape_reply(cJSON *node) {
+        for (cJSON *c = node; c; c = c->next) {
+                if (c->string && !(c->type & cJSON_StringIsConst)) {
+                        char *e = escape_dup(c->string);
+                        if (!e)
+                                return -ENOMEM;
+                        free(c->string);
+                        c->string = e;
+                }
+                if (cJSON_IsString(c) && c->valuestring) {
+                        char *e = escape_dup(c->valuestring);
+                        if (!e)
+                                return -ENOMEM;
+                        free(c->valuestring);
+                        c->valuestring = e;
+                }
+                if (c->child && tenderctl_escape_reply(c->child) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
 
 int tenderctl_request(const char *socket_path, const cJSON *req, cJSON **ret_reply) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -55,6 +85,10 @@ int tenderctl_request(const char *socket_path, const cJSON *req, cJSON **ret_rep
         if (!reply || !cJSON_IsObject(reply)) {
                 cJSON_Delete(reply);
                 return -EBADMSG;
+        }
+        if (tenderctl_escape_reply(reply) < 0) {
+                cJSON_Delete(reply);
+                return -ENOMEM;
         }
         *ret_reply = reply;
         return 0;

@@ -17,8 +17,15 @@ struct tenderctl_options {
         uint64_t lines;     /* logs; 0: tenderd's default */
 };
 
-/* Sends req (one JSON object) and reads the reply. -errno when tenderd cannot be reached. */
+/* Sends req (one JSON object) and reads the reply, its strings escaped for a terminal
+ * (tenderctl_escape_reply). -errno when tenderd cannot be reached. */
 int tenderctl_request(const char *socket, const cJSON *req, cJSON **ret_reply);
+
+/* Escapes (tender/escape.h) every string value and member name of a reply in place: what
+ * tenderd passes on from the server, a layer or an app (names, versions, notes, log lines)
+ * reaches the terminal, in the table and in --json output alike, as one line of valid UTF-8
+ * without control characters. */
+int tenderctl_escape_reply(cJSON *node);
 
 /* "1h", "30m", "45s", "2d" or plain seconds; -EINVAL otherwise. */
 int tenderctl_parse_duration(const char *s, uint64_t *ret_sec);

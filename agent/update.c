@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -508,8 +507,8 @@ static int transition(struct update *u, enum tender_journal_state s) {
         u->log.state = tender_journal_state_name(s);
         tender_log(LOG_INFO, &u->log, "Update state: %s", tender_journal_state_name(s));
         /* systemd's view of what tenderd does now (no-op without systemd). */
-        sd_notifyf(0, "STATUS=%s %s: %s (action %s)", rec->app, rec->version,
-                   tender_journal_state_name(s), rec->action_id);
+        notify_status(false, "%s %s: %s (action %s)", rec->app, rec->version,
+                      tender_journal_state_name(s), rec->action_id);
         control_publish_update(rec->app, rec->version, tender_journal_state_name(s),
                                rec->action_id);
         control_watchdog_ping();

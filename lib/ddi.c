@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tender/escape.h"
+#include "tender/journal.h"
 #include "tender/json.h"
+#include "tender/manifest.h"
 
 static int dup_string(const char *s, char **ret) {
         char *c = strdup(s);
@@ -59,20 +62,22 @@ int tender_ddi_parse_sleep(const char *s, uint64_t *ret_sec) {
         return 0;
 }
 
-/* An action id: hawkBit sends it as a string; older servers sent a number. */
+/* An action id: hawkBit sends it as a string; older servers sent a number. It goes back to the
+ * server in feedback and names journal files, so it must have the journal's grammar. */
 static int parse_id(const cJSON *obj, const char *path, const char *key, char **ret,
                     struct tender_error *err) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, key);
-        if (cJSON_IsString(id) && id->valuestring[0] != '\0' &&
-            strlen(id->valuestring) <= TENDER_DDI_ID_MAX)
+        if (cJSON_IsString(id) && strlen(id->valuestring) <= TENDER_DDI_ID_MAX &&
+            tender_journal_id_valid(id->valuestring))
                 return dup_string(id->valuestring, ret);
         if (cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < 9007199254740992.0 &&
             id->valuedouble == (double) (uint64_t) id->valuedouble)
                 return asprintf(ret, "%llu", (unsigned long long) id->valuedouble) < 0 ? -ENOMEM
                                                                                        : 0;
         return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
-                                "%s%s%s: missing, or not a string of 1-%d bytes", path,
-                                path[0] ? "." : "", key, TENDER_DDI_ID_MAX);
+                                "%s%s%s: missing, or not 1-%d of [A-Za-z0-9._-] (not starting "
+                                "with '.')",
+                                path, path[0] ? "." : "", key, TENDER_DDI_ID_MAX);
 }
 
 /* The start every DDI document shares: a bounded parse, a JSON object at its top and, for the
@@ -357,6 +362,18 @@ static int parse_metadata(const cJSON *obj, const char *path, struct tender_ddi_
         return 0;
 }
 
+/* The app and the release a chunk names become store paths, TUF target names and log fields:
+ * both have the name grammar of release manifests (docs/release-manifest.md). */
+static int check_name(const char *path, const char *key, const char *what, const char *value,
+                      struct tender_error *err) {
+        if (tender_name_valid(value))
+                return 0;
+        return tender_error_set(err, TENDER_ERR_SERVER, EINVAL,
+                                "%s.%s: \"%.80s\" is not a valid %s (want 1-%d characters of "
+                                "[A-Za-z0-9._-], starting with a letter or digit)",
+                                path, key, value, what, TENDER_NAME_MAX);
+}
+
 static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chunk *c,
                        struct tender_error *err) {
         const char *part = NULL, *name = NULL, *version = NULL;
@@ -374,6 +391,12 @@ static int parse_chunk(const cJSON *obj, const char *path, struct tender_ddi_chu
         if (r < 0)
                 return r;
         r = tender_json_get_string(obj, path, "version", true, &version, err);
+        if (r < 0)
+                return r;
+        r = check_name(path, "name", "app name", name, err);
+        if (r < 0)
+                return r;
+        r = check_name(path, "version", "version", version, err);
         if (r < 0)
                 return r;
         r = tender_json_get_bool(obj, path, "encrypted", false, &c->encrypted, err);
@@ -539,8 +562,9 @@ int tender_ddi_feedback_json(const struct tender_ddi_feedback *f, char **ret_jso
         cJSON *details = ok ? cJSON_AddArrayToObject(status, "details") : NULL;
         ok = ok && details;
         for (size_t i = 0; ok && f->details && f->details[i] && i < TENDER_DDI_DETAILS_MAX; i++) {
+                /* Details quote server text: what is sent is valid UTF-8 on one line. */
                 char buf[TENDER_DDI_DETAIL_MAX + 1];
-                snprintf(buf, sizeof(buf), "%s", f->details[i]);
+                tender_escape(buf, sizeof(buf), f->details[i]);
                 cJSON *s = cJSON_CreateString(buf);
                 ok = s && cJSON_AddItemToArray(details, s);
         }

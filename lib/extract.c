@@ -247,6 +247,37 @@ static const char *split_parent(const char *rel, char *parent) {
         return slash ? slash + 1 : rel;
 }
 
+/* An overlay whiteout (0/0 character device) that an earlier ".wh." entry made. */
+static bool is_whiteout_at(int dfd, const char *name) {
+        struct stat st;
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+               st.st_rdev == makedev(0, 0);
+}
+
+/* Makes directory dfd/name opaque, opened without following links; -1 and errno on failure. */
+static int set_opaque_at(int dfd, const char *name) {
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0 ? -1 : 0;
+}
+
+/* Creates the directory dfd/comp that an entry needs but the archive does not list. Where an
+ * earlier ".wh.<comp>" of this layer left a whiteout, the layer deletes the lower comp and
+ * makes a new one (".wh.x" then "x/f", valid OCI without an "x/" entry): the whiteout becomes
+ * an opaque directory, as make_dir does for an explicit "x/". */
+static int make_implicit_dir(int dfd, const char *comp, uid_t uid, gid_t gid) {
+        bool opaque = is_whiteout_at(dfd, comp);
+        if (opaque && unlinkat(dfd, comp, 0) < 0)
+                return -errno;
+        if (mkdirat(dfd, comp, IMPLICIT_DIR_MODE) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        /* Best effort: owned by the container's root, like the layer's own. */
+        if (fchownat(dfd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                log_debug("chown implicit directory %s: %m", comp);
+        if (opaque && set_opaque_at(dfd, comp) < 0)
+                return -errno;
+        return 0;
+}
+
 static int walk_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid_t gid) {
         char comp[NAME_MAX + 1];
         int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -256,10 +287,10 @@ static int walk_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid
                 size_t n = strcspn(p, "/");
                 memcpy(comp, p, n);
                 comp[n] = '\0';
-                if (create && mkdirat(fd, comp, IMPLICIT_DIR_MODE) == 0) {
-                        /* Best effort: owned by the container's root, like the layer's own. */
-                        if (fchownat(fd, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                                log_debug("chown implicit directory %s: %m", comp);
+                int r = create ? make_implicit_dir(fd, comp, uid, gid) : 0;
+                if (r < 0) {
+                        close(fd);
+                        return r;
                 }
                 int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 int e = errno;
@@ -293,8 +324,8 @@ static int open_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid
                         return (int) fd;
                 if (errno == ENOSYS || errno == EPERM) /* old kernel, or a seccomp filter */
                         no_openat2 = true;
-                else if (errno != ENOENT || !create)
-                        return -errno;
+                else if ((errno != ENOENT && errno != ENOTDIR) || !create)
+                        return -errno; /* ENOTDIR: perhaps a whiteout the walk replaces */
         }
         return walk_beneath(rootfd, rel, create, uid, gid);
 }
@@ -341,7 +372,11 @@ static int replace_existing(struct extract *x, int dfd, const char *base) {
 
 static bool xattr_allowed(const char *name) {
         /* trusted.* and security.* would grant what the signed manifest does not express:
-         * overlay metadata (redirects, opaque), file capabilities, LSM labels. */
+         * overlay metadata (redirects, opaque), file capabilities, LSM labels.
+         * user.overlay.* is the same overlay metadata where overlayfs is mounted with
+         * "userxattr" (unprivileged overlays): filtered whatever tenderd's mount options are. */
+        if (strncmp(name, "user.overlay.", 13) == 0)
+                return false;
         return strncmp(name, "user.", 5) == 0 || STREQ(name, "system.posix_acl_access") ||
                STREQ(name, "system.posix_acl_default");
 }
@@ -448,13 +483,6 @@ static int defer_dir(struct extract *x, const char *rel, struct archive_entry *e
         entry_times(e, d->times);
         x->n_dirs++;
         return 0;
-}
-
-/* An overlay whiteout (0/0 character device) that an earlier ".wh." entry made. */
-static bool is_whiteout_at(int dfd, const char *name) {
-        struct stat st;
-        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
-               st.st_rdev == makedev(0, 0);
 }
 
 static int make_dir(struct extract *x, int dfd, const char *base, const char *rel,
@@ -573,9 +601,7 @@ static int handle_whiteout(struct extract *x, int dfd, const char *base) {
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISDIR(st.st_mode))
                         return 1;
-                _cleanup_close_ int fd =
-                        openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+                if (set_opaque_at(dfd, name) < 0)
                         return entry_fail_errno(x, errno, "set " OVERLAY_OPAQUE_XATTR);
                 return 1;
         }

@@ -8,6 +8,10 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "tender/escape.h"
+
+#define FIELD_MAX 256 /* a context field, escaped */
+
 static int log_level = LOG_INFO;
 static bool use_journal;
 static const char *log_identifier = "tender";
@@ -69,28 +73,35 @@ static const char *level_name(int level) {
         }
 }
 
+/* Messages and context fields quote what the server, a layer or an app sent: each is escaped
+ * here, so that none can add a line to stderr, a field to the journal or a terminal sequence. */
 void tender_log_full(int level, const struct tender_log_ctx *ctx, const char *file, int line,
                      const char *func, const char *fmt, ...) {
         int saved = errno;
-        char msg[2048];
+        char raw[2048], msg[2 * sizeof(raw)];
+        char app[FIELD_MAX], version[FIELD_MAX], state[FIELD_MAX];
+        const struct tender_log_ctx empty = {0};
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        tender_escape(msg, sizeof(msg), raw);
+        if (!ctx)
+                ctx = &empty;
+        tender_escape(app, sizeof(app), ctx->app);
+        tender_escape(version, sizeof(version), ctx->version);
+        tender_escape(state, sizeof(state), ctx->state);
 
         if (use_journal) {
-                char code_line[32];
+                char code_line[32], deployment[FIELD_MAX], digest[FIELD_MAX];
                 snprintf(code_line, sizeof(code_line), "%d", line);
-                const struct tender_log_ctx empty = {0};
-                if (!ctx)
-                        ctx = &empty;
                 sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s",
                                 log_identifier, "CODE_FILE=%s", file, "CODE_LINE=%s", code_line,
-                                "CODE_FUNC=%s", func, "TENDER_APP=%s", ctx->app ? ctx->app : "",
-                                "TENDER_VERSION=%s", ctx->version ? ctx->version : "",
-                                "TENDER_STATE=%s", ctx->state ? ctx->state : "",
-                                "TENDER_DEPLOYMENT=%s", ctx->deployment ? ctx->deployment : "",
-                                "TENDER_DIGEST=%s", ctx->digest ? ctx->digest : "", NULL);
+                                "CODE_FUNC=%s", func, "TENDER_APP=%s", app, "TENDER_VERSION=%s",
+                                version, "TENDER_STATE=%s", state, "TENDER_DEPLOYMENT=%s",
+                                tender_escape(deployment, sizeof(deployment), ctx->deployment),
+                                "TENDER_DIGEST=%s",
+                                tender_escape(digest, sizeof(digest), ctx->digest), NULL);
         } else {
                 struct timespec ts;
                 struct tm tm;
@@ -98,11 +109,10 @@ void tender_log_full(int level, const struct tender_log_ctx *ctx, const char *fi
                 clock_gettime(CLOCK_REALTIME, &ts);
                 gmtime_r(&ts.tv_sec, &tm);
                 strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-                char where[160] = "";
-                if (ctx && ctx->app)
-                        snprintf(where, sizeof(where), " [%s%s%s%s%s]", ctx->app,
-                                 ctx->version ? " " : "", ctx->version ? ctx->version : "",
-                                 ctx->state ? " " : "", ctx->state ? ctx->state : "");
+                char where[3 * FIELD_MAX + 8] = "";
+                if (ctx->app)
+                        snprintf(where, sizeof(where), " [%s%s%s%s%s]", app,
+                                 ctx->version ? " " : "", version, ctx->state ? " " : "", state);
                 fprintf(stderr, "%s.%03ld %s %s:%s %s\n", stamp, ts.tv_nsec / 1000000,
                         log_identifier, level_name(level), where, msg);
         }

@@ -91,7 +91,8 @@ static int parse_opts(int argc, char **argv, const char *usage, struct tuf_opts 
                 }
         }
         if (!o->repo || !o->keys || optind != argc) {
-                log_error("Needs --repo DIR and --keys DIR\n%s", usage);
+                log_error("Needs --repo DIR and --keys DIR");
+                fprintf(stderr, "%s\n", usage); /* several lines: not a log message */
                 return 2;
         }
         return 0;

@@ -6,9 +6,11 @@
  * following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, else an O_NOFOLLOW walk):
  * absolute paths, ".." components and paths through symlinks are refused, hardlinks must point
  * to an earlier entry of the same layer. Device nodes, FIFOs, sockets and setuid/setgid bits
- * are dropped and trusted.* / security.* xattrs filtered unless the options allow them. OCI
- * whiteouts (".wh.<name>", ".wh..wh..opq") become overlayfs whiteouts (0/0 character devices)
- * and opaque directories (trusted.overlay.opaque=y); a bare ".wh." is refused.
+ * are dropped unless the options allow them; trusted.*, security.* and user.overlay.* xattrs are
+ * filtered. OCI whiteouts (".wh.<name>", ".wh..wh..opq") become overlayfs whiteouts (0/0
+ * character devices) and opaque directories (trusted.overlay.opaque=y); a bare ".wh." is
+ * refused. A whiteout of this layer that an entry needs as its parent (".wh.x" then "x/f")
+ * becomes an opaque directory.
  *
  * The tar stream is read once: its sha256 and size are computed while the entries are written
  * and must equal the layer's diff_id and uncompressed_size (reading stops as soon as the size

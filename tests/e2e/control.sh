@@ -4,7 +4,8 @@
 #   `tenderctl check` makes tenderd poll), socket mode and group (a non-member is refused),
 #   an operator lock that survives a restart and defers the swap but not the download, its
 #   TTL, an app lock whose holder dies, an app lock held past control.appLockTtlSeconds,
-#   rollback, logs, and systemd's READY=1 and WATCHDOG=1 on a notify socket.
+#   rollback, logs, and systemd's READY=1, WATCHDOG=1 and STATUS= on a notify socket (a lock
+#   reason's newlines escaped inside STATUS=).
 #   The swap gate (agent/gate.c): while a lock defers a swap tenderd keeps serving its main
 #   loop (a cancel is carried out while the app lock is held), the server hears one
 #   "waiting for" feedback per reason, and the app lock's first sight (its TTL) survives a
@@ -209,7 +210,15 @@ python3 -c 'import fcntl,sys,time; f=open(sys.argv[1], "r+"); fcntl.lockf(f, fcn
   "$SCN_WORK/store/locks/app/hello" &
 HOLDER_PID=$!
 check "POSIX app lock: status shows it" wait_table " app"
+# An operator lock whose reason tries to add sd_notify assignments (a member of control.group
+# is not root): the swap waits for it first, and STATUS= quotes the reason escaped.
+ctl lock hello --ttl 1h --reason $'field\nWATCHDOG=trigger\nREADY=1' >/dev/null
 id=$(deploy 5.0.0)
+for ((i = 0; i < 600; i++)); do
+  grep -q "waiting for the operator lock" "$SCN_WORK/logs/notify.log" && break
+  sleep 0.1
+done
+ctl unlock hello >/dev/null
 check "v5: swapped although the app lock is still held" eq "$(scn_wait_action "$id")" success
 check "v5: tenderd says it ignored the lock past its TTL" grep -q "was held for .* swapping anyway" "$SCN_WORK/logs/tenderd.log"
 stop_pid "$HOLDER_PID"; HOLDER_PID=
@@ -218,6 +227,10 @@ notify=$(cat "$SCN_WORK/logs/notify.log")
 check "systemd: READY=1" contains "$notify" "READY=1"
 check "systemd: WATCHDOG=1" contains "$notify" "WATCHDOG=1"
 check "systemd: STATUS= names the state" contains "$notify" "STATUS=hello 5.0.0: testing"
+check "systemd: the lock reason is escaped inside STATUS=" contains "$notify" \
+  's more: field\x0aWATCHDOG=trigger\x0aREADY=1)'
+check "systemd: the reason added no assignment" eq "$(grep -c '^WATCHDOG=trigger' <<<"$notify")" 0
+check "systemd: READY=1 once" eq "$(grep -c '^READY=1$' <<<"$notify")" 1
 
 # 6. Rollback to the kept previous release.
 out=$(ctl rollback hello 2>&1)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tender/ddi.h"
+#include "tender/escape.h"
 #include "tender/json.h"
 #include "test.h"
 
@@ -259,6 +260,88 @@ TEST(deployment_refused) {
                        "deployment.chunks[0].artifacts[0].hashes.sha1");
         expect_refused("\"part\":\"bApp\",", "\"part\":\"bApp\",\"encrypted\":\"no\",",
                        "deployment.chunks[0].encrypted");
+}
+
+/* Names and versions become store paths, TUF target names, log fields and sd_notify text: a
+ * chunk is refused at parse time, naming the field and what is wrong, unless both have the name
+ * grammar. Action ids go back to the server and name journal files: the journal's grammar. */
+TEST(deployment_hostile_strings_refused) {
+        static const struct {
+                const char *from, *to, *field, *why;
+        } cases[] = {
+                {"\"name\":\"hello\"", "\"name\":\"../etc\"", "deployment.chunks[0].name",
+                 "is not a valid app name"},
+                {"\"name\":\"hello\"", "\"name\":\"a\\nWATCHDOG=trigger\"",
+                 "deployment.chunks[0].name", "is not a valid app name"},
+                {"\"name\":\"hello\"", "\"name\":\"\"", "deployment.chunks[0].name",
+                 "is not a valid app name"},
+                {"\"name\":\"hello\"", "\"name\":\"h\xc3\xa9llo\"", "deployment.chunks[0].name",
+                 "is not a valid app name"},
+                {"\"version\":\"2.0.0\"", "\"version\":\"2.0.0\\nREADY=1\"",
+                 "deployment.chunks[0].version", "is not a valid version"},
+                {"\"version\":\"2.0.0\"", "\"version\":\"\\u001b[2J\"",
+                 "deployment.chunks[0].version", "is not a valid version"},
+                {"\"version\":\"2.0.0\"", "\"version\":\"2.0.0/x\"", "deployment.chunks[0].version",
+                 "is not a valid version"},
+                {"\"version\":\"2.0.0\"", "\"version\":\"..\"", "deployment.chunks[0].version",
+                 "is not a valid version"},
+                {"\"version\":\"2.0.0\"",
+                 "\"version\":"
+                 "\"12345678901234567890123456789012345678901234567890123456789012345\"",
+                 "deployment.chunks[0].version", "1-64 characters"},
+                {"\"id\":\"8\"", "\"id\":\"8\\n9\"", "id", "[A-Za-z0-9._-]"},
+                {"\"id\":\"8\"", "\"id\":\"8\xff\"", "id", "[A-Za-z0-9._-]"},
+                {"\"id\":\"8\"", "\"id\":\"../8\"", "id", "[A-Za-z0-9._-]"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                expect_refused(cases[i].from, cases[i].to, cases[i].field);
+                expect_refused(cases[i].from, cases[i].to, cases[i].why);
+        }
+        /* The longest valid ones pass. */
+        char buf[sizeof(deployment_doc) + 256];
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        const char *p = strstr(deployment_doc, "2.0.0");
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int) (p - deployment_doc), deployment_doc,
+                 "1234567890123456789012345678901234567890123456789012345678901_-.",
+                 p + strlen("2.0.0"));
+        ASSERT_OK(parse_dep(buf, &d, NULL));
+}
+
+TEST(cancel_hostile_ids_refused) {
+        static const char *const docs[] = {
+                "{\"id\":\"1\\n2\",\"cancelAction\":{\"stopId\":\"1\"}}",
+                "{\"id\":\"1\",\"cancelAction\":{\"stopId\":\"\xf4\x90\x80\x80\"}}",
+                "{\"id\":\"1\",\"cancelAction\":{\"stopId\":\".hidden\"}}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(docs); i++) {
+                struct tender_ddi_cancel *c = NULL;
+                struct tender_error err = {0};
+                ASSERT_TRUE(tender_ddi_cancel_parse(docs[i], strlen(docs[i]), &c, &err) < 0);
+                ASSERT_CONTAINS(err.message, "[A-Za-z0-9._-]");
+        }
+}
+
+/* Details quote server and app text: what is sent is valid UTF-8 JSON, one line per detail. */
+TEST(feedback_details_escaped) {
+        _cleanup_free_ char *json = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        const char *details[] = {"bad part \"os\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\"",
+                                 "app said \"x\ny\x1b[2J\xe2\x82\"", "caf\xc3\xa9 ok", NULL};
+        struct tender_ddi_feedback f = {
+                .action_id = "8",
+                .execution = TENDER_DDI_CLOSED,
+                .finished = TENDER_DDI_FAILURE,
+                .details = details,
+        };
+        ASSERT_OK(tender_ddi_feedback_json(&f, &json));
+        ASSERT_TRUE(tender_utf8_valid(json, strlen(json)));
+        ASSERT_OK(tender_json_parse(json, strlen(json), 4096, 8, &root, NULL));
+        cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "status"), "details");
+        ASSERT_STREQ(cJSON_GetArrayItem(d, 0)->valuestring,
+                     "bad part \"os\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80\"");
+        ASSERT_STREQ(cJSON_GetArrayItem(d, 1)->valuestring,
+                     "app said \"x\\x0ay\\x1b[2J\\xe2\\x82\"");
+        ASSERT_STREQ(cJSON_GetArrayItem(d, 2)->valuestring, "caf\xc3\xa9 ok");
 }
 
 TEST(deployment_no_chunks) {

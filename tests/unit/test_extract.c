@@ -432,18 +432,32 @@ static ssize_t xattr_at(const struct fixture *f, const char *rel, const char *na
 }
 
 TEST(xattrs_filtered) {
-        SETUP(f, {.path = "u", .data = "1", .xattr = "user.tender=ok"},
-              {.path = "s", .data = "2", .xattr = "security.capability=xx"},
-              {.path = "t", .data = "3", .xattr = "trusted.overlay.opaque=y"});
+        SETUP(f, {.path = "s", .data = "2", .xattr = "security.capability=xx"},
+              {.path = "t", .data = "3", .xattr = "trusted.overlay.opaque=y"},
+              {.path = "d/", .type = AE_IFDIR, .xattr = "trusted.overlay.redirect=/etc"});
         char v[16];
         ASSERT_OK(extract(&f, false));
         ASSERT_TRUE(xattr_at(&f, "s", "security.capability", v, sizeof(v)) < 0);
         ASSERT_TRUE(xattr_at(&f, "t", "trusted.overlay.opaque", v, sizeof(v)) < 0);
-        ssize_t n = xattr_at(&f, "u", "user.tender", v, sizeof(v));
-        if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+        ASSERT_TRUE(xattr_at(&f, "d", "trusted.overlay.redirect", v, sizeof(v)) < 0);
+}
+
+/* user.* is kept, except overlay metadata (overlayfs mounted with "userxattr" reads it there):
+ * filtered whatever the mount options tenderd uses. */
+TEST(user_xattrs_kept_overlay_ones_filtered) {
+        SETUP(f, {.path = "u", .data = "1", .xattr = "user.tender=ok"},
+              {.path = "o", .data = "4", .xattr = "user.overlay.opaque=y"},
+              {.path = "r/", .type = AE_IFDIR, .xattr = "user.overlay.redirect=/etc"});
+        char v[16];
+        if (lsetxattr(f.root, "user.tender-probe", "1", 1, 0) < 0 &&
+            (errno == ENOTSUP || errno == EOPNOTSUPP))
                 SKIP("user xattrs not supported on /tmp");
-        ASSERT_EQ(n, 2);
+        lremovexattr(f.root, "user.tender-probe");
+        ASSERT_OK(extract(&f, false));
+        ASSERT_EQ(xattr_at(&f, "u", "user.tender", v, sizeof(v)), 2);
         ASSERT_TRUE(memcmp(v, "ok", 2) == 0);
+        ASSERT_TRUE(xattr_at(&f, "o", "user.overlay.opaque", v, sizeof(v)) < 0);
+        ASSERT_TRUE(xattr_at(&f, "r", "user.overlay.redirect", v, sizeof(v)) < 0);
 }
 
 TEST(whiteouts) {
@@ -493,6 +507,37 @@ TEST(whiteout_and_entry_in_same_layer) {
         ASSERT_TRUE(opaque(&f, "b"));
         ASSERT_TRUE(file_has(f.rootfd, "c", "c"));
         ASSERT_TRUE(file_has(f.rootfd, "d", "d"));
+}
+
+/* ".wh.x" then "x/f" without an "x/" entry: valid OCI (the layer deletes the lower x and adds a
+ * new x holding f). The parent is made, opaque like an explicit "x/" after its whiteout, beneath
+ * the layer; a whiteout deeper down works the same. */
+TEST(whiteout_then_implicit_parent) {
+        if (geteuid() != 0)
+                SKIP("creating whiteout devices and trusted.* xattrs needs root");
+        SETUP(f, {.path = ".wh.x"}, {.path = "x/f", .data = "1"}, {.path = "x/g", .data = "2"},
+              {.path = "p/", .type = AE_IFDIR}, {.path = "p/.wh.q"},
+              {.path = "p/q/r/s", .data = "3"}, {.path = ".wh.n"},
+              {.path = "n/m/", .type = AE_IFDIR});
+        struct stat st;
+        ASSERT_OK(extract(&f, false));
+        ASSERT_OK(fstatat(f.rootfd, "x", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_TRUE(opaque(&f, "x"));
+        ASSERT_TRUE(file_has(f.rootfd, "x/f", "1"));
+        ASSERT_TRUE(file_has(f.rootfd, "x/g", "2"));
+        ASSERT_TRUE(opaque(&f, "p/q"));
+        ASSERT_FALSE(opaque(&f, "p/q/r")); /* only the directory the whiteout named */
+        ASSERT_TRUE(file_has(f.rootfd, "p/q/r/s", "3"));
+        ASSERT_TRUE(opaque(&f, "n"));
+        ASSERT_OK(fstatat(f.rootfd, "n/m", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+}
+
+/* Only a whiteout is replaced by an implicit parent: a file of the layer is not. */
+TEST(file_as_implicit_parent_refused) {
+        SETUP(f, {.path = "x", .data = "1"}, {.path = "x/f", .data = "2"});
+        ASSERT_ERR(extract(&f, false), ENOTDIR);
 }
 
 TEST(bare_whiteout_refused) {
