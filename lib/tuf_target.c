@@ -85,16 +85,9 @@ int tuf_load_role(struct tender_tuf *t, enum tuf_type type, const char *role,
         r = expired(t, m, err);
         if (r < 0)
                 return r;
-        if (STREQ(role, "targets") && !t->refreshed) {
-                r = tuf_defer_write(t, file, m, err);
-                if (r < 0)
-                        return r;
-        } else {
-                r = tender_write_file_atomic_at(t->dirfd, file, m->raw, m->raw_len, 0644);
-                if (r < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r,
-                                                      "%s: Failed to persist %s", label, file);
-        }
+        r = tuf_persist(t, file, m, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
 }

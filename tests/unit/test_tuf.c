@@ -280,12 +280,15 @@ static int refresh(struct tender_error *err) {
         return r < 0 ? r : tender_tuf_refresh(t, err);
 }
 
-/* The trusted files' bytes, to show a failed refresh left them alone. */
-static char *client_state(void) {
+/* The trusted files, in the order a refresh updates them. */
+enum { S_ROOT, S_TIMESTAMP, S_SNAPSHOT, S_TARGETS };
+
+/* The bytes of the trusted files from `from` on, to show a failed refresh left them alone. */
+static char *client_state(int from) {
         static const char *const files[] = {"root.json", "timestamp.json", "snapshot.json",
                                             "targets.json"};
         char *all = strdup("");
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+        for (size_t i = (size_t) from; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *data = NULL;
                 char *next = NULL;
                 if (tender_read_file_at(F.client_fd, files[i], 1 << 24, &data, NULL) < 0)
@@ -298,18 +301,32 @@ static char *client_state(void) {
         return all;
 }
 
-/* Refresh must fail with -errnum and a message holding role and reason; state unchanged. */
-#define ASSERT_REFUSED(errnum, role, reason)                                                       \
+/* Refresh must fail with -errnum and a message holding role and reason; the trusted files from
+ * `from` on are unchanged (the roles before it verified and may have been persisted: 5.4.5,
+ * 5.5.7). */
+#define ASSERT_REFUSED_FROM(from, errnum, role, reason)                                            \
         do {                                                                                       \
-                _cleanup_free_ char *_before = client_state();                                     \
+                _cleanup_free_ char *_before = client_state(from);                                 \
                 struct tender_error _e = {0};                                                      \
                 ASSERT_ERR(refresh(&_e), errnum);                                                  \
                 ASSERT_CONTAINS(_e.message, role);                                                 \
                 ASSERT_CONTAINS(_e.message, reason);                                               \
-                _cleanup_free_ char *_after = client_state();                                      \
+                _cleanup_free_ char *_after = client_state(from);                                  \
                 if (!_before || !_after || !STREQ(_before, _after))                                \
                         TEST_FAIL_("trusted metadata changed by a failed refresh");                \
         } while (0)
+
+/* Refused with every trusted file unchanged. */
+#define ASSERT_REFUSED(errnum, role, reason) ASSERT_REFUSED_FROM(S_ROOT, errnum, role, reason)
+
+/* The version of a role in the client's trusted files, as a new client loads them. */
+static uint64_t trusted_version(const char *role) {
+        struct tender_error err = {0};
+        _cleanup_(tender_tuf_freep) struct tender_tuf *t = NULL;
+        if (open_client(&t, &err) < 0)
+                return UINT64_MAX;
+        return tender_tuf_version(t, role);
+}
 
 #define SETUP(c)                                                                                   \
         do {                                                                                       \
@@ -442,6 +459,9 @@ TEST(timestamp_attacks) {
         teardown();
 }
 
+/* Each case comes with a newer timestamp: a timestamp that verified is trusted (and persisted)
+ * even when its snapshot is then refused, and a timestamp of the same version is not read
+ * again. */
 TEST(snapshot_attacks) {
         SETUP_REFRESHED(false);
         /* Timestamp's hash of snapshot does not match (mix and match). */
@@ -457,36 +477,42 @@ TEST(snapshot_attacks) {
                 if (st1.st_size == st2.st_size)
                         break;
         }
-        ASSERT_REFUSED(EBADMSG, "snapshot", "hash mismatch");
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "hash mismatch");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        ASSERT_EQ(trusted_version("snapshot"), 1);
         /* Version other than the one timestamp lists. */
         publish_snapshot(3, NOW + 7 * DAY, 1);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot", "is not the version 2 timestamp lists");
+        publish_timestamp(3, NOW + DAY, 2, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot",
+                            "is not the version 2 timestamp lists");
         /* Targets version rollback in snapshot. */
         char f[64];
         publish1(vfile(f, 3, "targets"), targets_signed(3, NOW + 30 * DAY), K_TARG);
         publish_snapshot(2, NOW + 7 * DAY, 3);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
+        publish_timestamp(4, NOW + DAY, 2, K_TS);
         struct tender_error e = {0};
         ASSERT_OK(refresh(&e));
         publish1(vfile(f, 2, "targets"), targets_signed(2, NOW + 30 * DAY), K_TARG);
         publish_snapshot(3, NOW + 7 * DAY, 2);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot: targets.json version 2", "rollback");
+        publish_timestamp(5, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json version 2", "rollback");
         /* A role dropped. */
         cJSON *s = base_signed("snapshot", 3, NOW + 7 * DAY);
         cJSON_AddObjectToObject(s, "meta");
         publish1(vfile(f, 3, "snapshot"), s, K_SNAP);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot: targets.json", "dropped");
+        publish_timestamp(6, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json", "dropped");
         /* Expired. */
         publish1(vfile(f, 4, "targets"), targets_signed(4, NOW + 30 * DAY), K_TARG);
         publish_snapshot(3, NOW - DAY, 4);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(ESTALE, "snapshot", "expired");
+        publish_timestamp(7, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, ESTALE, "snapshot", "expired");
+        ASSERT_EQ(trusted_version("timestamp"), 7);
+        ASSERT_EQ(trusted_version("snapshot"), 2);
         teardown();
 }
 
+/* Version n of snapshot and timestamp each time, as in snapshot_attacks. */
 TEST(targets_attacks) {
         SETUP_REFRESHED(true);
         char f[64];
@@ -494,17 +520,69 @@ TEST(targets_attacks) {
         publish1(vfile(f, 2, "targets"), targets_signed(3, NOW + 30 * DAY), K_TARG);
         publish_snapshot(2, NOW + 7 * DAY, 2);
         publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "targets", "is not the version 2 snapshot lists");
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "is not the version 2 snapshot lists");
         /* Signed by the wrong key. */
+        publish1(vfile(f, 3, "targets"), targets_signed(3, NOW + 30 * DAY), K_SNAP);
+        publish_snapshot(3, NOW + 7 * DAY, 3);
+        publish_timestamp(3, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "threshold not met");
+        /* Expired. */
+        publish1(vfile(f, 4, "targets"), targets_signed(4, NOW - DAY), K_TARG);
+        publish_snapshot(4, NOW + 7 * DAY, 4);
+        publish_timestamp(4, NOW + DAY, 4, K_TS);
+        ASSERT_REFUSED_FROM(S_TARGETS, ESTALE, "targets", "expired");
+        ASSERT_EQ(trusted_version("snapshot"), 4);
+        ASSERT_EQ(trusted_version("targets"), 1);
+        teardown();
+}
+
+/* Spec 5.4.5: timestamp is persisted as soon as it verified. A snapshot refused afterwards
+ * does not undo it, so a replay of the older timestamp is a rollback from then on. */
+TEST(timestamp_persisted_before_snapshot) {
+        SETUP(false);
+        /* First refresh: snapshot v1 replaced by one signed with the wrong key. */
+        cJSON *s = base_signed("snapshot", 1, NOW + 7 * DAY);
+        add_metafile(cJSON_AddObjectToObject(s, "meta"), "targets.json", 1, true);
+        publish1("snapshot.json", s, K_TARG);
+        publish_timestamp(1, NOW + DAY, 1, K_TS);
+        _cleanup_free_ char *ts1 = NULL;
+        ASSERT_OK(tender_read_file_at(F.meta_fd, "timestamp.json", 1 << 20, &ts1, NULL));
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 1);
+        /* Timestamp v2 whose snapshot is refused again. */
+        publish_timestamp(2, NOW + DAY, 1, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        /* The older timestamp is a rollback now. */
+        tender_write_file_atomic_at(F.meta_fd, "timestamp.json", ts1, strlen(ts1), 0644);
+        ASSERT_REFUSED(EBADMSG, "timestamp: version 1", "rollback");
+        /* The repository repaired: the mix left on disk (timestamp v2, no snapshot) is
+         * re-verified and completed. */
+        publish_top(3);
+        struct tender_error e = {0};
+        ASSERT_OK(refresh(&e));
+        ASSERT_EQ(trusted_version("timestamp"), 3);
+        ASSERT_EQ(trusted_version("snapshot"), 3);
+        ASSERT_EQ(trusted_version("targets"), 3);
+        teardown();
+}
+
+/* Spec 5.5.7: snapshot is persisted as soon as it verified; a targets refused afterwards does
+ * not undo it, so snapshot's rollback check then defends the targets version it listed. */
+TEST(snapshot_persisted_before_targets) {
+        SETUP_REFRESHED(true);
+        char f[64];
         publish1(vfile(f, 2, "targets"), targets_signed(2, NOW + 30 * DAY), K_SNAP);
         publish_snapshot(2, NOW + 7 * DAY, 2);
         publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "targets", "threshold not met");
-        /* Expired. */
-        publish1(vfile(f, 2, "targets"), targets_signed(2, NOW - DAY), K_TARG);
-        publish_snapshot(2, NOW + 7 * DAY, 2);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(ESTALE, "targets", "expired");
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        ASSERT_EQ(trusted_version("snapshot"), 2);
+        ASSERT_EQ(trusted_version("targets"), 1);
+        /* A newer snapshot that goes back to targets v1 (still served as 1.targets.json). */
+        publish_snapshot(3, NOW + 7 * DAY, 1);
+        publish_timestamp(3, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json version 1", "rollback");
         teardown();
 }
 
