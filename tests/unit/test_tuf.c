@@ -13,7 +13,7 @@
 #include "tender/tuf.h"
 #include "test.h"
 
-enum { K_ROOT1, K_ROOT2, K_ROOT3, K_TS, K_SNAP, K_TARG, K_DELEG, K_TS2, NKEYS };
+enum { K_ROOT1, K_ROOT2, K_ROOT3, K_TS, K_SNAP, K_TARG, K_DELEG, K_TS2, K_A, K_B, NKEYS };
 #define NOW ((time_t) 1900000000) /* 2030-03-17 */
 #define DAY 86400
 #define TARGET "apps/hello/2.0.0.json"
@@ -112,6 +112,30 @@ static void publish_as(const char *file, cJSON *s, const int *keys, size_t n) {
                 fprintf(stderr, "sign: %s\n", err.message);
         tender_write_file_atomic_at(F.meta_fd, file, doc, len, 0644);
         free(doc);
+        cJSON_Delete(s);
+}
+
+/* Like publish_as, plus a copy of signature `which` under key id `as` (the signer's own id:
+ * the same key signing twice; another id listing the same key: one key under two ids). */
+static void publish_dup(const char *file, cJSON *s, const int *keys, size_t n, size_t which,
+                        const char *as) {
+        char *paths[8];
+        for (size_t i = 0; i < n; i++)
+                paths[i] = F.key[keys[i]];
+        char *doc = NULL;
+        size_t len;
+        struct tender_error err = {0};
+        if (tender_tuf_sign_metadata(s, paths, n, &doc, &len, &err) < 0)
+                fprintf(stderr, "sign: %s\n", err.message);
+        cJSON *d = cJSON_Parse(doc), *sigs = cJSON_GetObjectItem(d, "signatures");
+        cJSON *copy = cJSON_Duplicate(cJSON_GetArrayItem(sigs, (int) which), true);
+        cJSON_ReplaceItemInObject(copy, "keyid", cJSON_CreateString(as));
+        cJSON_AddItemToArray(sigs, copy);
+        free(doc);
+        doc = cJSON_Print(d);
+        tender_write_file_atomic_at(F.meta_fd, file, doc, strlen(doc), 0644);
+        free(doc);
+        cJSON_Delete(d);
         cJSON_Delete(s);
 }
 
@@ -405,10 +429,10 @@ TEST(root_rotation_needs_old_and_new_threshold) {
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), old_and_one,
                    2);
         ASSERT_REFUSED(EBADMSG, "root", "1 of 2 needed");
-        /* The same new key signing twice counts once. */
+        /* The same new key signing twice under its key id makes the document invalid. */
         const int dup[] = {K_ROOT1, K_ROOT2, K_ROOT2};
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), dup, 3);
-        ASSERT_REFUSED(EBADMSG, "root", "already counted");
+        ASSERT_REFUSED(EINVAL, "root: signatures: key id", "signs more than once");
         /* All of them: accepted. */
         const int all[] = {K_ROOT1, K_ROOT2, K_ROOT3};
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), all, 3);
@@ -534,6 +558,103 @@ TEST(targets_attacks) {
         ASSERT_EQ(trusted_version("snapshot"), 4);
         ASSERT_EQ(trusted_version("targets"), 1);
         teardown();
+}
+
+/* Root v2 with `role` given keys {main, K_A, K_B} and K_A once more under the id "alias",
+ * threshold 2; the other roles as root_signed has them. */
+static void publish_root_2_of_3(const char *role, int main_key) {
+        const int rk[] = {K_ROOT1};
+        cJSON *s = root_signed(2, NOW + 365 * DAY, rk, 1, 1, K_TS);
+        cJSON *keys = cJSON_GetObjectItem(s, "keys");
+        const int rkeys[] = {main_key, K_A, K_B};
+        for (size_t i = 0; i < ELEMENTSOF(rkeys); i++)
+                add_key(keys, rkeys[i]);
+        cJSON_AddItemToObject(keys, "alias", cJSON_Duplicate(F.pub[K_A], true));
+        cJSON *r = role_obj(rkeys, ELEMENTSOF(rkeys), 2);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(r, "keyids"), cJSON_CreateString("alias"));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(s, "roles"), role, r);
+        publish1("2.root.json", s, K_ROOT1);
+}
+
+/* Version v of targets, snapshot and timestamp; role `type` (S_TIMESTAMP, S_SNAPSHOT or
+ * S_TARGETS) signed by `keys` (plus a copy of the first signature under `dup_as`, if given),
+ * the others by their usual key. */
+static void publish_top_signed_by(int type, uint64_t v, const int *keys, size_t n,
+                                  const char *dup_as) {
+        char f[64];
+        cJSON *docs[] = {NULL, base_signed("timestamp", v, NOW + DAY),
+                         base_signed("snapshot", v, NOW + 7 * DAY),
+                         targets_signed(v, NOW + 30 * DAY)};
+        const char *files[] = {NULL, "timestamp.json", vfile(f, v, "snapshot"), NULL};
+        const int usual[] = {K_ROOT1, K_TS, K_SNAP, K_TARG};
+        char tf[64];
+        files[S_TARGETS] = vfile(tf, v, "targets");
+        for (int i = S_TARGETS; i >= S_TIMESTAMP; i--) {
+                if (i == S_SNAPSHOT)
+                        add_metafile(cJSON_AddObjectToObject(docs[i], "meta"), "targets.json", v,
+                                     true);
+                if (i == S_TIMESTAMP)
+                        add_metafile(cJSON_AddObjectToObject(docs[i], "meta"), "snapshot.json", v,
+                                     true);
+                if (i != type)
+                        publish1(files[i], docs[i], usual[i]);
+                else if (dup_as)
+                        publish_dup(files[i], docs[i], keys, n, 0, dup_as);
+                else
+                        publish_as(files[i], docs[i], keys, n);
+        }
+}
+
+/* Thresholds above 1 for timestamp, snapshot and targets: k of n distinct keys. */
+static void threshold_2_of_3(int type, const char *role, int main_key) {
+        SETUP_REFRESHED(true);
+        publish_root_2_of_3(role, main_key);
+        const int one[] = {main_key}, two[] = {main_key, K_B}, three[] = {K_B, K_A, main_key},
+                  with_a[] = {K_A, main_key}, foreign[] = {main_key, K_DELEG};
+        /* Two distinct keys of three: met (and root v2 trusted from then on). */
+        publish_top_signed_by(type, 2, two, 2, NULL);
+        struct tender_error e = {0};
+        int r = refresh(&e);
+        if (r < 0)
+                fprintf(stderr, "%s\n", e.message);
+        ASSERT_OK(r);
+        ASSERT_EQ(trusted_version("root"), 2);
+        ASSERT_EQ(trusted_version(role), 2);
+        char why[128];
+        snprintf(why, sizeof(why), "%s: signature threshold not met: 1 of 2 needed", role);
+        /* One key of three. */
+        publish_top_signed_by(type, 3, one, 1, NULL);
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "0 bad");
+        /* One of them and a key not of the role. */
+        publish_top_signed_by(type, 4, foreign, 2, NULL);
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "1 by keys not of this role");
+        /* K_A under its id and again under "alias": one key, counted once. */
+        publish_top_signed_by(type, 5, with_a, 1, "alias");
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "1 by a key already counted");
+        /* The same key twice under its own id: the document is invalid. */
+        publish_top_signed_by(type, 6, one, 1, F.keyid[main_key]);
+        char dup[160];
+        snprintf(dup, sizeof(dup), "%s: signatures: key id %s signs more than once", role,
+                 F.keyid[main_key]);
+        ASSERT_REFUSED_FROM(type, EINVAL, dup, "");
+        ASSERT_EQ(trusted_version(role), 2);
+        /* All three: met. */
+        publish_top_signed_by(type, 7, three, 3, NULL);
+        ASSERT_OK(refresh(&e));
+        ASSERT_EQ(trusted_version(role), 7);
+        teardown();
+}
+
+TEST(timestamp_threshold_2_of_3) {
+        threshold_2_of_3(S_TIMESTAMP, "timestamp", K_TS);
+}
+
+TEST(snapshot_threshold_2_of_3) {
+        threshold_2_of_3(S_SNAPSHOT, "snapshot", K_SNAP);
+}
+
+TEST(targets_threshold_2_of_3) {
+        threshold_2_of_3(S_TARGETS, "targets", K_TARG);
 }
 
 /* Spec 5.4.5: timestamp is persisted as soon as it verified. A snapshot refused afterwards

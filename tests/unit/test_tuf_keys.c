@@ -237,4 +237,24 @@ TEST(same_key_under_two_ids_counts_once) {
         cleanup_dir();
 }
 
+/* Two signatures under one key id make a document invalid, whatever they are; the key id is
+ * shown with anything unusual in it replaced. */
+TEST(signatures_under_one_keyid_are_invalid) {
+        static const char doc[] =
+                "{\"signatures\": [{\"keyid\": \"ab\\n\\u001b[31m\", \"sig\": \"00\"}, {\"keyid\": "
+                "\"cd\", \"sig\": \"00\"}, {\"keyid\": \"ab\\n\\u001b[31m\", \"sig\": \"01\"}], "
+                "\"signed\": {\"_type\": \"root\", \"spec_version\": \"1.0.31\", \"version\": 1, "
+                "\"expires\": \"2099-01-01T00:00:00Z\", \"keys\": {}, \"roles\": {}}}";
+        char d[] = "/tmp/tender-tuf-dup.XXXXXX";
+        ASSERT_TRUE(mkdtemp(d) != NULL);
+        int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct tender_error err = {0};
+        ASSERT_ERR(tender_tuf_init(fd, doc, strlen(doc), &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "root: signatures: key id ab???31m signs more than once");
+        ASSERT_FALSE(strchr(err.message, '\n') || strchr(err.message, '\033'));
+        ASSERT_EQ(faccessat(fd, "root.json", F_OK, 0), -1);
+        close(fd);
+        rmdir(d);
+}
+
 TEST_MAIN()
