@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* TUF keys: parsing key objects, verifying raw signatures, and the publisher's P-256 keys. */
+/* TUF keys: parsing key objects, verifying raw signatures (ECDSA P-256 and RSA-PSS through
+ * mbedTLS, Ed25519 through libsodium), and the publisher's P-256 keys. */
 #include <string.h>
 
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
+#include <sodium.h>
 
 #include "pk.h"
 #include "tender/canonical_json.h"
@@ -16,12 +18,14 @@
 #define RSA_MIN_BITS 2048
 #define SIG_MAX_BYTES 1024 /* RSA-8192 signatures are 1024 bytes */
 
-enum key_kind { KEY_UNUSABLE, KEY_ECDSA_P256, KEY_RSA_PSS };
+enum key_kind { KEY_UNUSABLE, KEY_ECDSA_P256, KEY_RSA_PSS, KEY_ED25519 };
 
 struct tender_tuf_key {
         enum key_kind kind;
         char type[64]; /* keytype/scheme, for messages */
         mbedtls_pk_context pk;
+        /* The public key's bytes: DER SubjectPublicKeyInfo (ECDSA, RSA) or the raw 32 bytes
+         * (Ed25519), for equality and Ed25519 verification. */
         unsigned char der[TENDER_PK_DER_MAX];
         size_t der_len;
 };
@@ -80,6 +84,24 @@ static int load_public(struct tender_tuf_key *k, const char *pem, struct tender_
         return 0;
 }
 
+static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len);
+
+/* keyval.public of an Ed25519 key: exactly 64 hex digits, the 32 bytes of the point (RFC 8032
+ * encoding). Whether they are a usable point is libsodium's to say when verifying. */
+static int load_ed25519(struct tender_tuf_key *k, const char *hex, struct tender_error *err) {
+        size_t n = 0;
+        if (strnlen(hex, 2 * crypto_sign_PUBLICKEYBYTES + 1) != 2 * crypto_sign_PUBLICKEYBYTES ||
+            hex_decode(hex, k->der, crypto_sign_PUBLICKEYBYTES, &n) < 0)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "key: ed25519 public key is not %d hex digits",
+                                        2 * crypto_sign_PUBLICKEYBYTES);
+        k->der_len = n;
+        if (sodium_init() < 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
+                                        "key: libsodium failed to initialise");
+        return 0;
+}
+
 int tender_tuf_key_parse(const cJSON *obj, struct tender_tuf_key **ret, struct tender_error *err) {
         const char *keytype = NULL, *scheme = NULL, *pub = NULL;
         const cJSON *keyval = NULL;
@@ -100,13 +122,15 @@ int tender_tuf_key_parse(const cJSON *obj, struct tender_tuf_key **ret, struct t
                 k->kind = KEY_ECDSA_P256;
         else if (STREQ(keytype, "rsa") && STREQ(scheme, "rsassa-pss-sha256"))
                 k->kind = KEY_RSA_PSS;
+        else if (STREQ(keytype, "ed25519") && STREQ(scheme, "ed25519"))
+                k->kind = KEY_ED25519;
         else
-                k->kind = KEY_UNUSABLE; /* ed25519 and unknown types: listed, never counted */
+                k->kind = KEY_UNUSABLE; /* unknown types: listed, never counted */
         if (k->kind != KEY_UNUSABLE) {
                 r = tender_json_get_string(keyval, "key.keyval", "public", true, &pub, err);
                 if (r < 0)
                         return r;
-                r = load_public(k, pub, err);
+                r = k->kind == KEY_ED25519 ? load_ed25519(k, pub, err) : load_public(k, pub, err);
                 if (r < 0)
                         return r;
         }
@@ -138,6 +162,20 @@ static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *re
         return 0;
 }
 
+/* Ed25519 signs the message itself (no prehash). libsodium refuses S >= L (malleability),
+ * small-order R and public keys, and non-canonical encodings. */
+static int verify_ed25519(const struct tender_tuf_key *k, const void *msg, size_t len,
+                          const unsigned char *sig, size_t sig_len, struct tender_error *err) {
+        if (sig_len != crypto_sign_BYTES)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "ed25519 signature of %zu bytes, not %d", sig_len,
+                                        crypto_sign_BYTES);
+        if (crypto_sign_verify_detached(sig, msg, len, k->der) != 0)
+                return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG, "bad %s signature",
+                                        k->type);
+        return 0;
+}
+
 int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_t len,
                           const char *sig_hex, struct tender_error *err) {
         if (k->kind == KEY_UNUSABLE)
@@ -148,6 +186,8 @@ int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_
         if (hex_decode(sig_hex, sig, sizeof(sig), &sig_len) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "signature is not hex of at most %d bytes", SIG_MAX_BYTES);
+        if (k->kind == KEY_ED25519)
+                return verify_ed25519(k, msg, len, sig, sig_len, err);
         struct tender_digest hash;
         tender_sha256_buffer(msg, len, &hash);
         /* The context is only read; mbedTLS' API is not const-correct. */

@@ -20,8 +20,9 @@
  * as the specification asks.
  *
  * Key types: "ecdsa"/"ecdsa-sha2-nistp256" (scheme ecdsa-sha2-nistp256, PEM public key, DER
- * signature) and "rsa" (scheme rsassa-pss-sha256, PEM public key of at least 2048 bits). Ed25519
- * and any other type are parsed but never count toward a threshold.
+ * signature), "rsa" (scheme rsassa-pss-sha256, PEM public key of at least 2048 bits) and
+ * "ed25519" (scheme ed25519, 64 hex digits of public key, 128 of signature; libsodium). Any
+ * other type is parsed but never counts toward a threshold.
  */
 #pragma once
 
@@ -124,9 +125,9 @@ char *tender_tuf_quote(const char *s, bool keep_slash);
 
 struct tender_tuf_key;
 
-/* Parses a TUF key object. Supported types verify; others (ed25519, unknown) load as unusable
- * keys whose signatures never count, so a document may list them. -EINVAL on a malformed
- * object or an RSA key under 2048 bits. */
+/* Parses a TUF key object. Supported types verify; unknown ones load as unusable keys whose
+ * signatures never count, so a document may list them. -EINVAL on a malformed object, an RSA
+ * key under 2048 bits or an Ed25519 key that is not 64 hex digits. */
 int tender_tuf_key_parse(const cJSON *obj, struct tender_tuf_key **ret, struct tender_error *err);
 void tender_tuf_key_free(struct tender_tuf_key *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_tuf_key, tender_tuf_key_free);
