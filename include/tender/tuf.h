@@ -109,6 +109,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_tuf_target, tender_tuf_target_free);
 int tender_tuf_download_target(struct tender_tuf *t, const struct tender_tuf_target *tt,
                                char **ret_data, size_t *ret_len, struct tender_error *err);
 
+/* Checks bytes against the target's signed length and every known hash (download_target does
+ * this; a caller checks a copy it kept, e.g. a cache, the same way). -EBADMSG on a mismatch. */
+int tender_tuf_check_target(const struct tender_tuf_target *tt, const void *data, size_t len,
+                            struct tender_error *err);
+
 /* get_target then download_target; refuses a target longer than max. */
 int tender_tuf_fetch_target(struct tender_tuf *t, const char *name, size_t max, char **ret_data,
                             size_t *ret_len, struct tender_tuf_target **ret_info,
