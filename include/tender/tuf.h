@@ -148,15 +148,22 @@ int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_
 /* The key id TUF uses: sha256 hex of the canonical JSON of the key object. */
 int tender_tuf_keyid(const cJSON *key_obj, char ret[static 65], struct tender_error *err);
 
-/* Publisher side: a new P-256 key as PEM, private file mode 0600, never replacing a file. */
-int tender_tuf_keygen(const char *private_pem_path, struct tender_error *err);
-/* The TUF key object ({"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256", "keyval":
- * {"public": PEM}}) of a private key file's public half. */
+/* Publisher side (tender-publish; tenderd never signs). Key files are PEM: an EC P-256 key as
+ * mbedTLS writes it, or an Ed25519 key as PKCS#8 (RFC 8410, as `openssl genpkey -algorithm
+ * ed25519` writes it). */
+enum tender_tuf_keytype { TENDER_TUF_KEY_ECDSA_P256, TENDER_TUF_KEY_ED25519 };
+/* A new private key of that type, file mode 0600, never replacing a file. */
+int tender_tuf_keygen(const char *private_pem_path, enum tender_tuf_keytype type,
+                      struct tender_error *err);
+/* The TUF key object of a private key file's public half: {"keytype": "ecdsa", "scheme":
+ * "ecdsa-sha2-nistp256", "keyval": {"public": PEM}} or {"keytype": "ed25519", "scheme":
+ * "ed25519", "keyval": {"public": 64 hex digits}}. */
 int tender_tuf_key_public(const char *private_pem_path, cJSON **ret, struct tender_error *err);
-/* Signs msg with an ECDSA P-256 private key; *ret_sig_hex is the hex of the DER signature. */
+/* Signs msg with the private key (ECDSA P-256: hex of the DER signature over its SHA-256;
+ * Ed25519: hex of the 64-byte signature over msg). */
 int tender_tuf_sign(const char *private_pem_path, const void *msg, size_t len, char **ret_sig_hex,
                     struct tender_error *err);
-/* Signs the "signed" object with each private key (ECDSA P-256) and returns the metadata
- * document {"signatures": [...], "signed": ...} as indented JSON, malloc'd. */
+/* Signs the "signed" object with each private key and returns the metadata document
+ * {"signatures": [...], "signed": ...} as indented JSON, malloc'd. */
 int tender_tuf_sign_metadata(const cJSON *signed_obj, char *const *private_pem_paths, size_t n_keys,
                              char **ret, size_t *ret_len, struct tender_error *err);

@@ -8,8 +8,8 @@
 #     must be refused, naming the role, and must leave the trusted metadata as it was; then
 #     the same with Ed25519 keys only;
 #  2. securesystemslib checks a repository tender-publish made (key ids, signatures over its
-#     canonical bytes, thresholds, root chain, hashes), and refuses it once a signature is
-#     spoiled.
+#     canonical bytes, thresholds, root chain, hashes; ECDSA and, after rotations, Ed25519
+#     keys), and refuses it once a signature is spoiled.
 # Skips (77) when no python3 on the machine can import securesystemslib; fails when it cannot
 # make Ed25519 keys (python3-nacl missing: scripts/install-deps installs it).
 set -euo pipefail
@@ -131,11 +131,18 @@ check "securesystemslib verifies tender-publish's new repository" "$PY" "$PEER" 
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role snapshot
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role timestamp --key-type ed25519
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets --key-type ed25519
 verify_into() { "$PY" "$PEER" verify "$REPO/tuf" >"$1" 2>&1 || { cat "$1" >&2; return 1; }; }
-check "securesystemslib verifies it after root, snapshot and targets rotations" \
+check "securesystemslib verifies it after root, snapshot, targets and Ed25519 rotations" \
   verify_into "$WORK/verify.out"
-check "... through four root versions and both targets" \
-  grep -qF "verified 4 root version(s), timestamp, snapshot, targets and 2 target file(s)" "$WORK/verify.out"
+check "... through six root versions and both targets" \
+  grep -qF "verified 6 root version(s), timestamp, snapshot, targets and 2 target file(s)" "$WORK/verify.out"
+check "... with tender-publish's Ed25519 keys for timestamp and targets" "$PY" -c "
+import json, sys
+s = json.load(open('$REPO/tuf/metadata/root.json'))['signed']
+types = {r: {s['keys'][k]['keytype'] for k in s['roles'][r]['keyids']} for r in ('timestamp', 'targets')}
+sys.exit(types != {'timestamp': {'ed25519'}, 'targets': {'ed25519'}})"
 # Spoiled by securesystemslib's side: one of 1.root.json's two signatures (2-of-2), and the
 # timestamp's only one.
 cp -a "$REPO/tuf" "$WORK/spoiled-root"

@@ -101,6 +101,26 @@ check "rotate the targets key" "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEY
 check "download after root and targets rotations" download 2.0.0
 check "the client trusts root version 4" \
   python3 -c "import json,sys; sys.exit(json.load(open('$CLIENT/root.json'))['signed']['version'] != 4)"
+# tender-publish makes Ed25519 keys on request (PKCS#8 PEM, which openssl reads too).
+check "rotate snapshot and targets to Ed25519 keys" bash -c "
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role snapshot --key-type ed25519 &&
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role targets --key-type ed25519"
+rm -f "$OUT/apps%2Fhello%2F2.0.0.json"
+check "download through Ed25519 snapshot and targets keys" download 2.0.0
+role_keytypes() { # ROLE: the key types the client's root gives it
+  python3 -c "import json,sys; s=json.load(open('$CLIENT/root.json'))['signed']
+print(','.join(sorted({s['keys'][k]['keytype'] for k in s['roles'][sys.argv[1]]['keyids']})))" "$1"
+}
+check "the client trusts an Ed25519 snapshot key" eq "$(role_keytypes snapshot)" ed25519
+check "... and an Ed25519 targets key" eq "$(role_keytypes targets)" ed25519
+check "... and ECDSA keys for root" eq "$(role_keytypes root)" ecdsa
+check "openssl reads tender-publish's Ed25519 key files" bash -c "
+  n=0; for f in '$KEYS'/*.pem; do
+    if grep -q 'BEGIN PRIVATE KEY' \"\$f\"; then openssl pkey -in \"\$f\" -noout -text | grep -q ED25519 || exit 1; n=\$((n+1)); fi
+  done; [[ \$n == 2 ]]"
+check "a bad --key-type is a usage error (2)" bash -c "
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role targets --key-type rsa 2>&1 |
+    grep -q -- '--key-type takes ecdsa or ed25519'; [[ \${PIPESTATUS[0]} == 2 ]]"
 
 # A tampered target (same length) is refused by its hash.
 T2=$(ls "$REPO"/tuf/targets/apps/hello/*.2.0.0.json)

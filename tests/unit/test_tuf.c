@@ -266,7 +266,7 @@ static int setup(bool consistent) {
         for (int i = 0; i < NKEYS; i++) {
                 struct tender_error err = {0};
                 snprintf(F.key[i], sizeof(F.key[i]), "%s/keys/%d.pem", F.dir, i);
-                if (tender_tuf_keygen(F.key[i], &err) < 0 ||
+                if (tender_tuf_keygen(F.key[i], TENDER_TUF_KEY_ECDSA_P256, &err) < 0 ||
                     tender_tuf_key_public(F.key[i], &F.pub[i], &err) < 0 ||
                     tender_tuf_keyid(F.pub[i], F.keyid[i], &err) < 0) {
                         fprintf(stderr, "%s\n", err.message);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tender/canonical_json.h"
@@ -28,7 +29,7 @@ static int make_key(const char *name, char path[256], struct tender_tuf_key **re
         }
         snprintf(path, 256, "%s/%s.pem", dir, name);
         cJSON *pub = NULL;
-        int r = tender_tuf_keygen(path, &err);
+        int r = tender_tuf_keygen(path, TENDER_TUF_KEY_ECDSA_P256, &err);
         if (r >= 0)
                 r = tender_tuf_key_public(path, &pub, &err);
         if (r >= 0)
@@ -169,7 +170,7 @@ TEST(rsa_pss_and_small_rsa_keys) {
         cJSON *pub = NULL;
         snprintf(path, sizeof(path), "%s/k.pem", d);
         ASSERT_ERR(tender_tuf_sign(path, "msg", 3, &none, &err), EINVAL);
-        ASSERT_CONTAINS(err.message, "EC P-256 keys only");
+        ASSERT_CONTAINS(err.message, "EC P-256 or Ed25519 keys only");
         ASSERT_ERR(tender_tuf_key_public(path, &pub, &err), EINVAL);
         ASSERT_TRUE(pub == NULL);
         snprintf(path, sizeof(path), "%s/k.pub", d);
@@ -486,6 +487,62 @@ TEST(ed25519_root_threshold) {
         char cmd[64];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
         (void) !system(cmd);
+}
+
+/* tender-publish's Ed25519 keys: PKCS#8 PEM files of mode 0600, never replacing a file, read
+ * back into the key object; signatures through tender_tuf_sign verify; a file openssl made is
+ * read the same way and gives openssl's public key. */
+TEST(ed25519_publisher_keys) {
+        char d[] = "/tmp/tender-tuf-edpub.XXXXXX", path[128], cmd[512];
+        ASSERT_TRUE(mkdtemp(d) != NULL);
+        snprintf(path, sizeof(path), "%s/k.pem", d);
+        struct tender_error err = {0};
+        ASSERT_OK(tender_tuf_keygen(path, TENDER_TUF_KEY_ED25519, &err));
+        struct stat st;
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ(st.st_mode & 0777, 0600);
+        ASSERT_ERR(tender_tuf_keygen(path, TENDER_TUF_KEY_ED25519, &err), EEXIST);
+        _cleanup_free_ char *pem = NULL;
+        ASSERT_OK(tender_read_file_at(AT_FDCWD, path, 4096, &pem, NULL));
+        ASSERT_TRUE(strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
+        cJSON *pub = NULL;
+        ASSERT_OK(tender_tuf_key_public(path, &pub, &err));
+        ASSERT_STREQ(cJSON_GetObjectItem(pub, "keytype")->valuestring, "ed25519");
+        ASSERT_STREQ(cJSON_GetObjectItem(pub, "scheme")->valuestring, "ed25519");
+        _cleanup_(tender_tuf_key_freep) struct tender_tuf_key *k = NULL;
+        ASSERT_OK(tender_tuf_key_parse(pub, &k, &err));
+        _cleanup_free_ char *sig = NULL;
+        ASSERT_OK(tender_tuf_sign(path, "msg", 3, &sig, &err));
+        ASSERT_EQ(strlen(sig), 128);
+        ASSERT_OK(tender_tuf_key_verify(k, "msg", 3, sig, &err));
+        ASSERT_ERR(tender_tuf_key_verify(k, "msG", 3, sig, &err), EBADMSG);
+        if (sh("command -v openssl >/dev/null") == 0) {
+                /* openssl reads ours and gives the same public key; we read openssl's. */
+                snprintf(cmd, sizeof(cmd),
+                         "openssl pkey -in %s -pubout -outform DER | tail -c 32 | od -An -v -tx1 "
+                         "| tr -d ' \\n' > %s/pub.hex && openssl genpkey -algorithm ed25519 -out "
+                         "%s/o.pem && openssl pkey -in %s/o.pem -pubout -outform DER | tail -c 32 "
+                         "| od -An -v -tx1 | tr -d ' \\n' > %s/o.hex",
+                         path, d, d, d, d);
+                ASSERT_EQ(sh(cmd), 0);
+                _cleanup_free_ char *hex = NULL, *ohex = NULL;
+                snprintf(cmd, sizeof(cmd), "%s/pub.hex", d);
+                ASSERT_OK(tender_read_file_at(AT_FDCWD, cmd, 4096, &hex, NULL));
+                ASSERT_STREQ(hex, cJSON_GetObjectItem(cJSON_GetObjectItem(pub, "keyval"), "public")
+                                          ->valuestring);
+                snprintf(cmd, sizeof(cmd), "%s/o.hex", d);
+                ASSERT_OK(tender_read_file_at(AT_FDCWD, cmd, 4096, &ohex, NULL));
+                cJSON *opub = NULL;
+                snprintf(cmd, sizeof(cmd), "%s/o.pem", d);
+                ASSERT_OK(tender_tuf_key_public(cmd, &opub, &err));
+                ASSERT_STREQ(ohex,
+                             cJSON_GetObjectItem(cJSON_GetObjectItem(opub, "keyval"), "public")
+                                     ->valuestring);
+                cJSON_Delete(opub);
+        }
+        cJSON_Delete(pub);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+        (void) !sh(cmd);
 }
 
 TEST_MAIN()
