@@ -688,6 +688,21 @@ TEST(timestamp_persisted_before_snapshot) {
         teardown();
 }
 
+/* A timestamp of the trusted version with other content is not read again, and not persisted
+ * over the trusted one (5.4.3: only a newer version replaces it). */
+TEST(timestamp_same_version_kept) {
+        SETUP_REFRESHED(false);
+        _cleanup_free_ char *before = client_state(S_TIMESTAMP);
+        publish_top(2);
+        publish_timestamp(1, NOW + 2 * DAY, 2, K_TS);
+        struct tender_error e = {0};
+        ASSERT_OK(refresh(&e));
+        _cleanup_free_ char *after = client_state(S_TIMESTAMP);
+        ASSERT_STREQ(before, after);
+        ASSERT_EQ(trusted_version("snapshot"), 1);
+        teardown();
+}
+
 /* Spec 5.5.7: snapshot is persisted as soon as it verified; a targets refused afterwards does
  * not undo it, so snapshot's rollback check then defends the targets version it listed. */
 TEST(snapshot_persisted_before_targets) {
