@@ -27,6 +27,9 @@ for candidate in python3 /usr/bin/python3; do
 done
 [[ -n $PY ]] || skip "no python3 with securesystemslib (apt-get install python3-securesystemslib)"
 st_begin tuf-sslib tender-publish tender-tuf tender-server-mock
+# securesystemslib makes and signs Ed25519 keys only through PyNaCl, which it only recommends.
+"$PY" -c 'import nacl.signing' 2>/dev/null ||
+  fail "python3-nacl is missing: securesystemslib cannot make Ed25519 keys (scripts/install-deps)"
 PUBLISH=$B/tender-publish TUF=$B/tender-tuf PEER=$SRC/tests/interop/sslib/tuf_sslib.py
 echo "peer: securesystemslib $("$PY" -c 'import securesystemslib; print(securesystemslib.__version__)') on $PY"
 
