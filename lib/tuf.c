@@ -75,42 +75,12 @@ int tuf_fetch(struct tender_tuf *t, const char *base, const char *file, size_t m
         return 0;
 }
 
-static void drop_pending(struct tender_tuf *t) {
-        for (size_t i = 0; i < t->n_pending; i++)
-                free(t->pending[i].data);
-        t->n_pending = 0;
-}
-
-int tuf_defer_write(struct tender_tuf *t, const char *file, const struct tuf_meta *m,
-                    struct tender_error *err) {
-        if (t->n_pending >= ELEMENTSOF(t->pending))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, E2BIG, "too many pending writes");
-        char *copy = malloc(m->raw_len + 1);
-        if (!copy)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        memcpy(copy, m->raw, m->raw_len);
-        snprintf(t->pending[t->n_pending].file, sizeof(t->pending[0].file), "%s", file);
-        t->pending[t->n_pending].data = copy;
-        t->pending[t->n_pending].len = m->raw_len;
-        t->n_pending++;
-        return 0;
-}
-
-/* Each file is replaced atomically; targets last, so a crash in between leaves versions that
- * the next refresh accepts (it re-verifies whatever it finds). */
-static int write_pending(struct tender_tuf *t, struct tender_error *err) {
-        for (size_t i = 0; i < t->n_pending; i++) {
-                int r = tender_write_file_atomic_at(t->dirfd, t->pending[i].file,
-                                                    t->pending[i].data, t->pending[i].len, 0644);
-                if (r < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r,
-                                                      "Failed to persist %s", t->pending[i].file);
-        }
-        return 0;
-}
-
-static int persist(struct tender_tuf *t, const char *file, const struct tuf_meta *m,
-                   struct tender_error *err) {
+/* Spec 5.3.8, 5.4.5, 5.5.7, 5.6.6: each role is persisted as soon as it verified, so the
+ * rollback protection it gives holds even when a later step fails. Each write is durable and
+ * atomic (temp file, fsync, rename, fsync of the directory): a crash leaves the old or the new
+ * copy, and whatever mix of versions it leaves is re-verified by the next refresh. */
+int tuf_persist(struct tender_tuf *t, const char *file, const struct tuf_meta *m,
+                struct tender_error *err) {
         int r = tender_write_file_atomic_at(t->dirfd, file, m->raw, m->raw_len, 0644);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r,
@@ -225,7 +195,6 @@ void tender_tuf_free(struct tender_tuf *t) {
         for (int i = 0; i < TUF_TYPE_MAX; i++)
                 tuf_meta_free(t->top[i]);
         drop_delegated(t);
-        drop_pending(t);
         tender_http_free(t->http);
         free(t->metadata_url);
         free(t->targets_url);
@@ -295,7 +264,7 @@ static int update_root(struct tender_tuf *t, struct tender_error *err) {
                                                 "root: %s holds version %" PRIu64
                                                 ", expected %" PRIu64 " (rollback or skip)",
                                                 file, m->version, next);
-                r = persist(t, "root.json", m, err);
+                r = tuf_persist(t, "root.json", m, err);
                 if (r < 0)
                         return r;
                 if (cur != old)
@@ -315,6 +284,11 @@ static int update_root(struct tender_tuf *t, struct tender_error *err) {
                                         return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno,
                                                                       "Failed to remove %s", file);
                         }
+                        int r = tender_fsync_dir_at(t->dirfd, NULL);
+                        if (r < 0)
+                                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r,
+                                                              "Failed to sync the metadata "
+                                                              "directory");
                 }
                 tuf_meta_free(old);
         }
@@ -379,7 +353,7 @@ static int update_timestamp(struct tender_tuf *t, struct tender_error *err) {
         }
         r = check_expiry(t, m, err);
         if (r >= 0)
-                r = tuf_defer_write(t, "timestamp.json", m, err);
+                r = tuf_persist(t, "timestamp.json", m, err);
         if (r >= 0)
                 set_top(t, TUF_TIMESTAMP, TAKE_PTR(m));
         return r;
@@ -465,7 +439,7 @@ static int update_snapshot(struct tender_tuf *t, struct tender_error *err) {
         }
         r = check_expiry(t, m, err);
         if (r >= 0)
-                r = tuf_defer_write(t, "snapshot.json", m, err);
+                r = tuf_persist(t, "snapshot.json", m, err);
         if (r >= 0)
                 set_top(t, TUF_SNAPSHOT, TAKE_PTR(m));
         return r;
@@ -489,9 +463,9 @@ int tender_tuf_refresh(struct tender_tuf *t, struct tender_error *err) {
         t->now = t->fixed_now ? t->fixed_now : time(NULL);
         t->refreshed = false;
         drop_delegated(t);
-        drop_pending(t);
-        /* A verified new root is persisted at once (5.3.8): it revokes keys, and a later
-         * failure must not bring them back. The other roles land together or not at all. */
+        /* Each role is persisted as soon as it verified (tuf_persist): a rotated root revokes
+         * keys, a newer timestamp or snapshot raises the rollback floor, and a later failure
+         * must undo neither. */
         int r = update_root(t, err);
         if (r >= 0)
                 r = update_timestamp(t, err);
@@ -499,9 +473,6 @@ int tender_tuf_refresh(struct tender_tuf *t, struct tender_error *err) {
                 r = update_snapshot(t, err);
         if (r >= 0)
                 r = update_targets(t, err);
-        if (r >= 0)
-                r = write_pending(t, err);
-        drop_pending(t);
         if (r >= 0)
                 t->refreshed = true;
         return r;

@@ -110,22 +110,15 @@ struct tender_tuf {
         struct tuf_meta *top[TUF_TYPE_MAX];
         struct tuf_meta **delegated; /* verified during this session, by role name */
         size_t n_delegated;
-        /* Verified timestamp/snapshot/targets, written only once the whole refresh passed. */
-        struct {
-                char file[32];
-                char *data;
-                size_t len;
-        } pending[TUF_TYPE_MAX];
-        size_t n_pending;
 };
 
 /* Fetches base/<file> (file already quoted) with a cap. */
 int tuf_fetch(struct tender_tuf *t, const char *base, const char *file, size_t max, char **ret_body,
               size_t *ret_len, struct tender_error *err);
 
-/* Queues file to be written when the refresh completes. */
-int tuf_defer_write(struct tender_tuf *t, const char *file, const struct tuf_meta *m,
-                    struct tender_error *err);
+/* Writes m's bytes as dirfd/file, durably and atomically, as soon as m verified. */
+int tuf_persist(struct tender_tuf *t, const char *file, const struct tuf_meta *m,
+                struct tender_error *err);
 
 /* Checks data against snapshot's or timestamp's entry for it: length and hashes. */
 int tuf_check_metafile(const struct tuf_metafile *f, const char *role, const char *data, size_t len,
@@ -133,7 +126,7 @@ int tuf_check_metafile(const struct tuf_metafile *f, const char *role, const cha
 
 /* Loads the role's metadata: the trusted local copy when it still matches `f`, else a download;
  * verified by `keys`/`spec`, version equal to f->version, not expired. A download of the
- * top-level targets is queued with tuf_defer_write; a delegated role is persisted at once. */
+ * top-level targets or of a delegated role is persisted at once (tuf_persist). */
 int tuf_load_role(struct tender_tuf *t, enum tuf_type type, const char *role,
                   const struct tuf_metafile *f, const struct tuf_keyset *keys,
                   const struct tuf_role *spec, struct tuf_meta **ret, struct tender_error *err);

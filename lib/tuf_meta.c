@@ -344,6 +344,35 @@ static int parse_targets(struct tuf_meta *m, const cJSON *s, struct tender_error
         return d ? parse_delegations(m, d, err) : 0;
 }
 
+/* A key id for a message: at most 64 characters, anything but [0-9A-Za-z_-] shown as '?' (it
+ * comes from the network). */
+static const char *printable_keyid(const char *keyid, char out[static 68]) {
+        size_t i = 0;
+        for (; keyid[i] && i < 64; i++)
+                out[i] = (strchr("-_", keyid[i]) || (keyid[i] >= '0' && keyid[i] <= '9') ||
+                          (keyid[i] >= 'a' && keyid[i] <= 'z') ||
+                          (keyid[i] >= 'A' && keyid[i] <= 'Z'))
+                                 ? keyid[i]
+                                 : '?';
+        strcpy(out + i, keyid[i] ? "..." : "");
+        return out;
+}
+
+/* Two signatures under one key id make the document invalid (as python-tuf and go-tuf have
+ * it), rather than being counted once: a repository never writes that. */
+static int check_signed_once(const cJSON *sigs, const cJSON *sig, const char *keyid,
+                             struct tender_error *err) {
+        for (const cJSON *c = sigs->child; c != sig; c = c->next) {
+                if (!STREQ(cJSON_GetObjectItemCaseSensitive(c, "keyid")->valuestring, keyid))
+                        continue;
+                char shown[68];
+                return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
+                                        "signatures: key id %s signs more than once",
+                                        printable_keyid(keyid, shown));
+        }
+        return 0;
+}
+
 static int parse_signed(struct tuf_meta *m, struct tender_error *err) {
         const cJSON *s;
         const char *type, *spec, *expires;
@@ -381,10 +410,13 @@ static int parse_signed(struct tuf_meta *m, struct tender_error *err) {
                 return tender_error_set(err, TENDER_ERR_JSON, E2BIG, "signatures: more than %d",
                                         TENDER_TUF_MAX_SIGNATURES);
         for (const cJSON *c = sigs->child; c; c = c->next) {
-                const char *v;
-                r = tender_json_get_string(c, "signatures[]", "keyid", true, &v, err);
+                const char *keyid, *v;
+                r = tender_json_get_string(c, "signatures[]", "keyid", true, &keyid, err);
                 if (r >= 0)
                         r = tender_json_get_string(c, "signatures[]", "sig", true, &v, err);
+                if (r < 0)
+                        return r;
+                r = check_signed_once(sigs, c, keyid, err);
                 if (r < 0)
                         return r;
         }

@@ -85,16 +85,9 @@ int tuf_load_role(struct tender_tuf *t, enum tuf_type type, const char *role,
         r = expired(t, m, err);
         if (r < 0)
                 return r;
-        if (STREQ(role, "targets") && !t->refreshed) {
-                r = tuf_defer_write(t, file, m, err);
-                if (r < 0)
-                        return r;
-        } else {
-                r = tender_write_file_atomic_at(t->dirfd, file, m->raw, m->raw_len, 0644);
-                if (r < 0)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r,
-                                                      "%s: Failed to persist %s", label, file);
-        }
+        r = tuf_persist(t, file, m, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -332,6 +325,19 @@ static int check_target_path(const char *name, struct tender_error *err) {
         return 0;
 }
 
+int tender_tuf_check_target(const struct tender_tuf_target *tt, const void *data, size_t len,
+                            struct tender_error *err) {
+        struct tuf_metafile f = {.has_length = true, .length = tt->length};
+        f.hashes.have_sha256 = tt->have_sha256;
+        f.hashes.have_sha512 = tt->have_sha512;
+        f.hashes.count = 1;
+        memcpy(f.hashes.sha256, tt->sha256, sizeof(tt->sha256));
+        memcpy(f.hashes.sha512, tt->sha512, sizeof(tt->sha512));
+        char label[TENDER_TUF_TARGET_PATH_MAX + 16];
+        snprintf(label, sizeof(label), "target \"%s\"", tt->name);
+        return tuf_check_metafile(&f, label, data, len, err);
+}
+
 int tender_tuf_download_target(struct tender_tuf *t, const struct tender_tuf_target *tt,
                                char **ret_data, size_t *ret_len, struct tender_error *err) {
         int r = check_target_path(tt->name, err);
@@ -364,15 +370,7 @@ int tender_tuf_download_target(struct tender_tuf *t, const struct tender_tuf_tar
         r = tuf_fetch(t, t->targets_url, file, (size_t) tt->length, &data, &len, err);
         if (r < 0)
                 return tender_error_prefix(err, "target \"%.200s\"", tt->name);
-        struct tuf_metafile f = {.has_length = true, .length = tt->length};
-        f.hashes.have_sha256 = tt->have_sha256;
-        f.hashes.have_sha512 = tt->have_sha512;
-        f.hashes.count = 1;
-        memcpy(f.hashes.sha256, tt->sha256, sizeof(tt->sha256));
-        memcpy(f.hashes.sha512, tt->sha512, sizeof(tt->sha512));
-        char label[TENDER_TUF_TARGET_PATH_MAX + 16];
-        snprintf(label, sizeof(label), "target \"%s\"", tt->name);
-        r = tuf_check_metafile(&f, label, data, len, err);
+        r = tender_tuf_check_target(tt, data, len, err);
         if (r < 0)
                 return r;
         *ret_data = TAKE_PTR(data);

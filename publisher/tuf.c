@@ -21,9 +21,10 @@ struct tuf_opts {
         bool no_consistent;
         const char *expires[8];
         size_t n_expires;
+        enum tender_tuf_keytype key_type;
 };
 
-enum { OPT_EXPIRES = 256, OPT_NO_CONSISTENT };
+enum { OPT_EXPIRES = 256, OPT_NO_CONSISTENT, OPT_KEY_TYPE };
 
 static int parse_opts(int argc, char **argv, const char *usage, struct tuf_opts *o) {
         static const struct option options[] = {
@@ -39,6 +40,7 @@ static int parse_opts(int argc, char **argv, const char *usage, struct tuf_opts 
                 {"threshold", required_argument, NULL, 't'},
                 {"expires", required_argument, NULL, OPT_EXPIRES},
                 {"no-consistent-snapshot", no_argument, NULL, OPT_NO_CONSISTENT},
+                {"key-type", required_argument, NULL, OPT_KEY_TYPE},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -83,6 +85,16 @@ static int parse_opts(int argc, char **argv, const char *usage, struct tuf_opts 
                 case OPT_NO_CONSISTENT:
                         o->no_consistent = true;
                         break;
+                case OPT_KEY_TYPE:
+                        if (STREQ(optarg, "ecdsa"))
+                                o->key_type = TENDER_TUF_KEY_ECDSA_P256;
+                        else if (STREQ(optarg, "ed25519"))
+                                o->key_type = TENDER_TUF_KEY_ED25519;
+                        else {
+                                log_error("--key-type takes ecdsa or ed25519");
+                                return 2;
+                        }
+                        break;
                 case 'h':
                         puts(usage);
                         return 1;
@@ -101,6 +113,7 @@ static int parse_opts(int argc, char **argv, const char *usage, struct tuf_opts 
 static int open_repo(const struct tuf_opts *o, bool create, struct tuf_repo *r,
                      struct tender_error *err) {
         int q = tuf_repo_open(o->repo, o->keys, create, r, err);
+        r->key_type = o->key_type;
         for (size_t i = 0; q >= 0 && i < o->n_expires; i++)
                 q = tuf_parse_expires(r, o->expires[i], err);
         return q;
@@ -167,8 +180,9 @@ static int tuf_init(struct tuf_repo *r, const struct tuf_opts *o, struct tender_
 int cmd_tuf_init(int argc, char **argv) {
         PARSE("Usage: tender-publish tuf-init --repo DIR --keys KEYDIR [--root-keys N]\n"
               "       [--root-threshold T] [--no-consistent-snapshot] [--expires ROLE=DAYS]\n"
-              "Makes keys (KEYDIR/<keyid>.pem, outside DIR) and version 1 of every role in\n"
-              "DIR/tuf/metadata.");
+              "       [--key-type ecdsa|ed25519]\n"
+              "Makes keys (KEYDIR/<keyid>.pem, outside DIR; ECDSA P-256 unless --key-type) and\n"
+              "version 1 of every role in DIR/tuf/metadata.");
         int q = open_repo(&o, true, &r, &err);
         if (q >= 0)
                 q = tuf_init(&r, &o, &err);
@@ -329,7 +343,8 @@ static int tuf_rotate(struct tuf_repo *r, const struct tuf_opts *o, struct tende
 
 int cmd_tuf_rotate(int argc, char **argv) {
         PARSE("Usage: tender-publish tuf-rotate --repo DIR --keys KEYDIR --role ROLE\n"
-              "       [--count N] [--threshold T] [--expires ROLE=DAYS]\n"
+              "       [--count N] [--threshold T] [--expires ROLE=DAYS] [--key-type "
+              "ecdsa|ed25519]\n"
               "Replaces ROLE's keys with N new ones (threshold T) in a new root version signed\n"
               "by the old and the new root keys; re-signs what the new keys sign. Old private\n"
               "keys stay in KEYDIR: remove them once devices have the new root.");

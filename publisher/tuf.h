@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tender/error.h"
+#include "tender/tuf.h"
 
 int cmd_tuf_init(int argc, char **argv);
 int cmd_tuf_add(int argc, char **argv);
@@ -22,8 +23,9 @@ extern const char *const tuf_role_names[ROLE_MAX];
 struct tuf_repo {
         int meta_fd, targets_fd;
         char *keys_dir;
-        cJSON *signed_[ROLE_MAX]; /* the current "signed" of each role */
-        uint64_t days[ROLE_MAX];  /* validity of a newly signed version */
+        cJSON *signed_[ROLE_MAX];         /* the current "signed" of each role */
+        uint64_t days[ROLE_MAX];          /* validity of a newly signed version */
+        enum tender_tuf_keytype key_type; /* of keys tuf_repo_new_key makes */
 };
 
 int tuf_repo_open(const char *repo, const char *keys_dir, bool create, struct tuf_repo *ret,

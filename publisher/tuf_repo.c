@@ -146,7 +146,7 @@ int tuf_repo_new_key(struct tuf_repo *r, int role, struct tender_error *err) {
         snprintf(tmp, sizeof(tmp), "%s/.new-%d.pem", r->keys_dir, (int) getpid());
         unlink(tmp);
         _cleanup_(cJSON_Deletep) cJSON *pub = NULL;
-        int q = tender_tuf_keygen(tmp, err);
+        int q = tender_tuf_keygen(tmp, r->key_type, err);
         if (q >= 0)
                 q = tender_tuf_key_public(tmp, &pub, err);
         if (q >= 0)

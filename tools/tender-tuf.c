@@ -8,12 +8,16 @@
  *   tender-tuf --metadata-dir D --metadata-url U --target-name P [--target-name P2 ...]
  *              --target-base-url T --target-dir O download
  *
+ * O is the artifact cache: a target already there with the signed length and hashes is not
+ * downloaded again.
+ *
  * Exit 0 on success, 1 on any failure, bad usage included (the reason goes to stderr).
  */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tender/fileio.h"
 #include "tender/tuf.h"
@@ -65,6 +69,49 @@ static int open_refreshed(int dirfd, const struct args *a, struct tender_tuf **r
         return 0;
 }
 
+/* The target directory is the protocol's artifact cache: a file there whose length and hashes
+ * are what the trusted metadata signs is used as it is, without a request. Anything else there
+ * is never trusted: it is replaced by a verified download, or removed when the download fails,
+ * so the directory never holds a file the trusted metadata does not vouch for. */
+static bool cached(int out, const char *file, const struct tender_tuf_target *tt) {
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        if (tender_read_file_at(out, file, (size_t) tt->length, &data, &len) < 0)
+                return false;
+        return tender_tuf_check_target(tt, data, len, NULL) >= 0;
+}
+
+static int download_one(struct tender_tuf *t, int out, const char *name) {
+        struct tender_error err = {0};
+        _cleanup_(tender_tuf_target_freep) struct tender_tuf_target *tt = NULL;
+        _cleanup_free_ char *data = NULL, *file = NULL;
+        size_t len;
+        if (tender_tuf_get_target(t, name, &tt, &err) < 0)
+                return fail(&err);
+        if (tt->length > TARGET_MAX_SIZE) {
+                fprintf(stderr, "tender-tuf: target %s: %llu bytes, more than this tool keeps\n",
+                        tt->name, (unsigned long long) tt->length);
+                return 1;
+        }
+        /* One file per target, its name quoted whole, so no name leaves target_dir. */
+        file = tender_tuf_quote(name, false);
+        if (!file)
+                return 1;
+        if (cached(out, file, tt))
+                return 0;
+        if (tender_tuf_download_target(t, tt, &data, &len, &err) < 0) {
+                if (unlinkat(out, file, 0) < 0 && errno != ENOENT && errno != EISDIR)
+                        fprintf(stderr, "tender-tuf: Failed to remove the stale %s: %m\n", file);
+                return fail(&err);
+        }
+        int r = tender_write_file_atomic_at(out, file, data, len, 0644);
+        if (r < 0) {
+                fprintf(stderr, "tender-tuf: Failed to write %s: %s\n", file, strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
 static int cmd_download(int dirfd, const struct args *a) {
         _cleanup_(tender_tuf_freep) struct tender_tuf *t = NULL;
         if (open_refreshed(dirfd, a, &t) != 0)
@@ -74,23 +121,9 @@ static int cmd_download(int dirfd, const struct args *a) {
                 fprintf(stderr, "tender-tuf: Failed to open %s: %m\n", a->target_dir);
                 return 1;
         }
-        for (size_t i = 0; i < a->n_targets; i++) {
-                struct tender_error err = {0};
-                _cleanup_free_ char *data = NULL, *file = NULL;
-                size_t len;
-                if (tender_tuf_fetch_target(t, a->target_names[i], TARGET_MAX_SIZE, &data, &len,
-                                            NULL, &err) < 0)
-                        return fail(&err);
-                /* One file per target, its name quoted whole, so no name leaves target_dir. */
-                file = tender_tuf_quote(a->target_names[i], false);
-                if (!file)
+        for (size_t i = 0; i < a->n_targets; i++)
+                if (download_one(t, out, a->target_names[i]) != 0)
                         return 1;
-                int r = tender_write_file_atomic_at(out, file, data, len, 0644);
-                if (r < 0) {
-                        fprintf(stderr, "tender-tuf: Failed to write %s: %s\n", file, strerror(-r));
-                        return 1;
-                }
-        }
         return 0;
 }
 

@@ -20,8 +20,9 @@
  * as the specification asks.
  *
  * Key types: "ecdsa"/"ecdsa-sha2-nistp256" (scheme ecdsa-sha2-nistp256, PEM public key, DER
- * signature) and "rsa" (scheme rsassa-pss-sha256, PEM public key of at least 2048 bits). Ed25519
- * and any other type are parsed but never count toward a threshold.
+ * signature), "rsa" (scheme rsassa-pss-sha256, PEM public key of at least 2048 bits) and
+ * "ed25519" (scheme ed25519, 64 hex digits of public key, 128 of signature; libsodium). Any
+ * other type is parsed but never counts toward a threshold.
  */
 #pragma once
 
@@ -108,6 +109,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_tuf_target, tender_tuf_target_free);
 int tender_tuf_download_target(struct tender_tuf *t, const struct tender_tuf_target *tt,
                                char **ret_data, size_t *ret_len, struct tender_error *err);
 
+/* Checks bytes against the target's signed length and every known hash (download_target does
+ * this; a caller checks a copy it kept, e.g. a cache, the same way). -EBADMSG on a mismatch. */
+int tender_tuf_check_target(const struct tender_tuf_target *tt, const void *data, size_t len,
+                            struct tender_error *err);
+
 /* get_target then download_target; refuses a target longer than max. */
 int tender_tuf_fetch_target(struct tender_tuf *t, const char *name, size_t max, char **ret_data,
                             size_t *ret_len, struct tender_tuf_target **ret_info,
@@ -124,9 +130,9 @@ char *tender_tuf_quote(const char *s, bool keep_slash);
 
 struct tender_tuf_key;
 
-/* Parses a TUF key object. Supported types verify; others (ed25519, unknown) load as unusable
- * keys whose signatures never count, so a document may list them. -EINVAL on a malformed
- * object or an RSA key under 2048 bits. */
+/* Parses a TUF key object. Supported types verify; unknown ones load as unusable keys whose
+ * signatures never count, so a document may list them. -EINVAL on a malformed object, an RSA
+ * key under 2048 bits or an Ed25519 key that is not 64 hex digits. */
 int tender_tuf_key_parse(const cJSON *obj, struct tender_tuf_key **ret, struct tender_error *err);
 void tender_tuf_key_free(struct tender_tuf_key *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_tuf_key, tender_tuf_key_free);
@@ -142,15 +148,22 @@ int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_
 /* The key id TUF uses: sha256 hex of the canonical JSON of the key object. */
 int tender_tuf_keyid(const cJSON *key_obj, char ret[static 65], struct tender_error *err);
 
-/* Publisher side: a new P-256 key as PEM, private file mode 0600, never replacing a file. */
-int tender_tuf_keygen(const char *private_pem_path, struct tender_error *err);
-/* The TUF key object ({"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256", "keyval":
- * {"public": PEM}}) of a private key file's public half. */
+/* Publisher side (tender-publish; tenderd never signs). Key files are PEM: an EC P-256 key as
+ * mbedTLS writes it, or an Ed25519 key as PKCS#8 (RFC 8410, as `openssl genpkey -algorithm
+ * ed25519` writes it). */
+enum tender_tuf_keytype { TENDER_TUF_KEY_ECDSA_P256, TENDER_TUF_KEY_ED25519 };
+/* A new private key of that type, file mode 0600, never replacing a file. */
+int tender_tuf_keygen(const char *private_pem_path, enum tender_tuf_keytype type,
+                      struct tender_error *err);
+/* The TUF key object of a private key file's public half: {"keytype": "ecdsa", "scheme":
+ * "ecdsa-sha2-nistp256", "keyval": {"public": PEM}} or {"keytype": "ed25519", "scheme":
+ * "ed25519", "keyval": {"public": 64 hex digits}}. */
 int tender_tuf_key_public(const char *private_pem_path, cJSON **ret, struct tender_error *err);
-/* Signs msg with an ECDSA P-256 private key; *ret_sig_hex is the hex of the DER signature. */
+/* Signs msg with the private key (ECDSA P-256: hex of the DER signature over its SHA-256;
+ * Ed25519: hex of the 64-byte signature over msg). */
 int tender_tuf_sign(const char *private_pem_path, const void *msg, size_t len, char **ret_sig_hex,
                     struct tender_error *err);
-/* Signs the "signed" object with each private key (ECDSA P-256) and returns the metadata
- * document {"signatures": [...], "signed": ...} as indented JSON, malloc'd. */
+/* Signs the "signed" object with each private key and returns the metadata document
+ * {"signatures": [...], "signed": ...} as indented JSON, malloc'd. */
 int tender_tuf_sign_metadata(const cJSON *signed_obj, char *const *private_pem_paths, size_t n_keys,
                              char **ret, size_t *ret_len, struct tender_error *err);

@@ -5,11 +5,13 @@
 #  1. tender-tuf is the client of repositories that securesystemslib's keys, canonical JSON
 #     and signers made (ECDSA P-256 and RSA-PSS, a root rotation to 2-of-2, consistent
 #     snapshots, a terminating delegated role); one variant per spoiled signature or target
-#     must be refused, naming the role, and must leave the trusted metadata as it was;
+#     must be refused, naming the role, and must leave the trusted metadata as it was; then
+#     the same with Ed25519 keys only;
 #  2. securesystemslib checks a repository tender-publish made (key ids, signatures over its
-#     canonical bytes, thresholds, root chain, hashes), and refuses it once a signature is
-#     spoiled.
-# Skips (77) when no python3 on the machine can import securesystemslib.
+#     canonical bytes, thresholds, root chain, hashes; ECDSA and, after rotations, Ed25519
+#     keys), and refuses it once a signature is spoiled.
+# Skips (77) when no python3 on the machine can import securesystemslib; fails when it cannot
+# make Ed25519 keys (python3-nacl missing: scripts/install-deps installs it).
 set -euo pipefail
 
 # shellcheck source=../lib/script-test.sh
@@ -25,6 +27,9 @@ for candidate in python3 /usr/bin/python3; do
 done
 [[ -n $PY ]] || skip "no python3 with securesystemslib (apt-get install python3-securesystemslib)"
 st_begin tuf-sslib tender-publish tender-tuf tender-server-mock
+# securesystemslib makes and signs Ed25519 keys only through PyNaCl, which it only recommends.
+"$PY" -c 'import nacl.signing' 2>/dev/null ||
+  fail "python3-nacl is missing: securesystemslib cannot make Ed25519 keys (scripts/install-deps)"
 PUBLISH=$B/tender-publish TUF=$B/tender-tuf PEER=$SRC/tests/interop/sslib/tuf_sslib.py
 echo "peer: securesystemslib $("$PY" -c 'import securesystemslib; print(securesystemslib.__version__)') on $PY"
 
@@ -87,6 +92,40 @@ check "a trusting client refuses the spoiled timestamp" \
   "$TUF" --metadata-dir "$C" --metadata-url "$URL/repo/timestamp/metadata" refresh
 check "its trusted metadata is unchanged" diff -r "$WORK/before" "$C"
 
+# --- 1b. the same with Ed25519 keys only (securesystemslib signs through python3-nacl) ------
+E=$WORK/ed25519
+only_ed25519() { # DIR: every key the client trusts (root and delegations) is Ed25519
+  "$PY" - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+keys = list(json.load(open(f"{d}/root.json"))["signed"]["keys"].values())
+keys += json.load(open(f"{d}/targets.json"))["signed"]["delegations"]["keys"].values()
+sys.exit(not keys or any(k["keytype"] != "ed25519" or k["scheme"] != "ed25519" for k in keys))
+PY
+}
+check "tender-tuf downloads through securesystemslib's Ed25519 repository" client ed25519-good "$E"
+check "Ed25519: the delegated target's bytes" \
+  cmp -s "$E.out/apps%2Fhello%2F1.0.0.json" "$SERVED/ed25519-good/targets/apps/hello/1.0.0.json"
+check "Ed25519: the top-level target's bytes" \
+  cmp -s "$E.out/apps%2Findex.txt" "$SERVED/ed25519-good/targets/apps/index.txt"
+check "Ed25519: the client trusts root version 2 (2-of-2)" trusts_root_2 "$E"
+check "Ed25519: every key it trusts is an Ed25519 key" only_ed25519 "$E"
+ed_refused() { # VARIANT MESSAGE
+  check "Ed25519: $1 with a bad signature is refused" fails_with "$2" client "ed25519-$1" "$N"
+  check "Ed25519: ... as a bad Ed25519 signature" contains "$STDERR" "bad ed25519/ed25519 signature"
+}
+ed_refused root-old "root: 2.root.json (by the trusted root version 1): root: signature threshold not met"
+ed_refused root-new "root: 2.root.json (by its own keys): root: signature threshold not met: 1 of 2"
+ed_refused timestamp "timestamp: signature threshold not met"
+ed_refused snapshot "snapshot: signature threshold not met"
+ed_refused targets "targets: signature threshold not met"
+ed_refused hello 'delegated role "hello": signature threshold not met'
+cp -a "$E" "$WORK/ed-before"
+check "Ed25519: a trusting client refuses the spoiled timestamp" \
+  fails_with "timestamp: signature threshold not met" \
+  "$TUF" --metadata-dir "$E" --metadata-url "$URL/repo/ed25519-timestamp/metadata" refresh
+check "Ed25519: its trusted metadata is unchanged" diff -r "$WORK/ed-before" "$E"
+
 # --- 2. securesystemslib checks tender-publish's repository -----------------------------------
 REPO=$WORK/repo KEYS=$WORK/keys
 st_fake_tuf_repo "$REPO" "$KEYS"
@@ -95,11 +134,18 @@ check "securesystemslib verifies tender-publish's new repository" "$PY" "$PEER" 
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role root --count 3 --threshold 2
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role snapshot
 "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role timestamp --key-type ed25519
+"$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEYS" --role targets --key-type ed25519
 verify_into() { "$PY" "$PEER" verify "$REPO/tuf" >"$1" 2>&1 || { cat "$1" >&2; return 1; }; }
-check "securesystemslib verifies it after root, snapshot and targets rotations" \
+check "securesystemslib verifies it after root, snapshot, targets and Ed25519 rotations" \
   verify_into "$WORK/verify.out"
-check "... through four root versions and both targets" \
-  grep -qF "verified 4 root version(s), timestamp, snapshot, targets and 2 target file(s)" "$WORK/verify.out"
+check "... through six root versions and both targets" \
+  grep -qF "verified 6 root version(s), timestamp, snapshot, targets and 2 target file(s)" "$WORK/verify.out"
+check "... with tender-publish's Ed25519 keys for timestamp and targets" "$PY" -c "
+import json, sys
+s = json.load(open('$REPO/tuf/metadata/root.json'))['signed']
+types = {r: {s['keys'][k]['keytype'] for k in s['roles'][r]['keyids']} for r in ('timestamp', 'targets')}
+sys.exit(types != {'timestamp': {'ed25519'}, 'targets': {'ed25519'}})"
 # Spoiled by securesystemslib's side: one of 1.root.json's two signatures (2-of-2), and the
 # timestamp's only one.
 cp -a "$REPO/tuf" "$WORK/spoiled-root"

@@ -4,7 +4,7 @@
 #  1. tuf-js (npm) is the client of a repository made by tender-publish (2-of-2 root, key
 #     rotations, consistent snapshots, custom fields);
 #  2. tender-tuf is the client of a repository signed by @tufjs/models with Node's crypto
-#     (ECDSA P-256 and RSA-PSS keys, a root rotation, a delegated role).
+#     (ECDSA P-256, RSA-PSS and Ed25519 keys, a root rotation, a delegated role).
 # The npm peers come from tests/interop/tuf-js/node_modules, which scripts/install-deps fills
 # with `npm ci` (tuf-js 3, the release that runs on Debian 12's Node.js 18); without it, `npm ci`
 # into a temp dir. Skips (77) only without node/npm or when the npm registry cannot be reached.
@@ -74,7 +74,7 @@ serve foreign "$FOREIGN"
 C=$WORK/tender-client
 tt() { "$TUF" --metadata-dir "$C" --metadata-url "$URL/repo/metadata" "$@"; }
 check "tender-tuf init with a @tufjs/models root" "$TUF" --metadata-dir "$C" init "$FOREIGN/metadata/1.root.json"
-check "tender-tuf downloads through the foreign repository (RSA-PSS, ECDSA, rotation, delegation)" \
+check "tender-tuf downloads through the foreign repository (RSA-PSS, ECDSA, Ed25519, rotation, delegation)" \
   tt --target-name apps/hello/1.0.0.json --target-base-url "$URL/repo/targets" --target-dir "$WORK" download
 check "the target's bytes" cmp -s "$WORK/apps%2Fhello%2F1.0.0.json" "$FOREIGN/targets/apps/hello/1.0.0.json"
 check "root rotated to version 2 and the delegated role is trusted" \

@@ -4,7 +4,8 @@
 # releases as targets, key rotations, removal, expiry refresh) served by tender-server-mock
 # under /repo/tuf, read by tender-tuf (the conformance-client CLI). Attacks: freeze (expired
 # timestamp), tampered target, lower release counter, keys inside the published tree, an
-# endless metadata body without Content-Length.
+# endless metadata body without Content-Length. tender-tuf's target dir is an artifact cache:
+# matching files are not fetched again, anything else there is never trusted.
 set -euo pipefail
 
 # shellcheck source=../lib/script-test.sh
@@ -59,6 +60,31 @@ check "trusted metadata is kept as <role>.json" \
   bash -c "cd '$CLIENT' && ls root.json timestamp.json snapshot.json targets.json >/dev/null"
 check "download 1.0.0" download 1.0.0
 check "downloaded bytes are the manifest" same_files "$OUT/apps%2Fhello%2F1.0.0.json" "$REPO/apps/hello/1.0.0.json"
+
+# The target dir is the artifact cache: a file there that matches the signed length and hashes
+# is not fetched again. The second download goes to a base URL with nothing behind it (404), so
+# it can only succeed from the cache.
+NOWHERE=$URL/repo/nowhere
+from_cache() { tuf --target-name "apps/hello/$1.json" --target-base-url "$NOWHERE" --target-dir "$OUT" download; }
+C1=$OUT/apps%2Fhello%2F1.0.0.json
+check "a cached target that matches is not downloaded again" from_cache 1.0.0
+check "... and stays as it was" same_files "$C1" "$REPO/apps/hello/1.0.0.json"
+# A cached copy with one byte changed (same length) is never trusted: with no server it fails
+# and is removed; with the server it is downloaded again.
+sed -i 's/"hello"/"hellO"/' "$C1"
+check "a tampered cached target is not used" fails_with "target \"apps/hello/1.0.0.json\": GET" from_cache 1.0.0
+check "... and is removed" test ! -e "$C1"
+sed 's/"hello"/"hellO"/' "$REPO/apps/hello/1.0.0.json" >"$C1"
+check "a tampered cached target is downloaded again" download 1.0.0
+check "... and replaced by the signed bytes" same_files "$C1" "$REPO/apps/hello/1.0.0.json"
+# Longer (the signed bytes and one more) and a symlink to the right bytes: downloaded again.
+cp "$REPO/apps/hello/1.0.0.json" "$C1" && echo >>"$C1"
+check "a cached target longer than signed is downloaded again" download 1.0.0
+check "... and replaced by the signed bytes" same_files "$C1" "$REPO/apps/hello/1.0.0.json"
+rm "$C1" && ln -s "$REPO/apps/hello/1.0.0.json" "$C1"
+check "a symlink in the cache is not followed" fails_with "GET" from_cache 1.0.0
+check "a symlink in the cache is replaced by a download" download 1.0.0
+check "... by a regular file" bash -c "[[ -f '$C1' && ! -L '$C1' ]]"
 check "a target not listed is refused" fails_with "no trusted role lists it" download 2.0.0
 
 check "tuf-add 2.0.0" "$PUBLISH" tuf-add --repo "$REPO" --keys "$KEYS" --app hello --version 2.0.0
@@ -75,12 +101,34 @@ check "rotate the targets key" "$PUBLISH" tuf-rotate --repo "$REPO" --keys "$KEY
 check "download after root and targets rotations" download 2.0.0
 check "the client trusts root version 4" \
   python3 -c "import json,sys; sys.exit(json.load(open('$CLIENT/root.json'))['signed']['version'] != 4)"
+# tender-publish makes Ed25519 keys on request (PKCS#8 PEM, which openssl reads too).
+check "rotate snapshot and targets to Ed25519 keys" bash -c "
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role snapshot --key-type ed25519 &&
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role targets --key-type ed25519"
+rm -f "$OUT/apps%2Fhello%2F2.0.0.json"
+check "download through Ed25519 snapshot and targets keys" download 2.0.0
+role_keytypes() { # ROLE: the key types the client's root gives it
+  python3 -c "import json,sys; s=json.load(open('$CLIENT/root.json'))['signed']
+print(','.join(sorted({s['keys'][k]['keytype'] for k in s['roles'][sys.argv[1]]['keyids']})))" "$1"
+}
+check "the client trusts an Ed25519 snapshot key" eq "$(role_keytypes snapshot)" ed25519
+check "... and an Ed25519 targets key" eq "$(role_keytypes targets)" ed25519
+check "... and ECDSA keys for root" eq "$(role_keytypes root)" ecdsa
+check "openssl reads tender-publish's Ed25519 key files" bash -c "
+  n=0; for f in '$KEYS'/*.pem; do
+    if grep -q 'BEGIN PRIVATE KEY' \"\$f\"; then openssl pkey -in \"\$f\" -noout -text | grep -q ED25519 || exit 1; n=\$((n+1)); fi
+  done; [[ \$n == 2 ]]"
+check "a bad --key-type is a usage error (2)" bash -c "
+  '$PUBLISH' tuf-rotate --repo '$REPO' --keys '$KEYS' --role targets --key-type rsa 2>&1 |
+    grep -q -- '--key-type takes ecdsa or ed25519'; [[ \${PIPESTATUS[0]} == 2 ]]"
 
 # A tampered target (same length) is refused by its hash.
 T2=$(ls "$REPO"/tuf/targets/apps/hello/*.2.0.0.json)
 cp "$T2" "$WORK/t2.saved"
 sed -i 's/"hello"/"hellO"/' "$T2"
+rm -f "$OUT/apps%2Fhello%2F2.0.0.json" # else the cached copy is used
 check "a tampered target is refused" fails_with "hash mismatch" download 2.0.0
+check "nothing is left in the cache for it" test ! -e "$OUT/apps%2Fhello%2F2.0.0.json"
 cp "$WORK/t2.saved" "$T2"
 
 check "tuf-remove 1.0.0" "$PUBLISH" tuf-remove --repo "$REPO" --keys "$KEYS" --app hello --version 1.0.0

@@ -13,7 +13,7 @@
 #include "tender/tuf.h"
 #include "test.h"
 
-enum { K_ROOT1, K_ROOT2, K_ROOT3, K_TS, K_SNAP, K_TARG, K_DELEG, K_TS2, NKEYS };
+enum { K_ROOT1, K_ROOT2, K_ROOT3, K_TS, K_SNAP, K_TARG, K_DELEG, K_TS2, K_A, K_B, NKEYS };
 #define NOW ((time_t) 1900000000) /* 2030-03-17 */
 #define DAY 86400
 #define TARGET "apps/hello/2.0.0.json"
@@ -112,6 +112,30 @@ static void publish_as(const char *file, cJSON *s, const int *keys, size_t n) {
                 fprintf(stderr, "sign: %s\n", err.message);
         tender_write_file_atomic_at(F.meta_fd, file, doc, len, 0644);
         free(doc);
+        cJSON_Delete(s);
+}
+
+/* Like publish_as, plus a copy of signature `which` under key id `as` (the signer's own id:
+ * the same key signing twice; another id listing the same key: one key under two ids). */
+static void publish_dup(const char *file, cJSON *s, const int *keys, size_t n, size_t which,
+                        const char *as) {
+        char *paths[8];
+        for (size_t i = 0; i < n; i++)
+                paths[i] = F.key[keys[i]];
+        char *doc = NULL;
+        size_t len;
+        struct tender_error err = {0};
+        if (tender_tuf_sign_metadata(s, paths, n, &doc, &len, &err) < 0)
+                fprintf(stderr, "sign: %s\n", err.message);
+        cJSON *d = cJSON_Parse(doc), *sigs = cJSON_GetObjectItem(d, "signatures");
+        cJSON *copy = cJSON_Duplicate(cJSON_GetArrayItem(sigs, (int) which), true);
+        cJSON_ReplaceItemInObject(copy, "keyid", cJSON_CreateString(as));
+        cJSON_AddItemToArray(sigs, copy);
+        free(doc);
+        doc = cJSON_Print(d);
+        tender_write_file_atomic_at(F.meta_fd, file, doc, strlen(doc), 0644);
+        free(doc);
+        cJSON_Delete(d);
         cJSON_Delete(s);
 }
 
@@ -242,7 +266,7 @@ static int setup(bool consistent) {
         for (int i = 0; i < NKEYS; i++) {
                 struct tender_error err = {0};
                 snprintf(F.key[i], sizeof(F.key[i]), "%s/keys/%d.pem", F.dir, i);
-                if (tender_tuf_keygen(F.key[i], &err) < 0 ||
+                if (tender_tuf_keygen(F.key[i], TENDER_TUF_KEY_ECDSA_P256, &err) < 0 ||
                     tender_tuf_key_public(F.key[i], &F.pub[i], &err) < 0 ||
                     tender_tuf_keyid(F.pub[i], F.keyid[i], &err) < 0) {
                         fprintf(stderr, "%s\n", err.message);
@@ -280,12 +304,15 @@ static int refresh(struct tender_error *err) {
         return r < 0 ? r : tender_tuf_refresh(t, err);
 }
 
-/* The trusted files' bytes, to show a failed refresh left them alone. */
-static char *client_state(void) {
+/* The trusted files, in the order a refresh updates them. */
+enum { S_ROOT, S_TIMESTAMP, S_SNAPSHOT, S_TARGETS };
+
+/* The bytes of the trusted files from `from` on, to show a failed refresh left them alone. */
+static char *client_state(int from) {
         static const char *const files[] = {"root.json", "timestamp.json", "snapshot.json",
                                             "targets.json"};
         char *all = strdup("");
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+        for (size_t i = (size_t) from; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *data = NULL;
                 char *next = NULL;
                 if (tender_read_file_at(F.client_fd, files[i], 1 << 24, &data, NULL) < 0)
@@ -298,18 +325,32 @@ static char *client_state(void) {
         return all;
 }
 
-/* Refresh must fail with -errnum and a message holding role and reason; state unchanged. */
-#define ASSERT_REFUSED(errnum, role, reason)                                                       \
+/* Refresh must fail with -errnum and a message holding role and reason; the trusted files from
+ * `from` on are unchanged (the roles before it verified and may have been persisted: 5.4.5,
+ * 5.5.7). */
+#define ASSERT_REFUSED_FROM(from, errnum, role, reason)                                            \
         do {                                                                                       \
-                _cleanup_free_ char *_before = client_state();                                     \
+                _cleanup_free_ char *_before = client_state(from);                                 \
                 struct tender_error _e = {0};                                                      \
                 ASSERT_ERR(refresh(&_e), errnum);                                                  \
                 ASSERT_CONTAINS(_e.message, role);                                                 \
                 ASSERT_CONTAINS(_e.message, reason);                                               \
-                _cleanup_free_ char *_after = client_state();                                      \
+                _cleanup_free_ char *_after = client_state(from);                                  \
                 if (!_before || !_after || !STREQ(_before, _after))                                \
                         TEST_FAIL_("trusted metadata changed by a failed refresh");                \
         } while (0)
+
+/* Refused with every trusted file unchanged. */
+#define ASSERT_REFUSED(errnum, role, reason) ASSERT_REFUSED_FROM(S_ROOT, errnum, role, reason)
+
+/* The version of a role in the client's trusted files, as a new client loads them. */
+static uint64_t trusted_version(const char *role) {
+        struct tender_error err = {0};
+        _cleanup_(tender_tuf_freep) struct tender_tuf *t = NULL;
+        if (open_client(&t, &err) < 0)
+                return UINT64_MAX;
+        return tender_tuf_version(t, role);
+}
 
 #define SETUP(c)                                                                                   \
         do {                                                                                       \
@@ -388,10 +429,10 @@ TEST(root_rotation_needs_old_and_new_threshold) {
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), old_and_one,
                    2);
         ASSERT_REFUSED(EBADMSG, "root", "1 of 2 needed");
-        /* The same new key signing twice counts once. */
+        /* The same new key signing twice under its key id makes the document invalid. */
         const int dup[] = {K_ROOT1, K_ROOT2, K_ROOT2};
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), dup, 3);
-        ASSERT_REFUSED(EBADMSG, "root", "already counted");
+        ASSERT_REFUSED(EINVAL, "root: signatures: key id", "signs more than once");
         /* All of them: accepted. */
         const int all[] = {K_ROOT1, K_ROOT2, K_ROOT3};
         publish_as("2.root.json", root_signed(2, NOW + DAY * 365, newkeys, 2, 2, K_TS), all, 3);
@@ -442,6 +483,9 @@ TEST(timestamp_attacks) {
         teardown();
 }
 
+/* Each case comes with a newer timestamp: a timestamp that verified is trusted (and persisted)
+ * even when its snapshot is then refused, and a timestamp of the same version is not read
+ * again. */
 TEST(snapshot_attacks) {
         SETUP_REFRESHED(false);
         /* Timestamp's hash of snapshot does not match (mix and match). */
@@ -457,36 +501,42 @@ TEST(snapshot_attacks) {
                 if (st1.st_size == st2.st_size)
                         break;
         }
-        ASSERT_REFUSED(EBADMSG, "snapshot", "hash mismatch");
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "hash mismatch");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        ASSERT_EQ(trusted_version("snapshot"), 1);
         /* Version other than the one timestamp lists. */
         publish_snapshot(3, NOW + 7 * DAY, 1);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot", "is not the version 2 timestamp lists");
+        publish_timestamp(3, NOW + DAY, 2, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot",
+                            "is not the version 2 timestamp lists");
         /* Targets version rollback in snapshot. */
         char f[64];
         publish1(vfile(f, 3, "targets"), targets_signed(3, NOW + 30 * DAY), K_TARG);
         publish_snapshot(2, NOW + 7 * DAY, 3);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
+        publish_timestamp(4, NOW + DAY, 2, K_TS);
         struct tender_error e = {0};
         ASSERT_OK(refresh(&e));
         publish1(vfile(f, 2, "targets"), targets_signed(2, NOW + 30 * DAY), K_TARG);
         publish_snapshot(3, NOW + 7 * DAY, 2);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot: targets.json version 2", "rollback");
+        publish_timestamp(5, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json version 2", "rollback");
         /* A role dropped. */
         cJSON *s = base_signed("snapshot", 3, NOW + 7 * DAY);
         cJSON_AddObjectToObject(s, "meta");
         publish1(vfile(f, 3, "snapshot"), s, K_SNAP);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(EBADMSG, "snapshot: targets.json", "dropped");
+        publish_timestamp(6, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json", "dropped");
         /* Expired. */
         publish1(vfile(f, 4, "targets"), targets_signed(4, NOW + 30 * DAY), K_TARG);
         publish_snapshot(3, NOW - DAY, 4);
-        publish_timestamp(3, NOW + DAY, 3, K_TS);
-        ASSERT_REFUSED(ESTALE, "snapshot", "expired");
+        publish_timestamp(7, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, ESTALE, "snapshot", "expired");
+        ASSERT_EQ(trusted_version("timestamp"), 7);
+        ASSERT_EQ(trusted_version("snapshot"), 2);
         teardown();
 }
 
+/* Version n of snapshot and timestamp each time, as in snapshot_attacks. */
 TEST(targets_attacks) {
         SETUP_REFRESHED(true);
         char f[64];
@@ -494,17 +544,181 @@ TEST(targets_attacks) {
         publish1(vfile(f, 2, "targets"), targets_signed(3, NOW + 30 * DAY), K_TARG);
         publish_snapshot(2, NOW + 7 * DAY, 2);
         publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "targets", "is not the version 2 snapshot lists");
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "is not the version 2 snapshot lists");
         /* Signed by the wrong key. */
+        publish1(vfile(f, 3, "targets"), targets_signed(3, NOW + 30 * DAY), K_SNAP);
+        publish_snapshot(3, NOW + 7 * DAY, 3);
+        publish_timestamp(3, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "threshold not met");
+        /* Expired. */
+        publish1(vfile(f, 4, "targets"), targets_signed(4, NOW - DAY), K_TARG);
+        publish_snapshot(4, NOW + 7 * DAY, 4);
+        publish_timestamp(4, NOW + DAY, 4, K_TS);
+        ASSERT_REFUSED_FROM(S_TARGETS, ESTALE, "targets", "expired");
+        ASSERT_EQ(trusted_version("snapshot"), 4);
+        ASSERT_EQ(trusted_version("targets"), 1);
+        teardown();
+}
+
+/* Root v2 with `role` given keys {main, K_A, K_B} and K_A once more under the id "alias",
+ * threshold 2; the other roles as root_signed has them. */
+static void publish_root_2_of_3(const char *role, int main_key) {
+        const int rk[] = {K_ROOT1};
+        cJSON *s = root_signed(2, NOW + 365 * DAY, rk, 1, 1, K_TS);
+        cJSON *keys = cJSON_GetObjectItem(s, "keys");
+        const int rkeys[] = {main_key, K_A, K_B};
+        for (size_t i = 0; i < ELEMENTSOF(rkeys); i++)
+                add_key(keys, rkeys[i]);
+        cJSON_AddItemToObject(keys, "alias", cJSON_Duplicate(F.pub[K_A], true));
+        cJSON *r = role_obj(rkeys, ELEMENTSOF(rkeys), 2);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(r, "keyids"), cJSON_CreateString("alias"));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(s, "roles"), role, r);
+        publish1("2.root.json", s, K_ROOT1);
+}
+
+/* Version v of targets, snapshot and timestamp; role `type` (S_TIMESTAMP, S_SNAPSHOT or
+ * S_TARGETS) signed by `keys` (plus a copy of the first signature under `dup_as`, if given),
+ * the others by their usual key. */
+static void publish_top_signed_by(int type, uint64_t v, const int *keys, size_t n,
+                                  const char *dup_as) {
+        char f[64];
+        cJSON *docs[] = {NULL, base_signed("timestamp", v, NOW + DAY),
+                         base_signed("snapshot", v, NOW + 7 * DAY),
+                         targets_signed(v, NOW + 30 * DAY)};
+        const char *files[] = {NULL, "timestamp.json", vfile(f, v, "snapshot"), NULL};
+        const int usual[] = {K_ROOT1, K_TS, K_SNAP, K_TARG};
+        char tf[64];
+        files[S_TARGETS] = vfile(tf, v, "targets");
+        for (int i = S_TARGETS; i >= S_TIMESTAMP; i--) {
+                if (i == S_SNAPSHOT)
+                        add_metafile(cJSON_AddObjectToObject(docs[i], "meta"), "targets.json", v,
+                                     true);
+                if (i == S_TIMESTAMP)
+                        add_metafile(cJSON_AddObjectToObject(docs[i], "meta"), "snapshot.json", v,
+                                     true);
+                if (i != type)
+                        publish1(files[i], docs[i], usual[i]);
+                else if (dup_as)
+                        publish_dup(files[i], docs[i], keys, n, 0, dup_as);
+                else
+                        publish_as(files[i], docs[i], keys, n);
+        }
+}
+
+/* Thresholds above 1 for timestamp, snapshot and targets: k of n distinct keys. */
+static void threshold_2_of_3(int type, const char *role, int main_key) {
+        SETUP_REFRESHED(true);
+        publish_root_2_of_3(role, main_key);
+        const int one[] = {main_key}, two[] = {main_key, K_B}, three[] = {K_B, K_A, main_key},
+                  with_a[] = {K_A, main_key}, foreign[] = {main_key, K_DELEG};
+        /* Two distinct keys of three: met (and root v2 trusted from then on). */
+        publish_top_signed_by(type, 2, two, 2, NULL);
+        struct tender_error e = {0};
+        int r = refresh(&e);
+        if (r < 0)
+                fprintf(stderr, "%s\n", e.message);
+        ASSERT_OK(r);
+        ASSERT_EQ(trusted_version("root"), 2);
+        ASSERT_EQ(trusted_version(role), 2);
+        char why[128];
+        snprintf(why, sizeof(why), "%s: signature threshold not met: 1 of 2 needed", role);
+        /* One key of three. */
+        publish_top_signed_by(type, 3, one, 1, NULL);
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "0 bad");
+        /* One of them and a key not of the role. */
+        publish_top_signed_by(type, 4, foreign, 2, NULL);
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "1 by keys not of this role");
+        /* K_A under its id and again under "alias": one key, counted once. */
+        publish_top_signed_by(type, 5, with_a, 1, "alias");
+        ASSERT_REFUSED_FROM(type, EBADMSG, why, "1 by a key already counted");
+        /* The same key twice under its own id: the document is invalid. */
+        publish_top_signed_by(type, 6, one, 1, F.keyid[main_key]);
+        char dup[160];
+        snprintf(dup, sizeof(dup), "%s: signatures: key id %s signs more than once", role,
+                 F.keyid[main_key]);
+        ASSERT_REFUSED_FROM(type, EINVAL, dup, "");
+        ASSERT_EQ(trusted_version(role), 2);
+        /* All three: met. */
+        publish_top_signed_by(type, 7, three, 3, NULL);
+        ASSERT_OK(refresh(&e));
+        ASSERT_EQ(trusted_version(role), 7);
+        teardown();
+}
+
+TEST(timestamp_threshold_2_of_3) {
+        threshold_2_of_3(S_TIMESTAMP, "timestamp", K_TS);
+}
+
+TEST(snapshot_threshold_2_of_3) {
+        threshold_2_of_3(S_SNAPSHOT, "snapshot", K_SNAP);
+}
+
+TEST(targets_threshold_2_of_3) {
+        threshold_2_of_3(S_TARGETS, "targets", K_TARG);
+}
+
+/* Spec 5.4.5: timestamp is persisted as soon as it verified. A snapshot refused afterwards
+ * does not undo it, so a replay of the older timestamp is a rollback from then on. */
+TEST(timestamp_persisted_before_snapshot) {
+        SETUP(false);
+        /* First refresh: snapshot v1 replaced by one signed with the wrong key. */
+        cJSON *s = base_signed("snapshot", 1, NOW + 7 * DAY);
+        add_metafile(cJSON_AddObjectToObject(s, "meta"), "targets.json", 1, true);
+        publish1("snapshot.json", s, K_TARG);
+        publish_timestamp(1, NOW + DAY, 1, K_TS);
+        _cleanup_free_ char *ts1 = NULL;
+        ASSERT_OK(tender_read_file_at(F.meta_fd, "timestamp.json", 1 << 20, &ts1, NULL));
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 1);
+        /* Timestamp v2 whose snapshot is refused again. */
+        publish_timestamp(2, NOW + DAY, 1, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        /* The older timestamp is a rollback now. */
+        tender_write_file_atomic_at(F.meta_fd, "timestamp.json", ts1, strlen(ts1), 0644);
+        ASSERT_REFUSED(EBADMSG, "timestamp: version 1", "rollback");
+        /* The repository repaired: the mix left on disk (timestamp v2, no snapshot) is
+         * re-verified and completed. */
+        publish_top(3);
+        struct tender_error e = {0};
+        ASSERT_OK(refresh(&e));
+        ASSERT_EQ(trusted_version("timestamp"), 3);
+        ASSERT_EQ(trusted_version("snapshot"), 3);
+        ASSERT_EQ(trusted_version("targets"), 3);
+        teardown();
+}
+
+/* A timestamp of the trusted version with other content is not read again, and not persisted
+ * over the trusted one (5.4.3: only a newer version replaces it). */
+TEST(timestamp_same_version_kept) {
+        SETUP_REFRESHED(false);
+        _cleanup_free_ char *before = client_state(S_TIMESTAMP);
+        publish_top(2);
+        publish_timestamp(1, NOW + 2 * DAY, 2, K_TS);
+        struct tender_error e = {0};
+        ASSERT_OK(refresh(&e));
+        _cleanup_free_ char *after = client_state(S_TIMESTAMP);
+        ASSERT_STREQ(before, after);
+        ASSERT_EQ(trusted_version("snapshot"), 1);
+        teardown();
+}
+
+/* Spec 5.5.7: snapshot is persisted as soon as it verified; a targets refused afterwards does
+ * not undo it, so snapshot's rollback check then defends the targets version it listed. */
+TEST(snapshot_persisted_before_targets) {
+        SETUP_REFRESHED(true);
+        char f[64];
         publish1(vfile(f, 2, "targets"), targets_signed(2, NOW + 30 * DAY), K_SNAP);
         publish_snapshot(2, NOW + 7 * DAY, 2);
         publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(EBADMSG, "targets", "threshold not met");
-        /* Expired. */
-        publish1(vfile(f, 2, "targets"), targets_signed(2, NOW - DAY), K_TARG);
-        publish_snapshot(2, NOW + 7 * DAY, 2);
-        publish_timestamp(2, NOW + DAY, 2, K_TS);
-        ASSERT_REFUSED(ESTALE, "targets", "expired");
+        ASSERT_REFUSED_FROM(S_TARGETS, EBADMSG, "targets", "threshold not met");
+        ASSERT_EQ(trusted_version("timestamp"), 2);
+        ASSERT_EQ(trusted_version("snapshot"), 2);
+        ASSERT_EQ(trusted_version("targets"), 1);
+        /* A newer snapshot that goes back to targets v1 (still served as 1.targets.json). */
+        publish_snapshot(3, NOW + 7 * DAY, 1);
+        publish_timestamp(3, NOW + DAY, 3, K_TS);
+        ASSERT_REFUSED_FROM(S_SNAPSHOT, EBADMSG, "snapshot: targets.json version 1", "rollback");
         teardown();
 }
 

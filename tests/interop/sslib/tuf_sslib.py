@@ -4,10 +4,10 @@
 
 python-tuf is not packaged for Debian 12, so the metadata documents are assembled here by
 hand, following the TUF 1.0 specification; everything cryptographic is securesystemslib's:
-key generation (keys.generate_ecdsa_key / generate_rsa_key), key ids (the keys' own, which
-cover keyid_hash_algorithms as legacy TUF repositories do), the canonical JSON encoder
-(formats.encode_canonical), signing (signer.SSlibSigner), verification (signer.SSlibKey) and
-hashes (securesystemslib.hash).
+key generation (keys.generate_ecdsa_key / generate_rsa_key / generate_ed25519_key, the last
+through python3-nacl), key ids (the keys' own, which cover keyid_hash_algorithms as legacy TUF
+repositories do), the canonical JSON encoder (formats.encode_canonical), signing
+(signer.SSlibSigner), verification (signer.SSlibKey) and hashes (securesystemslib.hash).
 
   tuf_sslib.py make OUT        write repositories OUT/<variant>/{metadata,targets} with one
                                set of keys: "good" has ECDSA P-256 and RSA-PSS keys, a root
@@ -15,7 +15,15 @@ hashes (securesystemslib.hash).
                                target and a terminating delegated role holding a release
                                target; each other variant spoils one signature before the
                                document is hashed (root-old, root-new, timestamp, snapshot,
-                               targets, hello) or serves a target with one bit changed (target)
+                               targets, hello) or serves a target with one bit changed (target);
+                               OUT/ed25519-<variant> are the same with Ed25519 keys only
+  tuf_sslib.py publish REPO KEYS [--spoil ROLE] MANIFEST...
+                               a repository for tenderd beneath REPO/tuf with Ed25519 keys
+                               (kept in the file KEYS, made on first use): root version 1 once,
+                               then each call a new targets, snapshot and timestamp version
+                               listing the release manifests REPO/MANIFEST as targets
+                               apps/<app>/<version>.json with tender's custom fields; --spoil
+                               spoils the new targets', snapshot's or timestamp's signature
   tuf_sslib.py tamper FILE     change the last hex digit of FILE's first signature, so the
                                signature stays well-formed but no longer verifies
   tuf_sslib.py verify DIR      check a repository written by `tender-publish tuf-*` (DIR is
@@ -98,9 +106,20 @@ def make(out):
          "root3": keys.generate_ecdsa_key(), "ts": keys.generate_rsa_key(),
          "snap": keys.generate_ecdsa_key(), "targ": keys.generate_ecdsa_key(),
          "deleg": keys.generate_rsa_key(bits=2048)}
+    ed = {name: keys.generate_ed25519_key() for name in k}
     for variant in VARIANTS:
         build(os.path.join(out, variant), k, variant)
-    print(f"wrote {', '.join(VARIANTS)} in {out}")
+        build(os.path.join(out, "ed25519-" + variant), ed, variant)
+    print(f"wrote {', '.join(VARIANTS)} and ed25519-* in {out}")
+
+
+def write_target(tdir, path, data, entry):
+    """The target file under its name and, for consistent snapshots, <hash>.<name>."""
+    head, base = os.path.split(path)
+    os.makedirs(os.path.join(tdir, head), exist_ok=True)
+    for name in [base] + [h + "." + base for h in entry["hashes"].values()]:
+        with open(os.path.join(tdir, head, name), "wb") as f:
+            f.write(data)
 
 
 def build(out, k, variant):
@@ -136,11 +155,7 @@ def build(out, k, variant):
             entry["custom"] = custom
         if variant == "target":
             data = data[:-1] + bytes([data[-1] ^ 1])  # same length, other bytes
-        head, base = os.path.split(path)
-        os.makedirs(os.path.join(tdir, head), exist_ok=True)
-        for name in [base] + [h + "." + base for h in entry["hashes"].values()]:
-            with open(os.path.join(tdir, head, name), "wb") as f:
-                f.write(data)
+        write_target(tdir, path, data, entry)
         return entry
 
     manifest = json.dumps({"app": "hello", "version": "1.0.0"}).encode() + b"\n"
@@ -184,6 +199,72 @@ def build(out, k, variant):
                                    "hashes": hashes(snap_bytes)}},
     }
     dump(os.path.join(meta, "timestamp.json"), sign(timestamp, [k["ts"]], spoil("timestamp")))
+
+
+PUBLISH_ROLES = ("root", "ts", "snap", "targ")
+
+
+def publish_keys(path):
+    """The Ed25519 keys of `publish`, private halves included, in one JSON file (mode 0600)."""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    k = {name: keys.generate_ed25519_key() for name in PUBLISH_ROLES}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(k, f)
+    return k
+
+
+def publish(repo, keyfile, spoil, manifests):
+    k = publish_keys(keyfile)
+    meta = os.path.join(repo, "tuf", "metadata")
+    tdir = os.path.join(repo, "tuf", "targets")
+    bad = {"targets": k["targ"], "snapshot": k["snap"], "timestamp": k["ts"]}
+    if spoil is not None and spoil not in bad:
+        raise Refused(f"--spoil takes targets, snapshot or timestamp, not {spoil}")
+    spoiled = lambda role: bad[role] if role == spoil else None
+    if not os.path.exists(os.path.join(meta, "1.root.json")):
+        every = [k[name] for name in PUBLISH_ROLES]
+        root = {
+            "_type": "root", "spec_version": SPEC, "version": 1, "expires": expires(365),
+            "consistent_snapshot": True,
+            "keys": {key["keyid"]: public(key) for key in every},
+            "roles": {"root": role([k["root"]]), "timestamp": role([k["ts"]]),
+                      "snapshot": role([k["snap"]]), "targets": role([k["targ"]])},
+        }
+        data = dump(os.path.join(meta, "1.root.json"), sign(root, [k["root"]]))
+        with open(os.path.join(meta, "root.json"), "wb") as f:
+            f.write(data)
+    version = 1
+    if os.path.exists(os.path.join(meta, "timestamp.json")):
+        version = load(os.path.join(meta, "timestamp.json"))[1]["signed"]["version"] + 1
+
+    targets = {}
+    for rel in manifests:
+        data, manifest = load(os.path.join(repo, rel))
+        app, release = manifest["app"], manifest["version"]
+        path = f"apps/{app}/{release}.json"
+        entry = {"length": len(data), "hashes": hashes(data),
+                 "custom": {"app": app, "version": release,
+                            "releaseCounter": manifest["releaseCounter"]}}
+        write_target(tdir, path, data, entry)
+        targets[path] = entry
+    doc = {"_type": "targets", "spec_version": SPEC, "version": version, "expires": expires(30),
+           "targets": targets}
+    top = dump(os.path.join(meta, f"{version}.targets.json"),
+               sign(doc, [k["targ"]], spoiled("targets")))
+    doc = {"_type": "snapshot", "spec_version": SPEC, "version": version, "expires": expires(7),
+           "meta": {"targets.json": {"version": version, "length": len(top),
+                                     "hashes": hashes(top)}}}
+    snap = dump(os.path.join(meta, f"{version}.snapshot.json"),
+                sign(doc, [k["snap"]], spoiled("snapshot")))
+    doc = {"_type": "timestamp", "spec_version": SPEC, "version": version, "expires": expires(1),
+           "meta": {"snapshot.json": {"version": version, "length": len(snap),
+                                      "hashes": hashes(snap)}}}
+    dump(os.path.join(meta, "timestamp.json"), sign(doc, [k["ts"]], spoiled("timestamp")))
+    print(f"published targets, snapshot and timestamp version {version} with "
+          f"{len(targets)} target(s), Ed25519 keys{', ' + spoil + ' spoiled' if spoil else ''}")
 
 
 def tamper(path):
@@ -300,11 +381,18 @@ def verify(tuf):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("make", "tamper", "verify"):
+    publishing = len(argv) >= 4 and argv[1] == "publish"
+    if not publishing and (len(argv) != 3 or argv[1] not in ("make", "tamper", "verify")):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        {"make": make, "tamper": tamper, "verify": verify}[argv[1]](argv[2])
+        if publishing:
+            rest, spoil = argv[4:], None
+            if rest[:1] == ["--spoil"] and len(rest) >= 2:
+                spoil, rest = rest[1], rest[2:]
+            publish(argv[2], argv[3], spoil, rest)
+        else:
+            {"make": make, "tamper": tamper, "verify": verify}[argv[1]](argv[2])
     except Refused as e:
         print(f"refused: {e}", file=sys.stderr)
         return 1

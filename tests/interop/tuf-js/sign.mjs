@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes a TUF repository signed by @tufjs/models and Node's crypto, for tender's client:
-// ECDSA P-256 and RSA-PSS keys, a root rotation (2.root.json signed by the old and the new
-// root key) and a delegated role holding the target with tender's custom fields.
+// ECDSA P-256, RSA-PSS and Ed25519 keys, a root rotation (2.root.json signed by the old and the
+// new root key) and a delegated role holding the target with tender's custom fields.
 // Usage: node sign.mjs OUT_DIR   (writes OUT_DIR/metadata and OUT_DIR/targets)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +17,15 @@ fs.mkdirSync(path.join(out, 'targets/apps/hello'), { recursive: true });
 fs.mkdirSync(metaDir, { recursive: true });
 
 function makeKey(kind) {
+  if (kind === 'ed25519') {
+    // TUF's Ed25519 public key is the raw 32 bytes in hex: the tail of the SPKI DER.
+    const pair = crypto.generateKeyPairSync('ed25519');
+    const raw = pair.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
+    const fields = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: raw.toString('hex') } };
+    const keyID = crypto.createHash('sha256').update(canonicalize(fields)).digest('hex');
+    const signer = (data) => new Signature({ keyID, sig: crypto.sign(null, data, pair.privateKey).toString('hex') });
+    return { key: Key.fromJSON(keyID, fields), signer, keyID };
+  }
   const pair = kind === 'ecdsa'
     ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
     : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -47,7 +56,7 @@ const write = (name, md) => {
 const hashes = (bytes) => ({ sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
 
 const root1 = makeKey('ecdsa'), root2 = makeKey('rsa');
-const ts = makeKey('rsa'), snap = makeKey('ecdsa'), targ = makeKey('ecdsa'), deleg = makeKey('rsa');
+const ts = makeKey('rsa'), snap = makeKey('ed25519'), targ = makeKey('ecdsa'), deleg = makeKey('ed25519');
 
 function rootV(version, rootKey) {
   const root = new Root({ version, specVersion: '1.0.31', expires: expires(365), consistentSnapshot: false });
