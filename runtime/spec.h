@@ -172,7 +172,3 @@ bool tender_rt_spec_new_namespace(const struct tender_rt_spec *spec, int type);
 /* Looks up the namespace entry of a type, or NULL. */
 const struct tender_rt_namespace *tender_rt_spec_namespace(const struct tender_rt_spec *spec,
                                                            int type);
-
-/* The hardened default config.json written by `tender-runtime spec` (spec_default.c), built on
- * first use and kept; NULL when out of memory. */
-const char *tender_rt_spec_default(void);

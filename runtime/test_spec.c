@@ -9,6 +9,7 @@
 #include "spec.h"
 #include "statedir.h"
 #include "tender/fileio.h"
+#include "tender/oci_spec.h"
 #include "test.h"
 
 static char bundle[] = "/tmp/tender-spec-test.XXXXXX";
@@ -65,7 +66,8 @@ static void expect_refusal(const char *process, const char *rest, const char *pa
 TEST(default_spec_parses) {
         _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
         struct tender_error err = {0};
-        ASSERT_OK(write_config(tender_rt_spec_default()));
+        _cleanup_free_ char *text = tender_oci_spec_default();
+        ASSERT_OK(write_config(text));
         int r = tender_rt_spec_load(bundle, &spec, &err);
         if (r < 0)
                 TEST_FAIL_("%s", err.message);
