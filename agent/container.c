@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -72,9 +74,35 @@ static int make_paths(struct tender_store *store, const struct tender_release_ma
         return 0;
 }
 
+/* The host's device nodes the release asks for (the policy allowed them). */
+static int stat_devices(const struct tender_release_manifest *m, struct bundle_device **ret,
+                        struct tender_error *err) {
+        *ret = calloc(m->n_devices + 1, sizeof(**ret));
+        if (!*ret)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_devices; i++) {
+                struct stat st;
+                const char *path = m->devices[i].path;
+                if (stat(path, &st) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno,
+                                                      "device %s of %s %s", path, m->app,
+                                                      m->version);
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENODEV,
+                                                "device %s of %s %s: not a device node", path,
+                                                m->app, m->version);
+                (*ret)[i] = (struct bundle_device){.type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+                                                   .major = major(st.st_rdev),
+                                                   .minor = minor(st.st_rdev),
+                                                   .mode = st.st_mode & 07777};
+        }
+        return 0;
+}
+
 int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
-                           struct tender_error *err) {
+                           const struct tender_policy *policy, struct tender_error *err) {
         _cleanup_free_ char *json = NULL, *dir = NULL, *notify = NULL, *lock = NULL;
+        _cleanup_free_ struct bundle_device *devices = NULL;
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
         char **volumes = NULL;
         int r;
@@ -82,13 +110,16 @@ int container_write_config(struct tender_store *store, const struct tender_relea
         r = tender_store_release_path(store, m->app, m->version, &dir);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "release path");
-        r = make_paths(store, m, dir, &notify, &volumes, &lock, err);
+        r = stat_devices(m, &devices, err);
+        if (r >= 0)
+                r = make_paths(store, m, dir, &notify, &volumes, &lock, err);
         if (r >= 0) {
                 struct bundle_paths paths = {.notify_dir = notify,
                                              .lock_file = lock,
                                              .volumes = (const char *const *) volumes,
-                                             .cgroup_parent = cgroup_parent()};
-                root = bundle_build(m, NULL, NULL, &paths, err);
+                                             .cgroup_parent = cgroup_parent(),
+                                             .devices = devices};
+                root = bundle_build(m, policy, NULL, &paths, err);
                 r = root ? 0 : -EINVAL;
         }
         free_volumes(volumes, m->n_volumes);

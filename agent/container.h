@@ -12,11 +12,13 @@
 #include "runtime_cli.h"
 #include "tender/error.h"
 #include "tender/manifest.h"
+#include "tender/policy.h"
 #include "tender/store.h"
 
-/* Writes bundle/config.json of the release (OCI runtime spec 1.0.2); creates volumes. */
+/* Writes bundle/config.json of the release (OCI runtime spec 1.0.2, bundle.h), with the
+ * policy's resource defaults; creates volumes. The release passed tender_policy_check. */
 int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
-                           struct tender_error *err);
+                           const struct tender_policy *policy, struct tender_error *err);
 
 /* Mounts the overlay (if not mounted), creates and starts the container. */
 int container_start(const struct runtime *rt, struct tender_store *store,

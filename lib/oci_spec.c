@@ -33,6 +33,51 @@ const char *const tender_oci_default_caps[] = {
 };
 const size_t tender_oci_n_default_caps = ELEMENTSOF(tender_oci_default_caps);
 
+/* Every capability by number (linux/capability.h). */
+static const char *const cap_names[] = {
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+};
+
 static const char *const namespaces[] = {"pid", "network", "ipc", "uts", "mount", "user", "cgroup"};
 
 static const char *const masked_paths[] = {
@@ -511,17 +556,10 @@ cJSON *tender_oci_seccomp(void) {
         return s;
 }
 
-static bool is_default_cap(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(tender_oci_default_caps); i++)
-                if (STREQ(tender_oci_default_caps[i], name))
-                        return true;
-        return false;
-}
-
 static cJSON *cap_set(const char *const *extra, size_t n_extra) {
         cJSON *set = strings(tender_oci_default_caps, ELEMENTSOF(tender_oci_default_caps));
         for (size_t i = 0; i < n_extra; i++) {
-                bool seen = is_default_cap(extra[i]);
+                bool seen = tender_oci_cap_is_default(extra[i]);
                 for (size_t j = 0; j < i && !seen; j++)
                         seen = STREQ(extra[j], extra[i]);
                 if (!seen)
@@ -614,4 +652,22 @@ char *tender_oci_spec_default(void) {
         MOUNT(m, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", "size=65536k");
         cJSON_AddItemToObject(o, "linux", linux_section());
         return cJSON_Print(o);
+}
+
+int tender_oci_cap_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
+                if (STREQ(name, cap_names[i]))
+                        return (int) i;
+        return -1;
+}
+
+const char *tender_oci_cap_name(int cap) {
+        return cap >= 0 && (size_t) cap < ELEMENTSOF(cap_names) ? cap_names[cap] : NULL;
+}
+
+bool tender_oci_cap_is_default(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(tender_oci_default_caps); i++)
+                if (STREQ(tender_oci_default_caps[i], name))
+                        return true;
+        return false;
 }

@@ -284,10 +284,10 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                                                      "--delta-threshold: a percentage, 0 to 100");
                         break;
                 case O_MEMORY:
-                        r = parse_u64_option("--memory", optarg, &m->memory_limit, err);
+                        r = parse_u64_option("--memory", optarg, &m->resources.memory, err);
                         break;
                 case O_PIDS:
-                        r = parse_u64_option("--pids", optarg, &m->pids_limit, err);
+                        r = parse_u64_option("--pids", optarg, &m->resources.pids, err);
                         break;
                 case O_STOP:
                         r = parse_u64_option("--stop-timeout", optarg, &m->stop_timeout_sec, err);

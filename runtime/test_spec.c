@@ -164,8 +164,8 @@ TEST(security_fields) {
         ASSERT_EQ(spec->cpu.quota, 50000);
         ASSERT_STREQ(spec->cpu.cpus, "0");
         ASSERT_TRUE(spec->seccomp != NULL);
-        ASSERT_STREQ(tender_rt_cap_name(21), "CAP_SYS_ADMIN");
-        ASSERT_EQ(tender_rt_cap_from_name("CAP_NET_RAW"), 13);
+        ASSERT_STREQ(tender_oci_cap_name(21), "CAP_SYS_ADMIN");
+        ASSERT_EQ(tender_oci_cap_from_name("CAP_NET_RAW"), 13);
 }
 
 TEST(refusals_name_the_field) {

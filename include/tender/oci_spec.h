@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TENDER_OCI_VERSION "1.0.2"
@@ -17,6 +18,12 @@
 /* Docker's default capability set, in the order the spec lists it. */
 extern const char *const tender_oci_default_caps[];
 extern const size_t tender_oci_n_default_caps;
+
+/* Capability name ("CAP_CHOWN") to number, -1 when unknown; and back (NULL when unknown). */
+int tender_oci_cap_from_name(const char *name);
+const char *tender_oci_cap_name(int cap);
+/* Is the capability in the default set? */
+bool tender_oci_cap_is_default(const char *name);
 
 /* process.capabilities: the default set plus n_extra names (duplicates of the default set are
  * not repeated) in bounding, effective and permitted; inheritable and ambient empty. */

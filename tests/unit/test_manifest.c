@@ -84,8 +84,8 @@ TEST(parse_full) {
         ASSERT_STREQ(m->extra_env[0], "MODE=prod");
         ASSERT_EQ(m->network, TENDER_NETWORK_HOST);
         ASSERT_FALSE(m->readonly_rootfs);
-        ASSERT_EQ(m->memory_limit, 67108864);
-        ASSERT_EQ(m->pids_limit, 128);
+        ASSERT_EQ(m->resources.memory, 67108864);
+        ASSERT_EQ(m->resources.pids, 128);
         ASSERT_EQ(m->n_volumes, 1);
         ASSERT_STREQ(m->volumes[0].path, "/data");
         ASSERT_EQ(m->stop_timeout_sec, 3);
