@@ -194,6 +194,52 @@ static int set_cpu(int fd, const struct hierarchy *h, const struct tender_rt_cpu
         return r;
 }
 
+/* v1: a new cpuset cgroup starts with empty cpus and mems, and takes no child limits nor tasks
+ * until they are set. The ancestors the path made ("/tender" of "/tender/<id>") get their
+ * parent's values, top down; the leaf gets the spec's (set_cpuset). */
+static int init_cpuset_ancestors(int mountfd, const char *rel, struct tender_error *err) {
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+        char prefix[1024];
+        size_t len = strlen(rel);
+        if (len >= sizeof(prefix))
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if (rel[i] != '/')
+                        continue;
+                memcpy(prefix, rel, i);
+                prefix[i] = '\0';
+                const char *slash = strrchr(prefix, '/');
+                _cleanup_free_ char *parent =
+                        slash ? strndup(prefix, (size_t) (slash - prefix)) : strdup(".");
+                _cleanup_close_ int fd =
+                        openat(mountfd, prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int pfd =
+                        parent ? openat(mountfd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                if (fd < 0 || pfd < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "open cpuset cgroup %s", prefix);
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        _cleanup_free_ char *mine = NULL, *theirs = NULL;
+                        size_t n;
+                        if (tender_read_file_at(fd, files[k], TENDER_RT_CPUSET_MAX, &mine, &n) <
+                                    0 ||
+                            strspn(mine, " \n") != n)
+                                continue; /* set already */
+                        if (tender_read_file_at(pfd, files[k], TENDER_RT_CPUSET_MAX, &theirs, &n) <
+                            0)
+                                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                              "read %s of %s's parent", files[k],
+                                                              prefix);
+                        theirs[strcspn(theirs, "\n")] = '\0';
+                        int r = write_at(fd, files[k], theirs);
+                        if (r < 0)
+                                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                                              "write %s of %s", files[k], prefix);
+                }
+        }
+        return 0;
+}
+
 /* v1 cpuset starts empty: what the spec leaves out is copied from the parent. */
 static int set_cpuset(int mountfd, int fd, const struct hierarchy *h, const char *rel,
                       const struct tender_rt_cpu *c, struct tender_error *err) {
@@ -396,6 +442,8 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       "create cgroup %s%s", h[i].mount, path);
                 if (!h[i].limits)
                         continue;
+                if (h[i].kind == HIER_CPUSET && (r = init_cpuset_ancestors(mountfd, rel, err)) < 0)
+                        return r;
                 _cleanup_close_ int fd = openat(mountfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
