@@ -71,6 +71,33 @@ static int parse_seccomp(const cJSON *o, struct tender_policy *p, struct tender_
         return 0;
 }
 
+/* A default above the per-app cap: the built-in one is lowered to the cap, one the device's
+ * owner wrote is an error (no release leaving the value out could ever be installed). */
+static int fit_default(uint64_t *def, uint64_t max, const cJSON *d, const char *key,
+                       struct tender_error *err) {
+        if (!max || *def <= max)
+                return 0;
+        if (d && cJSON_GetObjectItemCaseSensitive(d, key))
+                return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                        "policy.resources.default.%s: above "
+                                        "policy.resources.appMax.%s",
+                                        key, key);
+        *def = max;
+        return 0;
+}
+
+static int fit_defaults(struct tender_policy *p, const cJSON *d, struct tender_error *err) {
+        int r = fit_default(&p->app_default.memory, p->app_max.memory, d, "memoryBytes", err);
+        if (r >= 0)
+                r = fit_default(&p->app_default.pids, p->app_max.pids, d, "pids", err);
+        if (r >= 0 && p->app_max.cpu_millis &&
+            tender_resources_cpu_millis(&p->app_default) > p->app_max.cpu_millis)
+                r = tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                     "policy.resources.default.cpus: above "
+                                     "policy.resources.appMax.cpus");
+        return r;
+}
+
 static int parse_resources(const cJSON *o, struct tender_policy *p, struct tender_error *err) {
         const cJSON *res = NULL, *d = NULL, *max = NULL, *total = NULL;
         int r = tender_json_get_object(o, "policy", "resources", false, &res, err);
@@ -92,7 +119,7 @@ static int parse_resources(const cJSON *o, struct tender_policy *p, struct tende
         if (r >= 0 && total)
                 r = tender_resources_parse(total, "policy.resources.total", budget_keys, &p->total,
                                            err);
-        return r;
+        return r < 0 ? r : fit_defaults(p, d, err);
 }
 
 int tender_policy_parse(const cJSON *o, struct tender_policy *p, struct tender_error *err) {

@@ -268,6 +268,37 @@ TEST(ids) {
         ASSERT_FALSE(tender_rt_id_valid("a b"));
 }
 
+/* Resources tender-runtime applies; the others are refused, never dropped. */
+TEST(resources_applied_or_refused) {
+        _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
+        struct tender_error err = {0};
+        int r = load_with(
+                GOOD_PROCESS,
+                ",\"resources\":{\"memory\":{\"limit\":64,\"reservation\":32,"
+                "\"swap\":128,\"kernel\":null},\"blockIO\":{\"weight\":300,"
+                "\"weightDevice\":[]},\"hugepageLimits\":[]}}", /* "}," inside: closes linux */
+                &spec, &err);
+        if (r < 0)
+                TEST_FAIL_("%s", err.message);
+        ASSERT_EQ(spec->memory_limit, 64);
+        ASSERT_EQ(spec->memory_reservation, 32);
+        ASSERT_EQ(spec->memory_swap, 128);
+        ASSERT_EQ(spec->blkio_weight, 300);
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"kernelTCP\":1}}",
+                       "linux.resources.memory.kernelTCP");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"limit\":64,\"swap\":32}}",
+                       "linux.resources.memory.swap");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"blockIO\":{\"weight\":5}}",
+                       "linux.resources.blockIO.weight");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}",
+                       "linux.resources.blockIO.throttleReadBpsDevice");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"hugepageLimits\":[{\"limit\":1}]}",
+                       "linux.resources.hugepageLimits");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"unified\":{\"memory.high\":\"1\"}}",
+                       "linux.resources.unified");
+}
+
 TEST(cleanup) {
         if (bundle_made)
                 ASSERT_OK(tender_rm_rf_at(AT_FDCWD, bundle));
