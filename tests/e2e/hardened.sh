@@ -44,7 +44,7 @@ build_image() {
     return 1
   mkdir -p "$b/rootfs"/{bin,app,data,tmp,proc,dev,sys}
   cp /bin/busybox "$b/rootfs/bin/busybox"
-  for applet in sh echo sleep cat touch nc mknod head wc grep kill; do
+  for applet in sh echo sleep cat touch nc mknod grep kill; do
     ln -sf busybox "$b/rootfs/bin/$applet"
   done
   escape_build_probe "$b/rootfs/bin/probe" || return 1
