@@ -331,9 +331,8 @@ static int parse_namespaces(struct tender_rt_spec *spec, const cJSON *linux_,
         return 0;
 }
 
-/* Members tender-runtime does not implement: refused unless empty, never dropped silently. */
-static int refuse_unknown(const cJSON *obj, const char *path, const char *const *known,
-                          struct tender_error *err) {
+int tender_rt_spec_refuse_unknown(const cJSON *obj, const char *path, const char *const *known,
+                                  struct tender_error *err) {
         const cJSON *item;
         cJSON_ArrayForEach(item, obj) {
                 bool ok = cJSON_IsNull(item) || cJSON_IsFalse(item) ||
@@ -353,7 +352,7 @@ static int parse_block_io(struct tender_rt_spec *spec, const cJSON *res, struct 
         int r = tender_json_get_object(res, "linux.resources", "blockIO", false, &bio, err);
         if (r < 0 || !bio)
                 return r;
-        if ((r = refuse_unknown(bio, "linux.resources.blockIO", known, err)) < 0 ||
+        if ((r = tender_rt_spec_refuse_unknown(bio, "linux.resources.blockIO", known, err)) < 0 ||
             (r = tender_json_get_u64(bio, "linux.resources.blockIO", "weight", false,
                                      &spec->blkio_weight, err)) < 0)
                 return r;
@@ -367,7 +366,7 @@ static int parse_memory(struct tender_rt_spec *spec, const cJSON *memory,
         static const char *const known[] = {"limit", "reservation", "swap", NULL};
         const char *path = "linux.resources.memory";
         int r;
-        if ((r = refuse_unknown(memory, path, known, err)) < 0 ||
+        if ((r = tender_rt_spec_refuse_unknown(memory, path, known, err)) < 0 ||
             (r = get_limit(memory, path, "limit", &spec->memory_limit, err)) < 0 ||
             (r = get_limit(memory, path, "reservation", &spec->memory_reservation, err)) < 0 ||
             (r = get_limit(memory, path, "swap", &spec->memory_swap, err)) < 0)
@@ -388,7 +387,7 @@ static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
         int r = tender_json_get_object(linux_, "linux", "resources", false, &res, err);
         if (r < 0 || !res)
                 return r;
-        if ((r = refuse_unknown(res, "linux.resources", known, err)) < 0 ||
+        if ((r = tender_rt_spec_refuse_unknown(res, "linux.resources", known, err)) < 0 ||
             (r = tender_json_get_object(res, "linux.resources", "memory", false, &memory, err)) <
                     0 ||
             (r = tender_json_get_object(res, "linux.resources", "pids", false, &pids, err)) < 0)

@@ -167,6 +167,12 @@ int tender_rt_spec_parse_linux_security(struct tender_rt_spec *spec, const cJSON
 int64_t tender_rt_spec_host_uid(const struct tender_rt_spec *spec, uint32_t id);
 int64_t tender_rt_spec_host_gid(const struct tender_rt_spec *spec, uint32_t id);
 
+/* Members of obj (at JSON path) not in known (NULL-terminated) that are not null, false or
+ * empty: refused naming the first, since tender-runtime does not implement them (never dropped
+ * silently). */
+int tender_rt_spec_refuse_unknown(const cJSON *obj, const char *path, const char *const *known,
+                                  struct tender_error *err);
+
 /* Does the spec ask for a new namespace of this CLONE_NEW* type (without a path)? */
 bool tender_rt_spec_new_namespace(const struct tender_rt_spec *spec, int type);
 /* Looks up the namespace entry of a type, or NULL. */

@@ -305,8 +305,11 @@ static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
                 return r;
         spec->cpu.quota = -1;
         if (cpu) {
+                static const char *const known[] = {"shares", "quota", "period",
+                                                    "cpus",   "mems",  NULL};
                 const char *p = "linux.resources.cpu";
-                if ((r = get_int(cpu, p, "shares", false, 2, 262144, &v, err)) < 0)
+                if ((r = tender_rt_spec_refuse_unknown(cpu, p, known, err)) < 0 ||
+                    (r = get_int(cpu, p, "shares", false, 2, 262144, &v, err)) < 0)
                         return r;
                 spec->cpu.shares = r ? (uint64_t) v : 0;
                 if ((r = get_int(cpu, p, "quota", false, -1, INT64_MAX / 2.0, &v, err)) < 0)

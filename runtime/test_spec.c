@@ -297,6 +297,8 @@ TEST(resources_applied_or_refused) {
                        "linux.resources.hugepageLimits");
         expect_refusal(GOOD_PROCESS, ",\"resources\":{\"unified\":{\"memory.high\":\"1\"}}",
                        "linux.resources.unified");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"cpu\":{\"realtimeRuntime\":1000}}",
+                       "linux.resources.cpu.realtimeRuntime");
 }
 
 TEST(cleanup) {
