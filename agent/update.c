@@ -141,6 +141,47 @@ static int verify_release(struct update *u) {
         return 0;
 }
 
+static void free_others(struct tender_policy_app *others, char **versions, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                tender_resources_done(&others[i].resources);
+                free(versions[i]);
+        }
+        free(others);
+        free(versions);
+}
+
+/* The device's policy before anything is fetched: the release's privileges, its resources
+ * per app and summed with the other apps' current releases. */
+static int policy_allows(struct update *u) {
+        const struct tender_policy *p = &u->a->cfg->policy;
+        char **apps = NULL, **versions = NULL;
+        struct tender_policy_app *others = NULL;
+        size_t n = 0;
+        int r = tender_store_list_apps(u->a->store, &apps);
+        if (r < 0)
+                return tender_error_set_errno(&u->error, TENDER_ERR_SYSTEM, r, "list apps");
+        others = calloc(tender_strv_length(apps) + 1, sizeof(*others));
+        versions = calloc(tender_strv_length(apps) + 1, sizeof(char *));
+        if (!others || !versions)
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && apps[i]; i++) {
+                _cleanup_(tender_manifest_freep) struct tender_release_manifest *om = NULL;
+                _cleanup_free_ char *version = NULL;
+                if (STREQ(apps[i], u->m->app) ||
+                    tender_store_get_current(u->a->store, apps[i], &version) < 0 ||
+                    tender_store_release_manifest(u->a->store, apps[i], version, &om, NULL) < 0)
+                        continue;
+                others[n].app = apps[i];
+                others[n].version = versions[n] = TAKE_PTR(version);
+                r = tender_policy_resources(p, om, &others[n++].resources);
+        }
+        if (r >= 0)
+                r = tender_policy_check(p, u->m, others, n, &u->error);
+        free_others(others, versions, n);
+        tender_strv_free(apps);
+        return r;
+}
+
 static enum tender_journal_state step_verify(struct update *u) {
         const char *name = u->chunk->name, *version = u->chunk->version;
         _cleanup_free_ char *current = NULL;
@@ -166,6 +207,8 @@ static enum tender_journal_state step_verify(struct update *u) {
         tender_log(LOG_INFO, &u->log,
                    "Release manifest verified through TUF (counter %llu, %zu layers)",
                    (unsigned long long) u->m->release_counter, u->m->n_layers);
+        if (policy_allows(u) < 0)
+                return fail(u, "%s", u->error.message); /* names the request and policy key */
         return plan_space(u);
 }
 
@@ -249,7 +292,7 @@ static enum tender_journal_state step_stage(struct update *u) {
         send_progress(u, "staging", false, 0, 0);
         if (tender_store_release_prepare(u->a->store, u->m->app, u->m->version, u->manifest_data,
                                          u->manifest_len, NULL, 0, &u->error) < 0 ||
-            container_write_config(u->a->store, u->m, &u->error) < 0)
+            container_write_config(u->a->store, u->m, &u->a->cfg->policy, &u->error) < 0)
                 return fail(u, "%s %s: %s", u->m->app, u->m->version, u->error.message);
         /* What runs now is what a rollback returns to: it goes into the swapping record. */
         int r = tender_store_get_current(u->a->store, u->m->app, &current);

@@ -40,8 +40,9 @@
 #define DEFAULT_LOCK_RETRY_SEC 10
 #define CONFIG_LOCK_TTL_MAX (7 * 86400)
 
-static const char *const root_keys[] = {"server", "store",    "trust",   "tuf",         "runtime",
-                                        "log",    "download", "control", "maintenance", NULL};
+static const char *const root_keys[] = {"server",      "store",  "trust",    "tuf",
+                                        "runtime",     "log",    "download", "control",
+                                        "maintenance", "policy", NULL};
 static const char *const server_keys[] = {"url",
                                           "tenant",
                                           "controllerId",
@@ -95,6 +96,7 @@ void tender_config_free(struct tender_config *c) {
         free(c->registry_credentials_file);
         free(c->control_socket);
         free(c->control_group);
+        tender_policy_done(&c->policy);
         free(c);
 }
 
@@ -502,7 +504,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
         _cleanup_(tender_config_freep) struct tender_config *c = calloc(1, sizeof(*c));
         if (!c)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
-        const cJSON *server = NULL;
+        const cJSON *server = NULL, *policy = NULL;
+        tender_policy_init(&c->policy);
         r = tender_json_check_keys(root, "", root_keys, err);
         if (r >= 0)
                 r = tender_json_get_object(root, "", "server", false, &server, err);
@@ -520,6 +523,10 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_control(root, c, err);
         if (r >= 0)
                 r = parse_maintenance(root, c, err);
+        if (r >= 0)
+                r = tender_json_get_object(root, "", "policy", false, &policy, err);
+        if (r >= 0)
+                r = tender_policy_parse(policy, &c->policy, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tender/json.h"
+#include "tender/oci_spec.h"
 
 #define VOLUME_PATH_MAX 1024
 #define USER_MAX 32
@@ -374,6 +375,134 @@ static int parse_restart(const cJSON *dep, struct tender_release_manifest *m,
         return 0;
 }
 
+static int parse_caps(const cJSON *p, struct tender_release_manifest *m, struct tender_error *err) {
+        const char *path = "deployment.privileges";
+        int r = get_strv(p, path, "capabilities", false, &m->capabilities, err);
+        for (size_t i = 0; r >= 0 && m->capabilities && m->capabilities[i]; i++) {
+                const char *c = m->capabilities[i];
+                if (i >= TENDER_MANIFEST_MAX_CAPS)
+                        return bad(err, path, "capabilities", "too many entries at", c);
+                if (tender_oci_cap_from_name(c) < 0)
+                        return bad(err, path, "capabilities", "unknown capability", c);
+                for (size_t j = 0; j < i; j++)
+                        if (STREQ(m->capabilities[j], c))
+                                return bad(err, path, "capabilities", "listed twice:", c);
+        }
+        return r;
+}
+
+/* access: some of r, w and m, kept in that order. */
+static bool parse_access(const char *s, char out[static 4]) {
+        bool has[3] = {false, false, false};
+        size_t n = 0;
+        if (!*s)
+                return false;
+        for (; *s; s++) {
+                const char *at = strchr("rwm", *s);
+                if (!*s || !at || has[at - "rwm"])
+                        return false;
+                has[at - "rwm"] = true;
+        }
+        for (size_t i = 0; i < 3; i++)
+                if (has[i])
+                        out[n++] = "rwm"[i];
+        out[n] = '\0';
+        return true;
+}
+
+static int parse_devices(const cJSON *p, struct tender_release_manifest *m,
+                         struct tender_error *err) {
+        static const char *const keys[] = {"path", "access", NULL};
+        const cJSON *list = NULL, *o;
+        int r = tender_json_get_array(p, "deployment.privileges", "devices", false, &list, err);
+        if (r < 0 || !list)
+                return r;
+        int n = cJSON_GetArraySize(list);
+        if (n > TENDER_MANIFEST_MAX_DEVICES)
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "deployment.privileges.devices: %d devices, at most %d", n,
+                                        TENDER_MANIFEST_MAX_DEVICES);
+        m->devices = calloc((size_t) n + 1, sizeof(*m->devices));
+        if (!m->devices)
+                return -ENOMEM;
+        cJSON_ArrayForEach(o, list) {
+                char path[64];
+                const char *dev = NULL, *access = "rw";
+                snprintf(path, sizeof(path), "deployment.privileges.devices[%zu]", m->n_devices);
+                struct tender_device *d = &m->devices[m->n_devices++];
+                if (!cJSON_IsObject(o))
+                        return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "%s: not an object",
+                                                path);
+                r = tender_json_check_keys(o, path, keys, err);
+                if (r >= 0)
+                        r = tender_json_get_string(o, path, "path", true, &dev, err);
+                if (r >= 0)
+                        r = tender_json_get_string(o, path, "access", false, &access, err);
+                if (r < 0)
+                        return r;
+                if (!abs_path_valid(dev) || strncmp(dev, "/dev/", 5) != 0)
+                        return bad(err, path, "path", "not a normalized path under /dev/", dev);
+                if (!parse_access(access, d->access))
+                        return bad(err, path, "access", "want some of \"rwm\", not", access);
+                d->path = strdup(dev);
+                if (!d->path)
+                        return -ENOMEM;
+                for (size_t i = 0; i + 1 < m->n_devices; i++)
+                        if (STREQ(m->devices[i].path, dev))
+                                return bad(err, path, "path", "listed twice:", dev);
+        }
+        return 0;
+}
+
+static int parse_seccomp(const cJSON *p, struct tender_release_manifest *m,
+                         struct tender_error *err) {
+        const char *path = "deployment.privileges";
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(p, "seccomp");
+        if (!sc || (cJSON_IsString(sc) && STREQ(sc->valuestring, "default")))
+                return 0;
+        if (cJSON_IsString(sc) && STREQ(sc->valuestring, "unconfined")) {
+                m->seccomp = TENDER_SECCOMP_UNCONFINED;
+                return 0;
+        }
+        if (!cJSON_IsObject(sc))
+                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                        "%s.seccomp: want \"default\", \"unconfined\" or an "
+                                        "OCI linux.seccomp object",
+                                        path);
+        const char *action;
+        int r = tender_json_get_string(sc, "deployment.privileges.seccomp", "defaultAction", true,
+                                       &action, err);
+        if (r < 0)
+                return r;
+        m->seccomp = TENDER_SECCOMP_CUSTOM;
+        m->seccomp_profile = cJSON_PrintUnformatted(sc);
+        if (!m->seccomp_profile)
+                return -ENOMEM;
+        if (strlen(m->seccomp_profile) > TENDER_SECCOMP_PROFILE_MAX)
+                return tender_error_set(err, TENDER_ERR_JSON, E2BIG,
+                                        "%s.seccomp: profile above %d bytes", path,
+                                        TENDER_SECCOMP_PROFILE_MAX);
+        return 0;
+}
+
+/* deployment.privileges: {"capabilities": [...], "devices": [...], "seccomp": ...}. */
+static int parse_privileges(const cJSON *dep, struct tender_release_manifest *m,
+                            struct tender_error *err) {
+        static const char *const keys[] = {"capabilities", "devices", "seccomp", NULL};
+        const cJSON *p = NULL;
+        int r = tender_json_get_object(dep, "deployment", "privileges", false, &p, err);
+        if (r < 0 || !p)
+                return r;
+        r = tender_json_check_keys(p, "deployment.privileges", keys, err);
+        if (r >= 0)
+                r = parse_caps(p, m, err);
+        if (r >= 0)
+                r = parse_devices(p, m, err);
+        if (r >= 0)
+                r = parse_seccomp(p, m, err);
+        return r;
+}
+
 static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
                             struct tender_error *err) {
         static const char *const keys[] = {"args",
@@ -385,8 +514,8 @@ static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
                                            "stopTimeoutSeconds",
                                            "strategy",
                                            "restart",
+                                           "privileges",
                                            NULL};
-        static const char *const res_keys[] = {"memoryBytes", "pids", NULL};
         const cJSON *res = NULL;
         const char *net = NULL, *strategy = NULL;
         int r = tender_json_check_keys(dep, "deployment", keys, err);
@@ -406,13 +535,9 @@ static int parse_deployment(const cJSON *dep, struct tender_release_manifest *m,
         if (r >= 0)
                 r = tender_json_get_object(dep, "deployment", "resources", false, &res, err);
         if (r >= 0 && res)
-                r = tender_json_check_keys(res, "deployment.resources", res_keys, err);
-        if (r >= 0 && res)
-                r = tender_json_get_u64(res, "deployment.resources", "memoryBytes", false,
-                                        &m->memory_limit, err);
-        if (r >= 0 && res)
-                r = tender_json_get_u64(res, "deployment.resources", "pids", false, &m->pids_limit,
-                                        err);
+                r = tender_resources_parse(res, "deployment.resources", NULL, &m->resources, err);
+        if (r >= 0)
+                r = parse_privileges(dep, m, err);
         if (r >= 0)
                 r = parse_volumes(dep, m, err);
         if (r >= 0)
@@ -751,6 +876,34 @@ static bool build_restart(cJSON *d, const struct tender_release_manifest *m) {
                (!window || add_u64(rs, "windowSeconds", m->restart_window_sec));
 }
 
+/* Left out when the release asks for nothing beyond the hardened default. */
+static bool build_privileges(cJSON *d, const struct tender_release_manifest *m) {
+        if (!m->capabilities && m->n_devices == 0 && m->seccomp == TENDER_SECCOMP_DEFAULT)
+                return true;
+        cJSON *p = cJSON_AddObjectToObject(d, "privileges");
+        if (!p || (m->capabilities && !add_strv(p, "capabilities", m->capabilities)))
+                return false;
+        if (m->n_devices) {
+                cJSON *a = cJSON_AddArrayToObject(p, "devices");
+                for (size_t i = 0; a && i < m->n_devices; i++) {
+                        cJSON *o = cJSON_CreateObject();
+                        if (!o || !cJSON_AddItemToArray(a, o) ||
+                            !cJSON_AddStringToObject(o, "path", m->devices[i].path) ||
+                            !cJSON_AddStringToObject(o, "access", m->devices[i].access))
+                                return false;
+                }
+                if (!a)
+                        return false;
+        }
+        if (m->seccomp == TENDER_SECCOMP_UNCONFINED)
+                return cJSON_AddStringToObject(p, "seccomp", "unconfined") != NULL;
+        if (m->seccomp == TENDER_SECCOMP_CUSTOM) {
+                cJSON *profile = cJSON_Parse(m->seccomp_profile);
+                return profile && cJSON_AddItemToObject(p, "seccomp", profile);
+        }
+        return true;
+}
+
 static bool build_deployment(cJSON *root, const struct tender_release_manifest *m) {
         cJSON *d = cJSON_AddObjectToObject(root, "deployment");
         if (!d)
@@ -763,8 +916,7 @@ static bool build_deployment(cJSON *root, const struct tender_release_manifest *
             !cJSON_AddBoolToObject(d, "readonlyRootfs", m->readonly_rootfs))
                 return false;
         cJSON *res = cJSON_AddObjectToObject(d, "resources");
-        if (!res || !add_u64(res, "memoryBytes", m->memory_limit) ||
-            !add_u64(res, "pids", m->pids_limit))
+        if (!res || !tender_resources_to_json(res, &m->resources, true))
                 return false;
         cJSON *vols = cJSON_AddArrayToObject(d, "volumes");
         if (!vols)
@@ -783,7 +935,7 @@ static bool build_deployment(cJSON *root, const struct tender_release_manifest *
                cJSON_AddStringToObject(d, "strategy",
                                        m->strategy == TENDER_SWAP_START_STOP ? "start-stop"
                                                                              : "stop-start") &&
-               build_restart(d, m);
+               build_restart(d, m) && build_privileges(d, m);
 }
 
 int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_json) {
@@ -837,5 +989,11 @@ void tender_manifest_free(struct tender_release_manifest *m) {
         free(m->volumes);
         free(m->health_http_path);
         tender_strv_free(m->health_exec);
+        tender_resources_done(&m->resources);
+        tender_strv_free(m->capabilities);
+        for (size_t i = 0; m->devices && i < m->n_devices; i++)
+                free(m->devices[i].path);
+        free(m->devices);
+        free(m->seccomp_profile);
         free(m);
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tender/error.h"
 #include "tender/manifest.h"
@@ -82,3 +83,11 @@ int delta_open_tar(int blob_fd, bool *ret_compressed, int *ret_fd, struct tender
 
 /* Parses a decimal u64 option value; -EINVAL names the option. */
 int parse_u64_option(const char *opt, const char *s, uint64_t *ret, struct tender_error *err);
+
+/* release_privileges.c: --cpus, --cpu-weight, --cpuset, --memory-reservation, --memory-swap,
+ * --io-weight, --cap-add, --device, --seccomp (opt without the dashes) into m. */
+int release_privilege_option(const char *opt, const char *arg, struct tender_release_manifest *m,
+                             struct tender_error *err);
+/* What the release asks a device for beyond the hardened default, and its resources: one
+ * "requests: ..." line each (naming the agent.json policy key that must allow it). */
+void release_print_requests(FILE *f, const struct tender_release_manifest *m);

@@ -79,6 +79,18 @@ static void release_usage(void) {
              "  Without a probe option, the image's Healthcheck (Docker) is used if it has one.\n"
              "  --memory BYTES           memory limit (0 = none)\n"
              "  --pids N                 pids limit (0 = none)\n"
+             "  --memory-reservation BYTES  soft memory limit\n"
+             "  --memory-swap BYTES      memory plus swap limit (at least --memory)\n"
+             "  --cpus N                 CPU bandwidth, e.g. 0.5\n"
+             "  --cpu-weight N           CPU weight 1-10000 (cgroup v2 scale; 100 is the\n"
+             "                           kernel's default)\n"
+             "  --cpuset LIST            CPUs it may run on, e.g. 0-1\n"
+             "  --io-weight N            I/O weight 10-1000 (needs BFQ on the device)\n"
+             "  Privileges beyond the hardened default; a device runs them only when its\n"
+             "  agent.json policy allows (docs/security.md):\n"
+             "  --cap-add CAP            an extra capability, e.g. CAP_NET_ADMIN (repeatable)\n"
+             "  --device PATH[:ACCESS]   a host device node, ACCESS of rwm (rw) (repeatable)\n"
+             "  --seccomp default|unconfined|FILE  FILE: an OCI linux.seccomp profile\n"
              "  --volume NAME:/path      named persistent volume (repeatable)\n"
              "  --env KEY=VAL            appended to the image's env (repeatable)\n"
              "  --network none|host      (none)\n"
@@ -168,7 +180,8 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 O_HNOTIFY,
                 O_RESTART,
                 O_RESTART_MAX,
-                O_RESTART_WINDOW
+                O_RESTART_WINDOW,
+                O_PRIVILEGE, /* release_privileges.c: the option's name tells which */
         };
         static const struct option options[] = {
                 {"layout", required_argument, NULL, O_LAYOUT},
@@ -201,13 +214,25 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                 {"delta-threshold", required_argument, NULL, O_DTHRESHOLD},
                 {"health-exec", required_argument, NULL, O_HEXEC},
                 {"health-notify", no_argument, NULL, O_HNOTIFY},
+                {"cpus", required_argument, NULL, O_PRIVILEGE},
+                {"cpu-weight", required_argument, NULL, O_PRIVILEGE},
+                {"cpuset", required_argument, NULL, O_PRIVILEGE},
+                {"memory-reservation", required_argument, NULL, O_PRIVILEGE},
+                {"memory-swap", required_argument, NULL, O_PRIVILEGE},
+                {"io-weight", required_argument, NULL, O_PRIVILEGE},
+                {"cap-add", required_argument, NULL, O_PRIVILEGE},
+                {"device", required_argument, NULL, O_PRIVILEGE},
+                {"seccomp", required_argument, NULL, O_PRIVILEGE},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         struct tender_release_manifest *m = o->m;
-        int c, r = 0;
-        while (r >= 0 && (c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        int c, r = 0, index = 0;
+        while (r >= 0 && (c = getopt_long(argc, argv, "h", options, &index)) >= 0) {
                 switch (c) {
+                case O_PRIVILEGE:
+                        r = release_privilege_option(options[index].name, optarg, m, err);
+                        break;
                 case O_LAYOUT:
                         o->layout = optarg;
                         break;
@@ -284,10 +309,10 @@ static int parse_options(int argc, char **argv, struct release_opts *o, struct t
                                                      "--delta-threshold: a percentage, 0 to 100");
                         break;
                 case O_MEMORY:
-                        r = parse_u64_option("--memory", optarg, &m->memory_limit, err);
+                        r = parse_u64_option("--memory", optarg, &m->resources.memory, err);
                         break;
                 case O_PIDS:
-                        r = parse_u64_option("--pids", optarg, &m->pids_limit, err);
+                        r = parse_u64_option("--pids", optarg, &m->resources.pids, err);
                         break;
                 case O_STOP:
                         r = parse_u64_option("--stop-timeout", optarg, &m->stop_timeout_sec, err);
@@ -587,6 +612,7 @@ static int do_release(const struct release_opts *o, struct tender_error *err) {
                 log_info("%s %s was already published with this manifest", m->app, m->version);
         printf("manifest: %s/apps/%s/%s.json\ndigest: %s\n", o->repo, m->app, m->version,
                tender_digest_format(&d, ds));
+        release_print_requests(stdout, m);
         return 0;
 }
 

@@ -52,6 +52,7 @@ static int verify_release(const struct verify_opts *o, struct tender_error *err)
         printf("ok: %s %s, release counter %" PRIu64 ", %zu layers, %zu deltas, signed by %s\n",
                m->app, m->version, m->release_counter, m->n_layers, m->n_deltas,
                tender_verifier_keyid(v));
+        release_print_requests(stdout, m);
         return 0;
 }
 

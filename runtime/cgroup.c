@@ -17,7 +17,7 @@
 #include "tender/fileio.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
-#define HIERARCHIES_MAX 6
+#define HIERARCHIES_MAX 7
 #define DESTROY_RETRIES 250 /* x 20 ms: processes leave a cgroup asynchronously */
 #define VALUE_MAX 32
 
@@ -28,6 +28,7 @@ enum hierarchy_kind {
         HIER_CPU,     /* v1 cpu (created only when CPU limits are set) */
         HIER_CPUSET,  /* v1 cpuset (only with cpus or mems) */
         HIER_DEVICES, /* v1 devices (only with device rules) */
+        HIER_BLKIO,   /* v1 blkio (only with an I/O weight) */
 };
 
 /* Device nodes every container gets (the /dev the runtime builds), after the spec's rules. */
@@ -63,6 +64,8 @@ static size_t detect(struct hierarchy h[HIERARCHIES_MAX]) {
                 h[n++] = (struct hierarchy){HIER_CPUSET, CGROUP_ROOT "/cpuset", true};
         if (is_fs(CGROUP_ROOT "/devices", CGROUP_SUPER_MAGIC))
                 h[n++] = (struct hierarchy){HIER_DEVICES, CGROUP_ROOT "/devices", true};
+        if (is_fs(CGROUP_ROOT "/blkio", CGROUP_SUPER_MAGIC))
+                h[n++] = (struct hierarchy){HIER_BLKIO, CGROUP_ROOT "/blkio", true};
         if (is_fs(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
                 h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT "/unified", false};
         return n;
@@ -84,7 +87,7 @@ static const char *relative(const char *path) {
 }
 
 /* Pure v2: a controller is usable in a cgroup only when every ancestor delegates it. */
-static void enable_controllers(int mountfd, const char *rel, bool cpu, bool cpuset) {
+static void enable_controllers(int mountfd, const char *rel, bool cpu, bool cpuset, bool io) {
         char prefix[1024];
         size_t len = strlen(rel);
         if (len >= sizeof(prefix))
@@ -106,6 +109,8 @@ static void enable_controllers(int mountfd, const char *rel, bool cpu, bool cpus
                         (void) write_at(fd, "cgroup.subtree_control", "+cpu");
                 if (cpuset)
                         (void) write_at(fd, "cgroup.subtree_control", "+cpuset");
+                if (io)
+                        (void) write_at(fd, "cgroup.subtree_control", "+io");
         }
 }
 
@@ -138,6 +143,8 @@ static bool wanted(const struct hierarchy *h, const struct tender_rt_cgroup_limi
                 return cpuset_limited(l->cpu);
         case HIER_DEVICES:
                 return l->has_device_rules;
+        case HIER_BLKIO:
+                return l->blkio_weight != 0;
         default:
                 return true;
         }
@@ -185,6 +192,52 @@ static int set_cpu(int fd, const struct hierarchy *h, const struct tender_rt_cpu
                 r = set_limit(fd, h, "cpu.cfs_quota_us", c->quota, "linux.resources.cpu.quota",
                               err);
         return r;
+}
+
+/* v1: a new cpuset cgroup starts with empty cpus and mems, and takes no child limits nor tasks
+ * until they are set. The ancestors the path made ("/tender" of "/tender/<id>") get their
+ * parent's values, top down; the leaf gets the spec's (set_cpuset). */
+static int init_cpuset_ancestors(int mountfd, const char *rel, struct tender_error *err) {
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+        char prefix[1024];
+        size_t len = strlen(rel);
+        if (len >= sizeof(prefix))
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if (rel[i] != '/')
+                        continue;
+                memcpy(prefix, rel, i);
+                prefix[i] = '\0';
+                const char *slash = strrchr(prefix, '/');
+                _cleanup_free_ char *parent =
+                        slash ? strndup(prefix, (size_t) (slash - prefix)) : strdup(".");
+                _cleanup_close_ int fd =
+                        openat(mountfd, prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int pfd =
+                        parent ? openat(mountfd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                if (fd < 0 || pfd < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                      "open cpuset cgroup %s", prefix);
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        _cleanup_free_ char *mine = NULL, *theirs = NULL;
+                        size_t n;
+                        if (tender_read_file_at(fd, files[k], TENDER_RT_CPUSET_MAX, &mine, &n) <
+                                    0 ||
+                            strspn(mine, " \n") != n)
+                                continue; /* set already */
+                        if (tender_read_file_at(pfd, files[k], TENDER_RT_CPUSET_MAX, &theirs, &n) <
+                            0)
+                                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                                              "read %s of %s's parent", files[k],
+                                                              prefix);
+                        theirs[strcspn(theirs, "\n")] = '\0';
+                        int r = write_at(fd, files[k], theirs);
+                        if (r < 0)
+                                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                                              "write %s of %s", files[k], prefix);
+                }
+        }
+        return 0;
 }
 
 /* v1 cpuset starts empty: what the spec leaves out is copied from the parent. */
@@ -264,6 +317,43 @@ static int set_devices(int fd, const struct hierarchy *h, const struct tender_rt
         return 0;
 }
 
+/* Soft limit and memory plus swap. v1 needs swap accounting (memory.memsw.*); v2 counts swap
+ * apart (memory.swap.max = swap - limit). */
+static int set_memory_extra(int fd, const struct hierarchy *h,
+                            const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
+        bool v2 = h->kind == HIER_UNIFIED;
+        int r = 0;
+        if (l->memory_reservation >= 0)
+                r = set_limit(fd, h, v2 ? "memory.low" : "memory.soft_limit_in_bytes",
+                              l->memory_reservation, "linux.resources.memory.reservation", err);
+        if (r < 0 || l->memory_swap < 0)
+                return r;
+        const char *file = v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
+        if (faccessat(fd, file, F_OK, 0) < 0)
+                return tender_error_set(
+                        err, TENDER_ERR_RUNTIME, ENOTSUP,
+                        "linux.resources.memory.swap: no %s in %s (%s)", file, h->mount,
+                        v2 ? "no swap controller" : "swap accounting is off: swapaccount=1");
+        return set_limit(fd, h, file, v2 ? l->memory_swap - l->memory : l->memory_swap,
+                         "linux.resources.memory.swap", err);
+}
+
+/* I/O weight: the CFQ era's blkio.weight / io.weight, or BFQ's. Neither (the device's I/O
+ * schedulers have no weights, e.g. mq-deadline) is an error, not a silent no-op. */
+static int set_blkio(int fd, const struct hierarchy *h, uint64_t weight, struct tender_error *err) {
+        bool v2 = h->kind == HIER_UNIFIED;
+        const char *files[2] = {v2 ? "io.weight" : "blkio.weight",
+                                v2 ? "io.bfq.weight" : "blkio.bfq.weight"};
+        for (size_t i = 0; i < 2; i++)
+                if (faccessat(fd, files[i], F_OK, 0) == 0)
+                        return set_limit(fd, h, files[i], (int64_t) weight,
+                                         "linux.resources.blockIO.weight", err);
+        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                "linux.resources.blockIO.weight: neither %s nor %s in %s (no I/O "
+                                "scheduler with weights: BFQ)",
+                                files[0], files[1], h->mount);
+}
+
 static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char *rel,
                       const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
         bool v2 = h->kind == HIER_UNIFIED;
@@ -271,6 +361,11 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
         if (l->memory >= 0 && (v2 || h->kind == HIER_MEMORY) &&
             (r = set_limit(fd, h, v2 ? "memory.max" : "memory.limit_in_bytes", l->memory,
                            "linux.resources.memory.limit", err)) < 0)
+                return r;
+        if ((v2 || h->kind == HIER_MEMORY) && (r = set_memory_extra(fd, h, l, err)) < 0)
+                return r;
+        if (l->blkio_weight && (v2 || h->kind == HIER_BLKIO) &&
+            (r = set_blkio(fd, h, l->blkio_weight, err)) < 0)
                 return r;
         if (l->pids >= 0 && (v2 || h->kind == HIER_PIDS) &&
             (r = set_limit(fd, h, "pids.max", l->pids, "linux.resources.pids.limit", err)) < 0)
@@ -289,8 +384,9 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
 /* Which limits found no controller to carry them; the first one is named. */
 static int check_coverage(const struct hierarchy *h, size_t n,
                           const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
-        bool memory = l->memory < 0, pids = l->pids < 0, cpu = !cpu_limited(l->cpu),
-             cpuset = !cpuset_limited(l->cpu), devices = !l->has_device_rules;
+        bool memory = l->memory < 0 && l->memory_reservation < 0 && l->memory_swap < 0,
+             pids = l->pids < 0, cpu = !cpu_limited(l->cpu), cpuset = !cpuset_limited(l->cpu),
+             devices = !l->has_device_rules, blkio = !l->blkio_weight;
         for (size_t i = 0; i < n; i++) {
                 bool v2 = h[i].kind == HIER_UNIFIED && h[i].limits;
                 memory |= v2 || h[i].kind == HIER_MEMORY;
@@ -298,12 +394,14 @@ static int check_coverage(const struct hierarchy *h, size_t n,
                 cpu |= v2 || h[i].kind == HIER_CPU;
                 cpuset |= v2 || h[i].kind == HIER_CPUSET;
                 devices |= h[i].kind == HIER_DEVICES;
+                blkio |= v2 || h[i].kind == HIER_BLKIO;
         }
         const char *missing = !memory    ? "linux.resources.memory.limit: no memory"
                               : !pids    ? "linux.resources.pids.limit: no pids"
                               : !cpu     ? "linux.resources.cpu: no cpu"
                               : !cpuset  ? "linux.resources.cpu.cpus: no cpuset"
                               : !devices ? "linux.resources.devices: no v1 devices"
+                              : !blkio   ? "linux.resources.blockIO: no blkio or io"
                                          : NULL;
         if (missing)
                 return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP, "%s cgroup controller",
@@ -332,7 +430,7 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       h[i].mount);
                 if (h[i].kind == HIER_UNIFIED && h[i].limits)
                         enable_controllers(mountfd, rel, cpu_limited(limits->cpu),
-                                           cpuset_limited(limits->cpu));
+                                           cpuset_limited(limits->cpu), limits->blkio_weight);
                 /* A concurrent delete may remove an emptied parent between the steps of
                  * mkdir -p (see remove_empty_parents); try again then. */
                 for (int attempt = 0; (r = tender_mkdir_p_at(mountfd, rel, 0755)) == -ENOENT &&
@@ -344,6 +442,8 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       "create cgroup %s%s", h[i].mount, path);
                 if (!h[i].limits)
                         continue;
+                if (h[i].kind == HIER_CPUSET && (r = init_cpuset_ancestors(mountfd, rel, err)) < 0)
+                        return r;
                 _cleanup_close_ int fd = openat(mountfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Container cgroups. Pure cgroup v2 (/sys/fs/cgroup is cgroup2): one directory with memory.max,
- * pids.max. v1 or hybrid: the v1 memory and pids hierarchies hold the limits, and the unified
- * hierarchy (/sys/fs/cgroup/unified), when mounted, holds the membership as well.
+ * pids.max and the others. v1 or hybrid: the v1 memory and pids hierarchies hold the limits
+ * (cpu, cpuset, blkio and devices too when the config sets theirs), and the unified hierarchy
+ * (/sys/fs/cgroup/unified), when mounted, holds the membership as well. A limit the machine
+ * cannot apply (no controller, no swap accounting, no I/O weights) fails create, naming it.
  */
 #pragma once
 
@@ -14,7 +16,10 @@
 
 struct tender_rt_cgroup_limits {
         int64_t memory;                  /* bytes, -1 for none */
+        int64_t memory_reservation;      /* bytes, -1 for none */
+        int64_t memory_swap;             /* memory plus swap in bytes, -1 for none */
         int64_t pids;                    /* -1 for none */
+        uint64_t blkio_weight;           /* 10-1000, 0 for none */
         const struct tender_rt_cpu *cpu; /* may be NULL */
         /* Device rules (v1 devices controller), in order; used when has_device_rules. The
          * devices of linux.devices and the runtime's default nodes are allowed after them. */

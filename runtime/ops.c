@@ -259,7 +259,10 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
                                               "chown exec fifo of %s", o->id);
         struct tender_rt_cgroup_limits limits = {
                 .memory = spec->memory_limit,
+                .memory_reservation = spec->memory_reservation,
+                .memory_swap = spec->memory_swap,
                 .pids = spec->pids_limit,
+                .blkio_weight = spec->blkio_weight,
                 .cpu = &spec->cpu,
                 .has_device_rules = spec->has_device_rules,
                 .device_rules = spec->device_rules,

@@ -331,25 +331,75 @@ static int parse_namespaces(struct tender_rt_spec *spec, const cJSON *linux_,
         return 0;
 }
 
+int tender_rt_spec_refuse_unknown(const cJSON *obj, const char *path, const char *const *known,
+                                  struct tender_error *err) {
+        const cJSON *item;
+        cJSON_ArrayForEach(item, obj) {
+                bool ok = cJSON_IsNull(item) || cJSON_IsFalse(item) ||
+                          ((cJSON_IsArray(item) || cJSON_IsObject(item)) && !item->child);
+                for (size_t i = 0; known[i] && !ok; i++)
+                        ok = STREQ(item->string, known[i]);
+                if (!ok)
+                        return config_error(err, "%s.%s: not supported by tender-runtime", path,
+                                            item->string);
+        }
+        return 0;
+}
+
+static int parse_block_io(struct tender_rt_spec *spec, const cJSON *res, struct tender_error *err) {
+        static const char *const known[] = {"weight", NULL};
+        const cJSON *bio = NULL;
+        int r = tender_json_get_object(res, "linux.resources", "blockIO", false, &bio, err);
+        if (r < 0 || !bio)
+                return r;
+        if ((r = tender_rt_spec_refuse_unknown(bio, "linux.resources.blockIO", known, err)) < 0 ||
+            (r = tender_json_get_u64(bio, "linux.resources.blockIO", "weight", false,
+                                     &spec->blkio_weight, err)) < 0)
+                return r;
+        if (spec->blkio_weight && (spec->blkio_weight < 10 || spec->blkio_weight > 1000))
+                return config_error(err, "linux.resources.blockIO.weight: want 10-1000");
+        return 0;
+}
+
+static int parse_memory(struct tender_rt_spec *spec, const cJSON *memory,
+                        struct tender_error *err) {
+        static const char *const known[] = {"limit", "reservation", "swap", NULL};
+        const char *path = "linux.resources.memory";
+        int r;
+        if ((r = tender_rt_spec_refuse_unknown(memory, path, known, err)) < 0 ||
+            (r = get_limit(memory, path, "limit", &spec->memory_limit, err)) < 0 ||
+            (r = get_limit(memory, path, "reservation", &spec->memory_reservation, err)) < 0 ||
+            (r = get_limit(memory, path, "swap", &spec->memory_swap, err)) < 0)
+                return r;
+        if (spec->memory_swap >= 0 && spec->memory_limit >= 0 &&
+            spec->memory_swap < spec->memory_limit)
+                return config_error(err, "%s.swap: below the limit (it counts memory plus swap)",
+                                    path);
+        if (spec->memory_swap >= 0 && spec->memory_limit < 0)
+                return config_error(err, "%s.swap: needs %s.limit", path, path);
+        return 0;
+}
+
 static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
                            struct tender_error *err) {
+        static const char *const known[] = {"memory", "pids", "cpu", "devices", "blockIO", NULL};
         const cJSON *res = NULL, *memory = NULL, *pids = NULL;
         int r = tender_json_get_object(linux_, "linux", "resources", false, &res, err);
         if (r < 0 || !res)
                 return r;
-        if ((r = tender_json_get_object(res, "linux.resources", "memory", false, &memory, err)) <
+        if ((r = tender_rt_spec_refuse_unknown(res, "linux.resources", known, err)) < 0 ||
+            (r = tender_json_get_object(res, "linux.resources", "memory", false, &memory, err)) <
                     0 ||
             (r = tender_json_get_object(res, "linux.resources", "pids", false, &pids, err)) < 0)
                 return r;
-        if (memory && (r = get_limit(memory, "linux.resources.memory", "limit", &spec->memory_limit,
-                                     err)) < 0)
+        if (memory && (r = parse_memory(spec, memory, err)) < 0)
                 return r;
         if (pids &&
             (r = get_limit(pids, "linux.resources.pids", "limit", &spec->pids_limit, err)) < 0)
                 return r;
         if (spec->pids_limit == 0) /* runc reads 0 as "no limit" */
                 spec->pids_limit = -1;
-        return 0;
+        return parse_block_io(spec, res, err);
 }
 
 static int check_cgroups_path(const char *p, struct tender_error *err) {
@@ -433,6 +483,7 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
         if (!spec)
                 return -ENOMEM;
         spec->memory_limit = spec->pids_limit = -1;
+        spec->memory_reservation = spec->memory_swap = -1;
         spec->rootfs_propagation = MS_SLAVE | MS_REC;
         spec->bundle = realpath(bundle, NULL);
         if (!spec->bundle)

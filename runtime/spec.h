@@ -120,9 +120,12 @@ struct tender_rt_spec {
         char **masked_paths;
         char **readonly_paths;
 
-        const char *cgroups_path; /* NULL: the default /tender/<id> */
-        int64_t memory_limit;     /* bytes, -1 when unlimited */
-        int64_t pids_limit;       /* -1 when unlimited */
+        const char *cgroups_path;   /* NULL: the default /tender/<id> */
+        int64_t memory_limit;       /* bytes, -1 when unlimited */
+        int64_t memory_reservation; /* bytes (soft limit), -1 when unset */
+        int64_t memory_swap;        /* bytes of memory plus swap, -1 when unset */
+        int64_t pids_limit;         /* -1 when unlimited */
+        uint64_t blkio_weight;      /* linux.resources.blockIO.weight, 0 when unset */
 
         const cJSON *annotations; /* object of strings, may be NULL */
 
@@ -163,16 +166,15 @@ int tender_rt_spec_parse_linux_security(struct tender_rt_spec *spec, const cJSON
  */
 int64_t tender_rt_spec_host_uid(const struct tender_rt_spec *spec, uint32_t id);
 int64_t tender_rt_spec_host_gid(const struct tender_rt_spec *spec, uint32_t id);
-/* Capability name ("CAP_CHOWN") to number, -1 when unknown; and back (NULL when unknown). */
-int tender_rt_cap_from_name(const char *name);
-const char *tender_rt_cap_name(int cap);
+
+/* Members of obj (at JSON path) not in known (NULL-terminated) that are not null, false or
+ * empty: refused naming the first, since tender-runtime does not implement them (never dropped
+ * silently). */
+int tender_rt_spec_refuse_unknown(const cJSON *obj, const char *path, const char *const *known,
+                                  struct tender_error *err);
 
 /* Does the spec ask for a new namespace of this CLONE_NEW* type (without a path)? */
 bool tender_rt_spec_new_namespace(const struct tender_rt_spec *spec, int type);
 /* Looks up the namespace entry of a type, or NULL. */
 const struct tender_rt_namespace *tender_rt_spec_namespace(const struct tender_rt_spec *spec,
                                                            int type);
-
-/* The hardened default config.json written by `tender-runtime spec` (spec_default.c), built on
- * first use and kept; NULL when out of memory. */
-const char *tender_rt_spec_default(void);

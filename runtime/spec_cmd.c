@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "spec.h"
+#include "tender/oci_spec.h"
 
 int tender_rt_cmd_spec(int argc, char **argv, const struct tender_rt_global *g) {
         if (argc != 1)
                 return tender_rt_cli_usage("usage: spec");
-        const char *text = tender_rt_spec_default();
+        _cleanup_free_ char *text = tender_oci_spec_default();
         if (!text)
                 return tender_rt_cli_usage("spec: %s", strerror(ENOMEM));
         _cleanup_close_ int fd =

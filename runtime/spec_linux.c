@@ -13,55 +13,13 @@
 
 #include "seccomp_filter.h"
 #include "spec.h"
+#include "tender/oci_spec.h"
 
 #define PATH_NAME_MAX 96
 #define OOM_SCORE_ADJ_MIN (-1000)
 #define OOM_SCORE_ADJ_MAX 1000
 
 /* Index = CAP_* number (linux/capability.h), up to CAP_CHECKPOINT_RESTORE (40). */
-static const char *const cap_names[] = {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",
-        "CAP_SYSLOG",
-        "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ",
-        "CAP_PERFMON",
-        "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE",
-};
 
 static const struct {
         const char *name;
@@ -98,17 +56,6 @@ static const struct {
         {"fs.mqueue.", false, CLONE_NEWIPC},       {"kernel.hostname", true, CLONE_NEWUTS},
         {"kernel.domainname", true, CLONE_NEWUTS}, {"net.", false, CLONE_NEWNET},
 };
-
-int tender_rt_cap_from_name(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
-                if (STREQ(name, cap_names[i]))
-                        return (int) i;
-        return -1;
-}
-
-const char *tender_rt_cap_name(int cap) {
-        return cap >= 0 && (size_t) cap < ELEMENTSOF(cap_names) ? cap_names[cap] : NULL;
-}
 
 static int64_t map_id(const struct tender_rt_idmap *maps, size_t n, uint32_t id) {
         for (size_t i = 0; i < n; i++)
@@ -182,7 +129,7 @@ static int parse_cap_set(const cJSON *caps, const char *key, uint64_t *ret,
                 return r;
         *ret = 0;
         for (size_t i = 0; names && names[i]; i++) {
-                int c = tender_rt_cap_from_name(names[i]);
+                int c = tender_oci_cap_from_name(names[i]);
                 if (c < 0) {
                         r = config_error(err,
                                          "process.capabilities.%s[%zu]: unknown capability "
@@ -358,8 +305,11 @@ static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
                 return r;
         spec->cpu.quota = -1;
         if (cpu) {
+                static const char *const known[] = {"shares", "quota", "period",
+                                                    "cpus",   "mems",  NULL};
                 const char *p = "linux.resources.cpu";
-                if ((r = get_int(cpu, p, "shares", false, 2, 262144, &v, err)) < 0)
+                if ((r = tender_rt_spec_refuse_unknown(cpu, p, known, err)) < 0 ||
+                    (r = get_int(cpu, p, "shares", false, 2, 262144, &v, err)) < 0)
                         return r;
                 spec->cpu.shares = r ? (uint64_t) v : 0;
                 if ((r = get_int(cpu, p, "quota", false, -1, INT64_MAX / 2.0, &v, err)) < 0)

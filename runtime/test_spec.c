@@ -9,6 +9,7 @@
 #include "spec.h"
 #include "statedir.h"
 #include "tender/fileio.h"
+#include "tender/oci_spec.h"
 #include "test.h"
 
 static char bundle[] = "/tmp/tender-spec-test.XXXXXX";
@@ -65,7 +66,8 @@ static void expect_refusal(const char *process, const char *rest, const char *pa
 TEST(default_spec_parses) {
         _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
         struct tender_error err = {0};
-        ASSERT_OK(write_config(tender_rt_spec_default()));
+        _cleanup_free_ char *text = tender_oci_spec_default();
+        ASSERT_OK(write_config(text));
         int r = tender_rt_spec_load(bundle, &spec, &err);
         if (r < 0)
                 TEST_FAIL_("%s", err.message);
@@ -162,8 +164,8 @@ TEST(security_fields) {
         ASSERT_EQ(spec->cpu.quota, 50000);
         ASSERT_STREQ(spec->cpu.cpus, "0");
         ASSERT_TRUE(spec->seccomp != NULL);
-        ASSERT_STREQ(tender_rt_cap_name(21), "CAP_SYS_ADMIN");
-        ASSERT_EQ(tender_rt_cap_from_name("CAP_NET_RAW"), 13);
+        ASSERT_STREQ(tender_oci_cap_name(21), "CAP_SYS_ADMIN");
+        ASSERT_EQ(tender_oci_cap_from_name("CAP_NET_RAW"), 13);
 }
 
 TEST(refusals_name_the_field) {
@@ -264,6 +266,39 @@ TEST(ids) {
         ASSERT_FALSE(tender_rt_id_valid("a/b"));
         ASSERT_FALSE(tender_rt_id_valid(".."));
         ASSERT_FALSE(tender_rt_id_valid("a b"));
+}
+
+/* Resources tender-runtime applies; the others are refused, never dropped. */
+TEST(resources_applied_or_refused) {
+        _cleanup_(tender_rt_spec_freep) struct tender_rt_spec *spec = NULL;
+        struct tender_error err = {0};
+        int r = load_with(
+                GOOD_PROCESS,
+                ",\"resources\":{\"memory\":{\"limit\":64,\"reservation\":32,"
+                "\"swap\":128,\"kernel\":null},\"blockIO\":{\"weight\":300,"
+                "\"weightDevice\":[]},\"hugepageLimits\":[]}}", /* "}," inside: closes linux */
+                &spec, &err);
+        if (r < 0)
+                TEST_FAIL_("%s", err.message);
+        ASSERT_EQ(spec->memory_limit, 64);
+        ASSERT_EQ(spec->memory_reservation, 32);
+        ASSERT_EQ(spec->memory_swap, 128);
+        ASSERT_EQ(spec->blkio_weight, 300);
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"kernelTCP\":1}}",
+                       "linux.resources.memory.kernelTCP");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"limit\":64,\"swap\":32}}",
+                       "linux.resources.memory.swap");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"blockIO\":{\"weight\":5}}",
+                       "linux.resources.blockIO.weight");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}",
+                       "linux.resources.blockIO.throttleReadBpsDevice");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"hugepageLimits\":[{\"limit\":1}]}",
+                       "linux.resources.hugepageLimits");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"unified\":{\"memory.high\":\"1\"}}",
+                       "linux.resources.unified");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"cpu\":{\"realtimeRuntime\":1000}}",
+                       "linux.resources.cpu.realtimeRuntime");
 }
 
 TEST(cleanup) {

@@ -11,6 +11,7 @@
 
 #include "tender/error.h"
 #include "tender/maintenance.h"
+#include "tender/policy.h"
 
 #define TENDER_CONFIG_PATH_DEFAULT "/etc/tender/agent.json"
 #define TENDER_CONFIG_MAX_SIZE (64 * 1024)
@@ -60,6 +61,8 @@ struct tender_config {
         /* maintenance: weekly windows for the swap of an "attempt" update; none = any time */
         struct tender_maintenance_window *maintenance_windows;
         size_t n_maintenance_windows;
+        /* policy: privileges and resources a release may have (tender/policy.h) */
+        struct tender_policy policy;
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

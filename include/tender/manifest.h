@@ -11,6 +11,7 @@
 
 #include "tender/digest.h"
 #include "tender/error.h"
+#include "tender/resources.h"
 
 #define TENDER_MANIFEST_MAX_SIZE (1024 * 1024)
 #define TENDER_MANIFEST_MAX_DEPTH 16
@@ -18,6 +19,9 @@
 #define TENDER_MANIFEST_MAX_STRV 256 /* args, env entries */
 #define TENDER_MANIFEST_MAX_VOLUMES 32
 #define TENDER_MANIFEST_MAX_DELTAS 256
+#define TENDER_MANIFEST_MAX_DEVICES 64
+#define TENDER_MANIFEST_MAX_CAPS 64
+#define TENDER_SECCOMP_PROFILE_MAX (256 * 1024)  /* a custom profile, as compact JSON */
 #define TENDER_DELTA_ALGORITHM "tender-delta-v4" /* docs/delta-format.md */
 #define TENDER_NAME_MAX 64
 
@@ -71,6 +75,19 @@ struct tender_layer_delta {
         char *algorithm;             /* TENDER_DELTA_ALGORITHM; others are skipped by devices */
 };
 
+/* The seccomp filter a release asks for (deployment.privileges.seccomp). */
+enum tender_seccomp_mode {
+        TENDER_SECCOMP_DEFAULT,    /* the hardened default allowlist */
+        TENDER_SECCOMP_CUSTOM,     /* the release's own profile */
+        TENDER_SECCOMP_UNCONFINED, /* no filter */
+};
+
+/* A host device node the release asks for (deployment.privileges.devices). */
+struct tender_device {
+        char *path;     /* /dev/..., the same path inside the container */
+        char access[4]; /* some of "rwm", in that order */
+};
+
 struct tender_volume {
         char *name; /* tender_name_valid */
         char *path; /* absolute path inside the container */
@@ -98,13 +115,21 @@ struct tender_release_manifest {
         char **args; /* overrides entrypoint+cmd when not NULL */
         char **extra_env;
         enum tender_network_mode network;
-        bool readonly_rootfs;  /* default true */
-        uint64_t memory_limit; /* bytes, 0 = none */
-        uint64_t pids_limit;   /* 0 = none */
+        bool readonly_rootfs;              /* default true */
+        struct tender_resources resources; /* deployment.resources */
         struct tender_volume *volumes;
         size_t n_volumes;
         uint64_t stop_timeout_sec; /* default 10 */
         enum tender_swap_strategy strategy;
+
+        /* privileges beyond the hardened default (deployment.privileges); a device runs them
+         * only when its agent.json policy allows (docs/security.md). network host and
+         * readonlyRootfs false above are privileges too. */
+        char **capabilities; /* extra capabilities ("CAP_NET_ADMIN"), NULL-terminated or NULL */
+        struct tender_device *devices;
+        size_t n_devices;
+        enum tender_seccomp_mode seccomp;
+        char *seccomp_profile; /* TENDER_SECCOMP_CUSTOM: the OCI linux.seccomp object, JSON */
 
         /* health */
         uint64_t health_window_sec;            /* default 10: must stay up this long */

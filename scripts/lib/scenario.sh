@@ -11,6 +11,10 @@ SCN_SERVER_PID=
 SCN_AGENT_PID=
 SCN_URL=
 SCN_TARGET=device-1
+# The OCI runtime tenderd drives (runtime.path): tender-runtime unless a test sets crun or runc.
+SCN_RUNTIME=${SCN_RUNTIME:-}
+# agent.json's "policy" object (docs/configuration.md); empty: the built-in one.
+SCN_POLICY=${SCN_POLICY:-}
 # Debian's python3 (install-deps installs it and its modules), not a version manager's shim that
 # may come first on PATH: a pyenv shim starts several shells per call, seconds on a busy machine.
 SCN_PYTHON=${SCN_PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
@@ -146,14 +150,17 @@ scn_start_server() {
 }
 
 scn_write_config() {
+  local policy=
+  [[ -z $SCN_POLICY ]] || policy="\"policy\": $SCN_POLICY,"
   cat >"$SCN_WORK/agent.json" <<JSON
 {
   "server": { "url": "$SCN_URL", "tenant": "DEFAULT", "controllerId": "$SCN_TARGET",
               "pollIntervalSeconds": 1 },
   "store": { "root": "$SCN_WORK/store", "allowUnencrypted": true },
   "tuf": { "root": "$SCN_WORK/tuf-root.json" },
-  "runtime": { "path": "$TENDER_BIN/tender-runtime", "root": "$SCN_WORK/runtime" },
+  "runtime": { "path": "${SCN_RUNTIME:-$TENDER_BIN/tender-runtime}", "root": "$SCN_WORK/runtime" },
   "control": { "socket": "$SCN_WORK/control.sock" },
+  $policy
   "log": { "level": "info" }
 }
 JSON
@@ -205,7 +212,7 @@ scn_action_details() {
     jq -r 'if (.feedback | length) > 0 then (.feedback[-1].status.details // []) | join(" / ") else "" end'
 }
 
-scn_runtime() { "$TENDER_BIN/tender-runtime" --root "$SCN_WORK/runtime" "$@"; }
+scn_runtime() { "${SCN_RUNTIME:-$TENDER_BIN/tender-runtime}" --root "$SCN_WORK/runtime" "$@"; }
 
 # Prints the ids of containers the runtime knows with their status, "id status" per line.
 scn_containers() {

@@ -516,6 +516,32 @@ TEST(maintenance_windows) {
         ASSERT_CONFIG_ERR(WITH_MAINTENANCE("\"window\": []"), EINVAL, "maintenance.window");
 }
 
+#define WITH_POLICY(members)                                                                       \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"policy\": {" members "}}"
+
+TEST(policy) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, NULL));
+        /* the built-in policy: nothing beyond the hardened default */
+        ASSERT_TRUE(c->policy.capabilities == NULL);
+        ASSERT_FALSE(c->policy.host_network);
+        ASSERT_FALSE(c->policy.writable_rootfs);
+        ASSERT_EQ(c->policy.seccomp, TENDER_SECCOMP_DEFAULT);
+        ASSERT_EQ(c->policy.app_default.memory, TENDER_POLICY_DEFAULT_MEMORY);
+        ASSERT_EQ(c->policy.app_default.pids, TENDER_POLICY_DEFAULT_PIDS);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_POLICY("\"capabilities\": [\"CAP_NET_ADMIN\"], \"hostNetwork\": true, "
+                                    "\"resources\": {\"total\": {\"cpus\": 1.5}}"),
+                        &c, NULL));
+        ASSERT_STREQ(c->policy.capabilities[0], "CAP_NET_ADMIN");
+        ASSERT_TRUE(c->policy.host_network);
+        ASSERT_EQ(c->policy.total.cpu_millis, 1500);
+        ASSERT_CONFIG_ERR(WITH_POLICY("\"hostNetwork\": \"yes\""), EINVAL, "policy.hostNetwork");
+        ASSERT_CONFIG_ERR(WITH_POLICY("\"capabilities\": [\"NET_ADMIN\"]"), EINVAL,
+                          "policy.capabilities");
+}
+
 TEST(gateway_token) {
         _cleanup_(tender_config_freep) struct tender_config *c = NULL;
         char *s = with_server("\"gatewayToken\": \"gw-Secret\"");

@@ -84,8 +84,8 @@ TEST(parse_full) {
         ASSERT_STREQ(m->extra_env[0], "MODE=prod");
         ASSERT_EQ(m->network, TENDER_NETWORK_HOST);
         ASSERT_FALSE(m->readonly_rootfs);
-        ASSERT_EQ(m->memory_limit, 67108864);
-        ASSERT_EQ(m->pids_limit, 128);
+        ASSERT_EQ(m->resources.memory, 67108864);
+        ASSERT_EQ(m->resources.pids, 128);
         ASSERT_EQ(m->n_volumes, 1);
         ASSERT_STREQ(m->volumes[0].path, "/data");
         ASSERT_EQ(m->stop_timeout_sec, 3);
@@ -143,6 +143,105 @@ TEST(round_trip_full) {
 
 TEST(round_trip_minimal) {
         round_trip(minimal);
+}
+
+static void refused(const char *doc, const char *path_in_message);
+
+#define RES "\"resources\": {\"memoryBytes\": 67108864, \"pids\": 128}"
+#define PRIVILEGED                                                                                 \
+        "\"resources\": {\"memoryBytes\": 67108864, \"memoryReservationBytes\": 33554432, "        \
+        "\"memorySwapBytes\": 134217728, \"cpus\": 1.5, \"cpuWeight\": 200, \"cpuset\": "          \
+        "\"0-1,3\", "                                                                              \
+        "\"pids\": 128, \"ioWeight\": 500}, \"privileges\": {\"capabilities\": "                   \
+        "[\"CAP_NET_ADMIN\"], "                                                                    \
+        "\"devices\": [{\"path\": \"/dev/ttyUSB0\", \"access\": \"wr\"}], \"seccomp\": "           \
+        "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}}"
+
+TEST(privileges_and_resources) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        _cleanup_free_ char *j = NULL;
+        struct tender_error err = {0};
+        const char *doc = edit(RES, PRIVILEGED);
+        ASSERT_TRUE(doc != NULL);
+        ASSERT_OK(parse(doc, &m, &err));
+        ASSERT_EQ(m->resources.memory_reservation, 33554432);
+        ASSERT_EQ(m->resources.memory_swap, 134217728);
+        ASSERT_EQ(m->resources.cpu_millis, 1500);
+        ASSERT_EQ(tender_resources_cpu_millis(&m->resources), 1500);
+        ASSERT_EQ(m->resources.cpu_weight, 200);
+        ASSERT_STREQ(m->resources.cpuset, "0-1,3");
+        ASSERT_EQ(m->resources.io_weight, 500);
+        ASSERT_STREQ(m->capabilities[0], "CAP_NET_ADMIN");
+        ASSERT_TRUE(m->capabilities[1] == NULL);
+        ASSERT_EQ(m->n_devices, 1);
+        ASSERT_STREQ(m->devices[0].path, "/dev/ttyUSB0");
+        ASSERT_STREQ(m->devices[0].access, "rw"); /* normalized */
+        ASSERT_EQ(m->seccomp, TENDER_SECCOMP_CUSTOM);
+        ASSERT_CONTAINS(m->seccomp_profile, "SCMP_ACT_ALLOW");
+        round_trip(doc);
+        ASSERT_OK(tender_manifest_to_json(m, &j));
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *again = NULL;
+        ASSERT_OK(parse(j, &again, &err));
+        ASSERT_EQ(again->resources.cpu_millis, 1500);
+        ASSERT_STREQ(again->devices[0].access, "rw");
+        ASSERT_STREQ(again->seccomp_profile, m->seccomp_profile);
+}
+
+TEST(no_privileges_no_new_bytes) {
+        /* A manifest asking nothing new serializes without the new keys (old ones stay the same
+         * bytes when published again). */
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        _cleanup_free_ char *j = NULL;
+        ASSERT_OK(parse(full, &m, NULL));
+        ASSERT_OK(tender_manifest_to_json(m, &j));
+        ASSERT_FALSE(strstr(j, "privileges"));
+        ASSERT_FALSE(strstr(j, "cpus"));
+        ASSERT_FALSE(strstr(j, "ioWeight"));
+}
+
+TEST(bad_privileges_and_resources) {
+        refused(edit(RES, "\"privileges\": {\"capabilities\": [\"CAP_FLY\"]}"),
+                "deployment.privileges.capabilities");
+        refused(edit(RES, "\"privileges\": {\"capabilities\": [\"CAP_KILL\", \"CAP_KILL\"]}"),
+                "deployment.privileges.capabilities");
+        refused(edit(RES, "\"privileges\": {\"devices\": [{\"path\": \"/etc/passwd\"}]}"),
+                "deployment.privileges.devices[0].path");
+        refused(edit(RES, "\"privileges\": {\"devices\": [{\"path\": \"/dev/../etc\"}]}"),
+                "deployment.privileges.devices[0].path");
+        refused(edit(RES, "\"privileges\": {\"devices\": [{\"path\": \"/dev/x\", \"access\": "
+                          "\"rx\"}]}"),
+                "deployment.privileges.devices[0].access");
+        refused(edit(RES, "\"privileges\": {\"seccomp\": \"off\"}"),
+                "deployment.privileges.seccomp");
+        refused(edit(RES, "\"privileges\": {\"seccomp\": {\"syscalls\": []}}"),
+                "deployment.privileges.seccomp.defaultAction");
+        refused(edit(RES, "\"privileges\": {\"privileged\": true}"),
+                "deployment.privileges.privileged");
+        refused(edit(RES, "\"resources\": {\"memoryBytes\": 10, \"memoryReservationBytes\": 20}"),
+                "deployment.resources.memoryReservationBytes");
+        refused(edit(RES, "\"resources\": {\"memoryBytes\": 20, \"memorySwapBytes\": 10}"),
+                "deployment.resources.memorySwapBytes");
+        refused(edit(RES, "\"resources\": {\"cpus\": 0.001}"), "deployment.resources.cpus");
+        refused(edit(RES, "\"resources\": {\"cpus\": 1, \"cpuQuotaMicroseconds\": 50000}"),
+                "deployment.resources.cpus");
+        refused(edit(RES, "\"resources\": {\"cpuPeriodMicroseconds\": 50000}"),
+                "deployment.resources.cpuPeriodMicroseconds");
+        refused(edit(RES, "\"resources\": {\"cpuWeight\": 0}"), "deployment.resources.cpuWeight");
+        refused(edit(RES, "\"resources\": {\"cpuWeight\": 10001}"),
+                "deployment.resources.cpuWeight");
+        refused(edit(RES, "\"resources\": {\"cpuset\": \"1-0\"}"), "deployment.resources.cpuset");
+        refused(edit(RES, "\"resources\": {\"cpuset\": \"0,\"}"), "deployment.resources.cpuset");
+        refused(edit(RES, "\"resources\": {\"ioWeight\": 5}"), "deployment.resources.ioWeight");
+        refused(edit(RES, "\"resources\": {\"kernelMemory\": 5}"),
+                "deployment.resources.kernelMemory");
+}
+
+TEST(quota_as_cpus) {
+        _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+        ASSERT_OK(parse(edit(RES, "\"resources\": {\"cpuQuotaMicroseconds\": 25000, "
+                                  "\"cpuPeriodMicroseconds\": 10000}"),
+                        &m, NULL));
+        ASSERT_EQ(tender_resources_cpu_millis(&m->resources), 2500);
 }
 
 static void refused(const char *doc, const char *path_in_message) {

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The hardened default config.json of `tender-runtime spec`: every namespace including user
- * (container root is host uid 100000), loopback-only network, read-only rootfs,
- * noNewPrivileges, Docker's 14 default capabilities (none inheritable or ambient), a seccomp
- * allowlist modelled on Docker's default profile, Docker's masked and read-only paths, limits.
- * Built from the tables below, so the output is the same on every run.
+ * The hardened default OCI config (include/tender/oci_spec.h): `tender-runtime spec` writes it
+ * whole with every namespace including user (container root is host uid 100000), loopback-only
+ * network, read-only rootfs, noNewPrivileges and limits; tenderd's bundles take its parts.
  */
-#include <errno.h>
-#include <stdio.h>
+#include "tender/oci_spec.h"
+
+#include <stdbool.h>
 #include <string.h>
 
-#include "spec.h"
+#include "tender/json.h"
+#include "tender/macro.h"
 
 #define ID_MAP_HOST 100000
 #define ID_MAP_SIZE 65536
@@ -25,11 +25,57 @@
 #define ENOSYS_NUMBER 38
 #define AF_NETLINK_NUMBER 16 /* any type: `ip` and libc's getifaddrs use SOCK_RAW netlink */
 
-static const char *const capabilities[] = {
+const char *const tender_oci_default_caps[] = {
         "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
         "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
         "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
         "CAP_KILL",    "CAP_AUDIT_WRITE",
+};
+const size_t tender_oci_n_default_caps = ELEMENTSOF(tender_oci_default_caps);
+
+/* Every capability by number (linux/capability.h). */
+static const char *const cap_names[] = {
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
 };
 
 static const char *const namespaces[] = {"pid", "network", "ipc", "uts", "mount", "user", "cgroup"};
@@ -420,19 +466,31 @@ static cJSON *strings(const char *const *v, size_t n) {
         return cJSON_CreateStringArray(v, (int) n);
 }
 
-static cJSON *make_mount(const char *dest, const char *type, const char *source,
-                         const char *const *options, size_t n) {
+void tender_oci_add_mount(cJSON *mounts, const char *dest, const char *type, const char *source,
+                          const char *const *options) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "destination", dest);
         cJSON_AddStringToObject(m, "type", type);
         cJSON_AddStringToObject(m, "source", source);
-        cJSON_AddItemToObject(m, "options", strings(options, n));
-        return m;
+        cJSON *o = cJSON_AddArrayToObject(m, "options");
+        for (size_t i = 0; options[i]; i++)
+                cJSON_AddItemToArray(o, cJSON_CreateString(options[i]));
+        cJSON_AddItemToArray(mounts, m);
 }
 
-#define MOUNT(d, t, s, ...)                                                                        \
-        make_mount(d, t, s, (const char *const[]){__VA_ARGS__},                                    \
-                   ELEMENTSOF(((const char *const[]){__VA_ARGS__})))
+#define MOUNT(mounts, d, t, s, ...)                                                                \
+        tender_oci_add_mount(mounts, d, t, s, (const char *const[]){__VA_ARGS__, NULL})
+
+void tender_oci_add_default_mounts(cJSON *m) {
+        MOUNT(m, "/proc", "proc", "proc", "nosuid", "noexec", "nodev");
+        MOUNT(m, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
+        MOUNT(m, "/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+              "mode=0620");
+        MOUNT(m, "/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777",
+              "size=65536k");
+        MOUNT(m, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
+        MOUNT(m, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+}
 
 static cJSON *arg(int index, double value, double two, const char *op) {
         cJSON *a = cJSON_CreateObject();
@@ -453,7 +511,7 @@ static cJSON *rule(const char *name, const char *action, cJSON *args) {
         return r;
 }
 
-static cJSON *seccomp(void) {
+cJSON *tender_oci_seccomp(void) {
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "defaultAction", "SCMP_ACT_ERRNO");
         cJSON *arches = cJSON_AddArrayToObject(s, "architectures");
@@ -498,6 +556,36 @@ static cJSON *seccomp(void) {
         return s;
 }
 
+static cJSON *cap_set(const char *const *extra, size_t n_extra) {
+        cJSON *set = strings(tender_oci_default_caps, ELEMENTSOF(tender_oci_default_caps));
+        for (size_t i = 0; i < n_extra; i++) {
+                bool seen = tender_oci_cap_is_default(extra[i]);
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = STREQ(extra[j], extra[i]);
+                if (!seen)
+                        cJSON_AddItemToArray(set, cJSON_CreateString(extra[i]));
+        }
+        return set;
+}
+
+cJSON *tender_oci_capabilities(const char *const *extra, size_t n_extra) {
+        static const char *const sets[] = {"bounding", "effective", "permitted"};
+        cJSON *caps = cJSON_CreateObject();
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+                cJSON_AddItemToObject(caps, sets[i], cap_set(extra, n_extra));
+        cJSON_AddArrayToObject(caps, "inheritable");
+        cJSON_AddArrayToObject(caps, "ambient");
+        return caps;
+}
+
+cJSON *tender_oci_masked_paths(void) {
+        return strings(masked_paths, ELEMENTSOF(masked_paths));
+}
+
+cJSON *tender_oci_readonly_paths(void) {
+        return strings(readonly_paths, ELEMENTSOF(readonly_paths));
+}
+
 static cJSON *idmap(void) {
         cJSON *list = cJSON_CreateArray();
         cJSON *m = cJSON_CreateObject();
@@ -520,13 +608,7 @@ static cJSON *process(void) {
         cJSON_AddItemToObject(p, "args", strings(args, 1));
         cJSON_AddItemToObject(p, "env", strings(env, ELEMENTSOF(env)));
         cJSON_AddStringToObject(p, "cwd", "/");
-        cJSON *caps = cJSON_AddObjectToObject(p, "capabilities");
-        static const char *const sets[] = {"bounding", "effective", "permitted"};
-        for (size_t i = 0; i < ELEMENTSOF(sets); i++)
-                cJSON_AddItemToObject(caps, sets[i],
-                                      strings(capabilities, ELEMENTSOF(capabilities)));
-        cJSON_AddArrayToObject(caps, "inheritable");
-        cJSON_AddArrayToObject(caps, "ambient");
+        cJSON_AddItemToObject(p, "capabilities", tender_oci_capabilities(NULL, 0));
         cJSON *rl = cJSON_CreateObject();
         cJSON_AddStringToObject(rl, "type", "RLIMIT_NOFILE");
         cJSON_AddNumberToObject(rl, "hard", NOFILE_LIMIT);
@@ -549,43 +631,43 @@ static cJSON *linux_section(void) {
                 cJSON_AddStringToObject(o, "type", namespaces[i]);
                 cJSON_AddItemToArray(ns, o);
         }
-        cJSON_AddItemToObject(l, "maskedPaths", strings(masked_paths, ELEMENTSOF(masked_paths)));
-        cJSON_AddItemToObject(l, "readonlyPaths",
-                              strings(readonly_paths, ELEMENTSOF(readonly_paths)));
-        cJSON_AddItemToObject(l, "seccomp", seccomp());
+        cJSON_AddItemToObject(l, "maskedPaths", tender_oci_masked_paths());
+        cJSON_AddItemToObject(l, "readonlyPaths", tender_oci_readonly_paths());
+        cJSON_AddItemToObject(l, "seccomp", tender_oci_seccomp());
         return l;
 }
 
-static char *build(void) {
+char *tender_oci_spec_default(void) {
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
         if (!o)
                 return NULL;
-        cJSON_AddStringToObject(o, "ociVersion", "1.0.2");
+        cJSON_AddStringToObject(o, "ociVersion", TENDER_OCI_VERSION);
         cJSON_AddItemToObject(o, "process", process());
         cJSON *root = cJSON_AddObjectToObject(o, "root");
         cJSON_AddStringToObject(root, "path", "rootfs");
         cJSON_AddBoolToObject(root, "readonly", true);
         cJSON_AddStringToObject(o, "hostname", "tender");
         cJSON *m = cJSON_AddArrayToObject(o, "mounts");
-        cJSON_AddItemToArray(m, MOUNT("/proc", "proc", "proc", "nosuid", "noexec", "nodev"));
-        cJSON_AddItemToArray(m, MOUNT("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755",
-                                      "size=65536k"));
-        cJSON_AddItemToArray(m, MOUNT("/dev/pts", "devpts", "devpts", "nosuid", "noexec",
-                                      "newinstance", "ptmxmode=0666", "mode=0620"));
-        cJSON_AddItemToArray(m, MOUNT("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev",
-                                      "mode=1777", "size=65536k"));
-        cJSON_AddItemToArray(m,
-                             MOUNT("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"));
-        cJSON_AddItemToArray(m, MOUNT("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"));
-        cJSON_AddItemToArray(
-                m, MOUNT("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", "size=65536k"));
+        tender_oci_add_default_mounts(m);
+        MOUNT(m, "/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", "size=65536k");
         cJSON_AddItemToObject(o, "linux", linux_section());
         return cJSON_Print(o);
 }
 
-const char *tender_rt_spec_default(void) {
-        static char *text;
-        if (!text)
-                text = build();
-        return text;
+int tender_oci_cap_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
+                if (STREQ(name, cap_names[i]))
+                        return (int) i;
+        return -1;
+}
+
+const char *tender_oci_cap_name(int cap) {
+        return cap >= 0 && (size_t) cap < ELEMENTSOF(cap_names) ? cap_names[cap] : NULL;
+}
+
+bool tender_oci_cap_is_default(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(tender_oci_default_caps); i++)
+                if (STREQ(tender_oci_default_caps[i], name))
+                        return true;
+        return false;
 }
