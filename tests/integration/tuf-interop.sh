@@ -20,7 +20,8 @@ PEERS=$SRC/tests/interop/tuf-js
 if ! cmp -s "$PEERS/package-lock.json" "$PEERS/node_modules/.tender-lock"; then # not installed
   mkdir "$WORK/peers"
   cp "$PEERS"/package.json "$PEERS"/package-lock.json "$PEERS"/*.mjs "$WORK/peers/"
-  if ! (cd "$WORK/peers" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1); then
+  # install-deps already tried with retries; once is enough here.
+  if ! (cd "$WORK/peers" && npm ci --no-audit --no-fund --fetch-retries=0 >"$WORK/npm.log" 2>&1); then
     tail -n 5 "$WORK/npm.log"
     # The registry out of reach (no network, a TLS proxy this root does not trust) is a missing
     # prerequisite; any other npm failure is the test's.
