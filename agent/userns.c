@@ -473,7 +473,7 @@ bool userns_app_needs_shift(struct tender_store *store, const char *app) {
         if (!m || st.mode == USERNS_UNAVAILABLE || tender_store_idmap_load(store, m, NULL) < 0)
                 return false;
         e = tender_idmap_find(m, app);
-        if (!e) /* allocated with owner 0: only files of host root to shift */
+        if (!e) /* allocated with owner 0 when it starts: its files are host root's */
                 return st.mode != USERNS_OFF;
         return e->files.shifting || e->files.owner != files_target(e);
 }
@@ -491,9 +491,17 @@ int userns_app_prepare(struct tender_store *store, const char *app, struct usern
                 return tender_error_set(err, TENDER_ERR_RUNTIME, EPERM,
                                         "%s: not started: user namespaces unavailable: %s", app,
                                         st.reason);
-        int r = app_entry(store, m, app, &e, err);
-        if (r < 0)
-                return r;
+        int r;
+        if (st.mode == USERNS_OFF) {
+                /* The layout before user namespaces: no range; files of a range go back. */
+                r = tender_store_idmap_load(store, m, err);
+                if (r < 0 || !(e = tender_idmap_find(m, app)))
+                        return r;
+        } else {
+                r = app_entry(store, m, app, &e, err);
+                if (r < 0)
+                        return r;
+        }
         snprintf(what, sizeof(what), "the files of %s", app);
         r = migrate(store, m, &e->files, files_target(e), what, shift_app_files, app, err);
         if (r < 0)
