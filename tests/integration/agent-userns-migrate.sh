@@ -47,9 +47,10 @@ running() { [[ $(scn_runtime state hello-1_0_0 2>/dev/null | jq -r .status) == r
 not_running() { ! running; }
 wait_for() { local i; for ((i = 0; i < 300; i++)); do "$@" && return 0; sleep 0.1; done; return 1; }
 maps_to() { [[ $(uid_map 2>/dev/null) == "0 $1 65536" ]]; }
-# crash_start POINT: tenderd with the kill point set; waits for it to kill itself.
+# crash_start POINT: tenderd with the kill point set; waits for it to kill itself (a tenderd
+# that never reaches the point is stopped after 60 s: exit 124, not 137).
 crash_start() {
-  TENDER_TEST_CRASH_AT=$1 "$TENDER_BIN/tenderd" --config "$SCN_WORK/agent.json" >>"$log" 2>&1
+  TENDER_TEST_CRASH_AT=$1 timeout 60 "$TENDER_BIN/tenderd" --config "$SCN_WORK/agent.json" >>"$log" 2>&1
   check "killed at $1" eq "$?" 137
 }
 
