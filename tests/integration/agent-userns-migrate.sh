@@ -9,7 +9,9 @@
 #   the range left), state/idmap records it done, the app runs in its namespace and writes;
 # - the fallback (TENDER_TEST_NO_IDMAP: no idmapped mounts), killed once in its layer shift: one
 #   device-wide range, said by tenderctl status and the log; the layers and the app's files move
-#   to it, the app still runs in a user namespace, and a new release's layer is extracted at it.
+#   to it, the app still runs in a user namespace, and a new release's layer is extracted at it;
+# - no user namespaces at all (TENDER_TEST_NO_USERNS): a critical log line, status says so, and
+#   the app is not started (never silently as host root).
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -123,4 +125,16 @@ check "fallback: 2.0.0 runs" eq "$(scn_current_version)" 2.0.0
 check "fallback: 2.0.0 has two layers" eq "$(ls "$store/layers/sha256" | wc -l)" 2
 check "fallback: 2.0.0's new layer extracted at the range" eq \
   "$(find "$store"/layers/sha256 -mindepth 2 -maxdepth 3 -printf '%U:%G\n' | sort -u)" "$POOL_BASE:$POOL_BASE"
+
+# 4. No user namespaces at all (TENDER_TEST_NO_USERNS): said loudly, and no app starts as host
+#    root. The container is gone first, as after a reboot.
+scn_stop_agent
+unset TENDER_TEST_NO_IDMAP
+scn_runtime delete --force hello-2_0_0 >/dev/null 2>&1
+TENDER_TEST_NO_USERNS=1 scn_start_agent
+not_started() { grep -q "hello-2_0_0: hello: not started: user namespaces unavailable" "$log"; }
+check "unavailable: the app is not started" wait_for not_started
+check "unavailable: critical in the log" contains "$(cat "$log")" "tenderd critical: User namespaces unavailable: the kernel gives no user namespace"
+check "unavailable: no container" eq "$(scn_runtime state hello-2_0_0 2>/dev/null | jq -r .status)" ""
+check "unavailable: status says so" contains "$("$TENDER_BIN/tenderctl" --socket "$SCN_WORK/control.sock" status)" "User namespaces: unavailable"
 scn_test_end
