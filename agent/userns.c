@@ -336,8 +336,7 @@ static int probe_idmapped(struct tender_store *store, char *why, size_t why_size
                 r = overlay_mount_idmapped_at(layers, ".", merged, opts, ns);
         if (r < 0)
                 snprintf(why, why_size, "overlayfs over an idmapped mount: %s", strerror(-r));
-        else if (stat(PROBE_DIR "/merged/f", &s) < 0 &&
-                 fstatat(root, PROBE_DIR "/merged/f", &s, 0) < 0) {
+        else if (fstatat(root, PROBE_DIR "/merged/f", &s, 0) < 0) {
                 r = -errno;
                 snprintf(why, why_size, "overlayfs over an idmapped mount: %s", strerror(-r));
         } else if (s.st_uid != to) {
