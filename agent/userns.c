@@ -518,30 +518,44 @@ int userns_app_prepare(struct tender_store *store, const char *app, struct usern
         return 0;
 }
 
+/* Gives rel beneath the store root owner uid:gid and mode, unless it has them already (a store
+ * made read-only or immutable under a running app then still starts it). */
+static int set_owner_mode(int root, const char *rel, uid_t uid, gid_t gid, mode_t mode) {
+        struct stat s;
+        if (fstatat(root, rel, &s, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if ((s.st_uid != uid || s.st_gid != gid) &&
+            fchownat(root, rel, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if ((s.st_mode & 07777) != mode && !S_ISLNK(s.st_mode) && fchmodat(root, rel, mode, 0) < 0)
+                return -errno;
+        return 0;
+}
+
 int userns_grant_paths(struct tender_store *store, const char *app, const char *version,
                        const struct userns_app *u, char *const *volumes, size_t n_volumes,
                        const char *lock_file, struct tender_error *err) {
         int root = tender_store_root_fd(store);
-        char rel[2 * TENDER_NAME_MAX + 32];
+        char rel[3 * TENDER_NAME_MAX + 32];
         uint32_t base = u->idmap.host_uid;
+        int r = 0;
         if (!u->enabled)
                 return 0;
-        /* Only the app's group may pass its dir: another app's root is "others" here. */
-        snprintf(rel, sizeof(rel), "apps/%s", app);
-        if (fchownat(root, rel, 0, base, AT_SYMLINK_NOFOLLOW) < 0 ||
-            fchmodat(root, rel, 0710, 0) < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "chown %s", rel);
-        for (size_t i = 0; i < 4; i++) {
-                char sub[sizeof(rel) + TENDER_NAME_MAX + 16];
-                if (i == 0 || i == 3)
-                        snprintf(sub, sizeof(sub), "apps/%s/%s", app, i ? "volumes" : "releases");
+        /* Only the app's group may pass its dir: another app's root is "others" here. The
+         * dirs beneath it on the way to the bundle and the volumes: searchable, not listable. */
+        for (size_t i = 0; i < 5 && r >= 0; i++) {
+                if (i == 0 || i == 1 || i == 4)
+                        snprintf(rel, sizeof(rel), "apps/%s%s", app,
+                                 i == 1   ? "/releases"
+                                 : i == 4 ? "/volumes"
+                                          : "");
                 else
-                        snprintf(sub, sizeof(sub), "apps/%s/releases/%s%s", app, version,
-                                 i == 2 ? "/bundle" : "");
-                if (fchmodat(root, sub, 0711, 0) < 0 && errno != ENOENT)
-                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "chmod %s",
-                                                      sub);
+                        snprintf(rel, sizeof(rel), "apps/%s/releases/%s%s", app, version,
+                                 i == 3 ? "/bundle" : "");
+                r = set_owner_mode(root, rel, 0, i == 0 ? base : 0, i == 0 ? 0710 : 0711);
         }
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "chown/chmod %s", rel);
         /* A volume made now (new, still host root's) goes to the app's root; a volume of the
          * app's files was shifted with them. */
         for (size_t i = 0; i < n_volumes; i++) {
@@ -551,7 +565,9 @@ int userns_grant_paths(struct tender_store *store, const char *app, const char *
                         return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "chown %s",
                                                       volumes[i]);
         }
-        if (lock_file && lchown(lock_file, base, base) < 0)
+        struct stat s;
+        if (lock_file && lstat(lock_file, &s) == 0 && (s.st_uid != base || s.st_gid != base) &&
+            lchown(lock_file, base, base) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "chown %s", lock_file);
         return 0;
 }
