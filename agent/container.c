@@ -57,6 +57,16 @@ static int make_paths(struct tender_store *store, const struct tender_release_ma
                 if (r < 0 || asprintf(ret_notify, "%s/%s", dir, NOTIFY_DIR) < 0)
                         return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r < 0 ? r : ENOMEM,
                                                       "notify dir of %s %s", m->app, m->version);
+                /* The app lock's mount point lies in the notify dir (both under /run/tender),
+                 * which stays host root's: made here, as the app's root in its user namespace
+                 * could not. */
+                _cleanup_free_ char *point = NULL;
+                _cleanup_close_ int pfd = -1;
+                if (asprintf(&point, "%s/%s", *ret_notify, strrchr(LOCK_APP_MOUNT, '/') + 1) < 0 ||
+                    (pfd = open(point, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+                        return tender_error_set_errno(
+                                err, TENDER_ERR_SYSTEM, point ? errno : ENOMEM,
+                                "lock mount point of %s %s", m->app, m->version);
         }
         *ret_volumes = calloc(m->n_volumes + 1, sizeof(char *));
         if (!*ret_volumes)
