@@ -250,6 +250,24 @@ static cJSON *build_linux(const struct tender_release_manifest *m, const struct 
         return TAKE_PTR(l);
 }
 
+/* In a user namespace, process.user must be one of the app's ids (docs/security.md, "User
+ * namespaces"): the runtime could not switch to it otherwise. */
+static int check_user_mapped(const cJSON *root, const struct bundle_idmap *idmap,
+                             const struct tender_release_manifest *m, struct tender_error *err) {
+        const cJSON *user = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(root, "process"), "user");
+        const char *const ids[] = {"uid", "gid"};
+        for (size_t i = 0; idmap && i < ELEMENTSOF(ids); i++) {
+                double v = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(user, ids[i]));
+                if (v >= idmap->count)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, ERANGE,
+                                                "%s %s: image.config.user %s %.0f is outside the "
+                                                "app's %u ids (apps.idRangeSize)",
+                                                m->app, m->version, ids[i], v, idmap->count);
+        }
+        return 0;
+}
+
 cJSON *bundle_build(const struct tender_release_manifest *m, const struct tender_policy *policy,
                     const struct bundle_idmap *idmap, const struct bundle_paths *paths,
                     struct tender_error *err) {
@@ -282,5 +300,7 @@ cJSON *bundle_build(const struct tender_release_manifest *m, const struct tender
         if (!l)
                 return NULL;
         cJSON_AddItemToObject(root, "linux", l);
+        if (check_user_mapped(root, idmap, m, err) < 0)
+                return NULL;
         return TAKE_PTR(root);
 }

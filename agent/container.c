@@ -22,6 +22,7 @@
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
+#include "userns.h"
 
 #define CGROUP_PARENT_MAX 256
 
@@ -56,6 +57,16 @@ static int make_paths(struct tender_store *store, const struct tender_release_ma
                 if (r < 0 || asprintf(ret_notify, "%s/%s", dir, NOTIFY_DIR) < 0)
                         return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r < 0 ? r : ENOMEM,
                                                       "notify dir of %s %s", m->app, m->version);
+                /* The app lock's mount point lies in the notify dir (both under /run/tender),
+                 * which stays host root's: made here, as the app's root in its user namespace
+                 * could not. */
+                _cleanup_free_ char *point = NULL;
+                _cleanup_close_ int pfd = -1;
+                if (asprintf(&point, "%s/%s", *ret_notify, strrchr(LOCK_APP_MOUNT, '/') + 1) < 0 ||
+                    (pfd = open(point, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+                        return tender_error_set_errno(
+                                err, TENDER_ERR_SYSTEM, point ? errno : ENOMEM,
+                                "lock mount point of %s %s", m->app, m->version);
         }
         *ret_volumes = calloc(m->n_volumes + 1, sizeof(char *));
         if (!*ret_volumes)
@@ -99,8 +110,10 @@ static int stat_devices(const struct tender_release_manifest *m, struct bundle_d
         return 0;
 }
 
-int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
-                           const struct tender_policy *policy, struct tender_error *err) {
+/* config.json with the app's user namespace u (prepared by userns_app_prepare). */
+static int write_config(struct tender_store *store, const struct tender_release_manifest *m,
+                        const struct tender_policy *policy, const struct userns_app *u,
+                        struct tender_error *err) {
         _cleanup_free_ char *json = NULL, *dir = NULL, *notify = NULL, *lock = NULL;
         _cleanup_free_ struct bundle_device *devices = NULL;
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -113,13 +126,16 @@ int container_write_config(struct tender_store *store, const struct tender_relea
         r = stat_devices(m, &devices, err);
         if (r >= 0)
                 r = make_paths(store, m, dir, &notify, &volumes, &lock, err);
+        if (r >= 0)
+                r = userns_grant_paths(store, m->app, m->version, u, volumes, m->n_volumes, lock,
+                                       err);
         if (r >= 0) {
                 struct bundle_paths paths = {.notify_dir = notify,
                                              .lock_file = lock,
                                              .volumes = (const char *const *) volumes,
                                              .cgroup_parent = cgroup_parent(),
                                              .devices = devices};
-                root = bundle_build(m, policy, NULL, &paths, err);
+                root = bundle_build(m, policy, u->enabled ? &u->idmap : NULL, &paths, err);
                 r = root ? 0 : -EINVAL;
         }
         free_volumes(volumes, m->n_volumes);
@@ -138,11 +154,44 @@ int container_write_config(struct tender_store *store, const struct tender_relea
         return 0;
 }
 
+int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
+                           const struct tender_policy *policy, struct tender_error *err) {
+        struct userns_app u;
+        int r = userns_app_prepare(store, m->app, &u, err);
+        return r < 0 ? r : write_config(store, m, policy, &u, err);
+}
+
+/* Whether dir/bundle/config.json maps ids as u says (a release written before a migration or
+ * a change of mode does not). */
+static bool config_idmap_matches(const char *dir, const struct userns_app *u) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        _cleanup_free_ char *data = NULL, *path = NULL;
+        size_t len;
+        if (asprintf(&path, "%s/bundle/config.json", dir) < 0 ||
+            tender_read_file_at(AT_FDCWD, path, RUNTIME_OUTPUT_MAX, &data, &len) < 0 ||
+            tender_json_parse(data, len, RUNTIME_OUTPUT_MAX, TENDER_JSON_MAX_DEPTH_DEFAULT, &root,
+                              NULL) < 0)
+                return false;
+        const cJSON *map = cJSON_GetArrayItem(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "linux"),
+                                                 "uidMappings"),
+                0);
+        if (!u->enabled)
+                return map == NULL;
+        return map &&
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(map, "hostID")) ==
+                       u->idmap.host_uid &&
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(map, "size")) ==
+                       u->idmap.count;
+}
+
 int container_start(const struct runtime *rt, struct tender_store *store,
-                    const struct tender_release_manifest *m, struct tender_error *err) {
+                    const struct tender_release_manifest *m, const struct tender_policy *policy,
+                    struct tender_error *err) {
         _cleanup_free_ char *dir = NULL;
         char id[CONTAINER_ID_MAX], bundle[PATH_MAX];
         struct container_state st;
+        struct userns_app u;
         int r;
 
         container_id(m->app, m->version, id);
@@ -158,7 +207,16 @@ int container_start(const struct runtime *rt, struct tender_store *store,
                 if (r < 0)
                         return r;
         }
-        r = overlay_mount(store, m, dir, err);
+        /* The user namespace follows the mode this tenderd runs in: a config.json written for
+         * another one (before a migration) is written again. */
+        r = userns_app_prepare(store, m->app, &u, err);
+        if (r >= 0 && !config_idmap_matches(dir, &u))
+                r = write_config(store, m, policy, &u, err);
+        else if (r >= 0)
+                r = userns_grant_paths(store, m->app, m->version, &u, NULL, 0, NULL, err);
+        if (r < 0)
+                return r;
+        r = overlay_mount(store, m, dir, &u, err);
         if (r < 0)
                 return r;
         snprintf(bundle, sizeof(bundle), "%s/bundle", dir);

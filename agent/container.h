@@ -20,9 +20,12 @@
 int container_write_config(struct tender_store *store, const struct tender_release_manifest *m,
                            const struct tender_policy *policy, struct tender_error *err);
 
-/* Mounts the overlay (if not mounted), creates and starts the container. */
+/* Mounts the overlay (if not mounted), creates and starts the container. config.json is written
+ * again (with policy, as container_write_config) when its user namespace is not the one the app
+ * has now (userns.h). */
 int container_start(const struct runtime *rt, struct tender_store *store,
-                    const struct tender_release_manifest *m, struct tender_error *err);
+                    const struct tender_release_manifest *m, const struct tender_policy *policy,
+                    struct tender_error *err);
 
 /* SIGTERM, up to timeout_sec for it to stop, SIGKILL; then delete and unmount its rootfs.
  * A container that does not exist is only unmounted. */

@@ -12,6 +12,7 @@
 #include "lock.h"
 #include "tender/log.h"
 #include "update.h"
+#include "userns.h"
 
 #define LOG_LINES_DEFAULT 50
 #define LOG_FIELD_MAX 4096 /* one journal field copied into a reply */
@@ -105,6 +106,10 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
         } else
                 cJSON_AddNullToObject(root, "update");
         add_progress(root, a);
+        /* How the apps are isolated (userns.h): a fallback or no isolation must show. */
+        cJSON *ns = cJSON_AddObjectToObject(root, "userNamespaces");
+        cJSON_AddStringToObject(ns, "mode", userns_mode_name(userns_mode()));
+        add_str_or_null(ns, "reason", userns_reason());
         return root;
 }
 

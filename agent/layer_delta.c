@@ -8,6 +8,7 @@
 #include "blob.h"
 #include "tender/delta.h"
 #include "tender/fileio.h"
+#include "userns.h"
 
 /* The delta blob in blobs/, fetched when missing the way a layer blob is (agent/blob.c: a
  * .part resumed, retries, progress feedback and in tenderctl status, watchdog pings), but always
@@ -53,6 +54,9 @@ static int apply(struct tender_store *store, int delta_fd, const struct tender_l
                 r = tender_error_set_errno(err, TENDER_ERR_SYSTEM, errno, "open staging dir");
         else
                 r = tender_delta_apply(delta_fd, old_fd, &d->from, tmp_fd, l, err);
+        /* Rebuilt with the archive's owners: to the layers' owner like an extraction. */
+        if (r >= 0 && (r = userns_shift_new_layer(tmp_fd)) < 0)
+                tender_error_set_errno(err, TENDER_ERR_SYSTEM, -r, "shift the rebuilt layer");
         if (r >= 0) {
                 r = tender_store_commit_layer(store, tmp, &l->diff_id);
                 if (r < 0)

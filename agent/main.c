@@ -16,6 +16,7 @@
 #include "tender/log.h"
 #include "trust.h"
 #include "update.h"
+#include "userns.h"
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -128,6 +129,8 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_warning("Store start-up scan: %s", err.message);
         else if (r > 0)
                 log_info("Store start-up scan removed %d incomplete or unreferenced entries", r);
+        /* Before any container starts: the apps' user namespaces (userns.h). */
+        userns_init(cfg, store);
         r = ddi_client_init(&a.ddi, cfg, &err);
         if (r < 0) {
                 log_error("%s", err.message);

@@ -7,6 +7,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "update.h"
+#include "userns.h"
 
 typedef int (*record_fn)(struct agent *a, struct tender_journal_record *rec, void *userdata);
 
@@ -225,8 +226,34 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
         tender_log(LOG_NOTICE, &ctx,
                    "Container %s is not running (%s), starting it (backoff %llu s)", id, why,
                    (unsigned long long) (t ? t->delay_sec : 0));
-        if (container_start(&a->runtime, a->store, m, &err) < 0)
+        if (container_start(&a->runtime, a->store, m, &a->cfg->policy, &err) < 0)
                 tender_log(LOG_ERR, &ctx, "Failed to start %s: %s", id, err.message);
+}
+
+/* An app whose files must move to another id range (a store of a release before user
+ * namespaces, a change of mode) may still run from before tenderd's restart, as host root: it is
+ * stopped so that its files can be shifted (userns_app_prepare, when it starts again below). */
+static void stop_for_shift(struct agent *a) {
+        char **apps = NULL;
+        if (tender_store_list_apps(a->store, &apps) < 0)
+                return;
+        for (size_t i = 0; apps[i]; i++) {
+                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+                _cleanup_free_ char *cur = NULL;
+                struct tender_error err = {0};
+                if (tender_store_get_current(a->store, apps[i], &cur) < 0 ||
+                    !userns_app_needs_shift(a->store, apps[i]))
+                        continue;
+                uint64_t timeout =
+                        tender_store_release_manifest(a->store, apps[i], cur, &m, &err) >= 0
+                                ? m->stop_timeout_sec
+                                : 10;
+                log_notice("%s %s: stopping it to move its files into its user namespace's ids",
+                           apps[i], cur);
+                if (container_stop(&a->runtime, a->store, apps[i], cur, timeout, &err) < 0)
+                        log_error("Failed to stop %s %s: %s", apps[i], cur, err.message);
+        }
+        tender_strv_free(apps);
 }
 
 static void start_current(struct agent *a, bool backoff) {
@@ -262,6 +289,7 @@ int agent_recover(struct agent *a) {
         if (r < 0)
                 log_error("Failed to create the journal directory: %s", strerror(-r));
         for_each_record(a, replay_one, NULL);
+        stop_for_shift(a);
         start_current(a, false);
         return 0;
 }

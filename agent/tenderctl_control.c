@@ -175,6 +175,14 @@ static void print_status(const cJSON *reply, bool tty) {
                         printf("Swap deferred: %s\n", str(u, "deferred"));
         } else
                 printf("\nUpdate: none in flight\n");
+        const cJSON *ns = cJSON_GetObjectItemCaseSensitive(reply, "userNamespaces");
+        if (cJSON_IsObject(ns)) {
+                const char *why =
+                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ns, "reason"));
+                printf("User namespaces: %s%s%s%s\n", str(ns, "mode"),
+                       STREQ(str(ns, "mode"), "shared") ? " (fallback: one device-wide range)" : "",
+                       why && *why ? ": " : "", why && *why ? why : "");
+        }
         if (cJSON_IsObject(p)) {
                 char line[256];
                 tenderctl_progress_bar(str(p, "what"), (uint64_t) num(p, "done"),

@@ -21,6 +21,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "trust.h"
+#include "userns.h"
 
 #define MESSAGE_MAX (2 * TENDER_ERROR_MESSAGE_MAX)
 
@@ -255,7 +256,13 @@ static int fetch_layer(struct update *u, const struct tender_layer *l) {
                 return tender_error_set_errno(&u->error, TENDER_ERR_SYSTEM, r, "staging dir");
         if (asprintf(&path, "%s/%s", tender_store_root(store), tmp) < 0)
                 return -ENOMEM;
-        r = tender_layer_extract(fd, path, l, &u->error);
+        /* Owned by the layers' owner (userns.h): 0, or the device-wide range's root. */
+        struct tender_extract_options xo = {.uid_offset = userns_layer_offset(),
+                                            .gid_offset = userns_layer_offset(),
+                                            .id_range = userns_layer_range()};
+        _cleanup_close_ int dest = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = dest < 0 ? tender_error_set_errno(&u->error, TENDER_ERR_SYSTEM, errno, "open %s", path)
+                     : tender_layer_extract_at(fd, dest, l, &xo, &u->error);
         if (r < 0) {
                 tender_rm_rf_at(tender_store_root_fd(store), tmp);
                 return r;
@@ -322,7 +329,7 @@ static int start_release(struct update *u, const struct tender_release_manifest 
                 if (r < 0)
                         return r;
         }
-        return container_start(&u->a->runtime, u->a->store, m, err);
+        return container_start(&u->a->runtime, u->a->store, m, &u->a->cfg->policy, err);
 }
 
 /* stop-start: the old container stops, then the new one starts. start-stop (hand-over): the
@@ -507,7 +514,16 @@ static enum tender_journal_state update_step(struct update *u, enum tender_journ
 static struct {
         int state; /* -1: no crash point */
         unsigned nth, seen;
+        char name[32]; /* a named kill point (update_crash_named), or empty */
 } crash = {.state = -1};
+
+static bool crash_named_point(const char *name) {
+        static const char *const names[] = {"migrate-begin", "migrate-file", "migrate-end"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (STREQ(name, names[i]))
+                        return true;
+        return false;
+}
 
 void update_crash_init(void) {
         const char *v = getenv("TENDER_TEST_CRASH_AT");
@@ -517,12 +533,15 @@ void update_crash_init(void) {
 
         if (!v || !*v)
                 return;
-        if (sscanf(v, "%31[a-z-]:%u", name, &nth) < 1 ||
-            tender_journal_state_from_name(name, &s) < 0 || nth == 0) {
+        if (sscanf(v, "%31[a-z-]:%u", name, &nth) < 1 || nth == 0 ||
+            (tender_journal_state_from_name(name, &s) < 0 && !crash_named_point(name))) {
                 log_warning("TENDER_TEST_CRASH_AT=%s: expected <state>[:<n>]; ignored", v);
                 return;
         }
-        crash.state = (int) s;
+        if (crash_named_point(name))
+                snprintf(crash.name, sizeof(crash.name), "%s", name);
+        else
+                crash.state = (int) s;
         crash.nth = nth;
         log_warning("Test hook: tenderd kills itself after journaling \"%s\" #%u", name, nth);
 }
@@ -531,6 +550,12 @@ static void crash_point(enum tender_journal_state s) {
         if (crash.state != (int) s || ++crash.seen != crash.nth)
                 return;
         /* SIGKILL, like a power cut for the process: no atexit, no buffers flushed. */
+        kill(getpid(), SIGKILL);
+}
+
+void update_crash_named(const char *name) {
+        if (!crash.name[0] || !STREQ(crash.name, name) || ++crash.seen != crash.nth)
+                return;
         kill(getpid(), SIGKILL);
 }
 

@@ -61,6 +61,10 @@ int update_report_final(struct agent *a, const struct tender_journal_record *rec
 /* Test hook: TENDER_TEST_CRASH_AT=<state>[:<n>] makes tenderd SIGKILL itself right after it
  * journaled the n-th transition (default 1) into <state> in this process. Read once. */
 void update_crash_init(void);
+/* The same for the named kill points outside the journal (userns.c's migration:
+ * migrate-begin, migrate-file, migrate-end): TENDER_TEST_CRASH_AT=<name>[:<n>] kills tenderd
+ * the n-th time it passes <name>. */
+void update_crash_named(const char *name);
 
 /* recovery.c. At start: replays the journal (rolls back interrupted swaps, finishes commits,
  * reports finished actions), then starts every app's current release that is not running. */

@@ -42,7 +42,7 @@
 
 static const char *const root_keys[] = {"server",      "store",  "trust",    "tuf",
                                         "runtime",     "log",    "download", "control",
-                                        "maintenance", "policy", NULL};
+                                        "maintenance", "policy", "apps",     NULL};
 static const char *const server_keys[] = {"url",
                                           "tenant",
                                           "controllerId",
@@ -492,6 +492,53 @@ static int parse_maintenance(const cJSON *root, struct tender_config *c, struct 
         return r;
 }
 
+/* apps: user namespaces and the pool of host ids the apps' ranges come from (docs/configuration.md,
+ * "apps"). The pool holds a whole number of ranges, starts above the first range (so that a range
+ * never overlaps host ids 0..rangeSize-1, which the migration shifts from) and fits in 32 bits. */
+static int parse_apps(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        static const char *const keys[] = {"userNamespaces", "idPool", "idRangeSize", NULL};
+        static const char *const pool_keys[] = {"base", "size", NULL};
+        const cJSON *o = NULL, *pool = NULL;
+        uint64_t range = TENDER_ID_RANGE_DEFAULT, base = TENDER_ID_POOL_BASE_DEFAULT,
+                 size = TENDER_ID_POOL_SIZE_DEFAULT;
+        c->apps_user_namespaces = true;
+        int r = tender_json_get_object(root, "", "apps", false, &o, err);
+        if (r >= 0)
+                r = tender_json_check_keys(o, "apps", keys, err);
+        if (r >= 0)
+                r = tender_json_get_bool(o, "apps", "userNamespaces", false,
+                                         &c->apps_user_namespaces, err);
+        if (r >= 0)
+                r = get_range(o, "apps", "idRangeSize", TENDER_ID_RANGE_DEFAULT, 1024, 1u << 24,
+                              &range, err);
+        if (r >= 0)
+                r = tender_json_get_object(o, "apps", "idPool", false, &pool, err);
+        if (r >= 0)
+                r = tender_json_check_keys(pool, "apps.idPool", pool_keys, err);
+        if (r >= 0)
+                r = get_range(pool, "apps.idPool", "base", TENDER_ID_POOL_BASE_DEFAULT, range,
+                              UINT32_MAX - 1, &base, err);
+        if (r >= 0)
+                r = get_range(pool, "apps.idPool", "size", TENDER_ID_POOL_SIZE_DEFAULT, 2 * range,
+                              UINT32_MAX, &size, err);
+        if (r >= 0 && size % range != 0)
+                r = tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                     "apps.idPool.size: must be a multiple of apps.idRangeSize "
+                                     "(%llu), got %llu",
+                                     (unsigned long long) range, (unsigned long long) size);
+        /* The last id of the pool must stay below 4294967295 ((uid_t) -1). */
+        if (r >= 0 && base + size > UINT32_MAX)
+                r = tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
+                                     "apps.idPool: base + size must be at most %u (got %llu)",
+                                     UINT32_MAX, (unsigned long long) (base + size));
+        if (r >= 0) {
+                c->apps_id_range = (uint32_t) range;
+                c->apps_id_pool_base = (uint32_t) base;
+                c->apps_id_pool_size = (uint32_t) size;
+        }
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -527,6 +574,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = tender_json_get_object(root, "", "policy", false, &policy, err);
         if (r >= 0)
                 r = tender_policy_parse(policy, &c->policy, err);
+        if (r >= 0)
+                r = parse_apps(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

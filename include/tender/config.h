@@ -15,6 +15,11 @@
 
 #define TENDER_CONFIG_PATH_DEFAULT "/etc/tender/agent.json"
 #define TENDER_CONFIG_MAX_SIZE (64 * 1024)
+/* apps.idRangeSize and apps.idPool: 65536 ids per app, 257 ranges (the device-wide range of
+ * the fallback, then one per app for TENDER_STORE_MAX_APPS apps) from host id 1000000. */
+#define TENDER_ID_RANGE_DEFAULT 65536u
+#define TENDER_ID_POOL_BASE_DEFAULT 1000000u
+#define TENDER_ID_POOL_SIZE_DEFAULT (257u * 65536u)
 
 struct tender_config {
         /* server */
@@ -63,6 +68,11 @@ struct tender_config {
         size_t n_maintenance_windows;
         /* policy: privileges and resources a release may have (tender/policy.h) */
         struct tender_policy policy;
+        /* apps: every app in its own user namespace (docs/security.md, "User namespaces") */
+        bool apps_user_namespaces;  /* default true; false: apps run as host root (loudly) */
+        uint32_t apps_id_range;     /* ids per app, default TENDER_ID_RANGE_DEFAULT */
+        uint32_t apps_id_pool_base; /* first host id of the pool */
+        uint32_t apps_id_pool_size; /* ids in the pool, a multiple of apps_id_range */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

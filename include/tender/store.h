@@ -14,6 +14,7 @@
  *   state/last-action               id of the last DDI action fully handled
  *   state/last-feedback             the final feedback sent for it
  *   state/pins/<app>                the update in flight: version, blob and layer digests
+ *   state/idmap                     the apps' host id ranges and who owns their files
  *
  * All access goes through a directory fd on the root; app, version and volume names must pass
  * tender_name_valid so that they stay one path component.
@@ -173,3 +174,48 @@ const struct tender_layer_delta *tender_store_pick_delta(const struct tender_sto
 int tender_store_plan(struct tender_store *s, const struct tender_release_manifest *m,
                       const struct tender_store_plan_options *opts, struct tender_store_plan *ret,
                       struct tender_error *err);
+
+/* User-namespace id ranges (state/idmap, docs/security.md "User namespaces"). Each app has a
+ * range of host ids [base, base + size) its container's ids 0..size-1 map to, allocated once
+ * and kept across updates and rollbacks. `owner` is the base its volumes and releases' upper and
+ * work dirs are owned by now (0: host root, as before user namespaces); while `shifting`, a
+ * shift of those files from owner to shift_to is in flight (to be redone: it is idempotent). The
+ * same pair describes the layers in layers/sha256. */
+struct tender_idmap_owner {
+        uint32_t owner;
+        bool shifting;
+        uint32_t shift_to;
+};
+
+struct tender_idmap_app {
+        char app[TENDER_NAME_MAX + 1];
+        uint32_t base;
+        struct tender_idmap_owner files;
+};
+
+struct tender_idmap {
+        struct tender_idmap_owner layers;
+        size_t n_apps;
+        struct tender_idmap_app apps[TENDER_STORE_MAX_APPS];
+};
+
+#define TENDER_STORE_IDMAP_MAX_SIZE (128 * 1024)
+
+/* Reads state/idmap; a missing file gives an empty map (layers owned by 0). A damaged one is an
+ * error (-EBADMSG): ranges must never be handed out twice. */
+int tender_store_idmap_load(const struct tender_store *s, struct tender_idmap *ret,
+                            struct tender_error *err);
+/* Writes state/idmap atomically (temp file, fsync, rename, fsync dir). */
+int tender_store_idmap_save(struct tender_store *s, const struct tender_idmap *m);
+/* The app's entry, or NULL. */
+struct tender_idmap_app *tender_idmap_find(struct tender_idmap *m, const char *app);
+/* The app's range: its entry when it has one (whatever the pool says now: a range never
+ * moves), else a new entry with the lowest free range of the pool, leaving out the pool's first
+ * range (the device-wide one, tender_idmap_shared_base). New entries have files.owner 0.
+ * -ENOSPC with a message naming apps.idPool when every range is taken. Does not save. */
+int tender_idmap_alloc(struct tender_idmap *m, const char *app, uint32_t pool_base,
+                       uint32_t pool_size, uint32_t range, struct tender_idmap_app **ret,
+                       struct tender_error *err);
+/* Drops the entries of apps that have no apps/<app> dir any more: their ranges are free again.
+ * Returns the number dropped. Does not save. */
+int tender_store_idmap_prune(const struct tender_store *s, struct tender_idmap *m);

@@ -24,6 +24,8 @@ scn_die() { printf 'scenario: %s\n' "$*" >&2; exit 1; }
 
 scn_init() {
   SCN_WORK=$(mktemp -d /tmp/tender-scenario.XXXXXX)
+  # Searchable by the apps' roots (host ids of their user namespaces) on the way to their bundles.
+  chmod 0711 "$SCN_WORK"
   mkdir -p "$SCN_WORK"/{store,runtime,logs}
   # Own cgroup parent: scenarios running side by side must not share /tender/hello-1_0_0.
   export TENDER_CGROUP_PARENT=/tender/${SCN_WORK##*/}

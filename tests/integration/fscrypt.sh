@@ -19,6 +19,8 @@ scn_init
 CTL=$TENDER_BIN/tenderctl
 
 W=$(mktemp -d /tmp/tender-fscrypt-test.XXXXXX)
+# Searchable by the apps' roots (their user namespaces' host ids) on the way to their bundles.
+chmod 0711 "$W"
 LOOP=
 scn_test_cleanup() {
   scn_cleanup # tenderd and its containers first: they hold files on the image

@@ -285,4 +285,20 @@ TEST(policy_defaults) {
         ASSERT_EQ(num(res, "pids", "limit"), 5); /* the release's own value wins */
 }
 
+/* docs/security.md, "User namespaces": an image user outside the app's range is refused. */
+TEST(user_outside_the_range) {
+        struct tender_error err = {0};
+        struct bundle_idmap map = {.host_uid = 200000, .host_gid = 200000, .count = 65536};
+        _cleanup_(cJSON_Deletep) cJSON *in = build_with(
+                "\"entrypoint\": [\"/a\"], \"user\": \"65535:65535\"", "", NULL, &map, &err);
+        ASSERT_TRUE(in != NULL);
+        ASSERT_TRUE(build_with("\"entrypoint\": [\"/a\"], \"user\": \"1000:65536\"", "", NULL, &map,
+                               &err) == NULL);
+        ASSERT_CONTAINS(err.message, "gid 65536 is outside the app's 65536 ids");
+        /* without a user namespace, any id goes */
+        _cleanup_(cJSON_Deletep) cJSON *root = build_with(
+                "\"entrypoint\": [\"/a\"], \"user\": \"1000:65536\"", "", NULL, NULL, &err);
+        ASSERT_TRUE(root != NULL);
+}
+
 TEST_MAIN()

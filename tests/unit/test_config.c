@@ -59,6 +59,37 @@ TEST(minimal_defaults) {
         ASSERT_EQ(c->log_level, LOG_INFO);
 }
 
+#define WITH_APPS(apps)                                                                            \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"apps\": " apps "}"
+
+TEST(apps_user_namespaces) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL, *d = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, &err));
+        ASSERT_TRUE(c->apps_user_namespaces);
+        ASSERT_EQ(c->apps_id_range, 65536);
+        ASSERT_EQ(c->apps_id_pool_base, 1000000);
+        ASSERT_EQ(c->apps_id_pool_size, 257u * 65536u);
+        ASSERT_OK(parse(WITH_APPS("{\"userNamespaces\": false, \"idRangeSize\": 4096,"
+                                  " \"idPool\": {\"base\": 200000, \"size\": 40960}}"),
+                        &d, &err));
+        ASSERT_FALSE(d->apps_user_namespaces);
+        ASSERT_EQ(d->apps_id_range, 4096);
+        ASSERT_EQ(d->apps_id_pool_base, 200000);
+        ASSERT_EQ(d->apps_id_pool_size, 40960);
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"base\": 0}}"), EINVAL, "apps.idPool.base");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"base\": 65535}}"), EINVAL, "apps.idPool.base");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"size\": 200000}}"), EINVAL,
+                          "apps.idPool.size: must be a multiple");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"size\": 65536}}"), EINVAL, "apps.idPool.size");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"base\": 4294000000}}"), EINVAL,
+                          "apps.idPool: base + size");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idRangeSize\": 100}"), EINVAL, "apps.idRangeSize");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"userNamespaces\": \"no\"}"), EINVAL, "apps.userNamespaces");
+        ASSERT_CONFIG_ERR(WITH_APPS("{\"idPool\": {\"start\": 1}}"), EINVAL, "apps.idPool");
+}
+
 TEST(full) {
         struct tender_error err = {0};
         _cleanup_(tender_config_freep) struct tender_config *c = NULL;
