@@ -192,16 +192,6 @@ static void build_resources(cJSON *l, const struct tender_release_manifest *m,
         build_devices(l, res, m, idmap, paths);
 }
 
-static cJSON *idmap_json(uint32_t host, uint32_t count) {
-        cJSON *list = cJSON_CreateArray();
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "containerID", 0);
-        cJSON_AddNumberToObject(o, "hostID", host);
-        cJSON_AddNumberToObject(o, "size", count);
-        cJSON_AddItemToArray(list, o);
-        return list;
-}
-
 static void add_namespace(cJSON *list, const char *type) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", type);
@@ -237,8 +227,10 @@ static cJSON *build_linux(const struct tender_release_manifest *m, const struct 
                 add_namespace(a, "network");
         if (idmap) {
                 add_namespace(a, "user");
-                cJSON_AddItemToObject(l, "uidMappings", idmap_json(idmap->host_uid, idmap->count));
-                cJSON_AddItemToObject(l, "gidMappings", idmap_json(idmap->host_gid, idmap->count));
+                cJSON_AddItemToObject(l, "uidMappings",
+                                      tender_oci_idmap(idmap->host_uid, idmap->count));
+                cJSON_AddItemToObject(l, "gidMappings",
+                                      tender_oci_idmap(idmap->host_gid, idmap->count));
         }
         build_resources(l, m, r, idmap, paths);
         snprintf(cgroup, sizeof(cgroup), "%s/%s", paths->cgroup_parent, id);

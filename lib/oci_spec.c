@@ -586,12 +586,12 @@ cJSON *tender_oci_readonly_paths(void) {
         return strings(readonly_paths, ELEMENTSOF(readonly_paths));
 }
 
-static cJSON *idmap(void) {
+cJSON *tender_oci_idmap(uint32_t host, uint32_t count) {
         cJSON *list = cJSON_CreateArray();
         cJSON *m = cJSON_CreateObject();
         cJSON_AddNumberToObject(m, "containerID", 0);
-        cJSON_AddNumberToObject(m, "hostID", ID_MAP_HOST);
-        cJSON_AddNumberToObject(m, "size", ID_MAP_SIZE);
+        cJSON_AddNumberToObject(m, "hostID", host);
+        cJSON_AddNumberToObject(m, "size", count);
         cJSON_AddItemToArray(list, m);
         return list;
 }
@@ -620,8 +620,8 @@ static cJSON *process(void) {
 
 static cJSON *linux_section(void) {
         cJSON *l = cJSON_CreateObject();
-        cJSON_AddItemToObject(l, "uidMappings", idmap());
-        cJSON_AddItemToObject(l, "gidMappings", idmap());
+        cJSON_AddItemToObject(l, "uidMappings", tender_oci_idmap(ID_MAP_HOST, ID_MAP_SIZE));
+        cJSON_AddItemToObject(l, "gidMappings", tender_oci_idmap(ID_MAP_HOST, ID_MAP_SIZE));
         cJSON *res = cJSON_AddObjectToObject(l, "resources");
         cJSON_AddNumberToObject(cJSON_AddObjectToObject(res, "memory"), "limit", MEMORY_LIMIT);
         cJSON_AddNumberToObject(cJSON_AddObjectToObject(res, "pids"), "limit", PIDS_LIMIT);

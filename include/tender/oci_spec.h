@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TENDER_OCI_VERSION "1.0.2"
 
@@ -35,6 +36,8 @@ cJSON *tender_oci_seccomp(void);
 /* linux.maskedPaths and linux.readonlyPaths. */
 cJSON *tender_oci_masked_paths(void);
 cJSON *tender_oci_readonly_paths(void);
+/* [{containerID 0, hostID host, size count}]: uidMappings or gidMappings. */
+cJSON *tender_oci_idmap(uint32_t host, uint32_t count);
 
 /* Appends {destination, type, source, options} to the mounts array; options NULL-terminated. */
 void tender_oci_add_mount(cJSON *mounts, const char *dest, const char *type, const char *source,
