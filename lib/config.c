@@ -194,8 +194,8 @@ static int parse_token_origins(const cJSON *server, struct tender_config *c,
                 snprintf(key, sizeof(key), "server.tokenOrigins[%zu]", i);
                 if (!valid_url(o) || !rest || strcspn(rest + 3, "/?#") != strlen(rest + 3) ||
                     tender_http_origin(o, norm, sizeof(norm)) < 0)
-                        return config_error(err, key,
-                                            "expected an origin, \"https://host[:port]\"", o);
+                        return config_error(err, key, "expected an origin, \"https://host[:port]\"",
+                                            o);
                 if (https && strncmp(norm, "https://", 8) != 0)
                         return config_error(err, key,
                                             "not http while server.url is https: the token "
@@ -418,8 +418,8 @@ static int parse_download(const cJSON *root, struct tender_config *c, struct ten
         /* From https, never down to http (docs/downloads.md, "Credentials"). */
         if (r >= 0 && c->download_allow_http_redirects &&
             strncmp(c->server_url, "https://", 8) == 0)
-                r = config_error(err, "download.allowHttpRedirects",
-                                 "not with an https server.url", NULL);
+                r = config_error(err, "download.allowHttpRedirects", "not with an https server.url",
+                                 NULL);
         if (r >= 0)
                 r = get_range(d, "download", "retryAttempts", DEFAULT_RETRY_ATTEMPTS, 1,
                               CONFIG_RETRY_ATTEMPTS_MAX, &c->download_retry_attempts, err);

@@ -793,8 +793,7 @@ int tender_http_send_json(struct tender_http *h, const char *method, const char 
                                         method ? method : "(null)");
         /* "Expect:" suppresses the 100-continue round trip for small bodies. */
         if (headers_new(auth_for(h, url, h->auth_header), "Content-Type: application/json",
-                        "Expect:", NULL,
-                        &headers) < 0)
+                        "Expect:", NULL, &headers) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         r = http_prepare(h, &x, headers);
         if (r < 0)
@@ -986,9 +985,9 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
                 resume_headers(fd, dirfd, have, &c, &range_hdr, &if_range_hdr);
                 /* The rest of the blob at the slowest average speed still accepted. */
                 x.deadline_sec = h->request_timeout_sec + (d->size - have) / h->min_avg_speed;
-                if (headers_new(auth_for(h, d->url, d->auth_header ? d->auth_header
-                                                                   : h->auth_header),
-                                range_hdr, if_range_hdr, NULL, &headers) < 0)
+                if (headers_new(
+                            auth_for(h, d->url, d->auth_header ? d->auth_header : h->auth_header),
+                            range_hdr, if_range_hdr, NULL, &headers) < 0)
                         r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
                 else
                         r = http_prepare(h, &x, headers);

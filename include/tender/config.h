@@ -17,13 +17,13 @@
 
 struct tender_config {
         /* server */
-        char *server_url;           /* required, http:// or https:// */
-        char *tenant;               /* default "DEFAULT" */
-        char *controller_id;        /* required, [A-Za-z0-9._-] */
-        char *target_token;         /* optional, sent as "Authorization: TargetToken ..." */
-        char *gateway_token;        /* optional, "...: GatewayToken ..."; not with target_token */
-        uint64_t poll_interval_sec; /* default 300; the server's polling.sleep overrides it */
-        uint64_t http_timeout_sec;  /* default 30, applies to each request's connect+idle */
+        char *server_url;             /* required, http:// or https:// */
+        char *tenant;                 /* default "DEFAULT" */
+        char *controller_id;          /* required, [A-Za-z0-9._-] */
+        char *target_token;           /* optional, sent as "Authorization: TargetToken ..." */
+        char *gateway_token;          /* optional, "...: GatewayToken ..."; not with target_token */
+        uint64_t poll_interval_sec;   /* default 300; the server's polling.sleep overrides it */
+        uint64_t http_timeout_sec;    /* default 30, applies to each request's connect+idle */
         uint64_t request_timeout_sec; /* default 60: the whole of each small request */
         /* Origins ("https://host:port", normalised) other than server.url's that may receive the
          * token with artifact downloads; NULL-terminated, NULL when none. */

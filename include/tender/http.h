@@ -26,12 +26,12 @@ struct tender_http_options {
         const char *ca_file; /* NULL: the system's CA bundle; else this PEM file is the only
                               * trust anchor (the system's CA directory is not consulted) */
         const char
-                *auth_header;   /* full header line, e.g. "Authorization: TargetToken x", or NULL */
-        uint64_t timeout_sec;   /* connect timeout and low-speed abort window; 0 = 30 */
+                *auth_header; /* full header line, e.g. "Authorization: TargetToken x", or NULL */
+        uint64_t timeout_sec; /* connect timeout and low-speed abort window; 0 = 30 */
         uint64_t request_timeout_sec;   /* total deadline of get and send_json; 0 = 60 */
         uint64_t min_avg_bytes_per_sec; /* a download's deadline: request_timeout_sec plus its
                                          * remaining size at this rate; 0 = 4096 */
-        const char *user_agent; /* NULL: "tender/<version>" */
+        const char *user_agent;         /* NULL: "tender/<version>" */
 
         /* Transfer limits. */
         uint64_t low_speed_bytes_per_sec; /* abort when slower than this for timeout_sec; 0 = 1 */
