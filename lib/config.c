@@ -192,7 +192,9 @@ static int parse_token_origins(const cJSON *server, struct tender_config *c,
                 char *o = c->token_origins[i], norm[CONFIG_ORIGIN_MAX];
                 const char *rest = strstr(o, "://");
                 snprintf(key, sizeof(key), "server.tokenOrigins[%zu]", i);
-                if (!valid_url(o) || !rest || strcspn(rest + 3, "/?#") != strlen(rest + 3) ||
+                size_t host_len = rest ? strcspn(rest + 3, "/?#") : 0;
+                if (!valid_url(o) || !rest ||
+                    (rest[3 + host_len] && !STREQ(rest + 3 + host_len, "/")) ||
                     tender_http_origin(o, norm, sizeof(norm)) < 0)
                         return config_error(err, key, "expected an origin, \"https://host[:port]\"",
                                             o);
