@@ -50,7 +50,7 @@ mkdir -p "$certs"
   >"$SCN_WORK/logs/peer.log" 2>&1 &
 PEER_PID=$!
 for ((i = 0; i < 200; i++)); do [[ -s $SCN_WORK/ports ]] && break; sleep 0.1; done
-read -r PORT_A PORT_B PORT_C <"$SCN_WORK/ports" || fail "the peer did not start: $(cat "$SCN_WORK/logs/peer.log")"
+read -r PORT_A PORT_B _ <"$SCN_WORK/ports" || fail "the peer did not start: $(cat "$SCN_WORK/logs/peer.log")"
 CTL=http://127.0.0.1:$PORT_B/_peer
 TOKEN=tok-$RANDOM$RANDOM
 
@@ -71,6 +71,10 @@ JSON
 }
 ctl() { "$TENDER_BIN/tenderctl" --socket "$SCN_WORK/control.sock" "$@"; }
 app_pid() { scn_runtime state hello-1_0_0 2>/dev/null | jq -r .pid 2>/dev/null; }
+# the pid of the app's container when it runs, else "stopped"
+running_pid() {
+  scn_runtime state hello-1_0_0 2>/dev/null | jq -r 'if .status == "running" then .pid else "stopped" end' 2>/dev/null
+}
 # status answered by tenderd itself, not by tenderctl's fallback to the store
 status_answers() {
   local err
@@ -78,6 +82,22 @@ status_answers() {
   lacks "$err" "does not answer"
 }
 alive() { kill -0 "$SCN_AGENT_PID" 2>/dev/null; }
+# stop_agent: SIGTERM, and whether tenderd exited; after 60 s (a hang guard, not a threshold) it
+# is killed and this fails. Leaves the exit status in $rc.
+stop_agent() {
+  local i
+  kill -TERM "$SCN_AGENT_PID"
+  for ((i = 0; i < 600; i++)); do alive || break; sleep 0.1; done
+  if alive; then
+    kill -KILL "$SCN_AGENT_PID"
+    wait "$SCN_AGENT_PID" 2>/dev/null
+    SCN_AGENT_PID=
+    return 1
+  fi
+  wait "$SCN_AGENT_PID" 2>/dev/null
+  rc=$?
+  SCN_AGENT_PID=
+}
 log_since() { tail -c +"$(($1 + 1))" "$SCN_WORK/logs/tenderd.log"; }
 log_size() { stat -c %s "$SCN_WORK/logs/tenderd.log"; }
 # wait_verdict: the peer's verdict once the device is done with the case (or after 120 s)
@@ -125,7 +145,7 @@ check "catalogue: 1.0.0 still current" eq "$(scn_current_version)" 1.0.0
 
 # 3. A reply trickled at 2 bytes/s with a deadline of an hour: supervision, status and SIGTERM
 # do not wait for it.
-scn_stop_agent
+check "catalogue: SIGTERM ends tenderd" stop_agent
 write_config 3600
 curl -fsS -X POST "$CTL/case?name=final-poll-trickle-forever" >/dev/null
 off=$(log_size)
@@ -133,20 +153,18 @@ scn_start_agent
 for ((i = 0; i < 600; i++)); do [[ $(curl -fsS "$CTL/trickling") -ge 1 ]] && break; sleep 0.2; done
 check "trickle: the poll is being trickled" ge "$(curl -fsS "$CTL/trickling")" 1
 kill -KILL "$pid"
+for ((i = 0; i < 600; i++)); do [[ $(running_pid) == stopped ]] && break; sleep 0.1; done
+check "trickle: the app's process is gone" eq "$(running_pid)" stopped
 for ((i = 0; i < 600; i++)); do
-  new=$(app_pid)
-  [[ -n $new && $new != null && $new != "$pid" && $new != 0 ]] && break
+  new=$(running_pid)
+  [[ $new =~ ^[0-9]+$ && $new != "$pid" ]] && break
   sleep 0.2
 done
-check "trickle: the crashed app was restarted meanwhile" test -n "$new" -a "$new" != "$pid" -a "$new" != null
+check "trickle: the crashed app was restarted meanwhile" test "$new" != stopped -a "$new" != "$pid"
 check "trickle: still trickling" ge "$(curl -fsS "$CTL/trickling")" 1
 check "trickle: status answers" status_answers
-kill -TERM "$SCN_AGENT_PID"
-for ((i = 0; i < 600; i++)); do alive || break; sleep 0.1; done # hang guard only
-check "trickle: SIGTERM ended tenderd" test "$(alive && echo running || echo exited)" = exited
-wait "$SCN_AGENT_PID" 2>/dev/null
-rc=$?
-SCN_AGENT_PID=
+rc=
+check "trickle: SIGTERM ended tenderd" stop_agent
 check "trickle: tenderd exited cleanly" eq "$rc" 0
 check "trickle: the log says the poll was stopped" contains "$(log_since "$off")" "stopped"
 
