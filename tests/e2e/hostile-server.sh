@@ -12,7 +12,9 @@
 # status`, and the app keeps its process.
 # Then, with a request deadline of an hour, a poll reply trickled at 2 bytes/s: a crashed app is
 # restarted and status answers while it trickles, and SIGTERM ends tenderd (a hang guard only).
-# Last, `tenderd --once` on a deploymentBase it cannot use reports it and exits non-zero.
+# The same during a blob download: SIGTERM leaves the update journaled at "downloading", with no
+# failure reported. Last, `tenderd --once` on a deploymentBase it cannot use reports it and exits
+# non-zero.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -168,7 +170,23 @@ check "trickle: SIGTERM ended tenderd" stop_agent
 check "trickle: tenderd exited cleanly" eq "$rc" 0
 check "trickle: the log says the poll was stopped" contains "$(log_since "$off")" "stopped"
 
-# 4. --once with a deploymentBase it cannot use: reported, and the exit status says so.
+# 4. The same during a download of an update: SIGTERM stops it, the update stays journaled
+# where it was (downloading) to resume at the next start, and no failure is reported.
+curl -fsS -X POST "$CTL/case?name=final-art-trickle" >/dev/null
+off=$(log_size)
+scn_start_agent
+for ((i = 0; i < 600; i++)); do [[ $(curl -fsS "$CTL/seen?prefix=/arttrickle/") -ge 1 ]] && break; sleep 0.2; done
+check "download stopped: the blob is being trickled" ge "$(curl -fsS "$CTL/seen?prefix=/arttrickle/")" 1
+rc=
+check "download stopped: SIGTERM ended tenderd" stop_agent
+check "download stopped: tenderd exited cleanly" eq "$rc" 0
+check "download stopped: the update stays journaled at downloading" eq \
+  "$(jq -r .state "$SCN_WORK"/store/journal/*.json 2>&1)" downloading
+check "download stopped: no failure reported" eq "$(curl -fsS "$CTL/verdict" | jq -r .closed)" 0
+check "download stopped: the log says it resumes" contains "$(log_since "$off")" "resumes at the next start"
+check "download stopped: 1.0.0 still current" eq "$(scn_current_version)" 1.0.0
+
+# 5. --once with a deploymentBase it cannot use: reported, and the exit status says so.
 write_config 5
 curl -fsS -X POST "$CTL/case?name=final-once-name-missing" >/dev/null
 "$TENDER_BIN/tenderd" --once --config "$SCN_WORK/agent.json" >>"$SCN_WORK/logs/tenderd.log" 2>&1

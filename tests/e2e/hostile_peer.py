@@ -13,8 +13,9 @@ Every request is recorded with the listener and its Authorization header.
 Control (on B): POST /_peer/case?name=N makes case N active (GET /_peer/cases lists them, one
 "name<TAB>expected log text" a line); GET /_peer/verdict says whether the device is done with
 the active case (it polled again after the hostile reply, and sent the feedback the case
-expects) and lists what went wrong ("problems"); GET /_peer/trickling says whether a trickled
-reply is being sent now.
+expects) and lists what went wrong ("problems"); GET /_peer/trickling says how many trickled
+replies are being sent now; GET /_peer/seen?prefix=P counts the case's requests to paths
+starting with P.
 
 A case is a hostile poll reply, or a poll reply linking to a hostile deploymentBase (hawkBit's
 documented shape with one field wrong), artifact links to other schemes and origins, redirects,
@@ -230,7 +231,7 @@ def build_cases(v2):
              feedback="failure", detail="deployment.download", aid=9600))
 
     # Artifact links of the real hello 2.0.0 (verified through TUF), each one hostile.
-    def art_case(name, links, log, **kw):
+    def art_case(name, links, log, feedback="failure", **kw):
         aid = NEXT_ID[0]
         NEXT_ID[0] += 1
 
@@ -241,7 +242,7 @@ def build_cases(v2):
                 a["_links"] = links(a["_path"])
                 a.pop("_path")
             return json.dumps(d).encode()
-        add(Case(name, log, poll=lambda: dep_link(aid), dep=make, feedback="failure", aid=aid, **kw))
+        add(Case(name, log, poll=lambda: dep_link(aid), dep=make, feedback=feedback, aid=aid, **kw))
     art_case("art-download-http-only", lambda p: {"download-http": {"href": url("B", "/art/" + p)}},
              "no https link", detail="no https link", forbid=("B",))
     art_case("art-download-is-http", lambda p: {"download": {"href": url("B", "/art/" + p)}},
@@ -259,6 +260,8 @@ def build_cases(v2):
              "timed out", detail="timed out")
     # For the test's last steps, not the catalogue loop.
     add(Case("final-poll-trickle-forever", "stopped", poll=lambda: EMPTY_POLL, trickle=True))
+    art_case("final-art-trickle", lambda p: {"download": {"href": url("A", "/arttrickle/" + p)}},
+             "resumes at the next start", feedback=None)
     dep_case("final-once-name-missing", lambda d: d["deployment"]["chunks"][0].pop("name"),
              detail="deployment.chunks[0].name")
 
@@ -352,6 +355,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, b"garbage", "application/octet-stream")
         if path.startswith("/artstall/"):
             return self.stall(b"")
+        if path.startswith("/arttrickle/"):  # shorter than any blob: it would never verify
+            return self.trickle(b"x" * 200)
         if case is not None and path == CONTROLLER and method == "GET":
             return self.case_poll(case)
         if case is not None and "/deploymentBase/" in path and method == "GET":
@@ -396,7 +401,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with LOCK:
-            STATE["trickling"] += 1
+            STATE["trickling"] += 1  # /_peer/trickling
         try:
             deadline = time.monotonic() + MAX_TRICKLE_SEC
             for i in range(0, len(body), 2):
@@ -463,6 +468,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_peer/trickling":
             with LOCK:
                 return self.reply(200, str(STATE["trickling"]).encode(), "text/plain")
+        if path == "/_peer/seen":
+            prefix = query["prefix"][0]
+            with LOCK:
+                n = sum(1 for r in STATE["records"] if r["path"].startswith(prefix))
+            return self.reply(200, str(n).encode(), "text/plain")
         if path == "/_peer/verdict":
             return self.reply(200, json.dumps(verdict()).encode())
         return self.reply(404, b"{}")
