@@ -172,6 +172,23 @@ TEST(artifact_url_never_downgrades) {
         ASSERT_TRUE(tender_ddi_artifact_url(&a, false) == NULL); /* get_link refuses it anyway */
 }
 
+/* The id of a deploymentBase tenderd cannot use, so that it can still be reported. */
+TEST(action_id_of_an_unusable_document) {
+        static const char broken[] = "{\"id\":\"77\",\"deployment\":{\"chunks\":5}}";
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        _cleanup_free_ char *id = NULL, *num = NULL;
+        char *none = NULL;
+        ASSERT_TRUE(parse_dep(broken, &d, NULL) < 0);
+        ASSERT_OK(tender_ddi_action_id(broken, strlen(broken), &id));
+        ASSERT_STREQ(id, "77");
+        ASSERT_OK(tender_ddi_action_id("{\"id\":12}", 9, &num));
+        ASSERT_STREQ(num, "12");
+        ASSERT_ERR(tender_ddi_action_id("<html>", 6, &none), EINVAL);
+        ASSERT_ERR(tender_ddi_action_id("{\"id\":{}}", 9, &none), EINVAL);
+        ASSERT_ERR(tender_ddi_action_id("[1]", 3, &none), EINVAL);
+        ASSERT_TRUE(none == NULL);
+}
+
 TEST(installed_base_documented) {
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
         static const char doc[] =
