@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "tender/fileio.h"
+#include "tender/json.h"
 #include "tender/log.h"
 #include "tender/registry.h"
 
@@ -15,16 +16,17 @@
  * change meanwhile), so that a registry token serves every later blob too. Kept here rather
  * than in struct agent: only this file uses them. */
 static struct {
-        const struct tender_config *cfg; /* what they were made from; NULL: not yet */
-        struct tender_http *http;
+        const struct tender_config *cfg;  /* what they were made from; NULL: not yet */
+        struct tender_http *http;         /* the registry's */
         struct tender_registry *registry; /* NULL: blobs from DDI artifact URLs */
-        char *ddi_auth;                   /* the target token header, for DDI artifacts only */
+        struct tender_http *ddi; /* DDI artifacts: the token, to the server's origins only */
+        bool https;              /* server.url is https: only https artifact links */
 } sources;
 
 static void sources_done(void) {
         tender_registry_free(sources.registry);
         tender_http_free(sources.http);
-        free(sources.ddi_auth);
+        tender_http_free(sources.ddi);
         sources = (typeof(sources)){0};
 }
 
@@ -84,7 +86,9 @@ static int make_registry(const struct tender_config *cfg, struct tender_error *e
 }
 
 static int sources_init(const struct tender_config *cfg, struct tender_error *err) {
+        _cleanup_free_ char *auth = NULL;
         struct tender_http_options opts;
+        char **origins = NULL;
         int r;
 
         if (sources.cfg == cfg)
@@ -94,10 +98,19 @@ static int sources_init(const struct tender_config *cfg, struct tender_error *er
         r = tender_http_new(&opts, &sources.http);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "blob HTTP client");
-        if (ddi_auth_header(cfg, &sources.ddi_auth) < 0) {
+        r = ddi_auth_header(cfg, &auth);
+        if (r >= 0)
+                r = ddi_auth_origins(cfg, &origins);
+        opts.auth_header = auth;
+        opts.auth_origins = (const char *const *) origins;
+        if (r >= 0)
+                r = tender_http_new(&opts, &sources.ddi);
+        tender_strv_free(origins);
+        if (r < 0) {
                 sources_done();
-                return -ENOMEM;
+                return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "blob HTTP client");
         }
+        sources.https = strncmp(cfg->server_url, "https://", 8) == 0;
         if (cfg->registry_url && (r = make_registry(cfg, err)) < 0) {
                 sources_done();
                 return r;
@@ -190,20 +203,25 @@ static int fetch_from_ddi(const struct blob_request *req, int dirfd, const char 
                           struct tender_error *err) {
         const struct tender_ddi_artifact *art =
                 req->chunk ? tender_ddi_chunk_artifact(req->chunk, p->digest) : NULL;
-        if (!art || !art->url)
+        const char *url = art ? tender_ddi_artifact_url(art, !sources.https) : NULL;
+        if (!art || (!art->url && !art->url_http))
                 return tender_error_set(err, TENDER_ERR_SERVER, ENOENT,
                                         "the deployment offers no artifact %s", p->digest);
+        if (!url)
+                return tender_error_set(err, TENDER_ERR_SERVER, EPROTO,
+                                        "artifact %s: no https link (server.url is https and "
+                                        "tenderd never goes down to http)",
+                                        p->digest);
         tender_log(LOG_INFO, req->log, "Downloading blob %s (%llu bytes)", p->digest,
                    (unsigned long long) req->layer->size);
         struct tender_download d = {
-                .url = art->url,
+                .url = url,
                 .digest = req->layer->digest,
                 .size = req->layer->size,
                 .progress = on_progress,
                 .userdata = p,
-                .auth_header = sources.ddi_auth,
         };
-        return tender_http_download_retry(sources.http, &d, dirfd, name, policy, err);
+        return tender_http_download_retry(sources.ddi, &d, dirfd, name, policy, err);
 }
 
 int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_error *err) {

@@ -125,6 +125,21 @@ bool control_wait(uint64_t sec) {
         return stop_signal != 0;
 }
 
+bool control_transfer_tick(_unused_ void *userdata) {
+        static bool supervising; /* agent_supervise's own transfers (none today) do not recurse */
+        struct agent *a = ctl.a;
+        control_watchdog_ping();
+        if (stop_signal)
+                return true;
+        if (a && a->supervise_in_transfers && !a->swapping && !supervising &&
+            agent_supervise_due_sec() == 0) {
+                supervising = true;
+                agent_supervise(a);
+                supervising = false;
+        }
+        return stop_signal != 0;
+}
+
 bool control_take_check(void) {
         pthread_mutex_lock(&ctl.mutex);
         bool c = ctl.check;

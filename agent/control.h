@@ -52,6 +52,12 @@ void control_publish_update(const char *app, const char *version, const char *st
                             const char *action_id);
 void control_publish_note(const char *note);
 
+/* The tick of every HTTP transfer of tenderd (tender_http_options.tick), about once a second on
+ * the main thread: pings the watchdog, runs the restart policy when it is due (see
+ * struct agent.supervise_in_transfers), and returns true, which stops the transfer, once a stop
+ * signal came. So a slow or silent server holds up neither supervision nor SIGTERM. */
+bool control_transfer_tick(void *userdata);
+
 /* WATCHDOG=1 when systemd asked for it (WatchdogSec=) and half its period passed since the
  * last ping; cheap, called from the main loop and the update's steps. */
 void control_watchdog_ping(void);

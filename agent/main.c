@@ -26,7 +26,8 @@ static void usage(FILE *f) {
                 "      --log-level LEVEL  error, warning, notice, info or debug\n");
 }
 
-/* One poll; returns the next interval, or a negative errno when the poll itself failed. */
+/* One poll; returns the next interval, or a negative errno when the poll itself failed or its
+ * deployment could not be used (or reported). */
 static int poll_once(struct agent *a, uint64_t *interval) {
         _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
         struct tender_error err = {0};
@@ -34,7 +35,10 @@ static int poll_once(struct agent *a, uint64_t *interval) {
         if (r < 0) {
                 /* Nothing new from the server: a deferred swap still waits, for the same reason,
                  * and status still says so. */
-                log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
+                if (r == -ECANCELED)
+                        log_info("Poll of %s stopped: tenderd is stopping", a->ddi.controller_url);
+                else
+                        log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
                 return r;
         }
         gate_poll_begins(); /* a deferred swap is seen again by this poll if it still waits */
@@ -56,6 +60,7 @@ static int poll_once(struct agent *a, uint64_t *interval) {
                 if (r >= 0 && p->config_data &&
                     ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
                         log_warning("Failed to send configData: %s", err.message);
+                return r < 0 ? r : 0;
         }
         return 0;
 }
@@ -156,6 +161,7 @@ static int run(const struct tender_config *cfg, bool once) {
                           cfg->control_socket, err.message);
         /* READY=1 only after the journal replay: the device runs a settled version then. */
         agent_recover(&a);
+        a.supervise_in_transfers = true; /* the replay is done: restarts may run in transfers */
         notify_status(true, "polling");
         log_info("tenderd %s started: controller %s, store %s, TUF metadata %s (root version "
                  "%llu)",

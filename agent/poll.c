@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "control.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
@@ -29,6 +30,8 @@ void ddi_http_options(const struct tender_config *cfg, struct tender_http_option
         *ret = (struct tender_http_options){
                 .ca_file = cfg->download_ca_file,
                 .timeout_sec = cfg->http_timeout_sec,
+                .request_timeout_sec = cfg->request_timeout_sec,
+                .min_avg_bytes_per_sec = cfg->download_min_avg_bytes_per_sec,
                 .low_speed_bytes_per_sec = cfg->download_low_speed_bytes_per_sec,
                 .max_recv_bytes_per_sec = cfg->download_max_bytes_per_sec,
                 .pinned_public_key = cfg->download_pinned_public_key,
@@ -36,21 +39,59 @@ void ddi_http_options(const struct tender_config *cfg, struct tender_http_option
                 .client_key = cfg->download_client_key,
                 .max_redirects = (unsigned) cfg->download_max_redirects,
                 .redirect_protocols = cfg->download_allow_http_redirects ? "http,https" : "https",
+                /* SIGTERM, supervision and the watchdog go on while the server is slow. */
+                .tick = control_transfer_tick,
         };
+}
+
+int ddi_auth_origins(const struct tender_config *cfg, char ***ret) {
+        size_t n = tender_strv_length(cfg->token_origins);
+        char origin[512], **v = calloc(n + 2, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        int r = tender_http_origin(cfg->server_url, origin, sizeof(origin));
+        if (r >= 0 && !(v[0] = strdup(origin)))
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (!(v[i + 1] = strdup(cfg->token_origins[i])))
+                        r = -ENOMEM;
+        if (r < 0) {
+                tender_strv_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+int ddi_check_link(const struct ddi_client *c, const char *what, const char *url,
+                   struct tender_error *err) {
+        if (c->https && strncmp(url, "https://", 8) != 0)
+                return tender_error_set(err, TENDER_ERR_SERVER, EPROTO,
+                                        "%s %s: refused, server.url is https and tenderd never "
+                                        "goes down to http",
+                                        what, url);
+        return 0;
 }
 
 int ddi_client_init(struct ddi_client *c, const struct tender_config *cfg,
                     struct tender_error *err) {
         _cleanup_free_ char *auth = NULL;
+        char **origins = NULL;
         struct tender_http_options opts;
         int r;
 
-        *c = (struct ddi_client){0};
+        *c = (struct ddi_client){.https = strncmp(cfg->server_url, "https://", 8) == 0};
         if (ddi_auth_header(cfg, &auth) < 0)
                 return -ENOMEM;
+        r = ddi_auth_origins(cfg, &origins);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_CONFIG, r, "server.url %s",
+                                              cfg->server_url);
         ddi_http_options(cfg, &opts);
         opts.auth_header = auth;
+        opts.auth_origins = (const char *const *) origins;
         r = tender_http_new(&opts, &c->http);
+        tender_strv_free(origins);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_NETWORK, r, "HTTP client setup");
         r = tender_ddi_controller_url(cfg->server_url, cfg->tenant ? cfg->tenant : "DEFAULT",
@@ -87,25 +128,36 @@ static int parse_cancel(const char *data, size_t len, void *ret, struct tender_e
 /* GETs a DDI document of at most TENDER_DDI_MAX_SIZE bytes and parses it; a parse error is
  * prefixed with what (when not NULL), so the server's feedback names the document. */
 static int ddi_get_json(struct ddi_client *c, const char *href, ddi_parse_fn parse,
-                        const char *what, void *ret, struct tender_error *err) {
+                        const char *what, void *ret, char **ret_action_id,
+                        struct tender_error *err) {
         _cleanup_free_ char *body = NULL;
         size_t len = 0;
-        int r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
+        int r = ddi_check_link(c, what ? what : "controller", href, err);
+        if (r < 0)
+                return r;
+        r = tender_http_get(c->http, href, TENDER_DDI_MAX_SIZE, &body, &len, err);
         if (r < 0)
                 return r;
         r = parse(body, len, ret, err);
+        if (r < 0 && ret_action_id && r != -ENOMEM)
+                (void) tender_ddi_action_id(body, len, ret_action_id);
         if (r < 0 && what)
                 return tender_error_prefix(err, "%s", what);
         return r;
 }
 
 int ddi_poll(struct ddi_client *c, struct tender_ddi_poll **ret, struct tender_error *err) {
-        return ddi_get_json(c, c->controller_url, parse_poll, NULL, ret, err);
+        return ddi_get_json(c, c->controller_url, parse_poll, NULL, ret, NULL, err);
 }
 
 int ddi_get_deployment(struct ddi_client *c, const char *href, struct tender_ddi_deployment **ret,
                        struct tender_error *err) {
-        return ddi_get_json(c, href, parse_deployment, "deploymentBase", ret, err);
+        return ddi_get_json(c, href, parse_deployment, "deploymentBase", ret, NULL, err);
+}
+
+int ddi_fetch_deployment(struct ddi_client *c, const char *href, struct tender_ddi_deployment **ret,
+                         char **ret_action_id, struct tender_error *err) {
+        return ddi_get_json(c, href, parse_deployment, "deploymentBase", ret, ret_action_id, err);
 }
 
 int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, const char *json,
@@ -114,6 +166,9 @@ int ddi_send_feedback_json(struct ddi_client *c, const char *deployment_base, co
         int r = tender_ddi_feedback_url(deployment_base, &url);
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SERVER, r, "feedback URL");
+        r = ddi_check_link(c, "feedback", url, err);
+        if (r < 0)
+                return r;
         return tender_http_send_json(c->http, "POST", url, json, err);
 }
 
@@ -141,7 +196,7 @@ int ddi_send_proceeding(struct ddi_client *c, const char *deployment_base, const
 
 int ddi_get_cancel(struct ddi_client *c, const char *href, struct tender_ddi_cancel **ret,
                    struct tender_error *err) {
-        return ddi_get_json(c, href, parse_cancel, "cancelAction", ret, err);
+        return ddi_get_json(c, href, parse_cancel, "cancelAction", ret, NULL, err);
 }
 
 int ddi_send_cancel_feedback(struct ddi_client *c, const char *href, const char *action_id,
@@ -233,6 +288,9 @@ int ddi_send_config_data(struct ddi_client *c, const char *href, const struct te
         for (size_t i = 0; i < n_versions; i++)
                 free(versions[i]);
         tender_strv_free(apps);
+        if (r < 0)
+                return r;
+        r = ddi_check_link(c, "configData", href, err);
         if (r < 0)
                 return r;
         return tender_http_send_json(c->http, "PUT", href, json, err);

@@ -563,6 +563,8 @@ void update_crash_named(const char *name) {
 static int transition(struct update *u, enum tender_journal_state s) {
         struct tender_journal_record *rec = u->rec;
         rec->state = s;
+        /* From the swap to the end the containers are the update's (control_transfer_tick). */
+        u->a->swapping = s >= TENDER_JOURNAL_SWAPPING && !tender_journal_state_is_final(s);
         free(rec->message);
         rec->message = u->message[0] ? strdup(u->message) : NULL;
         if (s == TENDER_JOURNAL_COMMITTED)
@@ -585,6 +587,15 @@ static int transition(struct update *u, enum tender_journal_state s) {
                 tender_log(LOG_ERR, &u->log, "Failed to write the journal: %s", strerror(-r));
         crash_point(s);
         return r;
+}
+
+/* A step that failed only because tenderd is stopping (its transfer was cut short): not a
+ * failure of the update, which stays journaled where it was, like after a power cut. */
+static bool stopped(const struct update *u) {
+        if (!control_stop_signal() || u->error.errnum != ECANCELED)
+                return false;
+        tender_log(LOG_NOTICE, &u->log, "Stopping: the update resumes at the next start");
+        return true;
 }
 
 enum tender_journal_state update_run(struct agent *a, struct tender_journal_record *rec,
@@ -621,6 +632,10 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
                 if (tender_journal_state_is_final(s))
                         break;
                 s = update_step(&u, s);
+                if (s == TENDER_JOURNAL_FAILED && stopped(&u)) {
+                        update_done(&u);
+                        return rec->state; /* as journaled: it resumes at the next start */
+                }
         }
         if (s == TENDER_JOURNAL_COMMITTED && commit(&u) < 0) {
                 /* The store did not take the release as current, so the next start would run the
@@ -688,7 +703,8 @@ int update_report_final(struct agent *a, const struct tender_journal_record *rec
         cancel_reject_pending(a, rec);
         r = rec->deployment_base ? ddi_send_feedback_json(&a->ddi, rec->deployment_base, json, &err)
                                  : tender_error_set(&err, TENDER_ERR_SERVER, ENOENT, "no URL");
-        if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EACCES || r == -ENOMEM) {
+        if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EACCES || r == -ENOMEM ||
+            r == -ECANCELED) {
                 log_warning("Failed to send the final feedback of action %s, will retry: %s",
                             rec->action_id, err.message);
                 return r;
@@ -784,17 +800,50 @@ static int load_record(struct agent *a, const struct tender_ddi_deployment *d, c
         return 0;
 }
 
+/* A deploymentBase tenderd cannot use, whose action id is known: closed with failure and
+ * the reason (naming the JSON path), so that the action does not stay open on the server. */
+static void report_unusable(struct agent *a, const char *base, const char *id, const char *why) {
+        _cleanup_free_ char *json = NULL, *last = NULL;
+        struct tender_error err = {0};
+        char detail[TENDER_DDI_DETAIL_MAX];
+        const char *details[] = {detail, NULL};
+        struct tender_ddi_feedback f = {.action_id = id,
+                                        .execution = TENDER_DDI_CLOSED,
+                                        .finished = TENDER_DDI_FAILURE,
+                                        .details = details};
+
+        if (!tender_journal_id_valid(id))
+                return;
+        if (tender_store_last_action_get(a->store, &last) >= 0 && STREQ(last, id)) {
+                (void) resend_final(a, base, id);
+                return;
+        }
+        snprintf(detail, sizeof(detail), "tenderd cannot use this deployment: %s", why);
+        if (tender_ddi_feedback_json(&f, &json) < 0)
+                return;
+        if (ddi_send_feedback_json(&a->ddi, base, json, &err) < 0) {
+                log_warning("Failed to report the unusable action %s: %s", id, err.message);
+                return;
+        }
+        log_notice("Action %s reported as failed: the device cannot use it", id);
+        if (tender_store_last_feedback_set(a->store, json) < 0 ||
+            tender_store_last_action_set(a->store, id) < 0)
+                log_warning("Failed to record action %s as handled", id);
+}
+
 int update_handle(struct agent *a, const char *base) {
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
         _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
-        _cleanup_free_ char *last = NULL;
+        _cleanup_free_ char *last = NULL, *bad_id = NULL;
         struct tender_error err = {0};
         size_t first = 0;
         int r;
 
-        r = ddi_get_deployment(&a->ddi, base, &d, &err);
+        r = ddi_fetch_deployment(&a->ddi, base, &d, &bad_id, &err);
         if (r < 0) {
                 log_error("Failed to fetch deployment %s: %s", base, err.message);
+                if (bad_id)
+                        report_unusable(a, base, bad_id, err.message);
                 return r;
         }
         if (tender_store_last_action_get(a->store, &last) >= 0 && STREQ(last, d->id))
@@ -836,6 +885,8 @@ int update_handle(struct agent *a, const char *base) {
                         return 0;
                 if (rec->result != TENDER_JOURNAL_RESULT_NONE)
                         break;
+                if (control_stop_signal())
+                        return -ECANCELED; /* the journal has the next chunk's start */
                 if (push_detail(rec) < 0)
                         return -ENOMEM;
         }

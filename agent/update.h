@@ -34,6 +34,11 @@ struct agent {
         } progress;
         /* The deployment update_handle runs (handling types, maintenance window), else NULL. */
         const struct tender_ddi_deployment *deployment;
+        /* Whether control_transfer_tick may run agent_supervise: from the main loop's start
+         * (after the journal replay), and not while an update is between swap and its end,
+         * when the containers are the update's to start and stop. */
+        bool supervise_in_transfers;
+        bool swapping;
 };
 
 /* Checks the store's encryption against store.allowUnencrypted and sets staging_refused.

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tender/fileio.h"
+#include "tender/http.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
@@ -23,6 +24,10 @@
 #define DEFAULT_TENANT "DEFAULT"
 #define DEFAULT_POLL_SEC 300
 #define DEFAULT_HTTP_TIMEOUT_SEC 30
+#define DEFAULT_REQUEST_TIMEOUT_SEC 60
+#define DEFAULT_MIN_AVG_SPEED 4096
+#define CONFIG_TOKEN_ORIGINS_MAX 16
+#define CONFIG_ORIGIN_MAX 300
 #define DEFAULT_STORE_ROOT "/var/lib/tender"
 #define DEFAULT_RUNTIME_PATH "tender-runtime"
 #define DEFAULT_RUNTIME_ROOT "/run/tender/runtime"
@@ -50,6 +55,8 @@ static const char *const server_keys[] = {"url",
                                           "pollIntervalSeconds",
                                           "httpTimeoutSeconds",
                                           "gatewayToken",
+                                          "requestTimeoutSeconds",
+                                          "tokenOrigins",
                                           NULL};
 static const char *const store_keys[] = {"root", "allowUnencrypted", "budgetBytes", NULL};
 static const char *const trust_keys[] = {"releaseKey", NULL};
@@ -62,6 +69,7 @@ static const char *const download_keys[] = {"caFile",
                                             "clientKey",
                                             "maxBytesPerSecond",
                                             "lowSpeedBytesPerSecond",
+                                            "minAverageBytesPerSecond",
                                             "maxRedirects",
                                             "allowHttpRedirects",
                                             "retryAttempts",
@@ -80,6 +88,7 @@ void tender_config_free(struct tender_config *c) {
         free(c->controller_id);
         free(c->target_token);
         free(c->gateway_token);
+        tender_strv_free(c->token_origins);
         free(c->maintenance_windows);
         free(c->store_root);
         free(c->tuf_root);
@@ -173,6 +182,38 @@ static int get_range(const cJSON *obj, const char *path, const char *key, uint64
         return 0;
 }
 
+/* server.tokenOrigins: ["https://cdn.example.com", ...], each an origin only (no path), kept
+ * as tender_http_origin normalises it; https only when server.url is https. */
+static int parse_token_origins(const cJSON *server, struct tender_config *c,
+                               struct tender_error *err) {
+        bool https = strncmp(c->server_url, "https://", 8) == 0;
+        char key[48];
+        int r = tender_json_get_strv(server, "server", "tokenOrigins", false,
+                                     CONFIG_TOKEN_ORIGINS_MAX, &c->token_origins, err);
+        for (size_t i = 0; r >= 0 && c->token_origins && c->token_origins[i]; i++) {
+                char *o = c->token_origins[i], norm[CONFIG_ORIGIN_MAX];
+                const char *rest = strstr(o, "://");
+                snprintf(key, sizeof(key), "server.tokenOrigins[%zu]", i);
+                size_t host_len = rest ? strcspn(rest + 3, "/?#") : 0;
+                if (!valid_url(o) || !rest ||
+                    (rest[3 + host_len] && !STREQ(rest + 3 + host_len, "/")) ||
+                    tender_http_origin(o, norm, sizeof(norm)) < 0)
+                        return config_error(err, key, "expected an origin, \"https://host[:port]\"",
+                                            o);
+                if (https && strncmp(norm, "https://", 8) != 0)
+                        return config_error(err, key,
+                                            "not http while server.url is https: the token "
+                                            "never goes out in cleartext",
+                                            o);
+                char *copy = strdup(norm);
+                if (!copy)
+                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                free(o);
+                c->token_origins[i] = copy;
+        }
+        return r;
+}
+
 static int parse_server(const cJSON *server, struct tender_config *c, struct tender_error *err) {
         int r = tender_json_check_keys(server, "server", server_keys, err);
         if (r >= 0)
@@ -216,6 +257,12 @@ static int parse_server(const cJSON *server, struct tender_config *c, struct ten
         if (r >= 0)
                 r = get_range(server, "server", "httpTimeoutSeconds", DEFAULT_HTTP_TIMEOUT_SEC,
                               CONFIG_TIMEOUT_MIN, CONFIG_TIMEOUT_MAX, &c->http_timeout_sec, err);
+        if (r >= 0)
+                r = get_range(server, "server", "requestTimeoutSeconds",
+                              DEFAULT_REQUEST_TIMEOUT_SEC, CONFIG_TIMEOUT_MIN, CONFIG_TIMEOUT_MAX,
+                              &c->request_timeout_sec, err);
+        if (r >= 0)
+                r = parse_token_origins(server, c, err);
         return r;
 }
 
@@ -364,11 +411,19 @@ static int parse_download(const cJSON *root, struct tender_config *c, struct ten
                 r = get_range(d, "download", "lowSpeedBytesPerSecond", 1, 1, UINT64_MAX,
                               &c->download_low_speed_bytes_per_sec, err);
         if (r >= 0)
+                r = get_range(d, "download", "minAverageBytesPerSecond", DEFAULT_MIN_AVG_SPEED, 1,
+                              UINT64_MAX, &c->download_min_avg_bytes_per_sec, err);
+        if (r >= 0)
                 r = get_range(d, "download", "maxRedirects", 0, 0, CONFIG_REDIRECTS_MAX,
                               &c->download_max_redirects, err);
         if (r >= 0)
                 r = tender_json_get_bool(d, "download", "allowHttpRedirects", false,
                                          &c->download_allow_http_redirects, err);
+        /* From https, never down to http (docs/downloads.md, "Credentials"). */
+        if (r >= 0 && c->download_allow_http_redirects &&
+            strncmp(c->server_url, "https://", 8) == 0)
+                r = config_error(err, "download.allowHttpRedirects", "not with an https server.url",
+                                 NULL);
         if (r >= 0)
                 r = get_range(d, "download", "retryAttempts", DEFAULT_RETRY_ATTEMPTS, 1,
                               CONFIG_RETRY_ATTEMPTS_MAX, &c->download_retry_attempts, err);

@@ -102,6 +102,11 @@ static int parse_document(const char *data, size_t len, const char *what, cJSON 
         return 0;
 }
 
+int tender_ddi_action_id(const char *data, size_t len, char **ret_id) {
+        _cleanup_(cJSON_Deletep) cJSON *root = NULL;
+        return parse_document(data, len, "document", &root, ret_id, NULL);
+}
+
 void tender_ddi_poll_free(struct tender_ddi_poll *p) {
         if (!p)
                 return;
@@ -208,6 +213,7 @@ static void chunk_done(struct tender_ddi_chunk *c) {
         for (size_t i = 0; i < c->n_artifacts; i++) {
                 free(c->artifacts[i].filename);
                 free(c->artifacts[i].url);
+                free(c->artifacts[i].url_http);
                 free(c->artifacts[i].sha1);
                 free(c->artifacts[i].md5);
                 free(c->artifacts[i].sha256);
@@ -308,14 +314,12 @@ static int parse_artifact(const cJSON *obj, const char *path, struct tender_ddi_
                 return r;
         if (links) {
                 snprintf(sub, sizeof(sub), "%s._links", path);
-                r = get_link(links, sub, "download-http", &a->url, err);
+                r = get_link(links, sub, "download-http", &a->url_http, err);
                 if (r < 0)
                         return r;
-                if (!a->url) {
-                        r = get_link(links, sub, "download", &a->url, err);
-                        if (r < 0)
-                                return r;
-                }
+                r = get_link(links, sub, "download", &a->url, err);
+                if (r < 0)
+                        return r;
         }
         return dup_string(filename, &a->filename);
 }
@@ -514,6 +518,13 @@ const char *tender_ddi_chunk_metadata(const struct tender_ddi_chunk *c, const ch
                 if (STREQ(c->metadata[i].key, key))
                         return c->metadata[i].value;
         return NULL;
+}
+
+const char *tender_ddi_artifact_url(const struct tender_ddi_artifact *a, bool allow_http) {
+        if (allow_http)
+                return a->url_http ? a->url_http : a->url;
+        /* Never down to cleartext: a "download" link can be http:// too. */
+        return a->url && strncmp(a->url, "https://", 8) == 0 ? a->url : NULL;
 }
 
 const struct tender_ddi_artifact *tender_ddi_chunk_artifact(const struct tender_ddi_chunk *c,

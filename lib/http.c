@@ -7,9 +7,12 @@
  * - only http:// and https:// URLs; redirects are not followed unless the options allow some,
  *   and then only to the allowed protocols (https by default) and at most max_redirects times;
  *   curl drops our Authorization header when a redirect leaves the host;
- * - a connect timeout plus a low-speed limit (under low_speed bytes/s for timeout_sec aborts)
- *   instead of a total timeout: a slow but moving multi-hundred-MiB download completes, a
- *   stalled or trickling (slow-loris) one ends;
+ * - a connect timeout, a low-speed limit (under low_speed bytes/s for timeout_sec aborts) and a
+ *   total deadline: request_timeout for small requests; for a blob, request_timeout plus what
+ *   is left of it at min_avg_speed, so that a slow but moving multi-hundred-MiB download
+ *   completes while a stalled or trickling (slow-loris) server is cut off in bounded time;
+ * - the auth header only to the origins allowed (auth_origins);
+ * - the caller's tick, about once a second, which may stop the transfer;
  * - with a CA file, that file is the only trust anchor;
  * - status codes are mapped here (CURLOPT_FAILONERROR off) and error bodies are never stored;
  * - every body has a cap, enforced from Content-Length when announced and in the write callback
@@ -32,6 +35,10 @@
 #include "tender/log.h"
 
 #define HTTP_TIMEOUT_DEFAULT_SEC 30
+#define HTTP_REQUEST_TIMEOUT_DEFAULT_SEC 60
+#define HTTP_MIN_AVG_SPEED_DEFAULT 4096
+#define HTTP_ORIGIN_MAX 300
+#define HTTP_AUTH_ORIGINS_MAX 16
 #define HTTP_DISCARD_MAX (1024 * 1024) /* response bodies of send_json, read and dropped */
 #define HTTP_PROGRESS_STEP (64 * 1024)
 #define HTTP_PART_SUFFIX ".part"
@@ -52,6 +59,11 @@ struct tender_http {
         char *redirect_protocols;
         long max_redirects;
         long timeout_sec;
+        uint64_t request_timeout_sec;
+        uint64_t min_avg_speed;
+        char **auth_origins; /* NULL: the auth header goes everywhere */
+        bool (*tick)(void *userdata);
+        void *tick_userdata;
         long low_speed;
         curl_off_t max_recv_speed;
         char curl_error[CURL_ERROR_SIZE];
@@ -95,6 +107,8 @@ struct xfer {
         char last_modified[HTTP_VALIDATOR_MAX];
         bool saw_redirect;
 
+        uint64_t deadline_sec; /* the whole request's, 0: none */
+        bool ticked_stop;      /* the tick callback stopped the transfer */
         bool started;
         long status;
         int error; /* set by a callback that aborted the transfer */
@@ -118,6 +132,65 @@ static long clamp_long(uint64_t v, long dflt) {
         return v > 0 && v < LONG_MAX ? (long) v : dflt;
 }
 
+int tender_http_origin(const char *url, char *buf, size_t size) {
+        _cleanup_free_ char *scheme = NULL, *host = NULL, *port = NULL;
+        CURLU *u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+                  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                  curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                  (STREQ(scheme, "http") || STREQ(scheme, "https"));
+        curl_url_cleanup(u);
+        if (!ok)
+                return -EINVAL;
+        for (char *p = host; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char) (*p - 'A' + 'a');
+        int n = snprintf(buf, size, "%s://%s:%s", scheme, host, port);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static bool strv_dup(const char *const *v, char ***ret) {
+        size_t n = 0;
+        *ret = NULL;
+        if (!v)
+                return true;
+        while (v[n])
+                n++;
+        char **c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
+                        return false;
+                }
+        *ret = c;
+        return true;
+}
+
+/* The auth header for a request to url: NULL when its origin is not one auth may go to. */
+static const char *auth_for(const struct tender_http *h, const char *url, const char *auth) {
+        char origin[HTTP_ORIGIN_MAX];
+        if (!auth || !h->auth_origins)
+                return auth;
+        if (tender_http_origin(url, origin, sizeof(origin)) < 0)
+                return NULL;
+        for (size_t i = 0; h->auth_origins[i]; i++)
+                if (STREQ(h->auth_origins[i], origin))
+                        return auth;
+        log_debug("Not sending credentials to %s: not the server's origin", origin);
+        return NULL;
+}
+
 int tender_http_new(const struct tender_http_options *opts, struct tender_http **ret) {
         static const struct tender_http_options defaults = {0};
         if (!opts)
@@ -135,6 +208,12 @@ int tender_http_new(const struct tender_http_options *opts, struct tender_http *
                                     ? (curl_off_t) opts->max_recv_bytes_per_sec
                                     : 0;
         h->max_redirects = (long) opts->max_redirects;
+        h->request_timeout_sec = opts->request_timeout_sec ? opts->request_timeout_sec
+                                                           : HTTP_REQUEST_TIMEOUT_DEFAULT_SEC;
+        h->min_avg_speed = opts->min_avg_bytes_per_sec ? opts->min_avg_bytes_per_sec
+                                                       : HTTP_MIN_AVG_SPEED_DEFAULT;
+        h->tick = opts->tick;
+        h->tick_userdata = opts->tick_userdata;
         h->curl = curl_easy_init();
         h->user_agent = strdup(opts->user_agent ? opts->user_agent : "tender/" TENDER_VERSION);
         bool ok = dup_opt(opts->auth_header, &h->auth_header) &&
@@ -143,7 +222,8 @@ int tender_http_new(const struct tender_http_options *opts, struct tender_http *
                   dup_opt(opts->client_cert, &h->client_cert) &&
                   dup_opt(opts->client_key, &h->client_key) &&
                   dup_opt(opts->redirect_protocols ? opts->redirect_protocols : "https",
-                          &h->redirect_protocols);
+                          &h->redirect_protocols) &&
+                  strv_dup(opts->auth_origins, &h->auth_origins);
         if (!ok || !h->curl || !h->user_agent) {
                 tender_http_free(h);
                 return -ENOMEM;
@@ -164,6 +244,7 @@ void tender_http_free(struct tender_http *h) {
         free(h->client_cert);
         free(h->client_key);
         free(h->redirect_protocols);
+        strv_free(h->auth_origins);
         free(h);
 }
 
@@ -191,6 +272,9 @@ static int map_curl(const struct xfer *x, const char *method, CURLcode rc) {
         if (x->saw_redirect && (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS))
                 return tender_error_set(x->err, TENDER_ERR_NETWORK, EPROTO,
                                         "%s %s: redirect refused: %s", method, x->url, detail);
+        if (x->ticked_stop)
+                return tender_error_set(x->err, TENDER_ERR_NETWORK, ECANCELED,
+                                        "%s %s: stopped by the caller", method, x->url);
         switch (rc) {
         case CURLE_OPERATION_TIMEDOUT:
                 e = ETIMEDOUT;
@@ -530,6 +614,16 @@ static CURLcode tls_policy(struct tender_http *h) {
         return rc;
 }
 
+static int xferinfo_cb(void *userdata, _unused_ curl_off_t dltotal, _unused_ curl_off_t dlnow,
+                       _unused_ curl_off_t ultotal, _unused_ curl_off_t ulnow) {
+        struct xfer *x = userdata;
+        if (x->h->tick && x->h->tick(x->h->tick_userdata)) {
+                x->ticked_stop = true;
+                return 1; /* CURLE_ABORTED_BY_CALLBACK */
+        }
+        return 0;
+}
+
 /* Resets the handle (keeping its connection cache) and applies the common policy. */
 static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist *headers) {
         CURL *c = h->curl;
@@ -558,6 +652,14 @@ static int http_prepare(struct tender_http *h, struct xfer *x, struct curl_slist
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_sec);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->low_speed);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->timeout_sec);
+        if (x->deadline_sec)
+                curl_easy_setopt(c, CURLOPT_TIMEOUT,
+                                 x->deadline_sec < LONG_MAX ? (long) x->deadline_sec : LONG_MAX);
+        if (h->tick) {
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        }
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
         if (h->max_recv_speed > 0)
@@ -630,6 +732,7 @@ static int http_get(struct tender_http *h, const char *url, const char *auth, si
                          .max = max,
                          .fd = -1,
                          .range_start = -1,
+                         .deadline_sec = h->request_timeout_sec,
                          .err = err};
         int r;
 
@@ -655,7 +758,7 @@ static int http_get(struct tender_http *h, const char *url, const char *auth, si
 
 int tender_http_get(struct tender_http *h, const char *url, size_t max, char **ret_body,
                     size_t *ret_len, struct tender_error *err) {
-        return http_get(h, url, h->auth_header, max, ret_body, ret_len, err);
+        return http_get(h, url, auth_for(h, url, h->auth_header), max, ret_body, ret_len, err);
 }
 
 int tender_http_get_auth(struct tender_http *h, const char *url, const char *auth_header,
@@ -680,6 +783,7 @@ int tender_http_send_json(struct tender_http *h, const char *method, const char 
                          .max = HTTP_DISCARD_MAX,
                          .fd = -1,
                          .range_start = -1,
+                         .deadline_sec = h->request_timeout_sec,
                          .err = err};
         int r;
 
@@ -688,8 +792,8 @@ int tender_http_send_json(struct tender_http *h, const char *method, const char 
                                         "%s: unsupported method %s", url,
                                         method ? method : "(null)");
         /* "Expect:" suppresses the 100-continue round trip for small bodies. */
-        if (headers_new(h->auth_header, "Content-Type: application/json", "Expect:", NULL,
-                        &headers) < 0)
+        if (headers_new(auth_for(h, url, h->auth_header), "Content-Type: application/json",
+                        "Expect:", NULL, &headers) < 0)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         r = http_prepare(h, &x, headers);
         if (r < 0)
@@ -879,8 +983,11 @@ int tender_http_download(struct tender_http *h, const struct tender_download *d,
                 if (have > 0)
                         log_debug("resuming %s at byte %llu", d->url, (unsigned long long) have);
                 resume_headers(fd, dirfd, have, &c, &range_hdr, &if_range_hdr);
-                if (headers_new(d->auth_header ? d->auth_header : h->auth_header, range_hdr,
-                                if_range_hdr, NULL, &headers) < 0)
+                /* The rest of the blob at the slowest average speed still accepted. */
+                x.deadline_sec = h->request_timeout_sec + (d->size - have) / h->min_avg_speed;
+                if (headers_new(
+                            auth_for(h, d->url, d->auth_header ? d->auth_header : h->auth_header),
+                            range_hdr, if_range_hdr, NULL, &headers) < 0)
                         r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
                 else
                         r = http_prepare(h, &x, headers);

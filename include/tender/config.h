@@ -23,13 +23,17 @@
 
 struct tender_config {
         /* server */
-        char *server_url;           /* required, http:// or https:// */
-        char *tenant;               /* default "DEFAULT" */
-        char *controller_id;        /* required, [A-Za-z0-9._-] */
-        char *target_token;         /* optional, sent as "Authorization: TargetToken ..." */
-        char *gateway_token;        /* optional, "...: GatewayToken ..."; not with target_token */
-        uint64_t poll_interval_sec; /* default 300; the server's polling.sleep overrides it */
-        uint64_t http_timeout_sec;  /* default 30, applies to each request's connect+idle */
+        char *server_url;             /* required, http:// or https:// */
+        char *tenant;                 /* default "DEFAULT" */
+        char *controller_id;          /* required, [A-Za-z0-9._-] */
+        char *target_token;           /* optional, sent as "Authorization: TargetToken ..." */
+        char *gateway_token;          /* optional, "...: GatewayToken ..."; not with target_token */
+        uint64_t poll_interval_sec;   /* default 300; the server's polling.sleep overrides it */
+        uint64_t http_timeout_sec;    /* default 30, applies to each request's connect+idle */
+        uint64_t request_timeout_sec; /* default 60: the whole of each small request */
+        /* Origins ("https://host:port", normalised) other than server.url's that may receive the
+         * token with artifact downloads; NULL-terminated, NULL when none. */
+        char **token_origins;
         /* store */
         char *store_root;             /* default /var/lib/tender */
         bool store_allow_unencrypted; /* default false: refuse a store without dm-crypt/fscrypt */
@@ -50,6 +54,7 @@ struct tender_config {
         char *download_client_key;                 /* NULL: in the certificate file */
         uint64_t download_max_bytes_per_sec;       /* default 0 = unlimited */
         uint64_t download_low_speed_bytes_per_sec; /* default 1 */
+        uint64_t download_min_avg_bytes_per_sec;   /* default 4096: bounds a blob's deadline */
         uint64_t download_max_redirects;           /* default 0 = not followed */
         bool download_allow_http_redirects;        /* default false: redirects to https only */
         uint64_t download_retry_attempts;          /* default 5 */

@@ -60,7 +60,8 @@ enum tender_ddi_window {
 struct tender_ddi_artifact {
         char *filename;
         uint64_t size;
-        char *url; /* _links.download-http, else _links.download */
+        char *url;      /* _links.download (https with hawkBit), or NULL */
+        char *url_http; /* _links.download-http, or NULL */
         /* hashes.*, lower-case hex, NULL when absent. tender trusts only the signed release
          * manifest's digests; these are checked for shape and kept for logs. */
         char *sha1, *md5, *sha256;
@@ -96,6 +97,10 @@ int tender_ddi_deployment_parse(const char *data, size_t len, struct tender_ddi_
 void tender_ddi_deployment_free(struct tender_ddi_deployment *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_ddi_deployment, tender_ddi_deployment_free);
 
+/* The action id ("id") of a document that may not otherwise parse, so that a deploymentBase
+ * tenderd cannot use can still be reported. -EINVAL when there is none usable. */
+int tender_ddi_action_id(const char *data, size_t len, char **ret_id);
+
 /* installedBase has the deploymentBase's shape: parse it with tender_ddi_deployment_parse. */
 
 /* The chunk's metadata value for key, or NULL. */
@@ -111,6 +116,10 @@ int tender_ddi_cancel_parse(const char *data, size_t len, struct tender_ddi_canc
                             struct tender_error *err);
 void tender_ddi_cancel_free(struct tender_ddi_cancel *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_ddi_cancel, tender_ddi_cancel_free);
+
+/* The link to download a from: with allow_http (server.url is http), download-http, else
+ * download; without, download only, and only an https one. NULL when there is none. */
+const char *tender_ddi_artifact_url(const struct tender_ddi_artifact *a, bool allow_http);
 
 /* The chunk's artifact with exactly this filename, or NULL. */
 const struct tender_ddi_artifact *tender_ddi_chunk_artifact(const struct tender_ddi_chunk *c,

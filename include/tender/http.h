@@ -5,7 +5,12 @@
  *
  * Errors: connection failures and timeouts -EHOSTUNREACH / -ETIMEDOUT; HTTP 404 -ENOENT,
  * 401/403 -EACCES, other non-2xx -EPROTO; a body over its cap -EFBIG; a digest or size
- * mismatch -EBADMSG. The tender_error names the URL (and the digest for blobs).
+ * mismatch -EBADMSG; a transfer the tick callback stopped -ECANCELED. The tender_error names
+ * the URL (and the digest for blobs).
+ *
+ * Every request has a total deadline: request_timeout_sec for the small ones, and for a blob
+ * request_timeout_sec plus its size at min_avg_bytes_per_sec, so that neither a stalled nor a
+ * trickling server holds the caller longer than that.
  */
 #pragma once
 
@@ -21,9 +26,12 @@ struct tender_http_options {
         const char *ca_file; /* NULL: the system's CA bundle; else this PEM file is the only
                               * trust anchor (the system's CA directory is not consulted) */
         const char
-                *auth_header;   /* full header line, e.g. "Authorization: TargetToken x", or NULL */
-        uint64_t timeout_sec;   /* connect timeout and low-speed abort window; 0 = 30 */
-        const char *user_agent; /* NULL: "tender/<version>" */
+                *auth_header; /* full header line, e.g. "Authorization: TargetToken x", or NULL */
+        uint64_t timeout_sec; /* connect timeout and low-speed abort window; 0 = 30 */
+        uint64_t request_timeout_sec;   /* total deadline of get and send_json; 0 = 60 */
+        uint64_t min_avg_bytes_per_sec; /* a download's deadline: request_timeout_sec plus its
+                                         * remaining size at this rate; 0 = 4096 */
+        const char *user_agent;         /* NULL: "tender/<version>" */
 
         /* Transfer limits. */
         uint64_t low_speed_bytes_per_sec; /* abort when slower than this for timeout_sec; 0 = 1 */
@@ -39,7 +47,24 @@ struct tender_http_options {
         unsigned max_redirects;
         const char *redirect_protocols; /* allowed targets, e.g. "https" or "http,https";
                                          * NULL: "https" */
+
+        /* Where the client's auth_header goes (and a download's, which replaces it): the
+         * origins, as tender_http_origin makes them, NULL-terminated; NULL: to every URL. A
+         * request to another origin goes out without it. On a redirect, libcurl drops it once
+         * the redirect leaves the origin of the request (scheme, host or port; checked by
+         * tests/unit/test_http_auth.c). tender_http_get_auth's header is the caller's choice. */
+        const char *const *auth_origins;
+
+        /* Called about once a second during every transfer, also while it waits for the
+         * server, from the thread that runs it; returning true stops the transfer
+         * (-ECANCELED). NULL: none. */
+        bool (*tick)(void *userdata);
+        void *tick_userdata;
 };
+
+/* The origin of an http(s) URL as "scheme://host:port", scheme and host in lower case and the
+ * port explicit (80, 443 by default), into buf. -EINVAL for anything else, -ENAMETOOLONG. */
+int tender_http_origin(const char *url, char *buf, size_t size);
 
 struct tender_http;
 

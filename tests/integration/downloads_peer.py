@@ -33,6 +33,10 @@ Paths (query strings are ignored unless noted):
                    there with an Authorization header).
   /token?service=&scope=      issues a token when service is "peer.test" and scope is
                    "repository:<repo>:pull" (and, with --basic, the Basic credentials match)
+  /json            a small JSON body (POST too: its body is read and dropped)
+  /redirect?to=URL 302 to URL
+The Authorization header of every request is recorded per path: GET /_auth/<path> answers the
+values seen, one a line ("-" for a request without one).
 """
 import argparse
 import base64
@@ -50,6 +54,7 @@ ARGS = None
 BLOB = b""
 BLOB2 = b""
 COUNTS = {}
+AUTH = {}
 LOCK = threading.Lock()
 TOKENS = set()
 CHANGING_SEEN = {"/changing": 0, "/changing-noetag": 0}
@@ -141,6 +146,14 @@ class Handler(BaseHTTPRequestHandler):
             self.key = "/v2"
         elif path.startswith("/storage/"):
             self.key = "/storage"
+        if path.startswith("/_auth/"):
+            with LOCK:
+                seen = AUTH.get(path[len("/_auth"):], [])
+            self.key = "/_auth"
+            self.simple(200, "".join(v + "\n" for v in seen).encode())
+            return
+        with LOCK:
+            AUTH.setdefault(path, []).append(self.headers.get("Authorization", "-"))
         count(self.key, request=True)
         half = len(BLOB) // 2
 
@@ -212,8 +225,21 @@ class Handler(BaseHTTPRequestHandler):
             self.serve_range(BLOB, '"v1"')
         elif path == "/token":
             self.token(query)
+        elif path == "/json":
+            self.simple(200, b'{"ok": true}')
+        elif path == "/redirect":
+            self.head(302, [("Location", query.get("to", [""])[0])], 0)
         else:
             self.simple(404, b"unknown path")
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        self.key = path
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with LOCK:
+            AUTH.setdefault(path, []).append(self.headers.get("Authorization", "-"))
+        count(path, request=True)
+        self.simple(200 if path == "/json" else 404, b"{}")
 
     def changing(self, path, half):
         with_etag = path == "/changing"

@@ -591,4 +591,41 @@ TEST(gateway_token) {
         ASSERT_TRUE(strstr(e.message, "hunter2") == NULL);
 }
 
+#define WITH_SERVER(url, members)                                                                  \
+        "{\"server\": {\"url\": \"" url "\", \"controllerId\": \"d\"" members "},"                 \
+        " \"tuf\": {\"root\": \"/k\"}}"
+
+/* Where the token may go besides server.url, and the request deadlines (issue 13). */
+TEST(token_origins_and_deadlines) {
+        struct tender_error err = {0};
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(WITH_SERVER("https://h", ""), &c, &err));
+        ASSERT_TRUE(c->token_origins == NULL);
+        ASSERT_EQ(c->request_timeout_sec, 60);
+        ASSERT_EQ(c->download_min_avg_bytes_per_sec, 4096);
+        tender_config_free(c);
+        c = NULL;
+        ASSERT_OK(parse(WITH_SERVER("https://h", ", \"tokenOrigins\": [\"https://CDN.example\","
+                                                 " \"https://files.example:8443/\"],"
+                                                 " \"requestTimeoutSeconds\": 20"),
+                        &c, &err));
+        ASSERT_STREQ(c->token_origins[0], "https://cdn.example:443");
+        ASSERT_STREQ(c->token_origins[1], "https://files.example:8443");
+        ASSERT_TRUE(c->token_origins[2] == NULL);
+        ASSERT_EQ(c->request_timeout_sec, 20);
+        ASSERT_CONFIG_ERR(WITH_SERVER("https://h", ", \"tokenOrigins\": [\"http://cdn.example\"]"),
+                          EINVAL, "server.tokenOrigins[0]: not http");
+        ASSERT_CONFIG_ERR(WITH_SERVER("http://h", ", \"tokenOrigins\": [\"https://cdn/x\"]"),
+                          EINVAL, "server.tokenOrigins[0]: expected an origin");
+        ASSERT_CONFIG_ERR(WITH_SERVER("http://h", ", \"tokenOrigins\": [\"ftp://cdn\"]"), EINVAL,
+                          "server.tokenOrigins[0]");
+        ASSERT_CONFIG_ERR(WITH_SERVER("http://h", ", \"requestTimeoutSeconds\": 0"), EINVAL,
+                          "server.requestTimeoutSeconds");
+        /* From an https server, never a redirect down to http. */
+        ASSERT_CONFIG_ERR(
+                "{\"server\": {\"url\": \"https://h\", \"controllerId\": \"d\"},"
+                " \"tuf\": {\"root\": \"/k\"}, \"download\": {\"allowHttpRedirects\": true}}",
+                EINVAL, "download.allowHttpRedirects: not with an https server.url");
+}
+
 TEST_MAIN()

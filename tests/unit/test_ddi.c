@@ -115,11 +115,15 @@ TEST(deployment_documented) {
         const struct tender_ddi_artifact *a = tender_ddi_chunk_artifact(c, "release.json");
         ASSERT_TRUE(a != NULL);
         ASSERT_EQ(a->size, 3);
-        /* download-http is preferred; download is the fallback. */
-        ASSERT_STREQ(a->url, "http://127.0.0.1:8080/a/release.json");
+        ASSERT_STREQ(a->url, "https://cdn.example/release.json");
+        ASSERT_STREQ(a->url_http, "http://127.0.0.1:8080/a/release.json");
+        /* From an https server only the https link; from an http one download-http first. */
+        ASSERT_STREQ(tender_ddi_artifact_url(a, false), "https://cdn.example/release.json");
+        ASSERT_STREQ(tender_ddi_artifact_url(a, true), "http://127.0.0.1:8080/a/release.json");
         a = tender_ddi_chunk_artifact(c, "release.json.sig");
         ASSERT_TRUE(a != NULL);
-        ASSERT_STREQ(a->url, "https://cdn.example/release.json.sig");
+        ASSERT_STREQ(tender_ddi_artifact_url(a, false), "https://cdn.example/release.json.sig");
+        ASSERT_STREQ(tender_ddi_artifact_url(a, true), "https://cdn.example/release.json.sig");
         ASSERT_TRUE(tender_ddi_chunk_artifact(c, "sha256:00") == NULL);
 }
 
@@ -158,6 +162,34 @@ TEST(deployment_window_unavailable) {
 }
 
 /* installedBase: the deploymentBase's shape, for the last action installed. */
+/* A hostile server's "download" link may be plain http: never taken from an https server. */
+TEST(artifact_url_never_downgrades) {
+        struct tender_ddi_artifact a = {.url = (char *) "http://cdn.example/x"};
+        ASSERT_TRUE(tender_ddi_artifact_url(&a, false) == NULL);
+        ASSERT_STREQ(tender_ddi_artifact_url(&a, true), "http://cdn.example/x");
+        a = (struct tender_ddi_artifact){.url_http = (char *) "http://cdn.example/x"};
+        ASSERT_TRUE(tender_ddi_artifact_url(&a, false) == NULL);
+        a = (struct tender_ddi_artifact){.url = (char *) "HTTPS://cdn.example/x"};
+        ASSERT_TRUE(tender_ddi_artifact_url(&a, false) == NULL); /* get_link refuses it anyway */
+}
+
+/* The id of a deploymentBase tenderd cannot use, so that it can still be reported. */
+TEST(action_id_of_an_unusable_document) {
+        static const char broken[] = "{\"id\":\"77\",\"deployment\":{\"chunks\":5}}";
+        _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
+        _cleanup_free_ char *id = NULL, *num = NULL;
+        char *none = NULL;
+        ASSERT_TRUE(parse_dep(broken, &d, NULL) < 0);
+        ASSERT_OK(tender_ddi_action_id(broken, strlen(broken), &id));
+        ASSERT_STREQ(id, "77");
+        ASSERT_OK(tender_ddi_action_id("{\"id\":12}", 9, &num));
+        ASSERT_STREQ(num, "12");
+        ASSERT_ERR(tender_ddi_action_id("<html>", 6, &none), EINVAL);
+        ASSERT_ERR(tender_ddi_action_id("{\"id\":{}}", 9, &none), EINVAL);
+        ASSERT_ERR(tender_ddi_action_id("[1]", 3, &none), EINVAL);
+        ASSERT_TRUE(none == NULL);
+}
+
 TEST(installed_base_documented) {
         _cleanup_(tender_ddi_deployment_freep) struct tender_ddi_deployment *d = NULL;
         static const char doc[] =

@@ -165,3 +165,68 @@ static inline int peer_count(const struct peer *p, struct tender_http *h, bool t
                 *ret_bytes = bytes;
         return (int) requests;
 }
+
+/* peer_certs_make's generated files: the cleanup at exit. */
+static inline char *peer_certs_dir(void) {
+        static char dir[64];
+        return dir;
+}
+
+static inline void peer_certs_cleanup(void) {
+        if (peer_certs_dir()[0])
+                tender_rm_rf_at(AT_FDCWD, peer_certs_dir());
+}
+
+/* Makes, once per run, certificates with the openssl CLI in a temporary directory (removed at
+ * exit) copied to dir (64 bytes): ca.pem/key, an unrelated other.pem, server.pem/key for
+ * 127.0.0.1 and localhost, client.pem/key for mTLS; pin (128 bytes) gets "sha256//<base64>" of
+ * the server's key. -ENOENT when openssl is not there. */
+static inline int peer_certs_make(char *dir, char *pin) {
+        static const char gen_script[] =
+                "set -e; cd \"$1\"\n"
+                "ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
+                "\"$1\"; }\n"
+                "ca() { ec $1.key; openssl req -x509 -new -key $1.key -subj /CN=$1 -days 2 -out "
+                "$1.pem -addext basicConstraints=critical,CA:TRUE -addext "
+                "keyUsage=critical,keyCertSign; }\n"
+                "leaf() { ec $1.key; openssl req -new -key $1.key -subj /CN=$1 -out $1.csr;\n"
+                "  printf '%s\\n' \"$2\" 'basicConstraints=CA:FALSE' > $1.ext;\n"
+                "  openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+                "-extfile $1.ext -out $1.pem; }\n"
+                "ca ca; ca other\n"
+                "leaf server 'subjectAltName=IP:127.0.0.1,DNS:localhost'\n"
+                "leaf client 'extendedKeyUsage=clientAuth'\n"
+                "openssl pkey -in server.key -pubout -outform DER | openssl dgst -sha256 -binary "
+                "| base64 > server.pin\n";
+        static char pin_made[128];
+        char *certs = peer_certs_dir();
+        char cmd[256], path[128];
+        _cleanup_free_ char *b64 = NULL;
+        if (!certs[0]) {
+                if (system("command -v openssl >/dev/null 2>&1") != 0)
+                        return -ENOENT;
+                snprintf(certs, 64, "/tmp/tender-test-tls.XXXXXX");
+                if (!mkdtemp(certs)) {
+                        certs[0] = '\0';
+                        return -errno;
+                }
+                atexit(peer_certs_cleanup);
+                snprintf(path, sizeof(path), "%s/gen.sh", certs);
+                int r = tender_write_file_atomic_at(AT_FDCWD, path, gen_script, strlen(gen_script),
+                                                    0644);
+                if (r < 0)
+                        return r;
+                snprintf(cmd, sizeof(cmd), "sh %s %s >%s/gen.log 2>&1", path, certs, certs);
+                if (system(cmd) != 0)
+                        return -EIO;
+                snprintf(path, sizeof(path), "%s/server.pin", certs);
+                r = tender_read_file_at(AT_FDCWD, path, 100, &b64, NULL);
+                if (r < 0)
+                        return r;
+                b64[strcspn(b64, "\n")] = '\0';
+                snprintf(pin_made, sizeof(pin_made), "sha256//%s", b64);
+        }
+        snprintf(dir, 64, "%s", certs);
+        snprintf(pin, 128, "%s", pin_made);
+        return 0;
+}

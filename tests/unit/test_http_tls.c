@@ -15,57 +15,11 @@
 #define BLOB_SIZE (100 * 1000 + 3)
 
 static uint8_t blob[BLOB_SIZE];
-static char certs[64]; /* directory with the generated files, removed at exit */
+static char certs[64]; /* directory with the generated files (test_http_peer.h) */
 static char pin[128];  /* "sha256//<base64>" of the server's public key */
 
-static const char gen_script[] =
-        "set -e; cd \"$1\"\n"
-        "ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1\"; }\n"
-        "ca() { ec $1.key; openssl req -x509 -new -key $1.key -subj /CN=$1 -days 2 -out $1.pem "
-        "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign; }\n"
-        "leaf() { ec $1.key; openssl req -new -key $1.key -subj /CN=$1 -out $1.csr;\n"
-        "  printf '%s\\n' \"$2\" 'basicConstraints=CA:FALSE' > $1.ext;\n"
-        "  openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-        "-extfile $1.ext -out $1.pem; }\n"
-        "ca ca; ca other\n"
-        "leaf server 'subjectAltName=IP:127.0.0.1'\n"
-        "leaf client 'extendedKeyUsage=clientAuth'\n"
-        "openssl pkey -in server.key -pubout -outform DER | openssl dgst -sha256 -binary "
-        "| base64 > server.pin\n";
-
-static void certs_cleanup(void) {
-        if (certs[0])
-                tender_rm_rf_at(AT_FDCWD, certs);
-}
-
-/* Makes the certificates once per run; -ENOENT when openssl is not there. */
 static int certs_make(void) {
-        char cmd[256], path[128];
-        _cleanup_free_ char *b64 = NULL;
-        if (certs[0])
-                return 0;
-        if (system("command -v openssl >/dev/null 2>&1") != 0)
-                return -ENOENT;
-        snprintf(certs, sizeof(certs), "/tmp/tender-test-tls.XXXXXX");
-        if (!mkdtemp(certs)) {
-                certs[0] = '\0';
-                return -errno;
-        }
-        atexit(certs_cleanup);
-        snprintf(path, sizeof(path), "%s/gen.sh", certs);
-        int r = tender_write_file_atomic_at(AT_FDCWD, path, gen_script, strlen(gen_script), 0644);
-        if (r < 0)
-                return r;
-        snprintf(cmd, sizeof(cmd), "sh %s %s >%s/gen.log 2>&1", path, certs, certs);
-        if (system(cmd) != 0)
-                return -EIO;
-        snprintf(path, sizeof(path), "%s/server.pin", certs);
-        r = tender_read_file_at(AT_FDCWD, path, 100, &b64, NULL);
-        if (r < 0)
-                return r;
-        b64[strcspn(b64, "\n")] = '\0';
-        snprintf(pin, sizeof(pin), "sha256//%s", b64);
-        return 0;
+        return peer_certs_make(certs, pin);
 }
 
 static const char *cert_path(const char *name, char *buf) {
