@@ -187,7 +187,7 @@ def build_cases(v2):
              log="in a string")
     dep_case("dep-id-missing", lambda d: d.pop("id"), feedback=None, log="deploymentBase: id")
     dep_case("dep-id-object", lambda d: d.update(id={}), feedback=None, log="deploymentBase: id")
-    dep_case("dep-id-control", lambda d: d.update(id="8\n9"), feedback=None, log="unusable id")
+    dep_case("dep-id-control", lambda d: d.update(id="8\n9"), feedback=None, log="deploymentBase: id: missing, or not")
     dep_case("dep-not-json", None, feedback=None, log="deploymentBase",
              body=lambda aid: b"<html>502 Bad Gateway</html>")
     dep_case("dep-array", None, feedback=None, log="not a JSON object", body=lambda aid: b"[1,2]")
