@@ -10,6 +10,7 @@
 
 #include "container.h"
 #include "lock.h"
+#include "report.h"
 #include "tender/log.h"
 #include "update.h"
 
@@ -67,18 +68,14 @@ static cJSON *app_json(struct agent *a, const char *app) {
         return o;
 }
 
-/* The progress record is written by the main loop without the mutex (it belongs to the
- * download code): read each field once and keep only a terminated copy of the text. */
-static void add_progress(cJSON *root, struct agent *a) {
-        uint64_t done = __atomic_load_n(&a->progress.done, __ATOMIC_RELAXED);
-        uint64_t total = __atomic_load_n(&a->progress.total, __ATOMIC_RELAXED);
-        char what[sizeof(a->progress.what)];
-        if (done == 0 && total == 0) {
+/* The transfer in progress, as the download code reported it (report.h). */
+static void add_progress(cJSON *root) {
+        uint64_t done, total;
+        char what[80];
+        if (!report_transfer_get(what, sizeof(what), &done, &total)) {
                 cJSON_AddNullToObject(root, "progress");
                 return;
         }
-        memcpy(what, (const void *) a->progress.what, sizeof(what));
-        what[sizeof(what) - 1] = 0;
         cJSON *p = cJSON_AddObjectToObject(root, "progress");
         cJSON_AddStringToObject(p, "what", what);
         cJSON_AddNumberToObject(p, "done", (double) done);
@@ -104,7 +101,7 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
                 add_str_or_null(u, "deferred", snap->note);
         } else
                 cJSON_AddNullToObject(root, "update");
-        add_progress(root, a);
+        add_progress(root);
         return root;
 }
 
@@ -237,6 +234,6 @@ cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid) {
         cJSON *reply = s == TENDER_JOURNAL_ROLLED_BACK ? control_ok(rec.message)
                                                        : control_error("%s", rec.message);
         free(rec.message);
-        control_publish_update(NULL, NULL, NULL, NULL);
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
         return reply;
 }

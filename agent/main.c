@@ -11,6 +11,7 @@
 #include "control.h"
 #include "gate.h"
 #include "notify.h"
+#include "report.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
@@ -148,6 +149,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 .root = cfg->runtime_root,
         };
         /* Before the replay, so that tenderctl status answers while it rolls back. */
+        report_init(&a);
         if (control_start(&a, &err) < 0)
                 log_error("Control socket %s: %s; tenderctl cannot reach tenderd",
                           cfg->control_socket, err.message);
@@ -164,15 +166,14 @@ static int run(const struct tender_config *cfg, bool once) {
         while (!control_stop_signal()) {
                 control_watchdog_ping();
                 r = poll_once(&a, &interval);
-                control_publish_update(NULL, NULL, NULL, NULL);
                 bool deferred = gate_publish(); /* the staged update whose swap waits */
+                if (!deferred)                  /* the snapshot, sd_notify: no update in flight */
+                        report_emit(&(struct report_event){.kind = REPORT_IDLE});
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;
                 }
                 agent_supervise(&a);
-                if (!deferred)
-                        notify_status(false, "polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
                 wait_next_poll(&a, interval);
         }

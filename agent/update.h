@@ -27,11 +27,6 @@ struct agent {
         /* Why deployments are refused (store not encrypted, or locked); empty when staging is
          * allowed. Set at start, checked again before each deployment while set. */
         char staging_refused[TENDER_ERROR_MESSAGE_MAX];
-        /* The transfer in progress, for tenderctl status (done == total == 0: none). */
-        struct {
-                char what[80];
-                uint64_t done, total;
-        } progress;
         /* The deployment update_handle runs (handling types, maintenance window), else NULL. */
         const struct tender_ddi_deployment *deployment;
 };
