@@ -10,6 +10,7 @@
 #include "cancel.h"
 #include "control.h"
 #include "gate.h"
+#include "mqtt.h"
 #include "notify.h"
 #include "report.h"
 #include "store_wait.h"
@@ -150,6 +151,8 @@ static int run(const struct tender_config *cfg, bool once) {
         };
         /* Before the replay, so that tenderctl status answers while it rolls back. */
         report_init(&a);
+        if (mqtt_start(&a, &err) < 0) /* off then; updates go on */
+                log_error("%s", err.message);
         if (control_start(&a, &err) < 0)
                 log_error("Control socket %s: %s; tenderctl cannot reach tenderd",
                           cfg->control_socket, err.message);
@@ -169,6 +172,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 bool deferred = gate_publish(); /* the staged update whose swap waits */
                 if (!deferred)                  /* the snapshot, sd_notify: no update in flight */
                         report_emit(&(struct report_event){.kind = REPORT_IDLE});
+                mqtt_publish_status(&a, false); /* when due, or after an update */
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;
@@ -180,6 +184,7 @@ static int run(const struct tender_config *cfg, bool once) {
         if (control_stop_signal())
                 log_info("Stopping on signal %d; containers keep running", control_stop_signal());
         sd_notify(0, "STOPPING=1");
+        mqtt_stop();
         control_stop();
         ddi_client_done(&a.ddi);
         agent_tuf_done(&a);

@@ -64,6 +64,8 @@ int agent_recover(struct agent *a);
  * stopped, as its manifest's restart policy asks, with a backoff per app (1 s doubling to
  * 5 min, reset once it ran for a minute). */
 void agent_supervise(struct agent *a);
+/* Restarts of the app's current release by the restart policy since tenderd started. */
+uint64_t agent_restart_count(const char *app, const char *version);
 /* Seconds until agent_supervise should run again (0: now): the next due restart, or the next
  * periodic check of the containers. */
 uint64_t agent_supervise_due_sec(void);

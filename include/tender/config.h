@@ -60,6 +60,16 @@ struct tender_config {
         /* maintenance: weekly windows for the swap of an "attempt" update; none = any time */
         struct tender_maintenance_window *maintenance_windows;
         size_t n_maintenance_windows;
+        /* mqtt: health and events to a broker (docs/mqtt.md); off while mqtt_host is NULL */
+        char *mqtt_host;                   /* broker host name or address */
+        uint64_t mqtt_port;                /* default 8883 with mqtt_ca_file, else 1883 */
+        char *mqtt_ca_file;                /* TLS with this CA as the only anchor; NULL: plain */
+        char *mqtt_client_cert;            /* TLS client certificate, or NULL */
+        char *mqtt_client_key;             /* NULL: in the certificate file */
+        char *mqtt_topic_prefix;           /* default "tender": <prefix>/<controllerId>/... */
+        uint64_t mqtt_keepalive_sec;       /* default 60 */
+        uint64_t mqtt_queue_max_events;    /* default 1000: the store-and-forward bound */
+        uint64_t mqtt_status_interval_sec; /* default 60: the retained status, refreshed */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);
