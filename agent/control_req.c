@@ -10,6 +10,7 @@
 
 #include "container.h"
 #include "lock.h"
+#include "mqtt.h"
 #include "report.h"
 #include "tender/log.h"
 #include "update.h"
@@ -102,6 +103,7 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
         } else
                 cJSON_AddNullToObject(root, "update");
         add_progress(root);
+        cJSON_AddItemToObject(root, "device", mqtt_status_json(a));
         return root;
 }
 

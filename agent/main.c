@@ -184,8 +184,8 @@ static int run(const struct tender_config *cfg, bool once) {
         if (control_stop_signal())
                 log_info("Stopping on signal %d; containers keep running", control_stop_signal());
         sd_notify(0, "STOPPING=1");
-        mqtt_stop();
         control_stop();
+        mqtt_stop(); /* after the control thread: its status reads the queue */
         ddi_client_done(&a.ddi);
         agent_tuf_done(&a);
         return ret;

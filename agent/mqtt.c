@@ -14,6 +14,7 @@
 #include "container.h"
 #include "mqtt_queue.h"
 #include "report.h"
+#include "telemetry.h"
 #include "tender/escape.h"
 #include "tender/json.h"
 #include "tender/log.h"
@@ -36,7 +37,6 @@ static struct {
         uint64_t inflight_seq;
         uint64_t next_status_ms;
         char *status; /* the last status document, sent again at each connect */
-        char update_state[32], update_app[TENDER_NAME_MAX + 1], update_version[TENDER_NAME_MAX + 1];
 } mq = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 /* Text from the server, a layer or an app: one line of valid UTF-8 (tender/escape.h). */
@@ -190,14 +190,8 @@ static bool wanted(const struct report_event *e) {
 static void sink(const struct report_event *e, void *userdata) {
         (void) userdata;
         pthread_mutex_lock(&mq.mutex);
-        if (e->kind == REPORT_STATE || e->kind == REPORT_IDLE || e->kind == REPORT_OUTCOME) {
-                snprintf(mq.update_state, sizeof(mq.update_state), "%s",
-                         e->kind == REPORT_STATE ? e->state : "");
-                snprintf(mq.update_app, sizeof(mq.update_app), "%s", e->app ? e->app : "");
-                snprintf(mq.update_version, sizeof(mq.update_version), "%s",
-                         e->version ? e->version : "");
+        if (e->kind == REPORT_STATE || e->kind == REPORT_IDLE || e->kind == REPORT_OUTCOME)
                 mq.next_status_ms = 0; /* the status follows the state */
-        }
         if (wanted(e)) {
                 /* The sequence number is the queue's: one writer (the main loop) pushes. */
                 _cleanup_free_ char *json = NULL;
@@ -211,6 +205,30 @@ static void sink(const struct report_event *e, void *userdata) {
                 pump();
         }
         pthread_mutex_unlock(&mq.mutex);
+}
+
+static void add_u64_or_null(cJSON *o, const char *key, bool has, uint64_t v) {
+        if (has)
+                cJSON_AddNumberToObject(o, key, (double) v);
+        else
+                cJSON_AddNullToObject(o, key);
+}
+
+/* What the running container uses, from its cgroup; null when it does not run. */
+static void add_resources(cJSON *o, const struct container_state *st) {
+        struct cgroup_usage u;
+        if (st->status != CONTAINER_RUNNING || st->pid <= 0 || cgroup_usage_read(st->pid, &u) < 0) {
+                cJSON_AddNullToObject(o, "resources");
+                return;
+        }
+        cJSON *r = cJSON_AddObjectToObject(o, "resources");
+        add_u64_or_null(r, "memoryBytes", u.has_memory, u.memory_bytes);
+        if (u.has_cpu)
+                cJSON_AddNumberToObject(r, "cpuSeconds", (double) u.cpu_usec / 1e6);
+        else
+                cJSON_AddNullToObject(r, "cpuSeconds");
+        add_u64_or_null(r, "pids", u.has_pids, u.pids);
+        add_u64_or_null(r, "oomKills", u.has_oom_kills, u.oom_kills);
 }
 
 static cJSON *app_status(struct agent *a, const char *app) {
@@ -232,6 +250,7 @@ static cJSON *app_status(struct agent *a, const char *app) {
         cJSON_AddBoolToObject(o, "healthy", st.status == CONTAINER_RUNNING);
         cJSON_AddNumberToObject(o, "restarts",
                                 current ? (double) agent_restart_count(app, current) : 0);
+        add_resources(o, &st);
         return o;
 }
 
@@ -249,35 +268,43 @@ static void add_store(cJSON *root, struct agent *a) {
                 cJSON_AddNullToObject(s, "freeBytes");
 }
 
-/* The status document (docs/mqtt.md, tests/integration/mqtt/status.schema.json). */
-static char *status_json(struct agent *a) {
+cJSON *mqtt_status_json(struct agent *a) {
         char **apps = NULL;
+        char app[REPORT_NAME_MAX], version[REPORT_NAME_MAX], state[32];
+        uint64_t length = 0, dropped = 0;
         cJSON *o = cJSON_CreateObject();
         add_text(o, "device", a->cfg->controller_id);
         add_time(o);
         cJSON *ag = cJSON_AddObjectToObject(o, "agent");
         cJSON_AddStringToObject(ag, "version", TENDER_VERSION);
-        pthread_mutex_lock(&mq.mutex);
-        if (mq.update_state[0]) {
+        if (report_update_get(app, version, state)) {
                 cJSON_AddStringToObject(ag, "state", "updating");
                 cJSON *u = cJSON_AddObjectToObject(ag, "update");
-                add_text(u, "app", mq.update_app);
-                add_text(u, "version", mq.update_version);
-                add_text(u, "state", mq.update_state);
+                add_text(u, "app", app);
+                add_text(u, "version", version);
+                add_text(u, "state", state);
         } else {
-                cJSON_AddStringToObject(ag, "state", a->staging_refused[0] ? "refusing" : "idle");
+                cJSON_AddStringToObject(ag, "state", "idle");
                 cJSON_AddNullToObject(ag, "update");
         }
-        pthread_mutex_unlock(&mq.mutex);
         cJSON *arr = cJSON_AddArrayToObject(o, "apps");
         if (tender_store_list_apps(a->store, &apps) >= 0)
                 for (size_t i = 0; apps[i]; i++)
                         cJSON_AddItemToArray(arr, app_status(a, apps[i]));
         tender_strv_free(apps);
         add_store(o, a);
+        if (mq.queue) { /* set before the control thread starts, freed after it stopped */
+                length = mqtt_queue_length(mq.queue);
+                dropped = mqtt_queue_dropped(mq.queue);
+        }
         cJSON *q = cJSON_AddObjectToObject(o, "queue");
-        cJSON_AddNumberToObject(q, "length", (double) mqtt_queue_length(mq.queue));
-        cJSON_AddNumberToObject(q, "dropped", (double) mqtt_queue_dropped(mq.queue));
+        cJSON_AddNumberToObject(q, "length", (double) length);
+        cJSON_AddNumberToObject(q, "dropped", (double) dropped);
+        return o;
+}
+
+static char *status_json(struct agent *a) {
+        cJSON *o = mqtt_status_json(a);
         char *s = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         return s;

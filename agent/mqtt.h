@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 
 #include "tender/error.h"
@@ -19,6 +20,9 @@ struct agent;
 /* Starts the client when configured (0 and nothing when not); registers the report sink.
  * An error (bad TLS files, no store) leaves MQTT off with err set; tenderd goes on. */
 int mqtt_start(struct agent *a, struct tender_error *err);
+/* The status document (docs/mqtt.md), also `tenderctl status --json`'s "device". Any thread;
+ * asks the runtime for each app's state. */
+cJSON *mqtt_status_json(struct agent *a);
 /* Publishes the retained status when due (statusIntervalSeconds) or when force. Main loop. */
 void mqtt_publish_status(struct agent *a, bool force);
 /* Marks the device offline on purpose (retained) and stops the client. */

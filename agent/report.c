@@ -22,6 +22,9 @@ static struct {
                 char what[80];
                 uint64_t done, total;
         } transfer;
+        struct {
+                char app[REPORT_NAME_MAX], version[REPORT_NAME_MAX], state[32];
+        } update; /* app[0] == 0: none */
 } rep = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const kind_names[_REPORT_KIND_MAX] = {
@@ -144,6 +147,27 @@ static void sink_ddi(struct agent *a, const struct report_event *e) {
                            err.message);
 }
 
+/* The update in flight, for the status documents (mutex held). */
+static void track_update(const struct report_event *e) {
+        bool in_flight = e->kind == REPORT_STATE && e->app;
+        if (e->kind != REPORT_STATE && e->kind != REPORT_OUTCOME && e->kind != REPORT_IDLE)
+                return;
+        snprintf(rep.update.app, sizeof(rep.update.app), "%s", in_flight ? e->app : "");
+        snprintf(rep.update.version, sizeof(rep.update.version), "%s",
+                 in_flight ? str(e->version) : "");
+        snprintf(rep.update.state, sizeof(rep.update.state), "%s", in_flight ? str(e->state) : "");
+}
+
+bool report_update_get(char app[REPORT_NAME_MAX], char version[REPORT_NAME_MAX], char state[32]) {
+        pthread_mutex_lock(&rep.mutex);
+        bool any = rep.update.app[0] != 0;
+        memcpy(app, rep.update.app, REPORT_NAME_MAX);
+        memcpy(version, rep.update.version, REPORT_NAME_MAX);
+        memcpy(state, rep.update.state, 32);
+        pthread_mutex_unlock(&rep.mutex);
+        return any;
+}
+
 void report_emit(const struct report_event *e) {
         sink_log(e);
         sink_notify(e);
@@ -151,6 +175,7 @@ void report_emit(const struct report_event *e) {
         /* The sink table is read under the mutex, the sinks run outside it: a sink may take
          * its own locks (MQTT) and must not hold up report_transfer_get. */
         pthread_mutex_lock(&rep.mutex);
+        track_update(e);
         struct agent *a = rep.a;
         size_t n = rep.n_sinks;
         typeof(rep.sinks) sinks;

@@ -59,6 +59,12 @@ void report_clear_sinks(void);
 void report_emit(const struct report_event *e);
 const char *report_kind_name(enum report_kind k);
 
+#define REPORT_NAME_MAX 65 /* TENDER_NAME_MAX + 1 */
+
+/* The update in flight (its app, version and journal state) as the last events told; false
+ * when none. Any thread. */
+bool report_update_get(char app[REPORT_NAME_MAX], char version[REPORT_NAME_MAX], char state[32]);
+
 /* The transfer in progress, for tenderctl status. Any thread. */
 void report_transfer_begin(const char *what, uint64_t total);
 void report_transfer(uint64_t done, uint64_t total);

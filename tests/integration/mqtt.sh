@@ -2,7 +2,8 @@
 # tenderd's MQTT reporting (docs/mqtt.md) against Debian's mosquitto on 127.0.0.1, over TLS with
 # a test CA and a client certificate, watched by mosquitto_sub. Every payload seen is validated
 # against tests/integration/mqtt/*.schema.json.
-# 1. Status, events and availability arrive as documented; an update's states arrive in order.
+# 1. Status, events and availability arrive as documented; an update's states arrive in order;
+#    the status has each app's cgroup figures, and `tenderctl status --json` carries it.
 # 2. Broker stopped during an update, started again: every event arrives, in order, none lost.
 # 3. tenderd killed (SIGKILL) with events queued: published after its restart; the last will
 #    says it went offline.
@@ -131,6 +132,11 @@ check "1.0.0: download progress as events" wait_for has_event "progress hello 1.
 check "status: 1.0.0 runs, healthy" wait_for eval \
   '[[ $(last status "[(a[\"name\"], a[\"version\"], a[\"healthy\"]) for a in p[\"apps\"]]") == "[('"'hello', '1.0.0', True)]"'" ]]'
 check "status: store use" test "$(last status 'p["store"]["usedBytes"] > 0')" = True
+res=$(last status '[(a["resources"]["memoryBytes"] > 0, a["resources"]["pids"] >= 2) for a in p["apps"]]')
+check "status: the app's memory and pids from its cgroup" eq "$res" "[(True, True)]"
+"$TENDER_BIN/tenderctl" --config "$SCN_WORK/agent.json" status --json >"$SCN_WORK/ctl.json" 2>&1
+check "tenderctl status --json: the status document" eq \
+  "$(python3 "$check_py" device "$SCN_WORK/ctl.json")" "[('hello', '1.0.0', True)]"
 
 # 2. The broker goes away during an update and comes back.
 broker_stop

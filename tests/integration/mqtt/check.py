@@ -9,6 +9,8 @@ events in order. Subcommands:
                              state success" per event
   list LOG                   the same lines for every event, without the order checks
   last LOG TOPIC EXPR        EXPR (python, on the last payload `p` of the topic suffix)
+  device FILE                the "device" member of `tenderctl status --json` (in FILE) is a
+                             valid status document; prints its apps as the status shows them
 """
 import json
 import os
@@ -76,6 +78,11 @@ if __name__ == "__main__":
         validate(args[0])
     elif cmd == "events":
         events(args[0], int(args[1]) if len(args) > 1 else 0)
+    elif cmd == "device":
+        with open(args[0]) as f:
+            d = json.load(f)["device"]
+        jsonschema.validate(d, schema("status"))
+        print([(a["name"], a["version"], a["healthy"]) for a in d["apps"]])
     elif cmd == "list":
         events(args[0], strict=False)
     elif cmd == "last":
