@@ -10,6 +10,7 @@
 #include "cancel.h"
 #include "control.h"
 #include "gate.h"
+#include "monitor.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "report.h"
@@ -153,6 +154,8 @@ static int run(const struct tender_config *cfg, bool once) {
         report_init(&a);
         if (mqtt_start(&a, &err) < 0) /* off then; updates go on */
                 log_error("%s", err.message);
+        if (monitor_start(&a, &err) < 0) /* off then */
+                log_error("%s", err.message);
         if (control_start(&a, &err) < 0)
                 log_error("Control socket %s: %s; tenderctl cannot reach tenderd",
                           cfg->control_socket, err.message);
@@ -185,6 +188,7 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_info("Stopping on signal %d; containers keep running", control_stop_signal());
         sd_notify(0, "STOPPING=1");
         control_stop();
+        monitor_stop();
         mqtt_stop(); /* after the control thread: its status reads the queue */
         ddi_client_done(&a.ddi);
         agent_tuf_done(&a);

@@ -42,7 +42,7 @@
 
 static const char *const root_keys[] = {"server",      "store", "trust",    "tuf",
                                         "runtime",     "log",   "download", "control",
-                                        "maintenance", "mqtt",  NULL};
+                                        "maintenance", "mqtt",  "monitor",  NULL};
 static const char *const server_keys[] = {"url",
                                           "tenant",
                                           "controllerId",
@@ -563,6 +563,20 @@ static int parse_mqtt(const cJSON *root, struct tender_config *c, struct tender_
         return r;
 }
 
+/* monitor: the local HTTP endpoint, always on 127.0.0.1. */
+static int parse_monitor(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        static const char *const keys[] = {"port", NULL};
+        const cJSON *m = NULL;
+        int r = tender_json_get_object(root, "", "monitor", false, &m, err);
+        if (r < 0 || !m)
+                return r;
+        r = tender_json_check_keys(m, "monitor", keys, err);
+        if (r >= 0)
+                r = get_range(m, "monitor", "port", 9101, 0, 65535, &c->monitor_port, err);
+        c->monitor_enabled = r >= 0;
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -595,6 +609,8 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = parse_maintenance(root, c, err);
         if (r >= 0)
                 r = parse_mqtt(root, c, err);
+        if (r >= 0)
+                r = parse_monitor(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

@@ -3,7 +3,8 @@
 # a test CA and a client certificate, watched by mosquitto_sub. Every payload seen is validated
 # against tests/integration/mqtt/*.schema.json.
 # 1. Status, events and availability arrive as documented; an update's states arrive in order;
-#    the status has each app's cgroup figures, and `tenderctl status --json` carries it.
+#    the status has each app's cgroup figures, and `tenderctl status --json` carries it;
+#    /healthz and /metrics (promtool check metrics) on 127.0.0.1.
 # 2. Broker stopped during an update, started again: every event arrives, in order, none lost.
 # 3. tenderd killed (SIGKILL) with events queued: published after its restart; the last will
 #    says it went offline.
@@ -14,7 +15,7 @@ set -uo pipefail
 # shellcheck source=../lib/scenario-test.sh
 source "${TENDER_SOURCE_DIR:?}/tests/lib/scenario-test.sh"
 python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema not installed (scripts/install-deps)"
-scn_test_begin mosquitto mosquitto_sub openssl
+scn_test_begin mosquitto mosquitto_sub openssl promtool
 SCN_TEST_LOGS="mosquitto.log sub.log"
 check_py=$TENDER_SOURCE_DIR/tests/integration/mqtt/check.py
 
@@ -98,6 +99,7 @@ c = json.load(open(path))
 c["mqtt"] = {"host": "127.0.0.1", "port": int(port), "caFile": ca,
              "clientCert": pki + "/device.crt", "clientKey": pki + "/device.key",
              "keepaliveSeconds": 5, "statusIntervalSeconds": 1, **json.loads(extra)}
+c["monitor"] = {"port": 0}
 json.dump(c, open(path, "w"))
 PY
 }
@@ -137,6 +139,14 @@ check "status: the app's memory and pids from its cgroup" eq "$res" "[(True, Tru
 "$TENDER_BIN/tenderctl" --config "$SCN_WORK/agent.json" status --json >"$SCN_WORK/ctl.json" 2>&1
 check "tenderctl status --json: the status document" eq \
   "$(python3 "$check_py" device "$SCN_WORK/ctl.json")" "[('hello', '1.0.0', True)]"
+mon=$(sed -n 's|.*Monitor: serving /healthz and /metrics on \(http://127.0.0.1:[0-9]*\)$|\1|p' \
+  "$SCN_WORK/logs/tenderd.log" | tail -n 1)
+check "/healthz: ok" eq "$(curl -sS "$mon/healthz")" ok
+curl -sS -o "$SCN_WORK/metrics.txt" "$mon/metrics"
+check "/metrics: promtool accepts it" promtool check metrics <"$SCN_WORK/metrics.txt"
+check "/metrics: the app's version" grep -qx 'tender_app_info{app="hello",version="1.0.0"} 1' "$SCN_WORK/metrics.txt"
+check "/metrics: the app's memory" grep -q '^tender_app_memory_bytes{app="hello"} [1-9]' "$SCN_WORK/metrics.txt"
+check "/other: 404" eq "$(curl -s -o /dev/null -w '%{http_code}' "$mon/other")" 404
 
 # 2. The broker goes away during an update and comes back.
 broker_stop

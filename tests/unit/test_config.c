@@ -554,6 +554,25 @@ TEST(mqtt) {
         ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"hots\": 1"), EINVAL, "mqtt.hots");
 }
 
+#define WITH_MONITOR(members)                                                                      \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"monitor\": {" members "}}"
+
+TEST(monitor) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, NULL));
+        ASSERT_FALSE(c->monitor_enabled); /* off unless configured */
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MONITOR(""), &c, NULL));
+        ASSERT_TRUE(c->monitor_enabled);
+        ASSERT_EQ(c->monitor_port, 9101);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MONITOR("\"port\": 0"), &c, NULL));
+        ASSERT_EQ(c->monitor_port, 0);
+        ASSERT_CONFIG_ERR(WITH_MONITOR("\"port\": 65536"), EINVAL, "monitor.port");
+        ASSERT_CONFIG_ERR(WITH_MONITOR("\"listen\": \"0.0.0.0\""), EINVAL, "monitor.listen");
+}
+
 TEST(gateway_token) {
         _cleanup_(tender_config_freep) struct tender_config *c = NULL;
         char *s = with_server("\"gatewayToken\": \"gw-Secret\"");
