@@ -31,6 +31,7 @@ static struct {
         struct mqtt_queue *queue;
         const char *device;
         char status_topic[TOPIC_MAX], events_topic[TOPIC_MAX], avail_topic[TOPIC_MAX];
+        char broker[300]; /* "host:port (TLS)", for the errors */
         bool connected, warned;
         bool inflight; /* the queue's head is published, its PUBACK awaited */
         int inflight_mid;
@@ -142,7 +143,8 @@ static void on_log(struct mosquitto *m, void *ud, int level, const char *msg) {
         bool first = !mq.warned;
         mq.warned = true;
         pthread_mutex_unlock(&mq.mutex);
-        tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL, "MQTT: %s", msg);
+        tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL,
+                   "MQTT: broker %s: %s; events wait in the store, retrying", mq.broker, msg);
 }
 
 /* The event document (docs/mqtt.md, tests/integration/mqtt/event.schema.json). */
@@ -377,6 +379,8 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
         int r;
         if (!cfg->mqtt_host)
                 return 0;
+        snprintf(mq.broker, sizeof(mq.broker), "%s:%llu%s", cfg->mqtt_host,
+                 (unsigned long long) cfg->mqtt_port, cfg->mqtt_ca_file ? " (TLS)" : "");
         if (set_topics(cfg) < 0)
                 return tender_error_set(err, TENDER_ERR_CONFIG, ENAMETOOLONG,
                                         "MQTT: topic too long");
@@ -406,9 +410,8 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
                 return r;
         }
         r = report_add_sink(sink, NULL);
-        log_info("MQTT: reporting to %s:%llu%s as %s/%s/", cfg->mqtt_host,
-                 (unsigned long long) cfg->mqtt_port, cfg->mqtt_ca_file ? " (TLS)" : "",
-                 cfg->mqtt_topic_prefix, cfg->controller_id);
+        log_info("MQTT: reporting to %s as %s/%s/", mq.broker, cfg->mqtt_topic_prefix,
+                 cfg->controller_id);
         return r < 0 ? tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "MQTT: report sink") : 0;
 }
 

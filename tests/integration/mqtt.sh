@@ -10,6 +10,7 @@
 #    says it went offline.
 # 4. Queue full (mqtt.queueMaxEvents 3): the oldest dropped, the drop counted in the status.
 # 5. Bad TLS (a CA that did not sign the broker): a clear error in the log, updates carry on.
+# 6. The same with the broker showing an expired certificate.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -20,8 +21,8 @@ SCN_TEST_LOGS="mosquitto.log sub.log"
 check_py=$TENDER_SOURCE_DIR/tests/integration/mqtt/check.py
 
 scn_init
-scn_build_images 1 2 3 4 5 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
-SCN_HEALTH_WINDOW=1 scn_publish 1 2 3 4 5 >/dev/null || exit 1
+scn_build_images 1 2 3 4 5 6 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
+SCN_HEALTH_WINDOW=1 scn_publish 1 2 3 4 5 6 >/dev/null || exit 1
 scn_start_server
 scn_write_config
 
@@ -41,6 +42,28 @@ make_cert() { # make_cert NAME CN [SAN]
 }
 make_ca ca && make_ca other && make_cert broker 127.0.0.1 IP:127.0.0.1 &&
   make_cert device "$SCN_TARGET" && make_cert watcher watcher || fail "openssl could not make the test PKI"
+# The broker's key again, in a certificate that expired in 2020 (openssl x509 cannot backdate).
+python3 - "$pki" <<'PY' || fail "could not make the expired certificate"
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+pki = sys.argv[1]
+load = lambda n: open(f"{pki}/{n}", "rb").read()
+ca = x509.load_pem_x509_certificate(load("ca.crt"))
+ca_key = serialization.load_pem_private_key(load("ca.key"), None)
+key = serialization.load_pem_private_key(load("broker.key"), None)
+cert = (x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.datetime(2020, 1, 1))
+        .not_valid_after(datetime.datetime(2020, 1, 2))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(ca_key, hashes.SHA256()))
+open(f"{pki}/broker-expired.crt", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
 
 # mosquitto cannot listen on port 0 and tell: a port the kernel just gave out and freed.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -200,6 +223,19 @@ scn_start_agent
 deploy 5.0.0 success
 check "bad TLS: a clear error in the log" wait_for grep -q 'MQTT: .*certificate verify failed' "$SCN_WORK/logs/tenderd.log"
 check "bad TLS: no event of 5.0.0 reached the broker" eval '! has_event "hello 5.0.0"'
+
+# 6. The broker shows an expired certificate (the right CA again): the same.
+scn_stop_agent
+broker_stop
+sed -i "s|^certfile .*|certfile $pki/broker-expired.crt|" "$SCN_WORK/mosquitto.conf"
+broker_start
+mqtt_config
+mark=$(wc -l <"$SCN_WORK/logs/tenderd.log")
+scn_start_agent
+deploy 6.0.0 success
+tls_error_since_mark() { tail -n "+$((mark + 1))" "$SCN_WORK/logs/tenderd.log" | grep -q 'MQTT: .*certificate verify failed'; }
+check "expired certificate: a clear error in the log" wait_for tls_error_since_mark
+check "expired certificate: no event of 6.0.0 reached the broker" eval '! has_event "hello 6.0.0"'
 
 check "every payload matches its schema" python3 "$check_py" validate "$sub_log"
 scn_test_end
