@@ -74,6 +74,7 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
         uint64_t deadline = monotonic_sec() + interval;
         for (;;) {
                 control_run_queued(a);
+                mqtt_run_commands(a);
                 if (control_take_check()) {
                         log_info("Polling now, as tenderctl asked");
                         return;

@@ -12,18 +12,23 @@
 #include <time.h>
 
 #include "container.h"
+#include "control.h"
+#include "control_req.h"
 #include "mqtt_queue.h"
 #include "report.h"
 #include "telemetry.h"
 #include "tender/escape.h"
 #include "tender/json.h"
 #include "tender/log.h"
+#include "tender/manifest.h"
 #include "update.h"
 
 #define TOPIC_MAX 256
 #define TEXT_MAX 1024 /* bytes of one escaped string in a payload */
 #define RECONNECT_MIN_SEC 1
 #define RECONNECT_MAX_SEC 60
+#define COMMAND_MAX 4096  /* bytes of a command payload */
+#define COMMAND_ID_MAX 64 /* bytes of its id */
 
 static struct {
         pthread_mutex_t mutex; /* everything below, between the main loop and the client thread */
@@ -32,6 +37,12 @@ static struct {
         const char *device;
         char status_topic[TOPIC_MAX], events_topic[TOPIC_MAX], avail_topic[TOPIC_MAX];
         char broker[300]; /* "host:port (TLS)", for the errors */
+        char command_topic[TOPIC_MAX], result_topic[TOPIC_MAX];
+        bool commands;
+        struct {
+                bool queued;
+                char id[COMMAND_ID_MAX + 1], app[TENDER_NAME_MAX + 1];
+        } rollback; /* the one rollback the main loop runs next */
         bool connected, warned;
         bool inflight; /* the queue's head is published, its PUBACK awaited */
         int inflight_mid;
@@ -104,6 +115,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
                 mq.inflight = false; /* what was in flight goes again: at least once */
                 publish_retained(mq.avail_topic, availability(true, "running"));
                 publish_retained(mq.status_topic, mq.status);
+                if (mq.commands)
+                        (void) mosquitto_subscribe(mq.mosq, NULL, mq.command_topic, 1);
                 pump();
         }
         pthread_mutex_unlock(&mq.mutex);
@@ -145,6 +158,96 @@ static void on_log(struct mosquitto *m, void *ud, int level, const char *msg) {
         pthread_mutex_unlock(&mq.mutex);
         tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL,
                    "MQTT: broker %s: %s; events wait in the store, retrying", mq.broker, msg);
+}
+
+/* Answers a command on <prefix>/<id>/command/result (QoS 1, not retained). */
+static void answer(const char *id, const char *command, bool ok, const char *message) {
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "id", id);
+        add_text(o, "command", command);
+        cJSON_AddBoolToObject(o, "ok", ok);
+        add_text(o, "message", message);
+        add_time(o);
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (s)
+                (void) mosquitto_publish(mq.mosq, NULL, mq.result_topic, (int) strlen(s), s, 1,
+                                         false);
+        free(s);
+}
+
+static const char *json_str(const cJSON *o, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A command (docs/mqtt.md, "Commands"): check now, or roll an app back. Only the device's own
+ * command topic is subscribed; who may publish there is the broker's ACLs' business. */
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+        (void) m, (void) ud;
+        if (!mq.commands || !STREQ(msg->topic, mq.command_topic))
+                return;
+        _cleanup_(cJSON_Deletep) cJSON *o =
+                msg->payloadlen > 0 && msg->payloadlen <= COMMAND_MAX
+                        ? cJSON_ParseWithLength(msg->payload, (size_t) msg->payloadlen)
+                        : NULL;
+        const char *id = json_str(o, "id"), *cmd = json_str(o, "command"),
+                   *app = json_str(o, "app");
+        if (!id || strlen(id) > COMMAND_ID_MAX || !cmd) {
+                log_warning("MQTT command refused: expected {\"id\": ..., \"command\": ...} of "
+                            "at most %d bytes",
+                            COMMAND_MAX);
+                answer(id && strlen(id) <= COMMAND_ID_MAX ? id : NULL, cmd, false,
+                       "expected {\"id\": string, \"command\": \"check\" or \"rollback\"}");
+                return;
+        }
+        log_notice("MQTT command %s (id %s)%s%s", cmd, id, app ? " for " : "", app ? app : "");
+        if (STREQ(cmd, "check")) {
+                control_request_check();
+                answer(id, cmd, true, "poll requested");
+        } else if (STREQ(cmd, "rollback")) {
+                if (!app || !tender_name_valid(app))
+                        return answer(id, cmd, false, "rollback: expected \"app\"");
+                pthread_mutex_lock(&mq.mutex);
+                bool busy = mq.rollback.queued;
+                if (!busy) {
+                        mq.rollback.queued = true;
+                        snprintf(mq.rollback.id, sizeof(mq.rollback.id), "%s", id);
+                        snprintf(mq.rollback.app, sizeof(mq.rollback.app), "%s", app);
+                }
+                pthread_mutex_unlock(&mq.mutex);
+                if (busy)
+                        answer(id, cmd, false, "a rollback is queued already; retry later");
+                else
+                        control_wake(); /* answered when done (mqtt_run_commands) */
+        } else
+                answer(id, cmd, false, "unknown command: expected check or rollback");
+}
+
+void mqtt_run_commands(struct agent *a) {
+        char id[COMMAND_ID_MAX + 1], app[TENDER_NAME_MAX + 1];
+        if (!mq.mosq)
+                return;
+        pthread_mutex_lock(&mq.mutex);
+        bool queued = mq.rollback.queued;
+        memcpy(id, mq.rollback.id, sizeof(id));
+        memcpy(app, mq.rollback.app, sizeof(app));
+        pthread_mutex_unlock(&mq.mutex);
+        if (!queued)
+                return;
+        cJSON *reply = control_req_rollback(a, app, 0);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(reply, "message");
+        const cJSON *error = cJSON_GetObjectItemCaseSensitive(reply, "error");
+        bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
+        answer(id, "rollback", ok,
+               cJSON_IsString(msg)     ? msg->valuestring
+               : cJSON_IsString(error) ? error->valuestring
+                                       : (ok ? "rolled back" : "rollback failed"));
+        cJSON_Delete(reply);
+        pthread_mutex_lock(&mq.mutex);
+        mq.rollback.queued = false;
+        pthread_mutex_unlock(&mq.mutex);
+        mqtt_publish_status(a, true);
 }
 
 /* The event document (docs/mqtt.md, tests/integration/mqtt/event.schema.json). */
@@ -337,7 +440,13 @@ static int set_topics(const struct tender_config *cfg) {
         int n1 = snprintf(mq.status_topic, TOPIC_MAX, "%s/%s/status", p, id);
         int n2 = snprintf(mq.events_topic, TOPIC_MAX, "%s/%s/events", p, id);
         int n3 = snprintf(mq.avail_topic, TOPIC_MAX, "%s/%s/availability", p, id);
-        return n1 < TOPIC_MAX && n2 < TOPIC_MAX && n3 < TOPIC_MAX ? 0 : -ENAMETOOLONG;
+        int n4 = snprintf(mq.command_topic, TOPIC_MAX, "%s/%s/command", p, id);
+        int n5 = snprintf(mq.result_topic, TOPIC_MAX, "%s/%s/command/result", p, id);
+        mq.commands = cfg->mqtt_commands;
+        return n1 < TOPIC_MAX && n2 < TOPIC_MAX && n3 < TOPIC_MAX && n4 < TOPIC_MAX &&
+                               n5 < TOPIC_MAX
+                       ? 0
+                       : -ENAMETOOLONG;
 }
 
 static int mosq_error(struct tender_error *err, int rc, const char *what) {
@@ -352,6 +461,7 @@ static int configure(const struct tender_config *cfg, struct tender_error *err) 
         mosquitto_disconnect_callback_set(mq.mosq, on_disconnect);
         mosquitto_publish_callback_set(mq.mosq, on_publish);
         mosquitto_log_callback_set(mq.mosq, on_log);
+        mosquitto_message_callback_set(mq.mosq, on_message);
         rc = mosquitto_will_set(mq.mosq, mq.avail_topic, (int) strlen(offline), offline, 1, true);
         if (rc != MOSQ_ERR_SUCCESS)
                 return mosq_error(err, rc, "last will");

@@ -25,5 +25,7 @@ int mqtt_start(struct agent *a, struct tender_error *err);
 cJSON *mqtt_status_json(struct agent *a);
 /* Publishes the retained status when due (statusIntervalSeconds) or when force. Main loop. */
 void mqtt_publish_status(struct agent *a, bool force);
+/* Runs the rollback the command topic queued, and answers it. Main loop. */
+void mqtt_run_commands(struct agent *a);
 /* Marks the device offline on purpose (retained) and stops the client. */
 void mqtt_stop(void);

@@ -528,6 +528,7 @@ static int parse_mqtt(const cJSON *root, struct tender_config *c, struct tender_
                                            "keepaliveSeconds",
                                            "queueMaxEvents",
                                            "statusIntervalSeconds",
+                                           "commands",
                                            NULL};
         const cJSON *m = NULL;
         int r = tender_json_get_object(root, "", "mqtt", false, &m, err);
@@ -560,6 +561,8 @@ static int parse_mqtt(const cJSON *root, struct tender_config *c, struct tender_
         if (r >= 0)
                 r = get_range(m, "mqtt", "statusIntervalSeconds", 60, 1, 86400,
                               &c->mqtt_status_interval_sec, err);
+        if (r >= 0)
+                r = tender_json_get_bool(m, "mqtt", "commands", false, &c->mqtt_commands, err);
         return r;
 }
 

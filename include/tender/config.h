@@ -70,6 +70,7 @@ struct tender_config {
         uint64_t mqtt_keepalive_sec;       /* default 60 */
         uint64_t mqtt_queue_max_events;    /* default 1000: the store-and-forward bound */
         uint64_t mqtt_status_interval_sec; /* default 60: the retained status, refreshed */
+        bool mqtt_commands;                /* default false: the command topic is not read */
         /* monitor: /healthz and /metrics on 127.0.0.1 (docs/mqtt.md); off unless the block is */
         bool monitor_enabled;
         uint64_t monitor_port; /* 0: any free port (logged) */

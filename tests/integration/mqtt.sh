@@ -11,6 +11,7 @@
 # 4. Queue full (mqtt.queueMaxEvents 3): the oldest dropped, the drop counted in the status.
 # 5. Bad TLS (a CA that did not sign the broker): a clear error in the log, updates carry on.
 # 6. The same with the broker showing an expired certificate.
+# Between 2 and 3, commands (check, rollback, an unknown one) are answered on command/result.
 set -uo pipefail
 
 # shellcheck source=../lib/scenario-test.sh
@@ -121,7 +122,8 @@ path, port, ca, pki, extra = sys.argv[1:]
 c = json.load(open(path))
 c["mqtt"] = {"host": "127.0.0.1", "port": int(port), "caFile": ca,
              "clientCert": pki + "/device.crt", "clientKey": pki + "/device.key",
-             "keepaliveSeconds": 5, "statusIntervalSeconds": 1, **json.loads(extra)}
+             "keepaliveSeconds": 5, "statusIntervalSeconds": 1, "commands": True,
+             **json.loads(extra)}
 c["monitor"] = {"port": 0}
 json.dump(c, open(path, "w"))
 PY
@@ -182,6 +184,21 @@ states=$(events | awk '$2 == "state" && $4 == "2.0.0" { printf "%s ", $5 }')
 check "2.0.0: states in order" eq "$states" \
   "queued verifying downloading staging swapping testing committed "
 check "2.0.0: queue emptied" wait_for test "$(queued)" -eq 0
+
+# Commands (mqtt.commands): each logged and answered.
+command() { # command JSON
+  mosquitto_pub -h 127.0.0.1 -p "$port" --cafile "$pki/ca.crt" --cert "$pki/watcher.crt" \
+    --key "$pki/watcher.key" -q 1 -t "tender/$SCN_TARGET/command" -m "$1"
+}
+answered() { [[ $(last result '(p["id"], p["ok"])') == "$1" ]]; }
+command '{"id": "c1", "command": "check"}'
+check "command check: answered" wait_for answered "('c1', True)"
+check "command check: logged" grep -q 'MQTT command check (id c1)' "$SCN_WORK/logs/tenderd.log"
+command '{"id": "r1", "command": "rollback", "app": "hello"}'
+check "command rollback: answered when done" wait_for answered "('r1', True)"
+check "command rollback: 1.0.0 runs again" eq "$(scn_current_version)" 1.0.0
+command '{"id": "u1", "command": "reboot"}'
+check "unknown command: refused" wait_for answered "('u1', False)"
 
 # 3. tenderd killed while its events wait; the last will.
 kill -KILL "$SCN_AGENT_PID"; wait "$SCN_AGENT_PID" 2>/dev/null; SCN_AGENT_PID=

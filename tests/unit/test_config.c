@@ -531,6 +531,7 @@ TEST(mqtt) {
         ASSERT_EQ(c->mqtt_keepalive_sec, 60);
         ASSERT_EQ(c->mqtt_queue_max_events, 1000);
         ASSERT_EQ(c->mqtt_status_interval_sec, 60);
+        ASSERT_FALSE(c->mqtt_commands); /* the command topic is off by default */
         tender_config_free(TAKE_PTR(c));
         ASSERT_OK(parse(WITH_MQTT("\"host\": \"b\", \"caFile\": \"/ca\", \"clientCert\": \"/c\","
                                   " \"topicPrefix\": \"fleet/eu\", \"queueMaxEvents\": 3"),
@@ -539,6 +540,10 @@ TEST(mqtt) {
         ASSERT_STREQ(c->mqtt_client_cert, "/c");
         ASSERT_STREQ(c->mqtt_topic_prefix, "fleet/eu");
         ASSERT_EQ(c->mqtt_queue_max_events, 3);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MQTT("\"host\": \"b\", \"commands\": true"), &c, NULL));
+        ASSERT_TRUE(c->mqtt_commands);
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"commands\": 1"), EINVAL, "mqtt.commands");
         ASSERT_CONFIG_ERR(WITH_MQTT("\"port\": 1"), ENOENT, "mqtt.host");
         ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"a b\""), EINVAL, "mqtt.host");
         ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"clientCert\": \"/c\""), EINVAL,
