@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "control.h"
+#include "report.h"
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
@@ -146,16 +147,22 @@ struct progress {
 
 static void send_progress(struct progress *p, uint64_t done, uint64_t total) {
         const struct tender_journal_record *rec = p->req->rec;
-        struct tender_error err = {0};
         char detail[TENDER_DDI_DETAIL_MAX];
 
         snprintf(detail, sizeof(detail), "downloading %s: %llu of %llu bytes", p->digest,
                  (unsigned long long) done, (unsigned long long) total);
-        /* The DDI client, not the blob's: that one is in the middle of its transfer. A lost
-         * progress message does not matter; the transfer goes on. */
-        if (ddi_send_proceeding(&p->a->ddi, rec->deployment_base, rec->action_id, detail, true,
-                                done, total, &err) < 0)
-                log_debug("Failed to send download progress: %s", err.message);
+        /* The report path's DDI sink uses the DDI client, not the blob's: that one is in the
+         * middle of its transfer. A lost progress message does not matter. */
+        report_emit(&(struct report_event){.kind = REPORT_PROGRESS,
+                                           .app = rec->app,
+                                           .version = rec->version,
+                                           .action_id = rec->action_id,
+                                           .deployment_base = rec->deployment_base,
+                                           .detail = detail,
+                                           .has_progress = true,
+                                           .cnt = done,
+                                           .of = total,
+                                           .log = p->req->log});
 }
 
 static void on_progress(uint64_t done, uint64_t total, void *userdata) {
@@ -163,8 +170,7 @@ static void on_progress(uint64_t done, uint64_t total, void *userdata) {
         uint64_t now = tender_now_ms(),
                  step = total ? done * 100 / total / BLOB_PROGRESS_STEP_PERCENT : 0;
 
-        p->a->progress.done = done;
-        p->a->progress.total = total;
+        report_transfer(done, total);
         /* A slow blob can take longer than WatchdogSec: a moving transfer is a live tenderd. */
         control_watchdog_ping();
         if (done >= total)
@@ -239,16 +245,14 @@ int blob_fetch(struct agent *a, const struct blob_request *req, struct tender_er
         };
         struct progress p = {.a = a, .req = req, .digest = digest, .last_ms = tender_now_ms()};
         /* Short digest, as container tools show it: app and version must fit in 80 bytes. */
-        snprintf(a->progress.what, sizeof(a->progress.what), "%s %s sha256:%.12s", req->rec->app,
-                 req->rec->version, hex);
-        a->progress.done = 0;
-        a->progress.total = req->layer->size;
+        char what[80];
+        snprintf(what, sizeof(what), "%s %s sha256:%.12s", req->rec->app, req->rec->version, hex);
+        report_transfer_begin(what, req->layer->size);
         int dirfd = tender_store_blobs_fd(a->store);
         if (sources.registry && !req->ddi_only)
                 r = fetch_from_registry(a, req, dirfd, hex, &policy, &p, err);
         else
                 r = fetch_from_ddi(req, dirfd, hex, &policy, &p, err);
-        a->progress.done = a->progress.total = 0;
-        a->progress.what[0] = '\0';
+        report_transfer_end();
         return r;
 }

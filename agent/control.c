@@ -140,6 +140,17 @@ bool control_transfer_tick(_unused_ void *userdata) {
         return stop_signal != 0;
 }
 
+void control_request_check(void) {
+        pthread_mutex_lock(&ctl.mutex);
+        ctl.check = true;
+        pthread_mutex_unlock(&ctl.mutex);
+        wake(ctl.wake_fd);
+}
+
+void control_wake(void) {
+        wake(ctl.wake_fd);
+}
+
 bool control_take_check(void) {
         pthread_mutex_lock(&ctl.mutex);
         bool c = ctl.check;

@@ -41,6 +41,10 @@ int control_stop_signal(void);
 /* Waits up to sec seconds, pinging the watchdog; returns early when a request or a signal
  * wakes it. Returns true when tenderd is asked to stop. */
 bool control_wait(uint64_t sec);
+/* A "check" from elsewhere (the MQTT command topic): as tenderctl's. */
+void control_request_check(void);
+/* Wakes control_wait, for work queued elsewhere for the main loop. */
+void control_wake(void);
 /* True once for each pending "check" request. */
 bool control_take_check(void);
 /* Runs the rollbacks queued by tenderctl, each replied to when done. Main loop only. */

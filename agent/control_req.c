@@ -10,6 +10,8 @@
 
 #include "container.h"
 #include "lock.h"
+#include "mqtt.h"
+#include "report.h"
 #include "tender/log.h"
 #include "update.h"
 #include "userns.h"
@@ -68,18 +70,14 @@ static cJSON *app_json(struct agent *a, const char *app) {
         return o;
 }
 
-/* The progress record is written by the main loop without the mutex (it belongs to the
- * download code): read each field once and keep only a terminated copy of the text. */
-static void add_progress(cJSON *root, struct agent *a) {
-        uint64_t done = __atomic_load_n(&a->progress.done, __ATOMIC_RELAXED);
-        uint64_t total = __atomic_load_n(&a->progress.total, __ATOMIC_RELAXED);
-        char what[sizeof(a->progress.what)];
-        if (done == 0 && total == 0) {
+/* The transfer in progress, as the download code reported it (report.h). */
+static void add_progress(cJSON *root) {
+        uint64_t done, total;
+        char what[80];
+        if (!report_transfer_get(what, sizeof(what), &done, &total)) {
                 cJSON_AddNullToObject(root, "progress");
                 return;
         }
-        memcpy(what, (const void *) a->progress.what, sizeof(what));
-        what[sizeof(what) - 1] = 0;
         cJSON *p = cJSON_AddObjectToObject(root, "progress");
         cJSON_AddStringToObject(p, "what", what);
         cJSON_AddNumberToObject(p, "done", (double) done);
@@ -105,11 +103,12 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
                 add_str_or_null(u, "deferred", snap->note);
         } else
                 cJSON_AddNullToObject(root, "update");
-        add_progress(root, a);
+        add_progress(root);
         /* How the apps are isolated (userns.h): a fallback or no isolation must show. */
         cJSON *ns = cJSON_AddObjectToObject(root, "userNamespaces");
         cJSON_AddStringToObject(ns, "mode", userns_mode_name(userns_mode()));
         add_str_or_null(ns, "reason", userns_reason());
+        cJSON_AddItemToObject(root, "device", mqtt_status_json(a));
         return root;
 }
 
@@ -242,6 +241,6 @@ cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid) {
         cJSON *reply = s == TENDER_JOURNAL_ROLLED_BACK ? control_ok(rec.message)
                                                        : control_error("%s", rec.message);
         free(rec.message);
-        control_publish_update(NULL, NULL, NULL, NULL);
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
         return reply;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lock.h"
-#include "notify.h"
+#include "report.h"
 #include "tender/maintenance.h"
 #include "update.h"
 
@@ -130,24 +130,21 @@ static struct {
         uint64_t recheck_ms; /* CLOCK_MONOTONIC; 0: at the next poll only */
 } waiting;
 
-static void report(struct agent *a, const struct tender_journal_record *rec, const char *why,
-                   const struct tender_log_ctx *log) {
-        struct tender_error err = {0};
-        char detail[GATE_WHY_MAX + 2 * TENDER_NAME_MAX + 32];
-        snprintf(detail, sizeof(detail), "%s %s: downloaded and staged; %s", rec->app, rec->version,
-                 why);
-        tender_log(LOG_NOTICE, log, "Swap deferred: %s", why);
-        /* Informative: a lost one is not sent again, the final feedback tells the outcome. */
-        if (ddi_send_proceeding(&a->ddi, rec->deployment_base, rec->action_id, detail, false, 0, 0,
-                                &err) < 0)
-                tender_log(LOG_WARNING, log, "Failed to report that the swap waits: %s",
-                           err.message);
+/* Why the swap waits, to the report path: every sink when the reason is new (DDI feedback,
+ * log, MQTT), else only the status views (control snapshot, sd_notify). */
+static void publish(bool again, const char *deployment_base, const struct tender_log_ctx *log) {
+        report_emit(&(struct report_event){.kind = REPORT_NOTE,
+                                           .app = waiting.app,
+                                           .version = waiting.version,
+                                           .action_id = waiting.action_id,
+                                           .deployment_base = deployment_base,
+                                           .detail = waiting.why,
+                                           .again = again,
+                                           .log = log});
 }
 
-static void publish(void) {
-        control_publish_update(waiting.app, waiting.version, "staging", waiting.action_id);
-        control_publish_note(waiting.why);
-        notify_status(false, "%s %s: swap deferred: %s", waiting.app, waiting.version, waiting.why);
+static void publish_no_wait(void) {
+        report_emit(&(struct report_event){.kind = REPORT_NOTE, .again = true});
 }
 
 /* Runs the gate for rec and keeps its bookkeeping: journal, feedback, the main loop's wait. */
@@ -175,7 +172,7 @@ static int evaluate(struct agent *a, struct tender_journal_record *rec,
                 /* rec's gate fields stay until the swap is journaled (update_run): if a lock is
                  * taken again before it, its TTL goes on from the first sight. */
                 waiting.active = false;
-                control_publish_note(NULL);
+                publish_no_wait();
                 return 0;
         }
         const char *name = gate_reason_name(v.reason);
@@ -193,8 +190,6 @@ static int evaluate(struct agent *a, struct tender_journal_record *rec,
                         tender_log(LOG_WARNING, log, "Failed to write the journal: %s",
                                    strerror(-k));
         }
-        if (new_reason)
-                report(a, rec, v.why, log);
         waiting.active = true;
         snprintf(waiting.action_id, sizeof(waiting.action_id), "%s", rec->action_id);
         snprintf(waiting.app, sizeof(waiting.app), "%s", rec->app);
@@ -203,7 +198,7 @@ static int evaluate(struct agent *a, struct tender_journal_record *rec,
         waiting.update = update;
         waiting.window = window;
         waiting.recheck_ms = v.recheck_sec ? tender_now_ms() + v.recheck_sec * 1000 : 0;
-        publish();
+        publish(!new_reason, rec->deployment_base, log);
         return 1;
 }
 
@@ -220,7 +215,7 @@ void gate_poll_begins(void) {
 
 bool gate_publish(void) {
         if (waiting.active)
-                publish();
+                publish(true, NULL, NULL);
         return waiting.active;
 }
 
@@ -242,7 +237,7 @@ bool gate_recheck(struct agent *a) {
                     0 ||
             rec->state != TENDER_JOURNAL_STAGING) {
                 waiting.active = false; /* canceled, or handled meanwhile */
-                control_publish_note(NULL);
+                publish_no_wait();
                 return false;
         }
         struct tender_log_ctx log = {.app = rec->app,

@@ -10,7 +10,10 @@
 #include "cancel.h"
 #include "control.h"
 #include "gate.h"
+#include "monitor.h"
+#include "mqtt.h"
 #include "notify.h"
+#include "report.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
@@ -77,6 +80,7 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
         uint64_t deadline = monotonic_sec() + interval;
         for (;;) {
                 control_run_queued(a);
+                mqtt_run_commands(a);
                 if (control_take_check()) {
                         log_info("Polling now, as tenderctl asked");
                         return;
@@ -156,6 +160,11 @@ static int run(const struct tender_config *cfg, bool once) {
                 .root = cfg->runtime_root,
         };
         /* Before the replay, so that tenderctl status answers while it rolls back. */
+        report_init(&a);
+        if (mqtt_start(&a, &err) < 0) /* off then; updates go on */
+                log_error("%s", err.message);
+        if (monitor_start(&a, &err) < 0) /* off then */
+                log_error("%s", err.message);
         if (control_start(&a, &err) < 0)
                 log_error("Control socket %s: %s; tenderctl cannot reach tenderd",
                           cfg->control_socket, err.message);
@@ -173,15 +182,15 @@ static int run(const struct tender_config *cfg, bool once) {
         while (!control_stop_signal()) {
                 control_watchdog_ping();
                 r = poll_once(&a, &interval);
-                control_publish_update(NULL, NULL, NULL, NULL);
                 bool deferred = gate_publish(); /* the staged update whose swap waits */
+                if (!deferred)                  /* the snapshot, sd_notify: no update in flight */
+                        report_emit(&(struct report_event){.kind = REPORT_IDLE});
+                mqtt_publish_status(&a, false); /* when due, or after an update */
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;
                 }
                 agent_supervise(&a);
-                if (!deferred)
-                        notify_status(false, "polling");
                 log_debug("Next poll in %llu s", (unsigned long long) interval);
                 wait_next_poll(&a, interval);
         }
@@ -189,6 +198,8 @@ static int run(const struct tender_config *cfg, bool once) {
                 log_info("Stopping on signal %d; containers keep running", control_stop_signal());
         sd_notify(0, "STOPPING=1");
         control_stop();
+        monitor_stop();
+        mqtt_stop(); /* after the control thread: its status reads the queue */
         ddi_client_done(&a.ddi);
         agent_tuf_done(&a);
         return ret;

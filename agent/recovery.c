@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "report.h"
 #include "tender/json.h"
 #include "tender/log.h"
 #include "update.h"
@@ -106,6 +107,8 @@ static struct restart_track {
         uint64_t window_start_ms, window_count; /* restarts counted against maxRestarts */
         bool waiting;                           /* stopped, to be started at next_ms */
         bool stays_stopped_logged, crash_logged;
+        bool unhealthy;    /* reported stopped (report.h), until it runs again */
+        uint64_t restarts; /* since tenderd started, for the status */
 } tracked[RESTART_TRACKED_APPS];
 
 static uint64_t last_check_ms;
@@ -167,6 +170,7 @@ static void count_restart(struct restart_track *t, const struct tender_release_m
                 t->crash_logged = false;
         }
         t->window_count++;
+        t->restarts++;
         if (m->restart_max && t->window_count > m->restart_max && !t->crash_logged) {
                 t->crash_logged = true;
                 tender_log(LOG_CRIT, ctx,
@@ -175,6 +179,22 @@ static void count_restart(struct restart_track *t, const struct tender_release_m
                            ctx->app, ctx->version, (unsigned long long) t->window_count,
                            (unsigned long long) m->restart_window_sec, RESTART_BACKOFF_MAX_SEC);
         }
+}
+
+static void report_health(const struct tender_log_ctx *ctx, bool healthy, const char *why) {
+        report_emit(&(struct report_event){.kind = REPORT_HEALTH,
+                                           .app = ctx->app,
+                                           .version = ctx->version,
+                                           .detail = why,
+                                           .healthy = healthy,
+                                           .log = ctx});
+}
+
+uint64_t agent_restart_count(const char *app, const char *version) {
+        for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
+                if (STREQ(tracked[i].app, app) && STREQ(tracked[i].version, version))
+                        return tracked[i].restarts;
+        return 0;
 }
 
 static void supervise_one(struct agent *a, const char *app, const char *cur, bool backoff) {
@@ -190,8 +210,10 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
         if (container_state(&a->runtime, id, &st, &err) >= 0 && st.status == CONTAINER_RUNNING) {
                 if (t && t->started_ms && now - t->started_ms >= RESTART_RESET_SEC * 1000)
                         t->delay_sec = 0;
+                if (t && t->unhealthy)
+                        report_health(&ctx, true, "running again");
                 if (t)
-                        t->waiting = t->stays_stopped_logged = false;
+                        t->waiting = t->stays_stopped_logged = t->unhealthy = false;
                 return;
         }
         if (tender_store_release_manifest(a->store, app, cur, &m, &err) < 0) {
@@ -199,6 +221,10 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
                 return;
         }
         describe_exit(&st, why, sizeof(why));
+        if (t && !t->unhealthy && st.status != CONTAINER_ABSENT) {
+                t->unhealthy = true;
+                report_health(&ctx, false, why);
+        }
         if (!policy_restarts(m, &st)) {
                 if (t && !t->stays_stopped_logged)
                         tender_log(LOG_NOTICE, &ctx,

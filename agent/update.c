@@ -15,6 +15,7 @@
 #include "health.h"
 #include "layer_delta.h"
 #include "notify.h"
+#include "report.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "tender/fscrypt.h"
@@ -51,13 +52,17 @@ static void update_done(struct update *u) {
 
 static void send_progress(struct update *u, const char *what, bool has_progress, uint64_t cnt,
                           uint64_t of) {
-        struct tender_error err = {0};
         control_watchdog_ping(); /* progress points are where long steps show they live */
-        /* Intermediate feedback is informative: losing one must not stop the update. */
-        if (ddi_send_proceeding(&u->a->ddi, u->rec->deployment_base, u->rec->action_id, what,
-                                has_progress, cnt, of, &err) < 0)
-                tender_log(LOG_WARNING, &u->log, "Failed to send feedback \"%s\": %s", what,
-                           err.message);
+        report_emit(&(struct report_event){.kind = REPORT_PROGRESS,
+                                           .app = u->rec->app,
+                                           .version = u->rec->version,
+                                           .action_id = u->rec->action_id,
+                                           .deployment_base = u->rec->deployment_base,
+                                           .detail = what,
+                                           .has_progress = has_progress,
+                                           .cnt = cnt,
+                                           .of = of,
+                                           .log = &u->log});
 }
 
 static enum tender_journal_state fail(struct update *u, const char *fmt, ...) _printf_(2, 3);
@@ -575,12 +580,13 @@ static int transition(struct update *u, enum tender_journal_state s) {
         else /* rolling back after a failed commit: not a success any more */
                 rec->result = TENDER_JOURNAL_RESULT_NONE;
         u->log.state = tender_journal_state_name(s);
-        tender_log(LOG_INFO, &u->log, "Update state: %s", tender_journal_state_name(s));
-        /* systemd's view of what tenderd does now (no-op without systemd). */
-        notify_status(false, "%s %s: %s (action %s)", rec->app, rec->version,
-                      tender_journal_state_name(s), rec->action_id);
-        control_publish_update(rec->app, rec->version, tender_journal_state_name(s),
-                               rec->action_id);
+        report_emit(&(struct report_event){.kind = REPORT_STATE,
+                                           .app = rec->app,
+                                           .version = rec->version,
+                                           .action_id = rec->action_id,
+                                           .deployment_base = rec->deployment_base,
+                                           .state = tender_journal_state_name(s),
+                                           .log = &u->log});
         control_watchdog_ping();
         int r = tender_journal_write(tender_store_root_fd(u->a->store), rec);
         if (r < 0)
@@ -654,11 +660,17 @@ enum tender_journal_state update_run(struct agent *a, struct tender_journal_reco
         if (s == TENDER_JOURNAL_ROLLED_BACK || s == TENDER_JOURNAL_FAILED)
                 /* A failed release is final (a rolled-back one is marked bad): its files can go. */
                 gc(&u);
-        tender_log(s == TENDER_JOURNAL_COMMITTED ||
-                                   (s == TENDER_JOURNAL_ROLLED_BACK && rec->by_operator)
-                           ? LOG_NOTICE
-                           : LOG_ERR,
-                   &u.log, "%s", u.message);
+        report_emit(&(struct report_event){
+                .kind = REPORT_OUTCOME,
+                .app = rec->app,
+                .version = rec->version,
+                .action_id = rec->action_id,
+                .deployment_base = rec->deployment_base,
+                .state = tender_journal_state_name(s),
+                .detail = u.message,
+                .success = s == TENDER_JOURNAL_COMMITTED ||
+                           (s == TENDER_JOURNAL_ROLLED_BACK && rec->by_operator),
+                .log = &u.log});
         update_done(&u);
         return s;
 }

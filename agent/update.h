@@ -27,11 +27,6 @@ struct agent {
         /* Why deployments are refused (store not encrypted, or locked); empty when staging is
          * allowed. Set at start, checked again before each deployment while set. */
         char staging_refused[TENDER_ERROR_MESSAGE_MAX];
-        /* The transfer in progress, for tenderctl status (done == total == 0: none). */
-        struct {
-                char what[80];
-                uint64_t done, total;
-        } progress;
         /* The deployment update_handle runs (handling types, maintenance window), else NULL. */
         const struct tender_ddi_deployment *deployment;
         /* Whether control_transfer_tick may run agent_supervise: from the main loop's start
@@ -78,6 +73,8 @@ int agent_recover(struct agent *a);
  * stopped, as its manifest's restart policy asks, with a backoff per app (1 s doubling to
  * 5 min, reset once it ran for a minute). */
 void agent_supervise(struct agent *a);
+/* Restarts of the app's current release by the restart policy since tenderd started. */
+uint64_t agent_restart_count(const char *app, const char *version);
 /* Seconds until agent_supervise should run again (0: now): the next due restart, or the next
  * periodic check of the containers. */
 uint64_t agent_supervise_due_sec(void);

@@ -45,9 +45,9 @@
 #define DEFAULT_LOCK_RETRY_SEC 10
 #define CONFIG_LOCK_TTL_MAX (7 * 86400)
 
-static const char *const root_keys[] = {"server",      "store",  "trust",    "tuf",
-                                        "runtime",     "log",    "download", "control",
-                                        "maintenance", "policy", "apps",     NULL};
+static const char *const root_keys[] = {"server", "store",    "trust",   "tuf",         "runtime",
+                                        "log",    "download", "control", "maintenance", "policy",
+                                        "apps",   "mqtt",     "monitor", NULL};
 static const char *const server_keys[] = {"url",
                                           "tenant",
                                           "controllerId",
@@ -106,6 +106,11 @@ void tender_config_free(struct tender_config *c) {
         free(c->control_socket);
         free(c->control_group);
         tender_policy_done(&c->policy);
+        free(c->mqtt_host);
+        free(c->mqtt_ca_file);
+        free(c->mqtt_client_cert);
+        free(c->mqtt_client_key);
+        free(c->mqtt_topic_prefix);
         free(c);
 }
 
@@ -594,6 +599,90 @@ static int parse_apps(const cJSON *root, struct tender_config *c, struct tender_
         return r;
 }
 
+/* mqtt: the broker that receives the device's status and events (docs/mqtt.md). */
+static bool valid_topic_prefix(const char *s) {
+        size_t n = strlen(s);
+        return n > 0 && n <= 64 && s[0] != '/' && s[n - 1] != '/' && printable_no_space(s) &&
+               !strpbrk(s, "+#");
+}
+
+static int parse_mqtt_tls(const cJSON *m, struct tender_config *c, struct tender_error *err) {
+        int r = get_abs_path(m, "mqtt", "caFile", &c->mqtt_ca_file, err);
+        if (r >= 0)
+                r = get_abs_path(m, "mqtt", "clientCert", &c->mqtt_client_cert, err);
+        if (r >= 0)
+                r = get_abs_path(m, "mqtt", "clientKey", &c->mqtt_client_key, err);
+        if (r >= 0 && c->mqtt_client_cert && !c->mqtt_ca_file)
+                r = config_error(err, "mqtt.clientCert", "needs mqtt.caFile (TLS)",
+                                 c->mqtt_client_cert);
+        if (r >= 0 && c->mqtt_client_key && !c->mqtt_client_cert)
+                r = config_error(err, "mqtt.clientKey", "needs mqtt.clientCert",
+                                 c->mqtt_client_key);
+        return r;
+}
+
+static int parse_mqtt(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        static const char *const keys[] = {"host",
+                                           "port",
+                                           "caFile",
+                                           "clientCert",
+                                           "clientKey",
+                                           "topicPrefix",
+                                           "keepaliveSeconds",
+                                           "queueMaxEvents",
+                                           "statusIntervalSeconds",
+                                           "commands",
+                                           NULL};
+        const cJSON *m = NULL;
+        int r = tender_json_get_object(root, "", "mqtt", false, &m, err);
+        if (r < 0 || !m)
+                return r;
+        r = tender_json_check_keys(m, "mqtt", keys, err);
+        if (r >= 0)
+                r = get_str(m, "mqtt", "host", true, NULL, &c->mqtt_host, err);
+        if (r >= 0 && (strlen(c->mqtt_host) > 253 || !printable_no_space(c->mqtt_host)))
+                return config_error(err, "mqtt.host", "expected a host name or address",
+                                    c->mqtt_host);
+        if (r >= 0)
+                r = parse_mqtt_tls(m, c, err);
+        if (r >= 0)
+                r = get_range(m, "mqtt", "port", c->mqtt_ca_file ? 8883 : 1883, 1, 65535,
+                              &c->mqtt_port, err);
+        if (r >= 0)
+                r = get_str(m, "mqtt", "topicPrefix", false, "tender", &c->mqtt_topic_prefix, err);
+        if (r >= 0 && !valid_topic_prefix(c->mqtt_topic_prefix))
+                return config_error(err, "mqtt.topicPrefix",
+                                    "expected at most 64 printable bytes without spaces, + or #, "
+                                    "not starting or ending with /",
+                                    c->mqtt_topic_prefix);
+        if (r >= 0)
+                r = get_range(m, "mqtt", "keepaliveSeconds", 60, 5, 3600, &c->mqtt_keepalive_sec,
+                              err);
+        if (r >= 0)
+                r = get_range(m, "mqtt", "queueMaxEvents", 1000, 1, 1000000,
+                              &c->mqtt_queue_max_events, err);
+        if (r >= 0)
+                r = get_range(m, "mqtt", "statusIntervalSeconds", 60, 1, 86400,
+                              &c->mqtt_status_interval_sec, err);
+        if (r >= 0)
+                r = tender_json_get_bool(m, "mqtt", "commands", false, &c->mqtt_commands, err);
+        return r;
+}
+
+/* monitor: the local HTTP endpoint, always on 127.0.0.1. */
+static int parse_monitor(const cJSON *root, struct tender_config *c, struct tender_error *err) {
+        static const char *const keys[] = {"port", NULL};
+        const cJSON *m = NULL;
+        int r = tender_json_get_object(root, "", "monitor", false, &m, err);
+        if (r < 0 || !m)
+                return r;
+        r = tender_json_check_keys(m, "monitor", keys, err);
+        if (r >= 0)
+                r = get_range(m, "monitor", "port", 9101, 0, 65535, &c->monitor_port, err);
+        c->monitor_enabled = r >= 0;
+        return r;
+}
+
 static int parse_config(const char *data, size_t len, struct tender_config **ret,
                         struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -631,6 +720,10 @@ static int parse_config(const char *data, size_t len, struct tender_config **ret
                 r = tender_policy_parse(policy, &c->policy, err);
         if (r >= 0)
                 r = parse_apps(root, c, err);
+        if (r >= 0)
+                r = parse_mqtt(root, c, err);
+        if (r >= 0)
+                r = parse_monitor(root, c, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

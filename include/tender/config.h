@@ -78,6 +78,20 @@ struct tender_config {
         uint32_t apps_id_range;     /* ids per app, default TENDER_ID_RANGE_DEFAULT */
         uint32_t apps_id_pool_base; /* first host id of the pool */
         uint32_t apps_id_pool_size; /* ids in the pool, a multiple of apps_id_range */
+        /* mqtt: health and events to a broker (docs/mqtt.md); off while mqtt_host is NULL */
+        char *mqtt_host;                   /* broker host name or address */
+        uint64_t mqtt_port;                /* default 8883 with mqtt_ca_file, else 1883 */
+        char *mqtt_ca_file;                /* TLS with this CA as the only anchor; NULL: plain */
+        char *mqtt_client_cert;            /* TLS client certificate, or NULL */
+        char *mqtt_client_key;             /* NULL: in the certificate file */
+        char *mqtt_topic_prefix;           /* default "tender": <prefix>/<controllerId>/... */
+        uint64_t mqtt_keepalive_sec;       /* default 60 */
+        uint64_t mqtt_queue_max_events;    /* default 1000: the store-and-forward bound */
+        uint64_t mqtt_status_interval_sec; /* default 60: the retained status, refreshed */
+        bool mqtt_commands;                /* default false: the command topic is not read */
+        /* monitor: /healthz and /metrics on 127.0.0.1 (docs/mqtt.md); off unless the block is */
+        bool monitor_enabled;
+        uint64_t monitor_port; /* 0: any free port (logged) */
 };
 
 int tender_config_load(const char *path, struct tender_config **ret, struct tender_error *err);

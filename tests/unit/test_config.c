@@ -573,6 +573,68 @@ TEST(policy) {
                           "policy.capabilities");
 }
 
+#define WITH_MQTT(members)                                                                         \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"mqtt\": {" members "}}"
+
+TEST(mqtt) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, NULL));
+        ASSERT_TRUE(c->mqtt_host == NULL); /* off unless configured */
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MQTT("\"host\": \"b.example\""), &c, NULL));
+        ASSERT_EQ(c->mqtt_port, 1883);
+        ASSERT_STREQ(c->mqtt_topic_prefix, "tender");
+        ASSERT_EQ(c->mqtt_keepalive_sec, 60);
+        ASSERT_EQ(c->mqtt_queue_max_events, 1000);
+        ASSERT_EQ(c->mqtt_status_interval_sec, 60);
+        ASSERT_FALSE(c->mqtt_commands); /* the command topic is off by default */
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MQTT("\"host\": \"b\", \"caFile\": \"/ca\", \"clientCert\": \"/c\","
+                                  " \"topicPrefix\": \"fleet/eu\", \"queueMaxEvents\": 3"),
+                        &c, NULL));
+        ASSERT_EQ(c->mqtt_port, 8883);
+        ASSERT_STREQ(c->mqtt_client_cert, "/c");
+        ASSERT_STREQ(c->mqtt_topic_prefix, "fleet/eu");
+        ASSERT_EQ(c->mqtt_queue_max_events, 3);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MQTT("\"host\": \"b\", \"commands\": true"), &c, NULL));
+        ASSERT_TRUE(c->mqtt_commands);
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"commands\": 1"), EINVAL, "mqtt.commands");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"port\": 1"), ENOENT, "mqtt.host");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"a b\""), EINVAL, "mqtt.host");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"clientCert\": \"/c\""), EINVAL,
+                          "mqtt.clientCert: needs mqtt.caFile");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"caFile\": \"ca.pem\""), EINVAL,
+                          "mqtt.caFile");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"topicPrefix\": \"a/#\""), EINVAL,
+                          "mqtt.topicPrefix");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"topicPrefix\": \"a/\""), EINVAL,
+                          "mqtt.topicPrefix");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"queueMaxEvents\": 0"), EINVAL,
+                          "mqtt.queueMaxEvents");
+        ASSERT_CONFIG_ERR(WITH_MQTT("\"host\": \"b\", \"hots\": 1"), EINVAL, "mqtt.hots");
+}
+
+#define WITH_MONITOR(members)                                                                      \
+        "{\"server\": {\"url\": \"http://h\", \"controllerId\": \"d\"},"                           \
+        " \"tuf\": {\"root\": \"/k\"}, \"monitor\": {" members "}}"
+
+TEST(monitor) {
+        _cleanup_(tender_config_freep) struct tender_config *c = NULL;
+        ASSERT_OK(parse(MINIMAL, &c, NULL));
+        ASSERT_FALSE(c->monitor_enabled); /* off unless configured */
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MONITOR(""), &c, NULL));
+        ASSERT_TRUE(c->monitor_enabled);
+        ASSERT_EQ(c->monitor_port, 9101);
+        tender_config_free(TAKE_PTR(c));
+        ASSERT_OK(parse(WITH_MONITOR("\"port\": 0"), &c, NULL));
+        ASSERT_EQ(c->monitor_port, 0);
+        ASSERT_CONFIG_ERR(WITH_MONITOR("\"port\": 65536"), EINVAL, "monitor.port");
+        ASSERT_CONFIG_ERR(WITH_MONITOR("\"listen\": \"0.0.0.0\""), EINVAL, "monitor.listen");
+}
+
 TEST(gateway_token) {
         _cleanup_(tender_config_freep) struct tender_config *c = NULL;
         char *s = with_server("\"gatewayToken\": \"gw-Secret\"");

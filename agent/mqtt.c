@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "mqtt.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "container.h"
+#include "control.h"
+#include "control_req.h"
+#include "mqtt_queue.h"
+#include "report.h"
+#include "telemetry.h"
+#include "tender/escape.h"
+#include "tender/json.h"
+#include "tender/log.h"
+#include "tender/manifest.h"
+#include "update.h"
+
+#define TOPIC_MAX 256
+#define TEXT_MAX 1024 /* bytes of one escaped string in a payload */
+#define RECONNECT_MIN_SEC 1
+#define RECONNECT_MAX_SEC 60
+#define COMMAND_MAX 4096  /* bytes of a command payload */
+#define COMMAND_ID_MAX 64 /* bytes of its id */
+
+static struct {
+        pthread_mutex_t mutex; /* everything below, between the main loop and the client thread */
+        struct mosquitto *mosq;
+        struct mqtt_queue *queue;
+        const char *device;
+        char status_topic[TOPIC_MAX], events_topic[TOPIC_MAX], avail_topic[TOPIC_MAX];
+        char broker[300]; /* "host:port (TLS)", for the errors */
+        char command_topic[TOPIC_MAX], result_topic[TOPIC_MAX];
+        bool commands;
+        struct {
+                bool queued;
+                char id[COMMAND_ID_MAX + 1], app[TENDER_NAME_MAX + 1];
+        } rollback; /* the one rollback the main loop runs next */
+        bool connected, warned;
+        bool inflight; /* the queue's head is published, its PUBACK awaited */
+        int inflight_mid;
+        uint64_t inflight_seq;
+        uint64_t next_status_ms;
+        char *status; /* the last status document, sent again at each connect */
+} mq = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+/* Text from the server, a layer or an app: one line of valid UTF-8 (tender/escape.h). */
+static void add_text(cJSON *o, const char *key, const char *s) {
+        char buf[TEXT_MAX];
+        if (!s)
+                cJSON_AddNullToObject(o, key);
+        else
+                cJSON_AddStringToObject(o, key, tender_escape(buf, sizeof(buf), s));
+}
+
+static void add_time(cJSON *o) {
+        char buf[32];
+        struct tm tm;
+        time_t now = time(NULL);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        cJSON_AddStringToObject(o, "time", buf);
+}
+
+static const char *availability(bool online, const char *why) {
+        static char buf[128];
+        snprintf(buf, sizeof(buf), "{\"online\":%s,\"reason\":\"%s\"}", online ? "true" : "false",
+                 why);
+        return buf;
+}
+
+/* Publishes the queue's head unless one is in flight (mutex held). QoS 1 with one message in
+ * flight at a time: the broker gets the events in queue order. */
+static void pump(void) {
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        uint64_t seq;
+        int mid;
+        if (!mq.connected || mq.inflight || mqtt_queue_peek(mq.queue, &data, &len, &seq) < 0)
+                return;
+        int r = mosquitto_publish(mq.mosq, &mid, mq.events_topic, (int) len, data, 1, false);
+        if (r != MOSQ_ERR_SUCCESS) {
+                log_debug("MQTT: event %" PRIu64 " not published: %s", seq, mosquitto_strerror(r));
+                return; /* sent again at the next connect */
+        }
+        mq.inflight = true;
+        mq.inflight_mid = mid;
+        mq.inflight_seq = seq;
+}
+
+static void publish_retained(const char *topic, const char *payload) {
+        if (payload)
+                (void) mosquitto_publish(mq.mosq, NULL, topic, (int) strlen(payload), payload, 1,
+                                         true);
+}
+
+static void on_connect(struct mosquitto *m, void *ud, int rc) {
+        (void) m, (void) ud;
+        pthread_mutex_lock(&mq.mutex);
+        if (rc != 0) {
+                log_warning("MQTT: the broker refused the connection: %s",
+                            mosquitto_connack_string(rc));
+                mq.warned = true;
+        } else {
+                log_info("MQTT: connected; %" PRIu64 " queued events to send",
+                         mqtt_queue_length(mq.queue));
+                mq.connected = true;
+                mq.warned = false;
+                mq.inflight = false; /* what was in flight goes again: at least once */
+                publish_retained(mq.avail_topic, availability(true, "running"));
+                publish_retained(mq.status_topic, mq.status);
+                if (mq.commands)
+                        (void) mosquitto_subscribe(mq.mosq, NULL, mq.command_topic, 1);
+                pump();
+        }
+        pthread_mutex_unlock(&mq.mutex);
+}
+
+static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
+        (void) m, (void) ud;
+        pthread_mutex_lock(&mq.mutex);
+        if (mq.connected && rc != 0)
+                log_warning("MQTT: lost the broker (%s); events wait in the store",
+                            mosquitto_strerror(rc));
+        mq.connected = false;
+        mq.inflight = false;
+        pthread_mutex_unlock(&mq.mutex);
+}
+
+static void on_publish(struct mosquitto *m, void *ud, int mid) {
+        (void) m, (void) ud;
+        pthread_mutex_lock(&mq.mutex);
+        if (mq.inflight && mid == mq.inflight_mid) {
+                (void) mqtt_queue_pop(mq.queue, mq.inflight_seq);
+                mq.inflight = false;
+                pump();
+        }
+        pthread_mutex_unlock(&mq.mutex);
+}
+
+/* libmosquitto's own errors (TLS handshake, connect): the first of an outage is a warning,
+ * escaped by the log sink; the retries after it are debug. */
+static void on_log(struct mosquitto *m, void *ud, int level, const char *msg) {
+        (void) m, (void) ud;
+        if (level != MOSQ_LOG_ERR && level != MOSQ_LOG_WARNING) {
+                log_debug("MQTT: %s", msg);
+                return;
+        }
+        pthread_mutex_lock(&mq.mutex);
+        bool first = !mq.warned;
+        mq.warned = true;
+        pthread_mutex_unlock(&mq.mutex);
+        tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL,
+                   "MQTT: broker %s: %s; events wait in the store, retrying", mq.broker, msg);
+}
+
+/* Answers a command on <prefix>/<id>/command/result (QoS 1, not retained). */
+static void answer(const char *id, const char *command, bool ok, const char *message) {
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "id", id);
+        add_text(o, "command", command);
+        cJSON_AddBoolToObject(o, "ok", ok);
+        add_text(o, "message", message);
+        add_time(o);
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (s)
+                (void) mosquitto_publish(mq.mosq, NULL, mq.result_topic, (int) strlen(s), s, 1,
+                                         false);
+        free(s);
+}
+
+static const char *json_str(const cJSON *o, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A command (docs/mqtt.md, "Commands"): check now, or roll an app back. Only the device's own
+ * command topic is subscribed; who may publish there is the broker's ACLs' business. */
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+        (void) m, (void) ud;
+        if (!mq.commands || !STREQ(msg->topic, mq.command_topic))
+                return;
+        _cleanup_(cJSON_Deletep) cJSON *o =
+                msg->payloadlen > 0 && msg->payloadlen <= COMMAND_MAX
+                        ? cJSON_ParseWithLength(msg->payload, (size_t) msg->payloadlen)
+                        : NULL;
+        const char *id = json_str(o, "id"), *cmd = json_str(o, "command"),
+                   *app = json_str(o, "app");
+        if (!id || strlen(id) > COMMAND_ID_MAX || !cmd) {
+                log_warning("MQTT command refused: expected {\"id\": ..., \"command\": ...} of "
+                            "at most %d bytes",
+                            COMMAND_MAX);
+                answer(id && strlen(id) <= COMMAND_ID_MAX ? id : NULL, cmd, false,
+                       "expected {\"id\": string, \"command\": \"check\" or \"rollback\"}");
+                return;
+        }
+        log_notice("MQTT command %s (id %s)%s%s", cmd, id, app ? " for " : "", app ? app : "");
+        if (STREQ(cmd, "check")) {
+                control_request_check();
+                answer(id, cmd, true, "poll requested");
+        } else if (STREQ(cmd, "rollback")) {
+                if (!app || !tender_name_valid(app))
+                        return answer(id, cmd, false, "rollback: expected \"app\"");
+                pthread_mutex_lock(&mq.mutex);
+                bool busy = mq.rollback.queued;
+                if (!busy) {
+                        mq.rollback.queued = true;
+                        snprintf(mq.rollback.id, sizeof(mq.rollback.id), "%s", id);
+                        snprintf(mq.rollback.app, sizeof(mq.rollback.app), "%s", app);
+                }
+                pthread_mutex_unlock(&mq.mutex);
+                if (busy)
+                        answer(id, cmd, false, "a rollback is queued already; retry later");
+                else
+                        control_wake(); /* answered when done (mqtt_run_commands) */
+        } else
+                answer(id, cmd, false, "unknown command: expected check or rollback");
+}
+
+void mqtt_run_commands(struct agent *a) {
+        char id[COMMAND_ID_MAX + 1], app[TENDER_NAME_MAX + 1];
+        if (!mq.mosq)
+                return;
+        pthread_mutex_lock(&mq.mutex);
+        bool queued = mq.rollback.queued;
+        memcpy(id, mq.rollback.id, sizeof(id));
+        memcpy(app, mq.rollback.app, sizeof(app));
+        pthread_mutex_unlock(&mq.mutex);
+        if (!queued)
+                return;
+        cJSON *reply = control_req_rollback(a, app, 0);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(reply, "message");
+        const cJSON *error = cJSON_GetObjectItemCaseSensitive(reply, "error");
+        bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
+        answer(id, "rollback", ok,
+               cJSON_IsString(msg)     ? msg->valuestring
+               : cJSON_IsString(error) ? error->valuestring
+                                       : (ok ? "rolled back" : "rollback failed"));
+        cJSON_Delete(reply);
+        pthread_mutex_lock(&mq.mutex);
+        mq.rollback.queued = false;
+        pthread_mutex_unlock(&mq.mutex);
+        mqtt_publish_status(a, true);
+}
+
+/* The event document (docs/mqtt.md, tests/integration/mqtt/event.schema.json). */
+static char *event_json(const struct report_event *e, uint64_t seq) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double) seq);
+        add_time(o);
+        cJSON_AddStringToObject(o, "kind", report_kind_name(e->kind));
+        add_text(o, "app", e->app);
+        add_text(o, "version", e->version);
+        add_text(o, "action", e->action_id);
+        if (e->state)
+                add_text(o, "state", e->state);
+        if (e->detail)
+                add_text(o, "detail", e->detail);
+        if (e->has_progress) {
+                cJSON *p = cJSON_AddObjectToObject(o, "progress");
+                cJSON_AddNumberToObject(p, "done", (double) e->cnt);
+                cJSON_AddNumberToObject(p, "of", (double) e->of);
+        }
+        if (e->kind == REPORT_OUTCOME)
+                cJSON_AddBoolToObject(o, "success", e->success);
+        if (e->kind == REPORT_HEALTH)
+                cJSON_AddBoolToObject(o, "healthy", e->healthy);
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        return s;
+}
+
+/* Which events go to the broker: what an operator follows, not the status views' refreshes. */
+static bool wanted(const struct report_event *e) {
+        switch (e->kind) {
+        case REPORT_STATE:
+        case REPORT_PROGRESS:
+        case REPORT_HEALTH:
+        case REPORT_OUTCOME:
+                return true;
+        case REPORT_NOTE:
+                return e->detail && !e->again;
+        default:
+                return false;
+        }
+}
+
+static void sink(const struct report_event *e, void *userdata) {
+        (void) userdata;
+        pthread_mutex_lock(&mq.mutex);
+        if (e->kind == REPORT_STATE || e->kind == REPORT_IDLE || e->kind == REPORT_OUTCOME)
+                mq.next_status_ms = 0; /* the status follows the state */
+        if (wanted(e)) {
+                /* The sequence number is the queue's: one writer (the main loop) pushes. */
+                _cleanup_free_ char *json = NULL;
+                int r = -ENOMEM;
+                json = event_json(e, mqtt_queue_next_seq(mq.queue));
+                if (json)
+                        r = mqtt_queue_push(mq.queue, json, strlen(json));
+                if (r < 0)
+                        log_warning("MQTT: failed to queue a %s event: %s",
+                                    report_kind_name(e->kind), strerror(-r));
+                pump();
+        }
+        pthread_mutex_unlock(&mq.mutex);
+}
+
+static void add_u64_or_null(cJSON *o, const char *key, bool has, uint64_t v) {
+        if (has)
+                cJSON_AddNumberToObject(o, key, (double) v);
+        else
+                cJSON_AddNullToObject(o, key);
+}
+
+/* What the running container uses, from its cgroup; null when it does not run. */
+static void add_resources(cJSON *o, const struct container_state *st) {
+        struct cgroup_usage u;
+        if (st->status != CONTAINER_RUNNING || st->pid <= 0 || cgroup_usage_read(st->pid, &u) < 0) {
+                cJSON_AddNullToObject(o, "resources");
+                return;
+        }
+        cJSON *r = cJSON_AddObjectToObject(o, "resources");
+        add_u64_or_null(r, "memoryBytes", u.has_memory, u.memory_bytes);
+        if (u.has_cpu)
+                cJSON_AddNumberToObject(r, "cpuSeconds", (double) u.cpu_usec / 1e6);
+        else
+                cJSON_AddNullToObject(r, "cpuSeconds");
+        add_u64_or_null(r, "pids", u.has_pids, u.pids);
+        add_u64_or_null(r, "oomKills", u.has_oom_kills, u.oom_kills);
+}
+
+static cJSON *app_status(struct agent *a, const char *app) {
+        _cleanup_free_ char *current = NULL, *previous = NULL;
+        struct container_state st = {.status = CONTAINER_ABSENT};
+        char id[CONTAINER_ID_MAX];
+
+        tender_store_get_current(a->store, app, &current);
+        tender_store_get_previous(a->store, app, &previous);
+        if (current) {
+                container_id(app, current, id);
+                container_state(&a->runtime, id, &st, NULL);
+        }
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "name", app);
+        add_text(o, "version", current);
+        add_text(o, "previous", previous);
+        cJSON_AddStringToObject(o, "status", container_status_name(st.status));
+        cJSON_AddBoolToObject(o, "healthy", st.status == CONTAINER_RUNNING);
+        cJSON_AddNumberToObject(o, "restarts",
+                                current ? (double) agent_restart_count(app, current) : 0);
+        add_resources(o, &st);
+        return o;
+}
+
+static void add_store(cJSON *root, struct agent *a) {
+        struct statvfs sv;
+        uint64_t used = 0;
+        cJSON *s = cJSON_AddObjectToObject(root, "store");
+        (void) tender_store_usage(a->store, &used);
+        cJSON_AddNumberToObject(s, "usedBytes", (double) used);
+        cJSON_AddNumberToObject(s, "budgetBytes", (double) a->cfg->store_budget_bytes);
+        if (fstatvfs(tender_store_root_fd(a->store), &sv) == 0)
+                cJSON_AddNumberToObject(s, "freeBytes",
+                                        (double) sv.f_bavail * (double) sv.f_frsize);
+        else
+                cJSON_AddNullToObject(s, "freeBytes");
+}
+
+cJSON *mqtt_status_json(struct agent *a) {
+        char **apps = NULL;
+        char app[REPORT_NAME_MAX], version[REPORT_NAME_MAX], state[32];
+        uint64_t length = 0, dropped = 0;
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "device", a->cfg->controller_id);
+        add_time(o);
+        cJSON *ag = cJSON_AddObjectToObject(o, "agent");
+        cJSON_AddStringToObject(ag, "version", TENDER_VERSION);
+        if (report_update_get(app, version, state)) {
+                cJSON_AddStringToObject(ag, "state", "updating");
+                cJSON *u = cJSON_AddObjectToObject(ag, "update");
+                add_text(u, "app", app);
+                add_text(u, "version", version);
+                add_text(u, "state", state);
+        } else {
+                cJSON_AddStringToObject(ag, "state", "idle");
+                cJSON_AddNullToObject(ag, "update");
+        }
+        cJSON *arr = cJSON_AddArrayToObject(o, "apps");
+        if (tender_store_list_apps(a->store, &apps) >= 0)
+                for (size_t i = 0; apps[i]; i++)
+                        cJSON_AddItemToArray(arr, app_status(a, apps[i]));
+        tender_strv_free(apps);
+        add_store(o, a);
+        if (mq.queue) { /* set before the control thread starts, freed after it stopped */
+                length = mqtt_queue_length(mq.queue);
+                dropped = mqtt_queue_dropped(mq.queue);
+        }
+        cJSON *q = cJSON_AddObjectToObject(o, "queue");
+        cJSON_AddNumberToObject(q, "length", (double) length);
+        cJSON_AddNumberToObject(q, "dropped", (double) dropped);
+        return o;
+}
+
+static char *status_json(struct agent *a) {
+        cJSON *o = mqtt_status_json(a);
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        return s;
+}
+
+void mqtt_publish_status(struct agent *a, bool force) {
+        if (!mq.mosq)
+                return;
+        pthread_mutex_lock(&mq.mutex);
+        bool due = force || tender_now_ms() >= mq.next_status_ms;
+        pthread_mutex_unlock(&mq.mutex);
+        if (!due)
+                return;
+        char *s = status_json(a);
+        if (!s)
+                return;
+        pthread_mutex_lock(&mq.mutex);
+        free(mq.status);
+        mq.status = s;
+        mq.next_status_ms = tender_now_ms() + a->cfg->mqtt_status_interval_sec * 1000;
+        if (mq.connected)
+                publish_retained(mq.status_topic, mq.status);
+        pthread_mutex_unlock(&mq.mutex);
+}
+
+static int set_topics(const struct tender_config *cfg) {
+        const char *p = cfg->mqtt_topic_prefix, *id = cfg->controller_id;
+        int n1 = snprintf(mq.status_topic, TOPIC_MAX, "%s/%s/status", p, id);
+        int n2 = snprintf(mq.events_topic, TOPIC_MAX, "%s/%s/events", p, id);
+        int n3 = snprintf(mq.avail_topic, TOPIC_MAX, "%s/%s/availability", p, id);
+        int n4 = snprintf(mq.command_topic, TOPIC_MAX, "%s/%s/command", p, id);
+        int n5 = snprintf(mq.result_topic, TOPIC_MAX, "%s/%s/command/result", p, id);
+        mq.commands = cfg->mqtt_commands;
+        return n1 < TOPIC_MAX && n2 < TOPIC_MAX && n3 < TOPIC_MAX && n4 < TOPIC_MAX &&
+                               n5 < TOPIC_MAX
+                       ? 0
+                       : -ENAMETOOLONG;
+}
+
+static int mosq_error(struct tender_error *err, int rc, const char *what) {
+        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "MQTT: %s: %s", what,
+                                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+}
+
+static int configure(const struct tender_config *cfg, struct tender_error *err) {
+        int rc;
+        const char *offline = availability(false, "lost");
+        mosquitto_connect_callback_set(mq.mosq, on_connect);
+        mosquitto_disconnect_callback_set(mq.mosq, on_disconnect);
+        mosquitto_publish_callback_set(mq.mosq, on_publish);
+        mosquitto_log_callback_set(mq.mosq, on_log);
+        mosquitto_message_callback_set(mq.mosq, on_message);
+        rc = mosquitto_will_set(mq.mosq, mq.avail_topic, (int) strlen(offline), offline, 1, true);
+        if (rc != MOSQ_ERR_SUCCESS)
+                return mosq_error(err, rc, "last will");
+        if (cfg->mqtt_ca_file) {
+                rc = mosquitto_tls_set(mq.mosq, cfg->mqtt_ca_file, NULL, cfg->mqtt_client_cert,
+                                       cfg->mqtt_client_cert
+                                               ? (cfg->mqtt_client_key ? cfg->mqtt_client_key
+                                                                       : cfg->mqtt_client_cert)
+                                               : NULL,
+                                       NULL);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return mosq_error(err, rc, "TLS files (mqtt.caFile, mqtt.clientCert)");
+                rc = mosquitto_tls_opts_set(mq.mosq, 1, "tlsv1.2", NULL);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return mosq_error(err, rc, "TLS options");
+        }
+        mosquitto_reconnect_delay_set(mq.mosq, RECONNECT_MIN_SEC, RECONNECT_MAX_SEC, true);
+        /* One event in flight at a time keeps the order; status and availability besides. */
+        mosquitto_int_option(mq.mosq, MOSQ_OPT_SEND_MAXIMUM, 10);
+        return 0;
+}
+
+int mqtt_start(struct agent *a, struct tender_error *err) {
+        const struct tender_config *cfg = a->cfg;
+        int r;
+        if (!cfg->mqtt_host)
+                return 0;
+        snprintf(mq.broker, sizeof(mq.broker), "%s:%llu%s", cfg->mqtt_host,
+                 (unsigned long long) cfg->mqtt_port, cfg->mqtt_ca_file ? " (TLS)" : "");
+        if (set_topics(cfg) < 0)
+                return tender_error_set(err, TENDER_ERR_CONFIG, ENAMETOOLONG,
+                                        "MQTT: topic too long");
+        r = mqtt_queue_open(tender_store_root_fd(a->store), cfg->mqtt_queue_max_events, &mq.queue);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r,
+                                              "MQTT: event queue in the store");
+        mosquitto_lib_init();
+        mq.mosq = mosquitto_new(cfg->controller_id, true, NULL);
+        if (!mq.mosq)
+                r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "MQTT: client");
+        else
+                r = configure(cfg, err);
+        if (r >= 0) {
+                /* Connecting, TLS included, happens in the client's thread, retried with the
+                 * backoff: a broker that is away now is not an error of the configuration. */
+                int rc = mosquitto_connect_async(mq.mosq, cfg->mqtt_host, (int) cfg->mqtt_port,
+                                                 (int) cfg->mqtt_keepalive_sec);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        on_log(mq.mosq, NULL, MOSQ_LOG_ERR, mosquitto_strerror(rc));
+                rc = mosquitto_loop_start(mq.mosq);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        r = mosq_error(err, rc, "client thread");
+        }
+        if (r < 0) {
+                mqtt_stop();
+                return r;
+        }
+        r = report_add_sink(sink, NULL);
+        log_info("MQTT: reporting to %s as %s/%s/", mq.broker, cfg->mqtt_topic_prefix,
+                 cfg->controller_id);
+        return r < 0 ? tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "MQTT: report sink") : 0;
+}
+
+void mqtt_stop(void) {
+        if (mq.mosq) {
+                report_clear_sinks();
+                pthread_mutex_lock(&mq.mutex);
+                bool connected = mq.connected;
+                if (connected)
+                        publish_retained(mq.avail_topic, availability(false, "stopped"));
+                pthread_mutex_unlock(&mq.mutex);
+                if (connected)
+                        mosquitto_disconnect(mq.mosq);
+                mosquitto_loop_stop(mq.mosq, !connected);
+                mosquitto_destroy(mq.mosq);
+                mosquitto_lib_cleanup();
+                mq.mosq = NULL;
+        }
+        mqtt_queue_free(mq.queue);
+        mq.queue = NULL;
+        free(mq.status);
+        mq.status = NULL;
+}
