@@ -22,7 +22,8 @@ static void usage(FILE *f) {
                 "Usage: tenderd [--config FILE] [--once] [--log-level LEVEL]\n"
                 "  -c, --config FILE      configuration (default " TENDER_CONFIG_PATH_DEFAULT ")\n"
                 "      --once             poll once, handle any deployment, exit\n"
-                "      --log-level LEVEL  error, warning, notice, info or debug\n");
+                "      --log-level LEVEL  error, warning, notice, info or debug\n"
+                "      --version          print the version and exit\n");
 }
 
 /* One poll; returns the next interval, or a negative errno when the poll itself failed. */
@@ -200,6 +201,10 @@ int main(int argc, char **argv) {
         bool once = false;
 
         tender_log_setup("tenderd", TENDER_LOG_AUTO);
+        if (argc == 2 && STREQ(argv[1], "--version")) {
+                puts("tenderd " TENDER_VERSION);
+                return 0;
+        }
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
