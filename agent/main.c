@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (tender_config_load(config_path, &cfg, &err) < 0) {
-                log_error("%s: %s", config_path, err.message);
+                log_error("%s", err.message); /* it names the path */
                 return 1;
         }
         tender_log_set_level(log_level >= 0 ? log_level : cfg->log_level);

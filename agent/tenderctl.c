@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
          * to read it, and then the default socket (or --socket) is used. */
         if (tender_config_load(config_path, &cfg, &err) < 0 && !o.socket &&
             (err.errnum != EACCES && err.errnum != ENOENT))
-                fprintf(stderr, "tenderctl: %s: %s\n", config_path, err.message);
+                fprintf(stderr, "tenderctl: %s\n", err.message); /* names the path */
         if (!o.socket)
                 o.socket = cfg ? cfg->control_socket : "/run/tender/control.sock";
         r = tenderctl_control(&o, command, argc - optind - 1, argv + optind + 1, &unreachable);

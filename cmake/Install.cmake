@@ -39,7 +39,7 @@ install(DIRECTORY DESTINATION ${TENDER_STATE_DIR} COMPONENT tender
         DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 # The units' Documentation= points at these.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/agent.md ${PROJECT_SOURCE_DIR}/docs/store.md
-              ${PROJECT_SOURCE_DIR}/docs/configuration.md
+              ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/docs/runtime.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT tender)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/agent.json.example
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples RENAME agent.json COMPONENT tender)
@@ -48,4 +48,5 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/publisher.md ${PROJECT_SOURCE_DIR}/docs
               ${PROJECT_SOURCE_DIR}/docs/tuf.md
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/tender-tools COMPONENT tender-tools)
 
+include(cmake/Man.cmake)
 include(cmake/Packaging.cmake)

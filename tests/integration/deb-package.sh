@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The Debian packages (scripts/package, docs/packaging.md) on a Debian 12 made by debootstrap:
 # they install with dpkg (their Depends met by what they declare), every binary runs there and
-# prints the CMake project's version, the binaries are stripped, each library a binary needs
+# prints the CMake project's version, the binaries are stripped, the man pages are installed, each library a binary needs
 # comes from a package its Depends name, tenderd.service is enabled and `systemd-analyze verify`
 # accepts the installed units; then purge removes every file, the units' enablement, and the
 # empty /etc/tender and /var/lib/tender, while a store with content stays.
@@ -52,6 +52,8 @@ mkdir -p "$cache"
   flock 9
   if [[ ! -f $base/.complete ]]; then
     echo "making the Debian base $base (once)"
+    # Bases of older package lists are stale: one base is kept.
+    find "$cache" -mindepth 1 -maxdepth 1 -name "$SUITE-*" ! -name "$SUITE-$key*" -exec rm -rf {} +
     rm -rf "$base.tmp"
     if ! debootstrap --variant=minbase --include="systemd,$deps" "$SUITE" "$base.tmp" "$MIRROR" \
       >"$cache/$SUITE-$key.log" 2>&1; then
@@ -120,6 +122,10 @@ check "tenderd.service is enabled" \
   test -L "$R/etc/systemd/system/multi-user.target.wants/tenderd.service"
 verify=$(in_root systemd-analyze verify "${units[@]}" 2>&1) || true
 check "systemd-analyze verify accepts the installed units" eq "$verify" ""
+for page in man8/tenderd.8 man8/tenderctl.8 man8/tender-runtime.8 man5/agent.json.5 \
+  man1/tender-publish.1 man1/tender-server-mock.1; do
+  check "the man page $page is installed" test -s "$R/usr/share/man/$page.gz"
+done
 check "/etc/tender and /var/lib/tender exist" test -d "$R/etc/tender" -a -d "$R/var/lib/tender"
 check "the store directory is root's alone" eq "$(stat -c %a "$R/var/lib/tender")" 700
 
@@ -127,7 +133,7 @@ check "the store directory is root's alone" eq "$(stat -c %a "$R/var/lib/tender"
 check "the packages purge" in_root dpkg --purge tender-tools tender
 check "dpkg lists neither package" \
   eq "$(in_root dpkg-query -W -f='${db:Status-Abbrev}\n' tender tender-tools 2>/dev/null | grep -c '^ii' || true)" 0
-left=$(cd "$R" && find usr/bin lib/systemd etc/systemd usr/share/doc -name 'tender*' 2>/dev/null || true)
+left=$(cd "$R" && find usr/bin lib/systemd etc/systemd usr/share/doc usr/share/man -name 'tender*' -o -name 'agent.json*' 2>/dev/null || true)
 check "no file of the packages is left" eq "$left" ""
 check "the empty /etc/tender and /var/lib/tender are gone" \
   test ! -e "$R/etc/tender" -a ! -e "$R/var/lib/tender"
