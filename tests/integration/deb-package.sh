@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The Debian packages (scripts/package, docs/packaging.md) on a Debian 12 made by debootstrap:
 # they install with dpkg (their Depends met by what they declare), every binary runs there and
-# prints the CMake project's version, the binaries are stripped, the man pages are installed, each library a binary needs
+# prints the CMake project's version, tenderd starts and polls tender-server-mock (both from the
+# packages), the binaries are stripped, the man pages are installed, each library a binary needs
 # comes from a package its Depends name, tenderd.service is enabled and `systemd-analyze verify`
 # accepts the installed units; then purge removes every file, the units' enablement, and the
 # empty /etc/tender and /var/lib/tender, while a store with content stays.
@@ -22,7 +23,7 @@ fi
 # shellcheck source=../lib/script-test.sh
 source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
 st_need_root "debootstrap, chroot and overlay mounts need root"
-st_need debootstrap dpkg-deb dpkg-shlibdeps readelf unshare
+st_need debootstrap dpkg-deb dpkg-shlibdeps readelf unshare curl jq
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
   skip "the kernel has no overlayfs"
 st_begin deb-package
@@ -128,6 +129,39 @@ for page in man8/tenderd.8 man8/tenderctl.8 man8/tender-runtime.8 man5/agent.jso
 done
 check "/etc/tender and /var/lib/tender exist" test -d "$R/etc/tender" -a -d "$R/var/lib/tender"
 check "the store directory is root's alone" eq "$(stat -c %a "$R/var/lib/tender")" 700
+
+# tenderd starts there: a TUF repository made by the installed tender-publish, served by the
+# installed tender-server-mock, and one poll with --once (nothing to deploy: exit 0).
+in_root tender-publish tuf-init --repo /tmp/repo --keys /tmp/tuf-keys >"$WORK/tuf.log" 2>&1 ||
+  { cat "$WORK/tuf.log" >&2; fail "tender-publish tuf-init failed in the chroot"; }
+mkdir -p "$R/tmp/repo/apps" "$R/tmp/repo/blobs"
+: >"$WORK/mock.out"
+# Not through in_root: a function in the background is a subshell, and $! would not be the server.
+chroot "$R" env -i PATH=/usr/bin:/bin tender-server-mock --listen 127.0.0.1:0 --repo /tmp/repo \
+  >"$WORK/mock.out" 2>"$WORK/mock.log" &
+PIDS+=($!)
+url=
+for _ in $(seq 100); do
+  url=$(sed -n '1s/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/mock.out")
+  [[ -n $url ]] && break
+  sleep 0.1
+done
+[[ -n $url ]] || { cat "$WORK/mock.log" >&2; fail "tender-server-mock did not start in the chroot"; }
+cat >"$R/tmp/agent.json" <<JSON
+{
+  "server": { "url": "$url", "controllerId": "deb-test" },
+  "store": { "root": "/tmp/store", "allowUnencrypted": true },
+  "tuf": { "root": "/tmp/repo/tuf/metadata/1.root.json" },
+  "runtime": { "root": "/tmp/runtime" },
+  "control": { "socket": "/tmp/control.sock" }
+}
+JSON
+check "tenderd starts and polls the server in the chroot (--once)" \
+  in_root tenderd --config /tmp/agent.json --once --log-level info
+polled=$(curl -fsS "$url/mock/targets" | jq -r '.[] | select(.controllerId == "deb-test") | .lastPoll')
+check "the server saw tenderd's poll" test -n "$polled" -a "$polled" != null
+kill "${PIDS[-1]}" 2>/dev/null || true
+wait "${PIDS[-1]}" 2>/dev/null || true
 
 # Purge with a store holding data: the data stays, everything of the package goes.
 check "the packages purge" in_root dpkg --purge tender-tools tender
