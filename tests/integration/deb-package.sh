@@ -33,8 +33,9 @@ MIRROR=${TENDER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 version=$(sed -n 's/^project(tender VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
 [[ -n $version ]] || fail "no project version in CMakeLists.txt"
 
-# The packages, from a Release build kept next to the test build (incremental after the first).
-debdir=$TENDER_BUILD_DIR/deb
+# The packages, from the source tree's build-deb (what `make deb` uses), not one per test build:
+# the package build takes no sanitizer options, so the suite's second pass rebuilds nothing.
+debdir=$SRC/build-deb
 "$SRC/scripts/package" "$debdir" >"$WORK/package.log" 2>&1 ||
   { cat "$WORK/package.log" >&2; fail "scripts/package failed"; }
 debs=("$debdir"/packages/tender_"$version"-*.deb "$debdir"/packages/tender-tools_"$version"-*.deb)
