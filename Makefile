@@ -1,5 +1,5 @@
 # Convenience targets for developers; the README's scripts do not need make.
-.PHONY: all test unit asan format check-format demo clean
+.PHONY: all test unit asan format check-format demo clean cross deb
 all:
 	scripts/build build
 test: all
@@ -15,5 +15,11 @@ check-format:
 	scripts/check-format
 demo:
 	scripts/demo
+# make cross ARCH=armhf|arm64: cross-build and run the unit tests under qemu-user (scripts/cross).
+cross:
+	scripts/cross $(ARCH)
+# make deb: the Debian packages tender and tender-tools in build-deb/packages (scripts/package).
+deb:
+	scripts/package build-deb
 clean:
-	rm -rf build build-asan build.*.log build-asan.*.log
+	rm -rf build build-asan build.*.log build-asan.*.log build-armhf build-arm64 build-deb build-deb-*

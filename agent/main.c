@@ -26,7 +26,8 @@ static void usage(FILE *f) {
                 "Usage: tenderd [--config FILE] [--once] [--log-level LEVEL]\n"
                 "  -c, --config FILE      configuration (default " TENDER_CONFIG_PATH_DEFAULT ")\n"
                 "      --once             poll once, handle any deployment, exit\n"
-                "      --log-level LEVEL  error, warning, notice, info or debug\n");
+                "      --log-level LEVEL  error, warning, notice, info or debug\n"
+                "      --version          print the version and exit\n");
 }
 
 /* One poll; returns the next interval, or a negative errno when the poll itself failed or its
@@ -220,6 +221,10 @@ int main(int argc, char **argv) {
         bool once = false;
 
         tender_log_setup("tenderd", TENDER_LOG_AUTO);
+        if (argc == 2 && STREQ(argv[1], "--version")) {
+                puts("tenderd " TENDER_VERSION);
+                return 0;
+        }
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
@@ -248,7 +253,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (tender_config_load(config_path, &cfg, &err) < 0) {
-                log_error("%s: %s", config_path, err.message);
+                log_error("%s", err.message); /* it names the path */
                 return 1;
         }
         tender_log_set_level(log_level >= 0 ? log_level : cfg->log_level);

@@ -23,6 +23,7 @@ struct app_status {
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: tenderctl [--config FILE] [--socket PATH] COMMAND\n"
+                   "       tenderctl --version | --help\n"
                    "  status [--json] [--watch]   apps, releases, locks, the update in flight\n"
                    "  check                       poll the update server now\n"
                    "  rollback APP                back to APP's kept previous release\n"
@@ -181,6 +182,10 @@ int main(int argc, char **argv) {
 
         tender_log_setup("tenderctl", TENDER_LOG_STDERR);
         tender_log_set_level(LOG_WARNING);
+        if (argc == 2 && STREQ(argv[1], "--version")) {
+                puts("tenderctl " TENDER_VERSION);
+                return 0;
+        }
         if (argc > 1 && STREQ(argv[1], "store"))
                 return tenderctl_store(argc - 1, argv + 1);
         /* A tenderd that closes early is an error to report, not a reason to die. */
@@ -193,7 +198,7 @@ int main(int argc, char **argv) {
          * to read it, and then the default socket (or --socket) is used. */
         if (tender_config_load(config_path, &cfg, &err) < 0 && !o.socket &&
             (err.errnum != EACCES && err.errnum != ENOENT))
-                fprintf(stderr, "tenderctl: %s: %s\n", config_path, err.message);
+                fprintf(stderr, "tenderctl: %s\n", err.message); /* names the path */
         if (!o.socket)
                 o.socket = cfg ? cfg->control_socket : "/run/tender/control.sock";
         r = tenderctl_control(&o, command, argc - optind - 1, argv + optind + 1, &unreachable);

@@ -98,7 +98,7 @@ static int parse_store_args(int argc, char **argv, struct store_args *a) {
         if (!a->root && !a->luks2) { /* LUKS2 works on a device, not the store directory */
                 const char *path = a->config ? a->config : TENDER_CONFIG_PATH_DEFAULT;
                 if (tender_config_load(path, &a->cfg, &err) < 0) {
-                        fprintf(stderr, "tenderctl: %s: %s\n", path, err.message);
+                        fprintf(stderr, "tenderctl: %s\n", err.message); /* names the path */
                         return -EINVAL;
                 }
                 a->root = a->cfg->store_root;
@@ -215,6 +215,10 @@ int tenderctl_store(int argc, char **argv) {
                 return 2;
         }
         const char *verb = argv[1];
+        if (STREQ(verb, "--help") || STREQ(verb, "-h")) {
+                store_usage(stdout);
+                return 0;
+        }
         int r = parse_store_args(argc - 1, argv + 1, &a);
         if (r <= 0)
                 return r < 0 ? 2 : 0;

@@ -31,6 +31,7 @@
 #include "delta_internal.h"
 #include "delta_tar.h"
 #include "tender/delta.h"
+#include "tender/fileio.h"
 #include "tender/macro.h"
 
 /* ---- opening old files ---- */
@@ -69,7 +70,7 @@ static int open_beneath_walk(int dirfd, const char *path) {
                             (last ? O_RDONLY | O_NOCTTY | O_NONBLOCK : O_PATH | O_DIRECTORY);
                 int next = openat(fd, comp, flags);
                 if (next < 0)
-                        return -errno;
+                        return -tender_nofollow_errno(fd, comp, errno);
                 close(fd);
                 fd = next;
                 if (last)

@@ -293,7 +293,7 @@ static int walk_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid
                         return r;
                 }
                 int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int e = errno;
+                int e = next < 0 ? tender_nofollow_errno(fd, comp, errno) : 0;
                 close(fd);
                 if (next < 0)
                         return -e;

@@ -362,6 +362,14 @@ int tender_rm_rf_at(int dirfd, const char *path) {
         return 0;
 }
 
+int tender_nofollow_errno(int dirfd, const char *name, int e) {
+        struct stat st;
+        if (e == ENOTDIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+                return ELOOP;
+        return e;
+}
+
 int tender_symlink_atomic_at(int dirfd, const char *target, const char *linkpath) {
         if (!target || !*target)
                 return -EINVAL;

@@ -35,7 +35,8 @@ static void usage(FILE *f) {
         fputs("Usage: tender-tuf --metadata-dir DIR init ROOT_JSON\n"
               "       tender-tuf --metadata-dir DIR --metadata-url URL refresh\n"
               "       tender-tuf --metadata-dir DIR --metadata-url URL --target-name PATH...\n"
-              "                  --target-base-url URL --target-dir DIR download\n",
+              "                  --target-base-url URL --target-dir DIR download\n"
+              "       tender-tuf --version | --help\n",
               f);
 }
 
@@ -135,6 +136,7 @@ int main(int argc, char **argv) {
                 {"target-base-url", required_argument, NULL, 'b'},
                 {"target-dir", required_argument, NULL, 'o'},
                 {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
                 {},
         };
         struct args a = {0};
@@ -163,6 +165,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'h':
                         usage(stdout);
+                        return 0;
+                case 'V':
+                        puts("tender-tuf " TENDER_VERSION);
                         return 0;
                 default:
                         usage(stderr);

@@ -26,5 +26,11 @@ int tender_mkdir_p_at(int dirfd, const char *path, mode_t mode);
  * A missing path is success. */
 int tender_rm_rf_at(int dirfd, const char *path);
 
+/* The errno of a failed openat(dirfd, name, O_NOFOLLOW | O_DIRECTORY ...): Linux says ENOTDIR
+ * for a symlink there, where openat2's RESOLVE_NO_SYMLINKS says ELOOP; the walks that stand in
+ * for openat2 on kernels without it (< 5.6, qemu-user) say ELOOP too, so that a symlink is told
+ * from a file whichever way the path was opened. Any other e is returned as is. */
+int tender_nofollow_errno(int dirfd, const char *name, int e);
+
 /* Points linkpath at target atomically: a temp symlink renamed over linkpath, then dir fsync. */
 int tender_symlink_atomic_at(int dirfd, const char *target, const char *linkpath);

@@ -341,4 +341,21 @@ TEST(symlink_atomic) {
         ASSERT_ERR(tender_symlink_atomic_at(t.fd, "", "apps/x/current"), EINVAL);
 }
 
+/* The openat2 stand-ins' errno: a symlink where a directory was wanted is ELOOP, as with
+ * RESOLVE_NO_SYMLINKS, a file stays ENOTDIR, a missing name keeps its errno. */
+TEST(nofollow_errno) {
+        _cleanup_tmp_ struct tmp t = {.fd = -1};
+        ASSERT_TRUE(make_tmp(&t));
+        ASSERT_OK(tender_mkdir_p_at(t.fd, "dir", 0755));
+        ASSERT_TRUE(symlinkat("dir", t.fd, "link") == 0);
+        ASSERT_OK(tender_write_file_atomic_at(t.fd, "file", "x", 1, 0644));
+        const char *names[] = {"link", "file"};
+        const int want[] = {ELOOP, ENOTDIR};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                ASSERT_TRUE(openat(t.fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW) < 0);
+                ASSERT_EQ(tender_nofollow_errno(t.fd, names[i], errno), want[i]);
+        }
+        ASSERT_EQ(tender_nofollow_errno(t.fd, "missing", ENOENT), ENOENT);
+}
+
 TEST_MAIN()
