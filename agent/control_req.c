@@ -12,6 +12,7 @@
 #include "lock.h"
 #include "mqtt.h"
 #include "report.h"
+#include "tender/escape.h"
 #include "tender/log.h"
 #include "update.h"
 #include "userns.h"
@@ -157,7 +158,9 @@ static cJSON *journal_entry(sd_journal *j) {
                 len -= klen;
                 if (len > LOG_FIELD_MAX)
                         len = LOG_FIELD_MAX;
-                _cleanup_free_ char *v = strndup((const char *) data + klen, len);
+                /* An app's output may be anything: the reply stays valid UTF-8 JSON (cJSON
+                 * escapes the control characters; tenderctl escapes again for the terminal). */
+                _cleanup_free_ char *v = tender_json_text_dup((const char *) data + klen, len);
                 if (v)
                         cJSON_AddStringToObject(o, fields[i][1], v);
         }

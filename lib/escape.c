@@ -2,6 +2,7 @@
 #include "tender/escape.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ELLIPSIS "..."
@@ -112,4 +113,14 @@ const char *tender_escape_mem(char *buf, size_t size, const char *s, size_t len)
 
 const char *tender_escape(char *buf, size_t size, const char *s) {
         return tender_escape_mem(buf, size, s, s ? strlen(s) : 0);
+}
+
+char *tender_json_text_dup(const char *s, size_t len) {
+        if (tender_utf8_valid(s, len) && !memchr(s, '\0', len))
+                return strndup(s, len);
+        size_t size = len * TENDER_ESCAPE_GROWTH + 4;
+        char *v = malloc(size);
+        if (v)
+                tender_escape_mem(v, size, s, len);
+        return v;
 }

@@ -29,5 +29,10 @@ const char *tender_escape_mem(char *buf, size_t size, const char *s, size_t len)
 /* tender_escape_mem of a C string; NULL reads as "". */
 const char *tender_escape(char *buf, size_t size, const char *s);
 
+/* A NUL-terminated copy of s (len bytes) for a JSON string: as it is when it is well-formed UTF-8
+ * without NUL (a JSON encoder escapes its control characters), else escaped as above. NULL
+ * when out of memory. */
+char *tender_json_text_dup(const char *s, size_t len);
+
 /* True when s (len bytes) is well-formed UTF-8 (any code point, controls included). */
 bool tender_utf8_valid(const char *s, size_t len);

@@ -131,4 +131,20 @@ TEST(output_always_clean) {
                 ASSERT_TRUE(*p >= 0x20 && *p != 0x7f && *p < 0x80);
 }
 
+TEST(json_text_kept_unless_invalid) {
+        static const char text[] = "caf\xc3\xa9 \x1b[2J\n";
+        char *v = tender_json_text_dup(text, sizeof(text) - 1);
+        ASSERT_STREQ(v, "caf\xc3\xa9 \x1b[2J\n"); /* valid UTF-8: cJSON escapes the rest */
+        free(v);
+        v = tender_json_text_dup("a\xff"
+                                 "b",
+                                 3);
+        ASSERT_STREQ(v, "a\\xffb");
+        ASSERT_TRUE(tender_utf8_valid(v, strlen(v)));
+        free(v);
+        v = tender_json_text_dup("a\0b", 3); /* a NUL would cut the string short */
+        ASSERT_STREQ(v, "a\\x00b");
+        free(v);
+}
+
 TEST_MAIN()
