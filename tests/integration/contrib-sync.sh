@@ -28,10 +28,10 @@ check "CMakeLists.txt requires libraries" ge "$(wc -w <<<"$modules")" 8
 # module buildroot-package yocto-recipe
 declare -A br=([libcurl]=libcurl [libarchive]=libarchive [libsystemd]=systemd [libcjson]=cjson
   [libseccomp]=libseccomp [libzstd]=zstd [libdivsufsort]=libdivsufsort
-  [libmicrohttpd]=libmicrohttpd [mbedtls]=mbedtls)
+  [libmicrohttpd]=libmicrohttpd [libmosquitto]=mosquitto [libsodium]=libsodium [mbedtls]=mbedtls)
 declare -A yo=([libcurl]=curl [libarchive]=libarchive [libsystemd]=systemd [libcjson]=cjson
   [libseccomp]=libseccomp [libzstd]=zstd [libdivsufsort]=libdivsufsort
-  [libmicrohttpd]=libmicrohttpd [mbedtls]=mbedtls)
+  [libmicrohttpd]=libmicrohttpd [libmosquitto]=mosquitto [libsodium]=libsodium [mbedtls]=mbedtls)
 unmapped=()
 for m in $modules; do [[ -n ${br[$m]:-} ]] || unmapped+=("$m"); done
 check "each required library has a Buildroot and a Yocto name here: ${unmapped[*]:-}" eq "${unmapped[*]:-}" ""

@@ -10,7 +10,7 @@ TENDER_SITE = $(call qstrip,$(BR2_PACKAGE_TENDER_SITE))
 TENDER_LICENSE = Apache-2.0
 # The libraries CMakeLists.txt finds (pkg-config modules and mbedTLS), as Buildroot packages.
 TENDER_DEPENDENCIES = host-pkgconf libcurl libarchive systemd cjson libseccomp zstd \
-	libdivsufsort libmicrohttpd mbedtls
+	libdivsufsort libmicrohttpd mosquitto libsodium mbedtls
 TENDER_CONF_OPTS = -DBUILD_TESTING=OFF -DTENDER_MAN=OFF \
 	-DTENDER_SYSTEMD_UNIT_DIR=/usr/lib/systemd/system
 

@@ -14,7 +14,8 @@ SRCREV ??= "${AUTOREV}"
 S = "${WORKDIR}/git"
 
 # The libraries CMakeLists.txt finds (pkg-config modules and mbedTLS), as recipes.
-DEPENDS = "curl libarchive systemd cjson libseccomp zstd libdivsufsort libmicrohttpd mbedtls"
+DEPENDS = "curl libarchive systemd cjson libseccomp zstd libdivsufsort libmicrohttpd mosquitto libsodium \
+           mbedtls"
 
 inherit cmake pkgconfig systemd features_check
 REQUIRED_DISTRO_FEATURES = "systemd"
