@@ -216,6 +216,12 @@ scn_action_details() {
 
 scn_runtime() { "${SCN_RUNTIME:-$TENDER_BIN/tender-runtime}" --root "$SCN_WORK/runtime" "$@"; }
 
+# scn_app_pid VERSION: the host pid of hello VERSION's container while it runs, else empty.
+scn_app_pid() {
+  scn_runtime state "hello-${1//./_}" 2>/dev/null |
+    jq -r 'if .status == "running" then .pid else "" end' 2>/dev/null || true
+}
+
 # Prints the ids of containers the runtime knows with their status, "id status" per line.
 scn_containers() {
   local d id

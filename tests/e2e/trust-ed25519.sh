@@ -39,11 +39,6 @@ scn_start_server
 scn_write_config
 scn_start_agent
 
-hello_pid() {
-  local state
-  state=$(scn_runtime state "hello-${1//./_}" 2>/dev/null) || return 0
-  jq -r 'if .status == "running" then .pid else "" end' <<<"$state"
-}
 # The key types of the device's trusted root, sorted and unique.
 trusted_key_types() {
   jq -r '[.signed.keys[] | .keytype + "/" + .scheme] | unique | join(",")' "$SCN_WORK/store/tuf/root.json"
@@ -59,7 +54,7 @@ check "v1: is current" eq "$(scn_current_version)" 1.0.0
 check "v1: the device trusts the Ed25519 root" eq "$(trusted_key_types)" ed25519/ed25519
 check "v1: the manifest kept is the signed target" \
   cmp -s "$SCN_WORK/store/apps/hello/releases/1.0.0/manifest.json" "$SCN_WORK/repo/apps/hello/1.0.0.json"
-v1pid=$(hello_pid 1.0.0)
+v1pid=$(scn_app_pid 1.0.0)
 check "v1: running" test -n "$v1pid"
 
 # 2. v2 listed by new targets metadata whose Ed25519 signature is bad: refused, v1 untouched.
@@ -69,7 +64,7 @@ check "bad signature: deployment fails" eq "$(scn_wait_action "$id")" failure
 details=$(scn_action_details "$id")
 check "bad signature: names the role" contains "$details" "targets: signature threshold not met"
 check "bad signature: says it is a bad Ed25519 signature" contains "$details" "bad ed25519/ed25519 signature"
-check "bad signature: v1 untouched (same pid)" eq "$(hello_pid 1.0.0)" "$v1pid"
+check "bad signature: v1 untouched (same pid)" eq "$(scn_app_pid 1.0.0)" "$v1pid"
 check "bad signature: current is 1.0.0" eq "$(scn_current_version)" 1.0.0
 
 # 3. The same release signed properly (a newer version of every role): installed.

@@ -29,11 +29,6 @@ scn_start_server
 scn_write_config
 scn_start_agent
 
-hello_pid() {
-  local state
-  state=$(scn_runtime state "hello-${1//./_}" 2>/dev/null) || return 0
-  python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"]=="running" else "")' <<<"$state"
-}
 # The root version a metadata file holds.
 root_version() {
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$1" 2>/dev/null
@@ -45,7 +40,7 @@ check "v2: deployment succeeds" eq "$(scn_wait_action "$id")" success
 check "v2: is current" eq "$(scn_current_version)" 2.0.0
 check "v2: trusted metadata kept in the store" test -s "$SCN_WORK/store/tuf/timestamp.json"
 check "v2: no detached signature stored" test ! -e "$SCN_WORK/store/apps/hello/releases/2.0.0/manifest.json.sig"
-v2pid=$(hello_pid 2.0.0)
+v2pid=$(scn_app_pid 2.0.0)
 
 # 2. Offered by the server, present in its repository, but not a TUF target.
 id=$(scn_deploy 3.0.0)
@@ -53,14 +48,14 @@ check "unlisted: deployment fails" eq "$(scn_wait_action "$id")" failure
 details=$(scn_action_details "$id")
 check "unlisted: reported as not a signed release" contains "$details" "not a signed release"
 check "unlisted: names the target" contains "$details" "apps/hello/3.0.0.json"
-check "unlisted: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "unlisted: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 
 # 3. Listed and signed, but below the committed counter (v1 never ran here: no way back to it).
 id=$(scn_deploy 1.0.0)
 check "lower counter: deployment fails" eq "$(scn_wait_action "$id")" failure
 check "lower counter: reported as such" \
   contains "$(scn_action_details "$id")" "release counter 1 is lower than the committed 2"
-check "lower counter: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "lower counter: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 
 # 4. Root and targets keys rotated between two updates: the device follows the new root.
 scn_tuf rotate --role root || exit 1
@@ -73,7 +68,7 @@ check "rotation: v4 deployment succeeds" eq "$(scn_wait_action "$id")" success
 check "rotation: v4 is current" eq "$(scn_current_version)" 4.0.0
 check "rotation: the device trusts the newest root" \
   eq "$(root_version "$SCN_WORK/store/tuf/root.json")" "$latest"
-v4pid=$(hello_pid 4.0.0)
+v4pid=$(scn_app_pid 4.0.0)
 
 # 5. Freeze: the repository's timestamp has expired (0 days). Reported as a freeze, not as a
 # bad signature; the app keeps running.
@@ -87,7 +82,7 @@ check "freeze: names the expired role" contains "$details" "timestamp"
 check "freeze: not reported as a failed verification" lacks "$details" "TUF verification failed"
 log=$(cat "$SCN_WORK/logs/tenderd.log")
 check "freeze: logged as a freeze" contains "$log" "hello 5.0.0: freeze:"
-check "freeze: v4 untouched (same pid)" eq "$(hello_pid 4.0.0)" "$v4pid"
+check "freeze: v4 untouched (same pid)" eq "$(scn_app_pid 4.0.0)" "$v4pid"
 check "freeze: current is 4.0.0" eq "$(scn_current_version)" 4.0.0
 
 # 6. Fresh metadata again: the same release goes through.

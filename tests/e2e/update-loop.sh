@@ -18,20 +18,13 @@ scn_start_server
 scn_write_config
 scn_start_agent
 
-# hello_pid VERSION: the host pid of that version's container while it runs, else empty.
-hello_pid() {
-  local id
-  local id="hello-${1//./_}" state
-  state=$(scn_runtime state "$id" 2>/dev/null) || return 0
-  python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pid"] if s["status"]=="running" else "")' <<<"$state"
-}
 count_running() { scn_containers | grep -c ' running$'; }
 
 # 1. First install.
 id=$(scn_deploy 1.0.0)
 check "v1: deployment succeeds" eq "$(scn_wait_action "$id")" success
 check "v1: is current" eq "$(scn_current_version)" 1.0.0
-check "v1: container running" test -n "$(hello_pid 1.0.0)"
+check "v1: container running" test -n "$(scn_app_pid 1.0.0)"
 check "v1: feedback went through proceeding states" \
   test "$(scn_action_field "$id" 'len([f for f in a["feedback"] if f["status"]["execution"]=="proceeding"])')" -ge 2
 
@@ -41,7 +34,7 @@ check "v2: deployment succeeds" eq "$(scn_wait_action "$id")" success
 check "v2: is current" eq "$(scn_current_version)" 2.0.0
 check "v2: previous is v1" eq "$(basename "$(readlink "$SCN_WORK/store/apps/hello/previous")")" 1.0.0
 check "v2: v1 stopped and only one container runs" eq "$(count_running)" 1
-check "v2: container running" test -n "$(hello_pid 2.0.0)"
+check "v2: container running" test -n "$(scn_app_pid 2.0.0)"
 
 # 3. Broken release: must roll back to v2.
 id=$(scn_deploy 3.0.0)
@@ -50,7 +43,7 @@ details=$(scn_action_details "$id")
 check "v3: failure names the health check" contains "$details" "health"
 check "v3: failure says it rolled back to 2.0.0" contains "$details" "2.0.0"
 check "v3: current is still 2.0.0" eq "$(scn_current_version)" 2.0.0
-v2pid=$(hello_pid 2.0.0)
+v2pid=$(scn_app_pid 2.0.0)
 check "v3: v2 running again after the rollback" test -n "$v2pid"
 check "v3: only one container runs" eq "$(count_running)" 1
 
@@ -69,7 +62,7 @@ id=$(scn_deploy 4.0.0)
 check "tampered blob: deployment fails" eq "$(scn_wait_action "$id")" failure
 details=$(scn_action_details "$id")
 check "tampered blob: error names the digest" contains "$details" "$layer"
-check "tampered blob: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "tampered blob: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 check "tampered blob: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
 # 5. Tampered manifest: the TUF target's bytes changed after signing (one more second of health
@@ -90,7 +83,7 @@ details=$(scn_action_details "$id")
 check "tampered manifest: error says TUF verification failed" contains "$details" "TUF verification failed"
 check "tampered manifest: error names the target and the hash" \
   contains "$details" 'target "apps/hello/5.0.0.json": hash mismatch'
-check "tampered manifest: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "tampered manifest: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 check "tampered manifest: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
 # restart_with SED: restarts tenderd with the scenario's config edited by SED ("" restores it).
@@ -106,7 +99,7 @@ restart_with 's/, "allowUnencrypted": true//'
 id=$(scn_deploy 1.0.0)
 check "unencrypted store: deployment fails" eq "$(scn_wait_action "$id")" failure
 check "unencrypted store: error says not encrypted" contains "$(scn_action_details "$id")" "not encrypted"
-check "unencrypted store: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "unencrypted store: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 check "unencrypted store: current is 2.0.0" eq "$(scn_current_version)" 2.0.0
 
 # 7. A store budget too small for v4: refused in space planning, before any byte is fetched.
@@ -114,7 +107,7 @@ restart_with 's/"allowUnencrypted": true/&, "budgetBytes": 4096/'
 id=$(scn_deploy 4.0.0)
 check "budget: deployment fails" eq "$(scn_wait_action "$id")" failure
 check "budget: error names the budget" contains "$(scn_action_details "$id")" "the budget is 4096"
-check "budget: v2 untouched (same pid)" eq "$(hello_pid 2.0.0)" "$v2pid"
+check "budget: v2 untouched (same pid)" eq "$(scn_app_pid 2.0.0)" "$v2pid"
 check "budget: no pin left" test ! -e "$SCN_WORK/store/state/pins/hello"
 restart_with ""
 
