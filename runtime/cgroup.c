@@ -14,10 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices_bpf.h"
 #include "tender/fileio.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
-#define HIERARCHIES_MAX 7
+#define HIERARCHIES_MAX 10
 #define DESTROY_RETRIES 250 /* x 20 ms: processes leave a cgroup asynchronously */
 #define VALUE_MAX 32
 
@@ -28,13 +29,23 @@ enum hierarchy_kind {
         HIER_CPU,     /* v1 cpu (created only when CPU limits are set) */
         HIER_CPUSET,  /* v1 cpuset (only with cpus or mems) */
         HIER_DEVICES, /* v1 devices (only with device rules) */
-        HIER_BLKIO,   /* v1 blkio (only with an I/O weight) */
+        HIER_BLKIO,   /* v1 blkio (only with an I/O weight or throttling) */
+        HIER_HUGETLB, /* v1 hugetlb (only with hugepageLimits) */
+        HIER_NET_CLS, /* v1 net_cls (only with network.classID) */
+        HIER_NET_PRIO /* v1 net_prio (only with network.priorities) */
+};
+
+static const char *const v1_names[] = {
+        [HIER_MEMORY] = "memory",   [HIER_PIDS] = "pids",       [HIER_CPU] = "cpu",
+        [HIER_CPUSET] = "cpuset",   [HIER_DEVICES] = "devices", [HIER_BLKIO] = "blkio",
+        [HIER_HUGETLB] = "hugetlb", [HIER_NET_CLS] = "net_cls", [HIER_NET_PRIO] = "net_prio",
 };
 
 /* Device nodes every container gets (the /dev the runtime builds), after the spec's rules. */
-static const char *const default_device_rules[] = {
-        "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-        "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm",
+static const struct tender_rt_device_rule default_device_rules[] = {
+        {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},    {true, 'c', 1, 7, "rwm"},
+        {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},
+        {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
 };
 
 struct hierarchy {
@@ -54,18 +65,12 @@ static size_t detect(struct hierarchy h[HIERARCHIES_MAX]) {
                 h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT, true};
                 return n;
         }
-        if (is_fs(CGROUP_ROOT "/memory", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_MEMORY, CGROUP_ROOT "/memory", true};
-        if (is_fs(CGROUP_ROOT "/pids", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_PIDS, CGROUP_ROOT "/pids", true};
-        if (is_fs(CGROUP_ROOT "/cpu", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_CPU, CGROUP_ROOT "/cpu", true};
-        if (is_fs(CGROUP_ROOT "/cpuset", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_CPUSET, CGROUP_ROOT "/cpuset", true};
-        if (is_fs(CGROUP_ROOT "/devices", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_DEVICES, CGROUP_ROOT "/devices", true};
-        if (is_fs(CGROUP_ROOT "/blkio", CGROUP_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_BLKIO, CGROUP_ROOT "/blkio", true};
+        for (int k = HIER_MEMORY; k <= HIER_NET_PRIO; k++) {
+                struct hierarchy v1 = {(enum hierarchy_kind) k, "", true};
+                snprintf(v1.mount, sizeof(v1.mount), CGROUP_ROOT "/%s", v1_names[k]);
+                if (is_fs(v1.mount, CGROUP_SUPER_MAGIC))
+                        h[n++] = v1;
+        }
         if (is_fs(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
                 h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT "/unified", false};
         return n;
@@ -84,34 +89,6 @@ static int write_at(int dirfd, const char *file, const char *value) {
 
 static const char *relative(const char *path) {
         return path + strspn(path, "/");
-}
-
-/* Pure v2: a controller is usable in a cgroup only when every ancestor delegates it. */
-static void enable_controllers(int mountfd, const char *rel, bool cpu, bool cpuset, bool io) {
-        char prefix[1024];
-        size_t len = strlen(rel);
-        if (len >= sizeof(prefix))
-                return;
-        for (size_t i = 0; i <= len; i++) {
-                if (i != 0 && rel[i] != '/' && rel[i] != '\0')
-                        continue;
-                if (i == len)
-                        break; /* the leaf itself delegates nothing */
-                memcpy(prefix, rel, i);
-                prefix[i] = '\0';
-                _cleanup_close_ int fd =
-                        openat(mountfd, i ? prefix : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return;
-                (void) write_at(fd, "cgroup.subtree_control", "+memory");
-                (void) write_at(fd, "cgroup.subtree_control", "+pids");
-                if (cpu)
-                        (void) write_at(fd, "cgroup.subtree_control", "+cpu");
-                if (cpuset)
-                        (void) write_at(fd, "cgroup.subtree_control", "+cpuset");
-                if (io)
-                        (void) write_at(fd, "cgroup.subtree_control", "+io");
-        }
 }
 
 static int set_limit(int fd, const struct hierarchy *h, const char *file, int64_t value,
@@ -133,6 +110,13 @@ static bool cpuset_limited(const struct tender_rt_cpu *c) {
         return c && (c->cpus || c->mems);
 }
 
+static bool throttled(const struct tender_rt_device_limits *d) {
+        for (size_t k = 0; d && k < TENDER_RT_THROTTLE_KINDS; k++)
+                if (d->n_throttle[k])
+                        return true;
+        return false;
+}
+
 /* Is this hierarchy used for these limits? The v1 cpu, cpuset and devices hierarchies only
  * when asked: a v1 cpuset cgroup, for one, takes no process until cpus and mems are set. */
 static bool wanted(const struct hierarchy *h, const struct tender_rt_cgroup_limits *l) {
@@ -144,7 +128,13 @@ static bool wanted(const struct hierarchy *h, const struct tender_rt_cgroup_limi
         case HIER_DEVICES:
                 return l->has_device_rules;
         case HIER_BLKIO:
-                return l->blkio_weight != 0;
+                return l->blkio_weight != 0 || throttled(l->dev);
+        case HIER_HUGETLB:
+                return l->dev && l->dev->n_hugepages;
+        case HIER_NET_CLS:
+                return l->dev && l->dev->has_class_id;
+        case HIER_NET_PRIO:
+                return l->dev && l->dev->n_priorities;
         default:
                 return true;
         }
@@ -290,35 +280,53 @@ static void device_rule_text(const struct tender_rt_device_rule *d, char *buf, s
         snprintf(buf, size, "%c %s:%s %s", d->type, major, minor, d->access);
 }
 
-static int set_devices(int fd, const struct hierarchy *h, const struct tender_rt_cgroup_limits *l,
-                       struct tender_error *err) {
-        char text[4 * VALUE_MAX];
-        int r;
-        for (size_t i = 0; i < l->n_device_rules; i++) {
-                const struct tender_rt_device_rule *d = &l->device_rules[i];
-                device_rule_text(d, text, sizeof(text));
-                if ((r = set_string(fd, h, d->allow ? "devices.allow" : "devices.deny", text,
-                                    "linux.resources.devices", err)) < 0)
-                        return r;
-        }
+/* The spec's rules, then the runtime's default nodes, then linux.devices: the list both the v1
+ * controller and the v2 program apply. *ret is malloc'd. */
+static int device_rules(const struct tender_rt_cgroup_limits *l, struct tender_rt_device_rule **ret,
+                        size_t *n) {
+        size_t max = l->n_device_rules + ELEMENTSOF(default_device_rules) + l->n_devices;
+        struct tender_rt_device_rule *rules = calloc(max + 1, sizeof(*rules));
+        if (!rules)
+                return -ENOMEM;
+        *n = 0;
+        for (size_t i = 0; i < l->n_device_rules; i++)
+                rules[(*n)++] = l->device_rules[i];
         for (size_t i = 0; i < ELEMENTSOF(default_device_rules); i++)
-                if ((r = set_string(fd, h, "devices.allow", default_device_rules[i],
-                                    "linux.resources.devices", err)) < 0)
-                        return r;
+                rules[(*n)++] = default_device_rules[i];
         for (size_t i = 0; i < l->n_devices; i++) {
                 const struct tender_rt_device *d = &l->devices[i];
-                if (d->type == 'p')
-                        continue;
-                snprintf(text, sizeof(text), "%c %u:%u rwm", d->type == 'u' ? 'c' : d->type,
-                         d->major, d->minor);
-                if ((r = set_string(fd, h, "devices.allow", text, "linux.devices", err)) < 0)
+                if (d->type != 'p')
+                        rules[(*n)++] = (struct tender_rt_device_rule){
+                                true, d->type == 'u' ? 'c' : d->type, d->major, d->minor, "rwm"};
+        }
+        *ret = rules;
+        return 0;
+}
+
+static int set_devices(int fd, const struct hierarchy *h, const struct tender_rt_cgroup_limits *l,
+                       struct tender_error *err) {
+        _cleanup_free_ struct tender_rt_device_rule *rules = NULL;
+        char text[4 * VALUE_MAX];
+        size_t n = 0;
+        int r = device_rules(l, &rules, &n);
+        if (r < 0)
+                return r;
+        if (h->kind == HIER_UNIFIED)
+                return tender_rt_devices_bpf_attach(fd, rules, n, err);
+        for (size_t i = 0; i < n; i++) {
+                device_rule_text(&rules[i], text, sizeof(text));
+                if ((r = set_string(fd, h, rules[i].allow ? "devices.allow" : "devices.deny", text,
+                                    i < l->n_device_rules ? "linux.resources.devices"
+                                                          : "linux.devices",
+                                    err)) < 0)
                         return r;
         }
         return 0;
 }
 
-/* Soft limit and memory plus swap. v1 needs swap accounting (memory.memsw.*); v2 counts swap
- * apart (memory.swap.max = swap - limit). */
+/* Soft limit, memory plus swap, swappiness and the OOM killer. v1 needs swap accounting
+ * (memory.memsw.*); v2 counts swap apart (memory.swap.max = swap - limit) and has neither
+ * swappiness nor a switch for the OOM killer (check_coverage refuses those first). */
 static int set_memory_extra(int fd, const struct hierarchy *h,
                             const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
         bool v2 = h->kind == HIER_UNIFIED;
@@ -326,6 +334,12 @@ static int set_memory_extra(int fd, const struct hierarchy *h,
         if (l->memory_reservation >= 0)
                 r = set_limit(fd, h, v2 ? "memory.low" : "memory.soft_limit_in_bytes",
                               l->memory_reservation, "linux.resources.memory.reservation", err);
+        if (r >= 0 && l->memory_swappiness >= 0)
+                r = set_limit(fd, h, "memory.swappiness", l->memory_swappiness,
+                              "linux.resources.memory.swappiness", err);
+        if (r >= 0 && l->disable_oom_killer)
+                r = set_string(fd, h, "memory.oom_control", "1",
+                               "linux.resources.memory.disableOOMKiller", err);
         if (r < 0 || l->memory_swap < 0)
                 return r;
         const char *file = v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
@@ -340,7 +354,8 @@ static int set_memory_extra(int fd, const struct hierarchy *h,
 
 /* I/O weight: the CFQ era's blkio.weight / io.weight, or BFQ's. Neither (the device's I/O
  * schedulers have no weights, e.g. mq-deadline) is an error, not a silent no-op. */
-static int set_blkio(int fd, const struct hierarchy *h, uint64_t weight, struct tender_error *err) {
+static int set_blkio_weight(int fd, const struct hierarchy *h, uint64_t weight,
+                            struct tender_error *err) {
         bool v2 = h->kind == HIER_UNIFIED;
         const char *files[2] = {v2 ? "io.weight" : "blkio.weight",
                                 v2 ? "io.bfq.weight" : "blkio.bfq.weight"};
@@ -354,6 +369,81 @@ static int set_blkio(int fd, const struct hierarchy *h, uint64_t weight, struct 
                                 files[0], files[1], h->mount);
 }
 
+/* Throttling: v1 blkio.throttle.<kind>_device takes "major:minor rate", v2 io.max takes
+ * "major:minor rbps=rate" (and wbps, riops, wiops). */
+static int set_throttle(int fd, const struct hierarchy *h, const struct tender_rt_device_limits *d,
+                        struct tender_error *err) {
+        static const char *const v1_files[] = {
+                "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+                "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+        static const char *const v2_keys[] = {"rbps", "wbps", "riops", "wiops"};
+        bool v2 = h->kind == HIER_UNIFIED;
+        char text[4 * VALUE_MAX], field[96];
+        for (size_t k = 0; k < TENDER_RT_THROTTLE_KINDS; k++)
+                for (size_t i = 0; i < d->n_throttle[k]; i++) {
+                        const struct tender_rt_throttle *t = &d->throttle[k][i];
+                        snprintf(field, sizeof(field), "linux.resources.blockIO.%s[%zu]",
+                                 tender_rt_throttle_names[k], i);
+                        if (v2)
+                                snprintf(text, sizeof(text), "%u:%u %s=%" PRIu64, t->major,
+                                         t->minor, v2_keys[k], t->rate);
+                        else
+                                snprintf(text, sizeof(text), "%u:%u %" PRIu64, t->major, t->minor,
+                                         t->rate);
+                        int r = set_string(fd, h, v2 ? "io.max" : v1_files[k], text, field, err);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static int set_blkio(int fd, const struct hierarchy *h, const struct tender_rt_cgroup_limits *l,
+                     struct tender_error *err) {
+        int r = 0;
+        if (l->blkio_weight)
+                r = set_blkio_weight(fd, h, l->blkio_weight, err);
+        if (r >= 0 && throttled(l->dev))
+                r = set_throttle(fd, h, l->dev, err);
+        return r;
+}
+
+/* hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2): a page size the kernel does
+ * not have has no file. */
+static int set_hugetlb(int fd, const struct hierarchy *h, const struct tender_rt_device_limits *d,
+                       struct tender_error *err) {
+        char file[64], field[64];
+        for (size_t i = 0; i < d->n_hugepages; i++) {
+                snprintf(file, sizeof(file), "hugetlb.%s.%s", d->hugepages[i].page_size,
+                         h->kind == HIER_UNIFIED ? "max" : "limit_in_bytes");
+                snprintf(field, sizeof(field), "linux.resources.hugepageLimits[%zu]", i);
+                if (faccessat(fd, file, F_OK, 0) < 0)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                                "%s.pageSize: no %s in %s (no %s pages)", field,
+                                                file, h->mount, d->hugepages[i].page_size);
+                int r = set_limit(fd, h, file, (int64_t) d->hugepages[i].limit, field, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int set_network(int fd, const struct hierarchy *h, const struct tender_rt_device_limits *d,
+                       struct tender_error *err) {
+        char text[TENDER_RT_IFNAME_MAX + VALUE_MAX];
+        if (h->kind == HIER_NET_CLS)
+                return set_limit(fd, h, "net_cls.classid", d->class_id,
+                                 "linux.resources.network.classID", err);
+        for (size_t i = 0; i < d->n_priorities; i++) {
+                snprintf(text, sizeof(text), "%s %u", d->priorities[i].name,
+                         d->priorities[i].priority);
+                int r = set_string(fd, h, "net_prio.ifpriomap", text,
+                                   "linux.resources.network.priorities", err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char *rel,
                       const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
         bool v2 = h->kind == HIER_UNIFIED;
@@ -364,9 +454,13 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
                 return r;
         if ((v2 || h->kind == HIER_MEMORY) && (r = set_memory_extra(fd, h, l, err)) < 0)
                 return r;
-        if (l->blkio_weight && (v2 || h->kind == HIER_BLKIO) &&
-            (r = set_blkio(fd, h, l->blkio_weight, err)) < 0)
+        if ((v2 || h->kind == HIER_BLKIO) && (r = set_blkio(fd, h, l, err)) < 0)
                 return r;
+        if (l->dev && l->dev->n_hugepages && (v2 || h->kind == HIER_HUGETLB) &&
+            (r = set_hugetlb(fd, h, l->dev, err)) < 0)
+                return r;
+        if (h->kind == HIER_NET_CLS || h->kind == HIER_NET_PRIO)
+                return set_network(fd, h, l->dev, err);
         if (l->pids >= 0 && (v2 || h->kind == HIER_PIDS) &&
             (r = set_limit(fd, h, "pids.max", l->pids, "linux.resources.pids.limit", err)) < 0)
                 return r;
@@ -376,37 +470,141 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
         if (cpuset_limited(l->cpu) && (v2 || h->kind == HIER_CPUSET) &&
             (r = set_cpuset(mountfd, fd, h, rel, l->cpu, err)) < 0)
                 return r;
-        if (l->has_device_rules && h->kind == HIER_DEVICES && (r = set_devices(fd, h, l, err)) < 0)
+        if (l->has_device_rules && (v2 || h->kind == HIER_DEVICES) &&
+            (r = set_devices(fd, h, l, err)) < 0)
                 return r;
         return 0;
 }
 
-/* Which limits found no controller to carry them; the first one is named. */
+/* A limit and the controller that carries it: v1 hierarchy, v2 controller (NULL: none in v2). */
+struct need {
+        const char *field;
+        enum hierarchy_kind v1;
+        const char *v2;
+};
+
+static const char *memory_field(const struct tender_rt_cgroup_limits *l) {
+        return l->memory >= 0               ? "linux.resources.memory.limit"
+               : l->memory_reservation >= 0 ? "linux.resources.memory.reservation"
+               : l->memory_swap >= 0        ? "linux.resources.memory.swap"
+               : l->memory_swappiness >= 0  ? "linux.resources.memory.swappiness"
+               : l->disable_oom_killer      ? "linux.resources.memory.disableOOMKiller"
+                                            : NULL;
+}
+
+/* The limits the config sets, with their controllers. Returns how many. */
+static size_t needs(const struct tender_rt_cgroup_limits *l, struct need out[10]) {
+        const struct tender_rt_device_limits *d = l->dev;
+        size_t n = 0;
+        if (memory_field(l))
+                out[n++] = (struct need){memory_field(l), HIER_MEMORY, "memory"};
+        if (l->pids >= 0)
+                out[n++] = (struct need){"linux.resources.pids.limit", HIER_PIDS, "pids"};
+        if (cpu_limited(l->cpu))
+                out[n++] = (struct need){"linux.resources.cpu", HIER_CPU, "cpu"};
+        if (cpuset_limited(l->cpu))
+                out[n++] = (struct need){"linux.resources.cpu.cpus", HIER_CPUSET, "cpuset"};
+        if (l->has_device_rules)
+                out[n++] = (struct need){"linux.resources.devices", HIER_DEVICES, ""};
+        if (l->blkio_weight || throttled(d))
+                out[n++] = (struct need){"linux.resources.blockIO", HIER_BLKIO, "io"};
+        if (d && d->n_hugepages)
+                out[n++] = (struct need){"linux.resources.hugepageLimits", HIER_HUGETLB, "hugetlb"};
+        if (d && d->has_class_id)
+                out[n++] = (struct need){"linux.resources.network.classID", HIER_NET_CLS, NULL};
+        if (d && d->n_priorities)
+                out[n++] = (struct need){"linux.resources.network.priorities", HIER_NET_PRIO, NULL};
+        return n;
+}
+
+static bool has_word(const char *list, const char *word) {
+        size_t len = strlen(word);
+        for (const char *p = list; (p = strstr(p, word)); p += len)
+                if ((p == list || p[-1] == ' ') && strchr(" \n", p[len]))
+                        return true;
+        return false;
+}
+
+/* Pure v2: the root's cgroup.controllers must list each controller the limits need; v1 knobs
+ * without a v2 equivalent are refused, as crun does. */
+static int check_v2(const struct need *need, size_t n, const struct tender_rt_cgroup_limits *l,
+                    struct tender_error *err) {
+        _cleanup_free_ char *controllers = NULL;
+        size_t len;
+        if (l->memory_swappiness >= 0)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                        "linux.resources.memory.swappiness: cgroup v2 has no "
+                                        "swappiness in its memory controller");
+        if (l->disable_oom_killer)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                        "linux.resources.memory.disableOOMKiller: cgroup v2's "
+                                        "memory controller cannot disable the OOM killer");
+        if (tender_read_file_at(AT_FDCWD, CGROUP_ROOT "/cgroup.controllers", 4096, &controllers,
+                                &len) < 0)
+                controllers = strdup("");
+        if (!controllers)
+                return -ENOMEM;
+        controllers[strcspn(controllers, "\n")] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                if (!need[i].v2)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                                "%s: cgroup v2 has no %s controller", need[i].field,
+                                                v1_names[need[i].v1]);
+                if (need[i].v2[0] && !has_word(controllers, need[i].v2))
+                        return tender_error_set(
+                                err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                "%s: no %s cgroup controller (%s/cgroup.controllers "
+                                "lists \"%s\")",
+                                need[i].field, need[i].v2, CGROUP_ROOT, controllers);
+        }
+        return 0;
+}
+
+/* Every limit the config sets needs its controller; the first one missing is named. */
 static int check_coverage(const struct hierarchy *h, size_t n,
                           const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
-        bool memory = l->memory < 0 && l->memory_reservation < 0 && l->memory_swap < 0,
-             pids = l->pids < 0, cpu = !cpu_limited(l->cpu), cpuset = !cpuset_limited(l->cpu),
-             devices = !l->has_device_rules, blkio = !l->blkio_weight;
-        for (size_t i = 0; i < n; i++) {
-                bool v2 = h[i].kind == HIER_UNIFIED && h[i].limits;
-                memory |= v2 || h[i].kind == HIER_MEMORY;
-                pids |= v2 || h[i].kind == HIER_PIDS;
-                cpu |= v2 || h[i].kind == HIER_CPU;
-                cpuset |= v2 || h[i].kind == HIER_CPUSET;
-                devices |= h[i].kind == HIER_DEVICES;
-                blkio |= v2 || h[i].kind == HIER_BLKIO;
+        struct need need[10];
+        size_t n_need = needs(l, need);
+        if (n && h[0].kind == HIER_UNIFIED && h[0].limits)
+                return check_v2(need, n_need, l, err);
+        for (size_t k = 0; k < n_need; k++) {
+                bool found = false;
+                for (size_t i = 0; i < n && !found; i++)
+                        found = h[i].kind == need[k].v1;
+                if (!found)
+                        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                                "%s: no %s cgroup controller (no v1 hierarchy "
+                                                "%s/%s)",
+                                                need[k].field, v1_names[need[k].v1], CGROUP_ROOT,
+                                                v1_names[need[k].v1]);
         }
-        const char *missing = !memory    ? "linux.resources.memory.limit: no memory"
-                              : !pids    ? "linux.resources.pids.limit: no pids"
-                              : !cpu     ? "linux.resources.cpu: no cpu"
-                              : !cpuset  ? "linux.resources.cpu.cpus: no cpuset"
-                              : !devices ? "linux.resources.devices: no v1 devices"
-                              : !blkio   ? "linux.resources.blockIO: no blkio or io"
-                                         : NULL;
-        if (missing)
-                return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP, "%s cgroup controller",
-                                        missing);
         return 0;
+}
+
+/* Pure v2: a controller is usable in a cgroup only when every ancestor delegates it: memory and
+ * pids always (their statistics), and the controller of each limit. */
+static void enable_controllers(int mountfd, const char *rel, const struct need *need, size_t n) {
+        char prefix[1024], add[VALUE_MAX];
+        size_t len = strlen(rel);
+        if (len >= sizeof(prefix))
+                return;
+        for (size_t i = 0; i < len; i++) {
+                if (i != 0 && rel[i] != '/')
+                        continue;
+                memcpy(prefix, rel, i);
+                prefix[i] = '\0';
+                _cleanup_close_ int fd =
+                        openat(mountfd, i ? prefix : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return;
+                (void) write_at(fd, "cgroup.subtree_control", "+memory");
+                (void) write_at(fd, "cgroup.subtree_control", "+pids");
+                for (size_t k = 0; k < n; k++)
+                        if (need[k].v2 && need[k].v2[0]) {
+                                snprintf(add, sizeof(add), "+%s", need[k].v2);
+                                (void) write_at(fd, "cgroup.subtree_control", add);
+                        }
+        }
 }
 
 int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limits *limits,
@@ -428,9 +626,10 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                 if (mountfd < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "open %s",
                                                       h[i].mount);
-                if (h[i].kind == HIER_UNIFIED && h[i].limits)
-                        enable_controllers(mountfd, rel, cpu_limited(limits->cpu),
-                                           cpuset_limited(limits->cpu), limits->blkio_weight);
+                if (h[i].kind == HIER_UNIFIED && h[i].limits) {
+                        struct need need[10];
+                        enable_controllers(mountfd, rel, need, needs(limits, need));
+                }
                 /* A concurrent delete may remove an emptied parent between the steps of
                  * mkdir -p (see remove_empty_parents); try again then. */
                 for (int attempt = 0; (r = tender_mkdir_p_at(mountfd, rel, 0755)) == -ENOENT &&
@@ -483,6 +682,11 @@ void tender_rt_cgroup_kill(const char *path) {
         size_t n = detect(h);
         for (size_t i = 0; i < n; i++) {
                 char procs[1200];
+                /* cgroup2 (Linux 5.14) kills the whole cgroup at once, forks in flight too. */
+                snprintf(procs, sizeof(procs), "%s/%s", h[i].mount, relative(path));
+                _cleanup_close_ int fd = open(procs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (h[i].kind == HIER_UNIFIED && fd >= 0 && write_at(fd, "cgroup.kill", "1") == 0)
+                        continue;
                 snprintf(procs, sizeof(procs), "%s/%s/cgroup.procs", h[i].mount, relative(path));
                 _cleanup_fclose_ FILE *f = fopen(procs, "re");
                 long pid;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Container cgroups. Pure cgroup v2 (/sys/fs/cgroup is cgroup2): one directory with memory.max,
- * pids.max and the others. v1 or hybrid: the v1 memory and pids hierarchies hold the limits
- * (cpu, cpuset, blkio and devices too when the config sets theirs), and the unified hierarchy
- * (/sys/fs/cgroup/unified), when mounted, holds the membership as well. A limit the machine
- * cannot apply (no controller, no swap accounting, no I/O weights) fails create, naming it.
+ * pids.max and the others, device rules as a BPF program (devices_bpf.c). v1 or hybrid: the v1
+ * memory and pids hierarchies hold the limits (cpu, cpuset, blkio, devices, hugetlb, net_cls and
+ * net_prio too when the config sets theirs), and the unified hierarchy (/sys/fs/cgroup/unified),
+ * when mounted, holds the membership as well. A limit the machine cannot apply (no controller,
+ * no swap accounting, no I/O weights, no v2 equivalent) fails create, naming the field and the
+ * controller.
  */
 #pragma once
 
@@ -18,11 +20,16 @@ struct tender_rt_cgroup_limits {
         int64_t memory;                  /* bytes, -1 for none */
         int64_t memory_reservation;      /* bytes, -1 for none */
         int64_t memory_swap;             /* memory plus swap in bytes, -1 for none */
+        int64_t memory_swappiness;       /* 0-100, -1 for none (v1 only) */
+        bool disable_oom_killer;         /* v1 only */
         int64_t pids;                    /* -1 for none */
         uint64_t blkio_weight;           /* 10-1000, 0 for none */
         const struct tender_rt_cpu *cpu; /* may be NULL */
-        /* Device rules (v1 devices controller), in order; used when has_device_rules. The
-         * devices of linux.devices and the runtime's default nodes are allowed after them. */
+        /* blkio throttling, hugetlb, net_cls/net_prio; may be NULL */
+        const struct tender_rt_device_limits *dev;
+        /* Device rules (v1 devices controller, v2 BPF program), in order; used when
+         * has_device_rules. The runtime's default nodes and the devices of linux.devices are
+         * allowed after them. */
         bool has_device_rules;
         const struct tender_rt_device_rule *device_rules;
         size_t n_device_rules;

@@ -347,14 +347,20 @@ int tender_rt_spec_refuse_unknown(const cJSON *obj, const char *path, const char
 }
 
 static int parse_block_io(struct tender_rt_spec *spec, const cJSON *res, struct tender_error *err) {
-        static const char *const known[] = {"weight", NULL};
+        static const char *const known[] = {"weight",
+                                            "throttleReadBpsDevice",
+                                            "throttleWriteBpsDevice",
+                                            "throttleReadIOPSDevice",
+                                            "throttleWriteIOPSDevice",
+                                            NULL};
         const cJSON *bio = NULL;
         int r = tender_json_get_object(res, "linux.resources", "blockIO", false, &bio, err);
         if (r < 0 || !bio)
                 return r;
         if ((r = tender_rt_spec_refuse_unknown(bio, "linux.resources.blockIO", known, err)) < 0 ||
             (r = tender_json_get_u64(bio, "linux.resources.blockIO", "weight", false,
-                                     &spec->blkio_weight, err)) < 0)
+                                     &spec->blkio_weight, err)) < 0 ||
+            (r = tender_rt_spec_parse_throttle(spec, bio, err)) < 0)
                 return r;
         if (spec->blkio_weight && (spec->blkio_weight < 10 || spec->blkio_weight > 1000))
                 return config_error(err, "linux.resources.blockIO.weight: want 10-1000");
@@ -363,14 +369,28 @@ static int parse_block_io(struct tender_rt_spec *spec, const cJSON *res, struct 
 
 static int parse_memory(struct tender_rt_spec *spec, const cJSON *memory,
                         struct tender_error *err) {
-        static const char *const known[] = {"limit", "reservation", "swap", NULL};
+        static const char *const known[] = {"limit",      "reservation",      "swap",
+                                            "swappiness", "disableOOMKiller", NULL};
+        uint64_t swappiness = 0;
         const char *path = "linux.resources.memory";
         int r;
         if ((r = tender_rt_spec_refuse_unknown(memory, path, known, err)) < 0 ||
             (r = get_limit(memory, path, "limit", &spec->memory_limit, err)) < 0 ||
             (r = get_limit(memory, path, "reservation", &spec->memory_reservation, err)) < 0 ||
-            (r = get_limit(memory, path, "swap", &spec->memory_swap, err)) < 0)
+            (r = get_limit(memory, path, "swap", &spec->memory_swap, err)) < 0 ||
+            (r = tender_json_get_bool(memory, path, "disableOOMKiller", false,
+                                      &spec->disable_oom_killer, err)) < 0)
                 return r;
+        /* runc and crun leave an absent swappiness alone (Docker sends -1 for that). */
+        const cJSON *sw = cJSON_GetObjectItemCaseSensitive(memory, "swappiness");
+        if (sw && !cJSON_IsNull(sw) && !(cJSON_IsNumber(sw) && sw->valuedouble == -1)) {
+                if ((r = tender_json_get_u64(memory, path, "swappiness", true, &swappiness, err)) <
+                    0)
+                        return r;
+                if (swappiness > 100)
+                        return config_error(err, "%s.swappiness: want 0-100", path);
+                spec->memory_swappiness = (int64_t) swappiness;
+        }
         if (spec->memory_swap >= 0 && spec->memory_limit >= 0 &&
             spec->memory_swap < spec->memory_limit)
                 return config_error(err, "%s.swap: below the limit (it counts memory plus swap)",
@@ -382,7 +402,8 @@ static int parse_memory(struct tender_rt_spec *spec, const cJSON *memory,
 
 static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
                            struct tender_error *err) {
-        static const char *const known[] = {"memory", "pids", "cpu", "devices", "blockIO", NULL};
+        static const char *const known[] = {"memory",  "pids",           "cpu",     "devices",
+                                            "blockIO", "hugepageLimits", "network", NULL};
         const cJSON *res = NULL, *memory = NULL, *pids = NULL;
         int r = tender_json_get_object(linux_, "linux", "resources", false, &res, err);
         if (r < 0 || !res)
@@ -483,7 +504,7 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
         if (!spec)
                 return -ENOMEM;
         spec->memory_limit = spec->pids_limit = -1;
-        spec->memory_reservation = spec->memory_swap = -1;
+        spec->memory_reservation = spec->memory_swap = spec->memory_swappiness = -1;
         spec->rootfs_propagation = MS_SLAVE | MS_REC;
         spec->bundle = realpath(bundle, NULL);
         if (!spec->bundle)

@@ -37,6 +37,11 @@
 #define TENDER_RT_MAX_SECCOMP_RULES 1024
 #define TENDER_RT_MAX_SECCOMP_NAMES 1024
 #define TENDER_RT_CPUSET_MAX 256
+#define TENDER_RT_MAX_THROTTLE 16
+#define TENDER_RT_MAX_HUGEPAGES 8
+#define TENDER_RT_MAX_NET_PRIORITIES 32
+#define TENDER_RT_PAGE_SIZE_MAX 16
+#define TENDER_RT_IFNAME_MAX 16
 
 struct tender_rt_mount {
         const char *destination; /* absolute, inside the container */
@@ -97,6 +102,46 @@ struct tender_rt_cpu {
         const char *mems;
 };
 
+/* One entry of linux.resources.blockIO.throttle*Device. */
+struct tender_rt_throttle {
+        uint32_t major, minor;
+        uint64_t rate;
+};
+
+enum tender_rt_throttle_kind {
+        TENDER_RT_THROTTLE_READ_BPS,
+        TENDER_RT_THROTTLE_WRITE_BPS,
+        TENDER_RT_THROTTLE_READ_IOPS,
+        TENDER_RT_THROTTLE_WRITE_IOPS,
+        TENDER_RT_THROTTLE_KINDS,
+};
+
+struct tender_rt_hugepage {
+        char page_size[TENDER_RT_PAGE_SIZE_MAX]; /* "2MB", "1GB", "64KB" */
+        uint64_t limit;                          /* bytes */
+};
+
+struct tender_rt_net_priority {
+        char name[TENDER_RT_IFNAME_MAX]; /* interface */
+        uint32_t priority;
+};
+
+/* The limits of controllers many machines lack: blkio throttling, hugetlb, net_cls and
+ * net_prio (linux.resources.blockIO.throttle*, hugepageLimits, network). */
+struct tender_rt_device_limits {
+        struct tender_rt_throttle throttle[TENDER_RT_THROTTLE_KINDS][TENDER_RT_MAX_THROTTLE];
+        size_t n_throttle[TENDER_RT_THROTTLE_KINDS];
+        struct tender_rt_hugepage hugepages[TENDER_RT_MAX_HUGEPAGES];
+        size_t n_hugepages;
+        bool has_class_id;
+        uint32_t class_id;
+        struct tender_rt_net_priority priorities[TENDER_RT_MAX_NET_PRIORITIES];
+        size_t n_priorities;
+};
+
+/* Names of the throttle kinds in config.json ("throttleReadBpsDevice"), by kind. */
+extern const char *const tender_rt_throttle_names[TENDER_RT_THROTTLE_KINDS];
+
 struct tender_rt_spec {
         cJSON *json;  /* owns every const char * below */
         char *bundle; /* absolute */
@@ -124,8 +169,11 @@ struct tender_rt_spec {
         int64_t memory_limit;       /* bytes, -1 when unlimited */
         int64_t memory_reservation; /* bytes (soft limit), -1 when unset */
         int64_t memory_swap;        /* bytes of memory plus swap, -1 when unset */
+        int64_t memory_swappiness;  /* 0-100, -1 when unset */
+        bool disable_oom_killer;    /* linux.resources.memory.disableOOMKiller */
         int64_t pids_limit;         /* -1 when unlimited */
         uint64_t blkio_weight;      /* linux.resources.blockIO.weight, 0 when unset */
+        struct tender_rt_device_limits device_limits;
 
         const cJSON *annotations; /* object of strings, may be NULL */
 
@@ -160,6 +208,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_rt_spec, tender_rt_spec_free);
 /* Parsers of spec_linux.c, called by tender_rt_spec_load. */
 int tender_rt_spec_parse_process_security(struct tender_rt_spec *spec, const cJSON *process,
                                           struct tender_error *err);
+/* linux.resources.blockIO's throttle*Device lists (bio: the blockIO object). */
+int tender_rt_spec_parse_throttle(struct tender_rt_spec *spec, const cJSON *bio,
+                                  struct tender_error *err);
 int tender_rt_spec_parse_linux_security(struct tender_rt_spec *spec, const cJSON *linux_,
                                         struct tender_error *err);
 /* The host id that container id `id` maps to, or -1 when unmapped (without a user namespace: id).

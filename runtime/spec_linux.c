@@ -293,6 +293,120 @@ static int parse_device_rule(const cJSON *item, const char *path, struct tender_
         return 0;
 }
 
+const char *const tender_rt_throttle_names[TENDER_RT_THROTTLE_KINDS] = {
+        "throttleReadBpsDevice",
+        "throttleWriteBpsDevice",
+        "throttleReadIOPSDevice",
+        "throttleWriteIOPSDevice",
+};
+
+int tender_rt_spec_parse_throttle(struct tender_rt_spec *spec, const cJSON *bio,
+                                  struct tender_error *err) {
+        struct tender_rt_device_limits *d = &spec->device_limits;
+        for (size_t k = 0; k < TENDER_RT_THROTTLE_KINDS; k++) {
+                const cJSON *list = NULL, *item;
+                int r = tender_json_get_array(bio, "linux.resources.blockIO",
+                                              tender_rt_throttle_names[k], false, &list, err);
+                if (r < 0)
+                        return r;
+                if (!list)
+                        continue;
+                cJSON_ArrayForEach(item, list) {
+                        char path[PATH_NAME_MAX];
+                        double major = 0, minor = 0;
+                        uint64_t rate = 0;
+                        snprintf(path, sizeof(path), "linux.resources.blockIO.%s[%zu]",
+                                 tender_rt_throttle_names[k], d->n_throttle[k]);
+                        if (d->n_throttle[k] >= TENDER_RT_MAX_THROTTLE)
+                                return config_error(err, "%s: more than %d entries", path,
+                                                    TENDER_RT_MAX_THROTTLE);
+                        if (!cJSON_IsObject(item))
+                                return config_error(err, "%s: not an object", path);
+                        if ((r = get_int(item, path, "major", true, 0, 4095, &major, err)) < 0 ||
+                            (r = get_int(item, path, "minor", true, 0, 1048575, &minor, err)) < 0 ||
+                            (r = tender_json_get_u64(item, path, "rate", true, &rate, err)) < 0)
+                                return r;
+                        d->throttle[k][d->n_throttle[k]++] = (struct tender_rt_throttle){
+                                (uint32_t) major, (uint32_t) minor, rate};
+                }
+        }
+        return 0;
+}
+
+/* "2MB", "1GB", "64KB": the suffix of the hugetlb.<size>.* cgroup files. */
+static bool page_size_valid(const char *s) {
+        size_t digits = strspn(s, "0123456789");
+        return digits > 0 && digits < TENDER_RT_PAGE_SIZE_MAX - 3 && s[0] != '0' &&
+               strlen(s + digits) == 2 && strchr("KMG", s[digits]) && s[digits + 1] == 'B';
+}
+
+static int parse_hugepages(struct tender_rt_spec *spec, const cJSON *res,
+                           struct tender_error *err) {
+        struct tender_rt_device_limits *d = &spec->device_limits;
+        const cJSON *list = NULL, *item;
+        int r = tender_json_get_array(res, "linux.resources", "hugepageLimits", false, &list, err);
+        if (r < 0 || !list)
+                return r;
+        cJSON_ArrayForEach(item, list) {
+                char path[PATH_NAME_MAX];
+                const char *size = NULL;
+                struct tender_rt_hugepage *h = &d->hugepages[d->n_hugepages];
+                snprintf(path, sizeof(path), "linux.resources.hugepageLimits[%zu]", d->n_hugepages);
+                if (d->n_hugepages >= TENDER_RT_MAX_HUGEPAGES)
+                        return config_error(err, "%s: more than %d entries", path,
+                                            TENDER_RT_MAX_HUGEPAGES);
+                if (!cJSON_IsObject(item))
+                        return config_error(err, "%s: not an object", path);
+                if ((r = tender_json_get_string(item, path, "pageSize", true, &size, err)) < 0 ||
+                    (r = tender_json_get_u64(item, path, "limit", true, &h->limit, err)) < 0)
+                        return r;
+                if (!page_size_valid(size))
+                        return config_error(err, "%s.pageSize: expected a size such as \"2MB\"",
+                                            path);
+                snprintf(h->page_size, sizeof(h->page_size), "%s", size);
+                d->n_hugepages++;
+        }
+        return 0;
+}
+
+static int parse_network(struct tender_rt_spec *spec, const cJSON *res, struct tender_error *err) {
+        static const char *const known[] = {"classID", "priorities", NULL};
+        struct tender_rt_device_limits *d = &spec->device_limits;
+        const char *p = "linux.resources.network";
+        const cJSON *net = NULL, *list = NULL, *item;
+        double v = 0;
+        int r = tender_json_get_object(res, "linux.resources", "network", false, &net, err);
+        if (r < 0 || !net)
+                return r;
+        if ((r = tender_rt_spec_refuse_unknown(net, p, known, err)) < 0 ||
+            (r = get_int(net, p, "classID", false, 0, UINT32_MAX, &v, err)) < 0)
+                return r;
+        d->has_class_id = r > 0;
+        d->class_id = (uint32_t) v;
+        if ((r = tender_json_get_array(net, p, "priorities", false, &list, err)) < 0 || !list)
+                return r;
+        cJSON_ArrayForEach(item, list) {
+                char path[PATH_NAME_MAX];
+                const char *name = NULL;
+                snprintf(path, sizeof(path), "%s.priorities[%zu]", p, d->n_priorities);
+                if (d->n_priorities >= TENDER_RT_MAX_NET_PRIORITIES)
+                        return config_error(err, "%s: more than %d entries", path,
+                                            TENDER_RT_MAX_NET_PRIORITIES);
+                if (!cJSON_IsObject(item))
+                        return config_error(err, "%s: not an object", path);
+                if ((r = tender_json_get_string(item, path, "name", true, &name, err)) < 0 ||
+                    (r = get_int(item, path, "priority", true, 0, UINT32_MAX, &v, err)) < 0)
+                        return r;
+                if (!name[0] || strlen(name) >= TENDER_RT_IFNAME_MAX ||
+                    strcspn(name, "/: \t\n") != strlen(name))
+                        return config_error(err, "%s.name: not an interface name", path);
+                struct tender_rt_net_priority *np = &d->priorities[d->n_priorities++];
+                snprintf(np->name, sizeof(np->name), "%s", name);
+                np->priority = (uint32_t) v;
+        }
+        return 0;
+}
+
 static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
                            struct tender_error *err) {
         const cJSON *res = NULL, *cpu = NULL, *list = NULL, *item;
@@ -300,7 +414,8 @@ static int parse_resources(struct tender_rt_spec *spec, const cJSON *linux_,
         int r = tender_json_get_object(linux_, "linux", "resources", false, &res, err);
         if (r < 0 || !res)
                 return r;
-        if ((r = tender_json_get_object(res, "linux.resources", "cpu", false, &cpu, err)) < 0 ||
+        if ((r = parse_hugepages(spec, res, err)) < 0 || (r = parse_network(spec, res, err)) < 0 ||
+            (r = tender_json_get_object(res, "linux.resources", "cpu", false, &cpu, err)) < 0 ||
             (r = tender_json_get_array(res, "linux.resources", "devices", false, &list, err)) < 0)
                 return r;
         spec->cpu.quota = -1;

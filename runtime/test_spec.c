@@ -275,8 +275,11 @@ TEST(resources_applied_or_refused) {
         int r = load_with(
                 GOOD_PROCESS,
                 ",\"resources\":{\"memory\":{\"limit\":64,\"reservation\":32,"
-                "\"swap\":128,\"kernel\":null},\"blockIO\":{\"weight\":300,"
-                "\"weightDevice\":[]},\"hugepageLimits\":[]}}", /* "}," inside: closes linux */
+                "\"swap\":128,\"kernel\":null,\"swappiness\":17,\"disableOOMKiller\":true},"
+                "\"blockIO\":{\"weight\":300,\"weightDevice\":[],\"throttleWriteIOPSDevice\":"
+                "[{\"major\":8,\"minor\":1,\"rate\":300}]},\"hugepageLimits\":[{\"pageSize\":"
+                "\"2MB\",\"limit\":4194304}],\"network\":{\"classID\":65537,\"priorities\":"
+                "[{\"name\":\"eth0\",\"priority\":5}]}}}", /* "}," inside: closes linux */
                 &spec, &err);
         if (r < 0)
                 TEST_FAIL_("%s", err.message);
@@ -284,6 +287,28 @@ TEST(resources_applied_or_refused) {
         ASSERT_EQ(spec->memory_reservation, 32);
         ASSERT_EQ(spec->memory_swap, 128);
         ASSERT_EQ(spec->blkio_weight, 300);
+        ASSERT_EQ(spec->memory_swappiness, 17);
+        ASSERT_TRUE(spec->disable_oom_killer);
+        const struct tender_rt_device_limits *d = &spec->device_limits;
+        ASSERT_EQ(d->n_throttle[TENDER_RT_THROTTLE_READ_BPS], 0);
+        ASSERT_EQ(d->n_throttle[TENDER_RT_THROTTLE_WRITE_IOPS], 1);
+        ASSERT_EQ(d->throttle[TENDER_RT_THROTTLE_WRITE_IOPS][0].rate, 300);
+        ASSERT_EQ(d->n_hugepages, 1);
+        ASSERT_STREQ(d->hugepages[0].page_size, "2MB");
+        ASSERT_TRUE(d->has_class_id);
+        ASSERT_EQ(d->class_id, 65537);
+        ASSERT_EQ(d->n_priorities, 1);
+        ASSERT_STREQ(d->priorities[0].name, "eth0");
+        expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"swappiness\":101}}",
+                       "linux.resources.memory.swappiness");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2M/../x\","
+                       "\"limit\":1}]}",
+                       "linux.resources.hugepageLimits[0].pageSize");
+        expect_refusal(GOOD_PROCESS,
+                       ",\"resources\":{\"network\":{\"priorities\":[{\"name\":\"a b\","
+                       "\"priority\":1}]}}",
+                       "linux.resources.network.priorities[0].name");
         expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"kernelTCP\":1}}",
                        "linux.resources.memory.kernelTCP");
         expect_refusal(GOOD_PROCESS, ",\"resources\":{\"memory\":{\"limit\":64,\"swap\":32}}",
