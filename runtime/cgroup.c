@@ -626,10 +626,6 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                 if (mountfd < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "open %s",
                                                       h[i].mount);
-                if (h[i].kind == HIER_UNIFIED && h[i].limits) {
-                        struct need need[10];
-                        enable_controllers(mountfd, rel, need, needs(limits, need));
-                }
                 /* A concurrent delete may remove an emptied parent between the steps of
                  * mkdir -p (see remove_empty_parents); try again then. */
                 for (int attempt = 0; (r = tender_mkdir_p_at(mountfd, rel, 0755)) == -ENOENT &&
@@ -641,6 +637,10 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       "create cgroup %s%s", h[i].mount, path);
                 if (!h[i].limits)
                         continue;
+                if (h[i].kind == HIER_UNIFIED) {
+                        struct need need[10];
+                        enable_controllers(mountfd, rel, need, needs(limits, need));
+                }
                 if (h[i].kind == HIER_CPUSET && (r = init_cpuset_ancestors(mountfd, rel, err)) < 0)
                         return r;
                 _cleanup_close_ int fd = openat(mountfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
