@@ -93,18 +93,21 @@ create_start() {
 }
 state_pid() { "$RT" --root "$WORK/root" state c | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
 wait_report() { # wait_report TEXT: until /report has TEXT (the container's script ran so far)
-  local i
-  for i in $(seq 1 500); do
+  local _
+  for _ in $(seq 1 500); do
     grep -q "$1" "$ROOTFS/report" 2>/dev/null && return 0
     sleep 0.02
   done
+  echo "     no '$1' from the container; its output: $(cat "$WORK/root/c/output.log" 2>/dev/null)"
   return 1
 }
+# started TEXT: create and start the container, wait until its script reported TEXT.
+started() { create_start && wait_report "$1"; }
+delete() { "$RT" --root "$WORK/root" delete --force c || true; }
 
 # --- 1. life cycle: the cgroup, membership, delete kills every process and removes it.
 config 'echo "cgroup $(cat /proc/self/cgroup)" >/report; sleep 300 & sleep 300 & echo forked >>/report; exec sleep 300' '{}'
-create_start
-wait_report forked
+check "the container started" started forked
 pid=$(state_pid)
 check "create made the cgroup $TOP/c" test -d "$CG/$TOP/c"
 check "the init is in its cgroup.procs" grep -qx "$pid" "$CG/$TOP/c/cgroup.procs"
@@ -112,7 +115,7 @@ check "three processes in the cgroup (init and two forks)" eq "$(wc -l <"$CG/$TO
 check "the container sees its v2 cgroup" contains "$(report)" "
 0::/$TOP/c"
 procs=$(cat "$CG/$TOP/c/cgroup.procs")
-"$RT" --root "$WORK/root" delete --force c
+delete
 alive=""
 for p in $procs; do [[ -d /proc/$p ]] && alive+=" $p"; done
 check "delete --force killed every process of the cgroup" eq "$alive" ""
@@ -167,9 +170,9 @@ elif [[ ! -d /sys/kernel/mm/hugepages/hugepages-2048kB ]]; then
   not_run "hugetlb: the kernel has no 2MB huge pages"
 else
   config 'echo up >/report; sleep 300' '{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}'
-  create_start && wait_report up
+  check "the container started" started up
   check "hugepageLimits -> hugetlb.2MB.max" eq "$(cat "$CG/$TOP/c/hugetlb.2MB.max")" 4194304
-  "$RT" --root "$WORK/root" delete --force c
+  delete
 fi
 
 # --- 5. memory: memory.max, memory.low, memory.swap.max = swap - limit; an OOM kill.
@@ -181,8 +184,7 @@ else
   grep -qE '(^| )(swapaccount=0|cgroup_memory=noswap)' /proc/cmdline && swap=
   config 'echo up >/report; x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived >>/report' \
     "{\"memory\": {\"limit\": 33554432, ${swap}\"reservation\": 16777216}}"
-  create_start
-  wait_report up
+  check "the container started" started up
   check "limit -> memory.max" eq "$(cat "$CG/$TOP/c/memory.max")" 33554432
   check "reservation -> memory.low" eq "$(cat "$CG/$TOP/c/memory.low")" 16777216
   if [[ -n $swap ]]; then
@@ -190,13 +192,13 @@ else
   else
     not_run "memory.swap.max: no swap controller (swapaccount)"
   fi
-  for i in $(seq 1 1500); do
+  for _ in $(seq 1 1500); do
     grep -q '^oom_kill [1-9]' "$CG/$TOP/c/memory.events" && break
     sleep 0.02
   done
   check "the memory hog was OOM-killed (memory.events oom_kill)" grep -q '^oom_kill [1-9]' "$CG/$TOP/c/memory.events"
   check "it did not survive" eq "$(grep -c survived "$ROOTFS/report")" 0
-  "$RT" --root "$WORK/root" delete --force c
+  delete
 fi
 
 # --- 6. pids: pids.max holds the container's forks.
@@ -204,14 +206,18 @@ if ! has_controller pids; then
   not_run "pids (pids.max, fork refused): no pids in $CG/cgroup.controllers"
   refused "linux.resources.pids.limit: no pids cgroup controller" '{"pids": {"limit": 8}}'
 else
-  config 'n=0; for i in $(seq 1 20); do sleep 300 2>/dev/null & n=$((n + 1)); done; echo up >>/report; wait' \
+  # The shell may die of a refused fork: the cgroup and its counters stay until delete.
+  config 'echo up >/report; for i in $(seq 1 20); do sleep 300 & done 2>/dev/null; sleep 300' \
     '{"pids": {"limit": 8}}'
-  create_start
-  wait_report up
+  check "the container started" started up
+  for _ in $(seq 1 500); do
+    grep -q '^max [1-9]' "$CG/$TOP/c/pids.events" 2>/dev/null && break
+    sleep 0.02
+  done
   check "pids.limit -> pids.max" eq "$(cat "$CG/$TOP/c/pids.max")" 8
   check "the forks stopped at the limit (pids.current <= 8)" test "$(cat "$CG/$TOP/c/pids.current")" -le 8
   check "forks were refused (pids.events max > 0)" grep -q '^max [1-9]' "$CG/$TOP/c/pids.events"
-  "$RT" --root "$WORK/root" delete --force c
+  delete
 fi
 
 # --- 7. cpu: cpu.max from quota/period, cpu.weight from shares (runc's mapping).
@@ -220,11 +226,10 @@ if ! has_controller cpu; then
   refused "linux.resources.cpu: no cpu cgroup controller" '{"cpu": {"quota": 50000, "period": 100000}}'
 else
   config 'echo up >/report; sleep 300' '{"cpu": {"shares": 1024, "quota": 50000, "period": 100000}}'
-  create_start
-  wait_report up
+  check "the container started" started up
   check "quota/period -> cpu.max" eq "$(cat "$CG/$TOP/c/cpu.max")" "50000 100000"
   check "shares 1024 -> cpu.weight 39" eq "$(cat "$CG/$TOP/c/cpu.weight")" 39
-  "$RT" --root "$WORK/root" delete --force c
+  delete
 fi
 
 echo "$failures check(s) failed"
