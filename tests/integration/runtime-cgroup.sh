@@ -20,7 +20,6 @@ st_need /bin/busybox python3
 if [[ -z ${RUNTIME_CGROUP_INNER:-} ]]; then
   RUNTIME_CGROUP_INNER=1 exec unshare -m --propagation private bash "$0"
 fi
-if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
 st_begin runtime-cgroup tender-runtime
 
 RUNTIMES=("$B/tender-runtime")
@@ -33,6 +32,7 @@ st_cleanup() {
   for rt in "${RUNTIMES[@]}"; do
     "$rt" --root "$WORK/root-$(basename "$rt")" delete --force cg >/dev/null 2>&1 || true
   done
+  "$B/tender-runtime" --root "$WORK/root-hybrid" delete --force cg >/dev/null 2>&1 || true
   find /sys/fs/cgroup/*/"$TOP" -depth -type d -exec rmdir {} + 2>/dev/null || true
 }
 
@@ -84,6 +84,23 @@ readback() {
   echo "write_iops $(cat "/sys/fs/cgroup/blkio/$cg/blkio.throttle.write_iops_device")"
 }
 
+# The hybrid layout as it is (tender-runtime only: crun 1.8 refuses it): the same v1 limits, and
+# membership in the unified hierarchy too.
+if mountpoint -q /sys/fs/cgroup/unified; then
+  cg="/$TOP/hybrid/a/b/c"
+  config tender-runtime "$cg" "$RESOURCES"
+  "$B/tender-runtime" --root "$WORK/root-hybrid" create --bundle "$WORK/bundle" cg
+  readback tender-runtime "$cg" >"$WORK/hybrid.readback"
+  pid=$("$B/tender-runtime" --root "$WORK/root-hybrid" state cg | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  check "hybrid: the init is in the unified cgroup too" \
+    grep -qx "$pid" "/sys/fs/cgroup/unified$cg/cgroup.procs"
+  "$B/tender-runtime" --root "$WORK/root-hybrid" delete --force cg
+  check "hybrid: delete removed the unified cgroup" test ! -e "/sys/fs/cgroup/unified/$TOP"
+  umount /sys/fs/cgroup/unified
+else
+  echo "note: no /sys/fs/cgroup/unified: the hybrid layout is not run"
+fi
+
 for rt in "${RUNTIMES[@]}"; do
   name=$(basename "$rt")
   cg="/$TOP/$name/a/b/c"
@@ -104,6 +121,9 @@ check "a, a/b got the parent's cpus/mems" contains "$tr" "cpuset a/b $CPUS $MEMS
 check "the leaf got the spec's cpus" contains "$tr" "cpuset a/b/c $FIRST_CPU $MEMS"
 check "throttleReadBpsDevice applied" contains "$tr" "read_bps $MAJMIN 1048576"
 check "throttleWriteIOPSDevice applied" contains "$tr" "write_iops $MAJMIN 300"
+if [[ -e $WORK/hybrid.readback ]]; then
+  check "hybrid: the same v1 cgroup files as v1 only" diff -u "$WORK/hybrid.readback" "$WORK/tender-runtime.readback"
+fi
 for rt in "${RUNTIMES[@]:1}"; do
   name=$(basename "$rt")
   check "the same cgroup files as $name" diff -u "$WORK/$name.readback" "$WORK/tender-runtime.readback"
