@@ -23,7 +23,8 @@
 #define VALUE_MAX 32
 
 enum hierarchy_kind {
-        HIER_UNIFIED, /* cgroup2: limits when pure v2, membership only when hybrid */
+        HIER_UNIFIED, /* cgroup2: limits when pure v2; when hybrid, membership and the limits
+                         of controllers bound to it rather than to v1 (hugetlb, say) */
         HIER_MEMORY,  /* v1 memory */
         HIER_PIDS,    /* v1 pids */
         HIER_CPU,     /* v1 cpu (created only when CPU limits are set) */
@@ -48,11 +49,17 @@ static const struct tender_rt_device_rule default_device_rules[] = {
         {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
 };
 
+#define CARRIES_ALL (~0u)
+
 struct hierarchy {
         enum hierarchy_kind kind;
         char mount[64];
-        bool limits; /* does this hierarchy carry the limits? */
+        unsigned carries; /* which limits it carries: bit 1 << HIER_MEMORY and so on */
 };
+
+static bool carries(const struct hierarchy *h, enum hierarchy_kind limit) {
+        return h->carries & (1u << limit);
+}
 
 static bool is_fs(const char *path, long magic) {
         struct statfs fs;
@@ -62,17 +69,17 @@ static bool is_fs(const char *path, long magic) {
 static size_t detect(struct hierarchy h[HIERARCHIES_MAX]) {
         size_t n = 0;
         if (is_fs(CGROUP_ROOT, CGROUP2_SUPER_MAGIC)) {
-                h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT, true};
+                h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT, CARRIES_ALL};
                 return n;
         }
         for (int k = HIER_MEMORY; k <= HIER_NET_PRIO; k++) {
-                struct hierarchy v1 = {(enum hierarchy_kind) k, "", true};
+                struct hierarchy v1 = {(enum hierarchy_kind) k, "", 1u << k};
                 snprintf(v1.mount, sizeof(v1.mount), CGROUP_ROOT "/%s", v1_names[k]);
                 if (is_fs(v1.mount, CGROUP_SUPER_MAGIC))
                         h[n++] = v1;
         }
         if (is_fs(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-                h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT "/unified", false};
+                h[n++] = (struct hierarchy){HIER_UNIFIED, CGROUP_ROOT "/unified", 0};
         return n;
 }
 
@@ -448,30 +455,28 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
                       const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
         bool v2 = h->kind == HIER_UNIFIED;
         int r = 0;
-        if (l->memory >= 0 && (v2 || h->kind == HIER_MEMORY) &&
+        if (l->memory >= 0 && carries(h, HIER_MEMORY) &&
             (r = set_limit(fd, h, v2 ? "memory.max" : "memory.limit_in_bytes", l->memory,
                            "linux.resources.memory.limit", err)) < 0)
                 return r;
-        if ((v2 || h->kind == HIER_MEMORY) && (r = set_memory_extra(fd, h, l, err)) < 0)
+        if (carries(h, HIER_MEMORY) && (r = set_memory_extra(fd, h, l, err)) < 0)
                 return r;
-        if ((v2 || h->kind == HIER_BLKIO) && (r = set_blkio(fd, h, l, err)) < 0)
+        if (carries(h, HIER_BLKIO) && (r = set_blkio(fd, h, l, err)) < 0)
                 return r;
-        if (l->dev && l->dev->n_hugepages && (v2 || h->kind == HIER_HUGETLB) &&
+        if (l->dev && l->dev->n_hugepages && carries(h, HIER_HUGETLB) &&
             (r = set_hugetlb(fd, h, l->dev, err)) < 0)
                 return r;
         if (h->kind == HIER_NET_CLS || h->kind == HIER_NET_PRIO)
                 return set_network(fd, h, l->dev, err);
-        if (l->pids >= 0 && (v2 || h->kind == HIER_PIDS) &&
+        if (l->pids >= 0 && carries(h, HIER_PIDS) &&
             (r = set_limit(fd, h, "pids.max", l->pids, "linux.resources.pids.limit", err)) < 0)
                 return r;
-        if (cpu_limited(l->cpu) && (v2 || h->kind == HIER_CPU) &&
-            (r = set_cpu(fd, h, l->cpu, err)) < 0)
+        if (cpu_limited(l->cpu) && carries(h, HIER_CPU) && (r = set_cpu(fd, h, l->cpu, err)) < 0)
                 return r;
-        if (cpuset_limited(l->cpu) && (v2 || h->kind == HIER_CPUSET) &&
+        if (cpuset_limited(l->cpu) && carries(h, HIER_CPUSET) &&
             (r = set_cpuset(mountfd, fd, h, rel, l->cpu, err)) < 0)
                 return r;
-        if (l->has_device_rules && (v2 || h->kind == HIER_DEVICES) &&
-            (r = set_devices(fd, h, l, err)) < 0)
+        if (l->has_device_rules && carries(h, HIER_DEVICES) && (r = set_devices(fd, h, l, err)) < 0)
                 return r;
         return 0;
 }
@@ -525,12 +530,20 @@ static bool has_word(const char *list, const char *word) {
         return false;
 }
 
-/* Pure v2: the root's cgroup.controllers must list each controller the limits need; v1 knobs
- * without a v2 equivalent are refused, as crun does. */
-static int check_v2(const struct need *need, size_t n, const struct tender_rt_cgroup_limits *l,
-                    struct tender_error *err) {
-        _cleanup_free_ char *controllers = NULL;
+/* The controllers a cgroup2 mount offers (its root's cgroup.controllers), "" when unreadable. */
+static char *v2_controllers(const struct hierarchy *h) {
+        char path[sizeof(h->mount) + 32];
+        char *list = NULL;
         size_t len;
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", h->mount);
+        if (tender_read_file_at(AT_FDCWD, path, 4096, &list, &len) < 0)
+                return strdup("");
+        list[strcspn(list, "\n")] = '\0';
+        return list;
+}
+
+/* Memory knobs of v1 that cgroup v2's memory controller lacks: refused, as crun does. */
+static int v2_memory_refusals(const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
         if (l->memory_swappiness >= 0)
                 return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
                                         "linux.resources.memory.swappiness: cgroup v2 has no "
@@ -539,12 +552,18 @@ static int check_v2(const struct need *need, size_t n, const struct tender_rt_cg
                 return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
                                         "linux.resources.memory.disableOOMKiller: cgroup v2's "
                                         "memory controller cannot disable the OOM killer");
-        if (tender_read_file_at(AT_FDCWD, CGROUP_ROOT "/cgroup.controllers", 4096, &controllers,
-                                &len) < 0)
-                controllers = strdup("");
+        return 0;
+}
+
+/* Pure v2: the root's cgroup.controllers must list each controller the limits need. */
+static int check_v2(const struct hierarchy *h, const struct need *need, size_t n,
+                    const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
+        int r = v2_memory_refusals(l, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *controllers = v2_controllers(h);
         if (!controllers)
                 return -ENOMEM;
-        controllers[strcspn(controllers, "\n")] = '\0';
         for (size_t i = 0; i < n; i++) {
                 if (!need[i].v2)
                         return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
@@ -555,30 +574,48 @@ static int check_v2(const struct need *need, size_t n, const struct tender_rt_cg
                                 err, TENDER_ERR_RUNTIME, ENOTSUP,
                                 "%s: no %s cgroup controller (%s/cgroup.controllers "
                                 "lists \"%s\")",
-                                need[i].field, need[i].v2, CGROUP_ROOT, controllers);
+                                need[i].field, need[i].v2, h->mount, controllers);
         }
         return 0;
 }
 
-/* Every limit the config sets needs its controller; the first one missing is named. */
-static int check_coverage(const struct hierarchy *h, size_t n,
-                          const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
-        struct need need[10];
-        size_t n_need = needs(l, need);
-        if (n && h[0].kind == HIER_UNIFIED && h[0].limits)
-                return check_v2(need, n_need, l, err);
+/* v1 or hybrid: each limit goes to its v1 hierarchy; in the hybrid layout, a controller bound
+ * to the unified hierarchy instead (listed in its cgroup.controllers; device rules as a BPF
+ * program) carries it there. The first limit left without a controller is named. */
+static int check_v1(struct hierarchy *h, size_t n, const struct need *need, size_t n_need,
+                    const struct tender_rt_cgroup_limits *l, struct tender_error *err) {
+        struct hierarchy *unified = n && h[n - 1].kind == HIER_UNIFIED ? &h[n - 1] : NULL;
+        _cleanup_free_ char *controllers = unified ? v2_controllers(unified) : strdup("");
+        if (!controllers)
+                return -ENOMEM;
         for (size_t k = 0; k < n_need; k++) {
                 bool found = false;
                 for (size_t i = 0; i < n && !found; i++)
                         found = h[i].kind == need[k].v1;
-                if (!found)
-                        return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
-                                                "%s: no %s cgroup controller (no v1 hierarchy "
-                                                "%s/%s)",
-                                                need[k].field, v1_names[need[k].v1], CGROUP_ROOT,
-                                                v1_names[need[k].v1]);
+                if (found)
+                        continue;
+                if (unified && need[k].v2 &&
+                    (!need[k].v2[0] || has_word(controllers, need[k].v2))) {
+                        unified->carries |= 1u << need[k].v1;
+                        continue;
+                }
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENOTSUP,
+                                        "%s: no %s cgroup controller (no v1 hierarchy %s/%s%s)",
+                                        need[k].field, v1_names[need[k].v1], CGROUP_ROOT,
+                                        v1_names[need[k].v1],
+                                        unified ? ", none in the unified hierarchy" : "");
         }
-        return 0;
+        return unified && carries(unified, HIER_MEMORY) ? v2_memory_refusals(l, err) : 0;
+}
+
+/* Every limit the config sets needs its controller. Marks which hierarchy carries what. */
+static int check_coverage(struct hierarchy *h, size_t n, const struct tender_rt_cgroup_limits *l,
+                          struct tender_error *err) {
+        struct need need[10];
+        size_t n_need = needs(l, need);
+        if (n && h[0].kind == HIER_UNIFIED && h[0].carries == CARRIES_ALL)
+                return check_v2(&h[0], need, n_need, l, err);
+        return check_v1(h, n, need, n_need, l, err);
 }
 
 /* Pure v2: a controller is usable in a cgroup only when every ancestor delegates it: memory and
@@ -635,7 +672,7 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                 if (r < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
                                                       "create cgroup %s%s", h[i].mount, path);
-                if (!h[i].limits)
+                if (!h[i].carries)
                         continue;
                 if (h[i].kind == HIER_UNIFIED) {
                         struct need need[10];

@@ -86,11 +86,26 @@ readback() {
 
 # The hybrid layout as it is (tender-runtime only: crun 1.8 refuses it): the same v1 limits, and
 # membership in the unified hierarchy too.
+# A controller bound to the unified hierarchy rather than to v1 (hugetlb here) carries its
+# limits there.
 if mountpoint -q /sys/fs/cgroup/unified; then
   cg="/$TOP/hybrid/a/b/c"
-  config tender-runtime "$cg" "$RESOURCES"
-  "$B/tender-runtime" --root "$WORK/root-hybrid" create --bundle "$WORK/bundle" cg
+  hybrid=$RESOURCES
+  v2_hugetlb=
+  if grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers && [[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]]; then
+    v2_hugetlb=1
+    hybrid="${RESOURCES%\}}, \"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 4194304}]}"
+  else
+    echo "note: no hugetlb controller in the unified hierarchy: hugetlb there is not run"
+  fi
+  config tender-runtime "$cg" "$hybrid"
+  "$B/tender-runtime" --root "$WORK/root-hybrid" create --bundle "$WORK/bundle" cg 2>"$WORK/hybrid.err" ||
+    fail "hybrid create: $(cat "$WORK/hybrid.err")"
   readback tender-runtime "$cg" >"$WORK/hybrid.readback"
+  if [[ -n $v2_hugetlb ]]; then
+    check "hybrid: hugepageLimits -> the unified hierarchy's hugetlb.2MB.max" \
+      eq "$(cat "/sys/fs/cgroup/unified$cg/hugetlb.2MB.max")" 4194304
+  fi
   pid=$("$B/tender-runtime" --root "$WORK/root-hybrid" state cg | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
   check "hybrid: the init is in the unified cgroup too" \
     grep -qx "$pid" "/sys/fs/cgroup/unified$cg/cgroup.procs"
