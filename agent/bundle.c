@@ -137,7 +137,7 @@ static void build_cpu(cJSON *res, const struct tender_resources *r) {
 /* Without a user namespace, container root could mknod any device (CAP_MKNOD): only the
  * runtime's standard nodes and the devices the release was allowed pass the devices cgroup.
  * In a user namespace the kernel refuses mknod anyway; rules are written only for the
- * release's devices then (tender-runtime has no devices cgroup on pure cgroup v2). */
+ * release's devices then (each rule costs a BPF device program on pure cgroup v2). */
 static void build_devices(cJSON *l, cJSON *res, const struct tender_release_manifest *m,
                           const struct bundle_idmap *idmap, const struct bundle_paths *paths) {
         if (idmap && m->n_devices == 0)
