@@ -201,6 +201,8 @@ if ! has_controller memory; then
   refused "linux.resources.memory.limit: no memory cgroup controller" '{"memory": {"limit": 33554432}}'
 else
   swap='"swap": 67108864, '
+  # No swap controller without CONFIG_SWAP (no /proc/swaps) or with it turned off.
+  [[ -e /proc/swaps ]] || swap=
   grep -qE '(^| )(swapaccount=0|cgroup_memory=noswap)' /proc/cmdline && swap=
   config 'echo up >/report; x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived >>/report' \
     "{\"memory\": {\"limit\": 33554432, ${swap}\"reservation\": 16777216}}"
