@@ -4,7 +4,8 @@
  * pids.max and the others, device rules as a BPF program (devices_bpf.c). v1 or hybrid: the v1
  * memory and pids hierarchies hold the limits (cpu, cpuset, blkio, devices, hugetlb, net_cls and
  * net_prio too when the config sets theirs), and the unified hierarchy (/sys/fs/cgroup/unified),
- * when mounted, holds the membership as well. A limit the machine cannot apply (no controller,
+ * when mounted, holds the membership as well, and the limits of a controller bound to it
+ * instead of to v1. A limit the machine cannot apply (no controller,
  * no swap accounting, no I/O weights, no v2 equivalent) fails create, naming the field and the
  * controller.
  */
