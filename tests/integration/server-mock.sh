@@ -112,6 +112,38 @@ outage '{"polls":5}' >/dev/null
 check "outage: polls 0 ends it" eq "$(outage '{"polls":0}')" 200
 check "outage: ended" eq "$(http "$DDI/dev1")" 200
 
+# --- fault injection (/mock/faults; tenderd's reactions: tests/e2e/faults.sh) -----------------
+fault() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/faults"; }
+check "fault: unknown kind is 400" eq "$(fault '{"kind":"meteor","path":"/*"}')" 400
+check "fault: a parameter of another kind is 400" eq "$(fault '{"kind":"latency","path":"/*","ms":5,"bytes":1}')" 400
+check "fault: retryAfter only on status" eq "$(fault '{"kind":"reset","path":"/*","retryAfter":1}')" 400
+check "fault: status out of range is 400" eq "$(fault '{"kind":"status","path":"/*","status":200}')" 400
+check "fault: a path must start with /" eq "$(fault '{"kind":"reset","path":"*"}')" 400
+check "fault: a bad target is 400" eq "$(fault '{"kind":"reset","path":"/*","target":"a b"}')" 400
+check "fault: replay of a pattern is 400" eq "$(fault '{"kind":"replay","path":"/repo/apps/*"}')" 400
+check "fault: replay of a missing file is 400" eq "$(fault '{"kind":"replay","path":"/repo/none.json"}')" 400
+check "fault: per-device status storm is set" \
+  eq "$(fault '{"kind":"status","path":"/DEFAULT/controller/v1/*","target":"dev2","status":503,"retryAfter":30,"count":1}')" 201
+STORM=$(py 'd["id"]')
+check "fault: another device is not hit" eq "$(http "$DDI/dev1")" 200
+check "fault: the device is hit" eq "$(http "$DDI/dev2")" 503
+check "fault: with Retry-After" eq "$(header Retry-After)" 30
+check "fault: as hawkBit's error shape" eq "$(py 'd["errorCode"]')" mock.fault
+check "fault: count 1 is spent" eq "$(http "$DDI/dev2")" 200
+check "fault: matched and applied are counted" \
+  eq "$(http "$URL/mock/faults/$STORM" >/dev/null; py 'd["matched"], d["applied"]')" "(2, 1)"
+check "fault: the management API is never faulted" eq "$(fault '{"kind":"reset","path":"/mock/*"}')" 201
+check "fault: (still reachable)" eq "$(http "$URL/mock/faults")" 200
+check "fault: DELETE one" eq "$(http -X DELETE "$URL/mock/faults/$STORM")" 200
+check "fault: then it is gone" eq "$(http "$URL/mock/faults/$STORM")" 404
+check "fault: replay serves the file as it was" \
+  eq "$(cp "$REPO/apps/hello/1.0.0.json" "$WORK/m.json"; fault '{"kind":"replay","path":"/repo/apps/hello/1.0.0.json"}')" 201
+echo '{}' >"$REPO/apps/hello/1.0.0.json"
+check "fault: (the replayed copy)" eq "$(curl -fsS "$URL/repo/apps/hello/1.0.0.json" | cmp - "$WORK/m.json" && echo same)" same
+cp "$WORK/m.json" "$REPO/apps/hello/1.0.0.json"
+check "fault: DELETE all" eq "$(http -X DELETE "$URL/mock/faults" >/dev/null; py "len(d)")" 2
+check "fault: none left" eq "$(http "$URL/mock/faults" >/dev/null; py 'd')" "[]"
+
 # --- deployments -----------------------------------------------------------------------------
 deploy() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/deployments"; }
 check "deploying a missing release is 404" \
