@@ -8,7 +8,8 @@
 #  4. one corrupted byte in v4's blob: refused on its digest, v2 keeps running untouched;
 #  5. TUF timestamp replayed (an older version): refused as a rollback; then a stale timestamp
 #     (expired) replayed: refused as expired; the running app keeps running each time;
-#  6. slow-loris (a byte every 100 ms) on v5's blob: each attempt ends at the transfer deadline
+#  6. latency (3 s) on a poll beyond server.requestTimeoutSeconds (2 s): that poll times out;
+#     slow-loris (a byte every 100 ms) on v5's blob: each attempt ends at the transfer deadline
 #     (server.requestTimeoutSeconds + size / download.minAverageBytesPerSecond), the update
 #     fails after download.retryAttempts attempts, and the app keeps running.
 set -uo pipefail
@@ -135,8 +136,14 @@ scn_stop_agent
 jq '.server.requestTimeoutSeconds = 2 | .download.minAverageBytesPerSecond = 1000000 |
     .download.retryAttempts = 2' "$SCN_WORK/agent.json" >"$SCN_WORK/agent.json.new" &&
   mv "$SCN_WORK/agent.json.new" "$SCN_WORK/agent.json"
-loris=$(fault "{\"kind\":\"dribble\",\"path\":\"/repo/blobs/sha256/$blob5\",\"ms\":100}")
+# Latency beyond server.requestTimeoutSeconds on one poll: that poll times out, the next works.
+slow=$(fault "{\"kind\":\"latency\",\"path\":\"/DEFAULT/controller/v1/$SCN_TARGET\",\"ms\":3000,\"count\":1}")
 scn_start_agent
+check "latency: the slow poll ends at server.requestTimeoutSeconds" \
+  wait_for grep -q "Poll of .* failed: .*[Tt]imed out" "$SCN_WORK/logs/tenderd.log"
+check "latency: applied once" eq "$(fault_field "$slow" applied)" 1
+clear_faults
+loris=$(fault "{\"kind\":\"dribble\",\"path\":\"/repo/blobs/sha256/$blob5\",\"ms\":100}")
 id=$(scn_deploy 5.0.0)
 check "slow-loris: v5 fails" eq "$(scn_wait_action "$id")" failure
 details=$(scn_action_details "$id")
