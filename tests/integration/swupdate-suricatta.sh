@@ -9,7 +9,8 @@
 #     progress; then, started again with `-c 2` as after the reboot into the new version,
 #     closes the action with success;
 #  2. takes a cancel: a deployment canceled before swupdate polls is confirmed through
-#     cancelAction feedback, closed as canceled, and its .swu never downloaded.
+#     cancelAction feedback, closed as canceled, and its .swu never downloaded;
+#  3. refuses a .swu whose sw-description was changed after signing, and reports the failure.
 # swupdate's IPC sockets go to a TMPDIR of the test's own; it talks to 127.0.0.1 only.
 set -euo pipefail
 
@@ -26,6 +27,24 @@ mkdir -p "$WORK/repo/apps/fw" "$WORK/installed" "$WORK/tmp" "$WORK/swu"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 2 \
   -subj "/CN=tender swupdate test" -addext "extendedKeyUsage=emailProtection" \
   -addext "keyUsage=digitalSignature" >"$WORK/openssl.log" 2>&1
+
+# write_swu DIR OUT: a CPIO "newc" (070701) archive of DIR's sw-description, its signature and
+# payload.txt, in that order (the order swupdate reads).
+write_swu() {
+  python3 - "$1" "$2" sw-description sw-description.sig payload.txt <<'PY'
+import os, sys
+src, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+def entry(name, data, mode):
+    n = name.encode() + b"\0"
+    fields = [0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(n), 0]
+    h = b"070701" + b"".join(b"%08X" % f for f in fields) + n
+    h += b"\0" * (-len(h) % 4)
+    return h + data + b"\0" * (-len(data) % 4)
+blob = b"".join(entry(nm, open(os.path.join(src, nm), "rb").read(), 0o100644) for nm in names)
+blob += entry("TRAILER!!!", b"", 0)
+open(out, "wb").write(blob)
+PY
+}
 
 # make_swu VERSION: apps/fw/VERSION.swu installing payload.txt ("firmware VERSION") to
 # $WORK/installed/payload.txt.
@@ -50,23 +69,14 @@ software =
 EOF
   openssl cms -sign -in "$d/sw-description" -out "$d/sw-description.sig" -signer "$WORK/cert.pem" \
     -inkey "$WORK/key.pem" -outform DER -nosmimecap -binary
-  # CPIO "newc" (070701), the order swupdate reads: sw-description, its signature, the images.
-  python3 - "$d" "$WORK/repo/apps/fw/$v.swu" sw-description sw-description.sig payload.txt <<'PY'
-import os, sys
-src, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-def entry(name, data, mode):
-    n = name.encode() + b"\0"
-    fields = [0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(n), 0]
-    h = b"070701" + b"".join(b"%08X" % f for f in fields) + n
-    h += b"\0" * (-len(h) % 4)
-    return h + data + b"\0" * (-len(data) % 4)
-blob = b"".join(entry(nm, open(os.path.join(src, nm), "rb").read(), 0o100644) for nm in names)
-blob += entry("TRAILER!!!", b"", 0)
-open(out, "wb").write(blob)
-PY
+  write_swu "$d" "$WORK/repo/apps/fw/$v.swu"
 }
 make_swu 1.0.0
 make_swu 2.0.0
+# 3.0.0: its sw-description changed after signing (installs elsewhere): the signature fails.
+make_swu 3.0.0
+sed -i "s|$WORK/installed/payload.txt|$WORK/installed/evil.txt|" "$WORK/swu/3.0.0/sw-description"
+write_swu "$WORK/swu/3.0.0" "$WORK/repo/apps/fw/3.0.0.swu"
 
 st_start_mock main --listen 127.0.0.1:0 --repo "$WORK/repo" --poll-sleep 00:00:01
 MOCK=$URL
@@ -126,6 +136,13 @@ check "through cancelAction feedback" ge "$(action "$id" | jq -r '.cancelFeedbac
 check "the canceled .swu was never downloaded" \
   eq "$(curl -fsS "$MOCK/mock/stats" | jq -r '.files["apps/fw/2.0.0.swu"].requests // 0')" 0
 check "the installed file is still 1.0.0's" installed 1.0.0
+
+# 3. A .swu whose sw-description does not match its signature: refused, reported as failure.
+id=$(deploy 3.0.0)
+check "swupdate closes the tampered deployment" wait_for closed "$id"
+check "as a failure" eq "$(action "$id" | jq -r '.result + " " + .actionStatus')" "failure ERROR"
+check "nothing installed from it" test ! -e "$WORK/installed/evil.txt"
+check "the installed file is still 1.0.0's (after the tampered one)" installed 1.0.0
 stop_swupdate
 
 if ((failures > 0)); then
