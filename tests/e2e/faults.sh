@@ -9,6 +9,8 @@
 #  5. TUF timestamp replayed (an older version): refused as a rollback; then a stale timestamp
 #     (expired) replayed: refused as expired; the running app keeps running each time;
 #  6. latency (3 s) on a poll beyond server.requestTimeoutSeconds (2 s): that poll times out;
+#     a blob 503 with Retry-After beyond download.retryBudgetSeconds: one request, then the
+#     update fails (no retry sooner than the server asked);
 #     slow-loris (a byte every 100 ms) on v5's blob: each attempt ends at the transfer deadline
 #     (server.requestTimeoutSeconds + size / download.minAverageBytesPerSecond), the update
 #     fails after download.retryAttempts attempts, and the app keeps running.
@@ -134,7 +136,7 @@ clear_faults
 # 6. Slow-loris on v5's blob: a byte every 100 ms. Deadline per attempt: 2 s + size / 1 MB/s.
 scn_stop_agent
 jq '.server.requestTimeoutSeconds = 2 | .download.minAverageBytesPerSecond = 1000000 |
-    .download.retryAttempts = 2' "$SCN_WORK/agent.json" >"$SCN_WORK/agent.json.new" &&
+    .download.retryAttempts = 2 | .download.retryBudgetSeconds = 10' "$SCN_WORK/agent.json" >"$SCN_WORK/agent.json.new" &&
   mv "$SCN_WORK/agent.json.new" "$SCN_WORK/agent.json"
 # Latency beyond server.requestTimeoutSeconds on one poll: that poll times out, the next works.
 slow=$(fault "{\"kind\":\"latency\",\"path\":\"/DEFAULT/controller/v1/$SCN_TARGET\",\"ms\":3000,\"count\":1}")
@@ -142,6 +144,16 @@ scn_start_agent
 check "latency: the slow poll ends at server.requestTimeoutSeconds" \
   wait_for grep -q "Poll of .* failed: .*[Tt]imed out" "$SCN_WORK/logs/tenderd.log"
 check "latency: applied once" eq "$(fault_field "$slow" applied)" 1
+clear_faults
+# A blob 503 whose Retry-After (30 s) is beyond download.retryBudgetSeconds (10 s): tenderd waits
+# as told rather than retrying after its own 1 s backoff, so it gives up after one request.
+late=$(fault "{\"kind\":\"status\",\"path\":\"/repo/blobs/sha256/$blob5\",\"status\":503,\"retryAfter\":30}")
+id=$(scn_deploy 5.0.0)
+check "Retry-After beyond the budget: v5 fails" eq "$(scn_wait_action "$id")" failure
+details=$(scn_action_details "$id")
+echo "     $details"
+check "Retry-After beyond the budget: gave up after one attempt" contains "$details" "gave up after 1 attempt"
+check "Retry-After beyond the budget: one request, no retry sooner than asked" eq "$(fault_field "$late" matched)" 1
 clear_faults
 loris=$(fault "{\"kind\":\"dribble\",\"path\":\"/repo/blobs/sha256/$blob5\",\"ms\":100}")
 id=$(scn_deploy 5.0.0)
