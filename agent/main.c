@@ -31,16 +31,24 @@ static void usage(FILE *f) {
 }
 
 /* One poll; returns the next interval, or a negative errno when the poll itself failed or its
- * deployment could not be used (or reported). */
-static int poll_once(struct agent *a, uint64_t *interval) {
+ * deployment could not be used (or reported). A failed poll answered with Retry-After (a 503
+ * of a server in maintenance, a 429) sets *retry_after to it: the next poll waits at least that
+ * long, so a fleet does not hammer a server that said when to come back. */
+static int poll_once(struct agent *a, uint64_t *interval, uint64_t *retry_after) {
         _cleanup_(tender_ddi_poll_freep) struct tender_ddi_poll *p = NULL;
         struct tender_error err = {0};
+        *retry_after = 0;
         int r = ddi_poll(&a->ddi, &p, &err);
         if (r < 0) {
                 /* Nothing new from the server: a deferred swap still waits, for the same reason,
                  * and status still says so. */
+                *retry_after = tender_http_last_retry_after_ms(a->ddi.http) / 1000;
                 if (r == -ECANCELED)
                         log_info("Poll of %s stopped: tenderd is stopping", a->ddi.controller_url);
+                else if (*retry_after > *interval)
+                        log_error("Poll of %s failed: %s; the server asks to retry after %llu s",
+                                  a->ddi.controller_url, err.message,
+                                  (unsigned long long) *retry_after);
                 else
                         log_error("Poll of %s failed: %s", a->ddi.controller_url, err.message);
                 return r;
@@ -182,7 +190,8 @@ static int run(const struct tender_config *cfg, bool once) {
         uint64_t interval = cfg->poll_interval_sec ? cfg->poll_interval_sec : 300;
         while (!control_stop_signal()) {
                 control_watchdog_ping();
-                r = poll_once(&a, &interval);
+                uint64_t retry_after = 0;
+                r = poll_once(&a, &interval, &retry_after);
                 bool deferred = gate_publish(); /* the staged update whose swap waits */
                 if (!deferred)                  /* the snapshot, sd_notify: no update in flight */
                         report_emit(&(struct report_event){.kind = REPORT_IDLE});
@@ -192,8 +201,9 @@ static int run(const struct tender_config *cfg, bool once) {
                         break;
                 }
                 agent_supervise(&a);
-                log_debug("Next poll in %llu s", (unsigned long long) interval);
-                wait_next_poll(&a, interval);
+                uint64_t wait = retry_after > interval ? retry_after : interval;
+                log_debug("Next poll in %llu s", (unsigned long long) wait);
+                wait_next_poll(&a, wait);
         }
         if (control_stop_signal())
                 log_info("Stopping on signal %d; containers keep running", control_stop_signal());

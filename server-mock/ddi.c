@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -152,7 +153,8 @@ static cJSON *artifact_json(const struct mock *m, const struct mock_artifact *ar
         return ok ? TAKE_PTR(o) : NULL;
 }
 
-static cJSON *history_messages(const struct mock_action *a) {
+/* The last max details of the action's feedback, oldest first. */
+static cJSON *history_messages(const struct mock_action *a, size_t max) {
         _cleanup_(cJSON_Deletep) cJSON *msgs = cJSON_CreateArray();
         size_t total = 0;
         const cJSON *fb, *d;
@@ -160,7 +162,7 @@ static cJSON *history_messages(const struct mock_action *a) {
                 cJSON_ArrayForEach(d, cJSON_GetObjectItem(cJSON_GetObjectItem(fb, "status"),
                                                           "details")) total++;
         }
-        size_t skip = total > HISTORY_MESSAGES_MAX ? total - HISTORY_MESSAGES_MAX : 0;
+        size_t skip = total > max ? total - max : 0;
         cJSON_ArrayForEach(fb, a->feedback) {
                 cJSON_ArrayForEach(
                         d, cJSON_GetObjectItem(cJSON_GetObjectItem(fb, "status"), "details")) {
@@ -191,10 +193,52 @@ static struct mock_action *find_action(struct mock *m, const char *cid, uint64_t
         return NULL;
 }
 
+/* ?actionHistory=N, as hawkBit reads it: absent or 0 leaves actionHistory out, N > 0 asks for
+ * the last N messages and N < 0 for as many as the server keeps (HISTORY_MESSAGES_MAX). Sets
+ * *ret to the number of messages; false (and a 400 reply) when N is not an integer. */
+static bool history_count(const struct mock_request *req, size_t *ret, struct mock_reply *reply) {
+        const char *v =
+                MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "actionHistory");
+        *ret = 0;
+        if (!v)
+                return true;
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end) {
+                mock_reply_error(reply, MHD_HTTP_BAD_REQUEST, "mock.badRequest",
+                                 "actionHistory: expected an integer");
+                return false;
+        }
+        *ret = n < 0 || n > HISTORY_MESSAGES_MAX ? HISTORY_MESSAGES_MAX : (size_t) n;
+        return true;
+}
+
+/* actionHistory {status, messages} of the last max messages; hawkBit leaves it out when there
+ * are none (max 0 included). Returns false on ENOMEM only. */
+static bool add_history(cJSON *o, const struct mock_action *a, size_t max) {
+        cJSON *msgs = max ? history_messages(a, max) : NULL;
+        if (max && !msgs)
+                return false;
+        if (cJSON_GetArraySize(msgs) == 0) {
+                cJSON_Delete(msgs);
+                return true;
+        }
+        cJSON *hist = cJSON_AddObjectToObject(o, "actionHistory");
+        if (!hist || !cJSON_AddStringToObject(hist, "status", mock_action_history_status(a)) ||
+            !cJSON_AddItemToObject(hist, "messages", msgs)) {
+                cJSON_Delete(msgs);
+                return false;
+        }
+        return true;
+}
+
 /* deploymentBase and installedBase share one shape. */
-static void action_base(struct mock *m, const char *cid, uint64_t id, struct mock_reply *reply) {
+static void action_base(struct mock *m, const struct mock_request *req, const char *cid,
+                        uint64_t id, struct mock_reply *reply) {
         struct mock_action *a = find_action(m, cid, id, false, reply);
-        if (!a)
+        size_t history = 0;
+        if (!a || !history_count(req, &history, reply))
                 return;
 
         struct tender_error err = {0};
@@ -213,7 +257,7 @@ static void action_base(struct mock *m, const char *cid, uint64_t id, struct moc
         char id_text[32];
         snprintf(id_text, sizeof(id_text), "%" PRIu64, a->id);
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
-        cJSON *dep = NULL, *chunks = NULL, *chunk = NULL, *list = NULL, *hist = NULL;
+        cJSON *dep = NULL, *chunks = NULL, *chunk = NULL, *list = NULL;
         bool ok = cJSON_AddStringToObject(o, "id", id_text) &&
                   (dep = cJSON_AddObjectToObject(o, "deployment")) &&
                   cJSON_AddStringToObject(dep, "download", a->download) &&
@@ -224,17 +268,12 @@ static void action_base(struct mock *m, const char *cid, uint64_t id, struct moc
                   cJSON_AddStringToObject(chunk, "part", "bApp") &&
                   cJSON_AddStringToObject(chunk, "version", a->version) &&
                   cJSON_AddStringToObject(chunk, "name", a->app) &&
-                  (list = cJSON_AddArrayToObject(chunk, "artifacts")) &&
-                  (hist = cJSON_AddObjectToObject(o, "actionHistory")) &&
-                  cJSON_AddStringToObject(hist, "status", mock_action_history_status(a));
+                  (list = cJSON_AddArrayToObject(chunk, "artifacts"));
         for (size_t i = 0; ok && i < n; i++) {
                 cJSON *art = artifact_json(m, &arts[i]);
                 ok = art && cJSON_AddItemToArray(list, art);
         }
-        cJSON *msgs = ok ? history_messages(a) : NULL;
-        ok = msgs && cJSON_AddItemToObject(hist, "messages", msgs);
-        if (!ok)
-                cJSON_Delete(msgs);
+        ok = ok && add_history(o, a, history);
         mock_reply_json(reply, MHD_HTTP_OK, ok ? TAKE_PTR(o) : NULL);
 }
 
@@ -458,7 +497,7 @@ void mock_ddi_handle(struct mock *m, const struct mock_request *req, const char 
                         if ((method_ok = get) && cancel)
                                 cancel_action(m, cid, id, reply);
                         else if (method_ok)
-                                action_base(m, cid, id, reply);
+                                action_base(m, req, cid, id, reply);
                 } else if ((deployment || cancel) && STREQ(tail, "/feedback")) {
                         if ((method_ok = STREQ(req->method, "POST")))
                                 feedback(m, req, cid, id, cancel, reply);

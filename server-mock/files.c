@@ -81,32 +81,50 @@ static const char *effective_range(const struct mock_request *req, const char *e
 }
 
 /* Bodies are read through a callback, so /mock/stats can count what was sent. Throttled
- * (--throttle, blobs/ only): blocks of THROTTLE_BLOCK bytes, each followed by the pause that
- * keeps the rate. The pause blocks MHD's one thread, so other requests wait at most one pause:
- * fine for a test server, which is what --throttle is for. */
+ * (--throttle on blobs/, or a throttle fault): blocks of THROTTLE_BLOCK bytes, each followed by
+ * the pause that keeps the rate; a dribble fault sends one byte per pause. Pauses block MHD's
+ * one thread, so other requests wait at most one pause: fine for a test server, which is what
+ * these are for. A truncate fault ends the body with an error after its bytes (MHD closes the
+ * connection short of Content-Length); a corrupt fault flips one byte of the file. */
 #define THROTTLE_BLOCK 16384
 #define READ_BLOCK 65536
 struct body_reader {
         int fd;
         uint64_t first, bps; /* bps 0: unthrottled */
+        uint64_t dribble_ms;
+        bool truncate, corrupt;
+        uint64_t truncate_after, corrupt_offset;
         char path[];
 };
 
-static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max) {
-        struct body_reader *t = cls;
-        size_t block = t->bps ? THROTTLE_BLOCK : READ_BLOCK;
-        size_t n = max < block ? max : block;
-        ssize_t k = pread(t->fd, buf, n, (off_t) (t->first + pos));
-        if (k <= 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        mock_stats_bytes(t->path, (uint64_t) k);
-        if (!t->bps)
-                return k;
-        uint64_t ns = (uint64_t) k * 1000000000ULL / t->bps;
+static void pause_ns(uint64_t ns) {
         struct timespec ts = {.tv_sec = (time_t) (ns / 1000000000ULL),
                               .tv_nsec = (long) (ns % 1000000000ULL)};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct body_reader *t = cls;
+        size_t block = t->dribble_ms ? 1 : t->bps ? THROTTLE_BLOCK : READ_BLOCK;
+        size_t n = max < block ? max : block;
+        if (t->truncate) {
+                if (pos >= t->truncate_after)
+                        return MHD_CONTENT_READER_END_WITH_ERROR;
+                if (n > t->truncate_after - pos)
+                        n = (size_t) (t->truncate_after - pos);
+        }
+        ssize_t k = pread(t->fd, buf, n, (off_t) (t->first + pos));
+        if (k <= 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        uint64_t at = t->first + pos;
+        if (t->corrupt && t->corrupt_offset >= at && t->corrupt_offset < at + (uint64_t) k)
+                buf[t->corrupt_offset - at] ^= 0x01;
+        mock_stats_bytes(t->path, (uint64_t) k);
+        if (t->dribble_ms)
+                pause_ns(t->dribble_ms * 1000000ULL);
+        else if (t->bps)
+                pause_ns((uint64_t) k * 1000000000ULL / t->bps);
         return k;
 }
 
@@ -117,18 +135,42 @@ static void body_free(void *cls) {
 }
 
 static struct MHD_Response *body_response(int fd, const char *path, uint64_t first, uint64_t len,
-                                          uint64_t bps) {
+                                          uint64_t bps, const struct mock_fault_plan *fault) {
         size_t plen = strlen(path) + 1;
         struct body_reader *t = malloc(sizeof(*t) + plen);
         if (!t)
                 return NULL;
         *t = (struct body_reader){.fd = fd, .first = first, .bps = bps};
+        if (fault) {
+                if (fault->throttle_bps && (!t->bps || fault->throttle_bps < t->bps))
+                        t->bps = fault->throttle_bps;
+                t->dribble_ms = fault->dribble_ms;
+                t->truncate = fault->truncate;
+                t->truncate_after = fault->truncate_after;
+                t->corrupt = fault->corrupt;
+                t->corrupt_offset = fault->corrupt_offset;
+        }
         memcpy(t->path, path, plen);
         struct MHD_Response *r = MHD_create_response_from_callback(
-                len, bps ? THROTTLE_BLOCK : READ_BLOCK, body_read, t, body_free);
+                len, t->bps || t->dribble_ms ? THROTTLE_BLOCK : READ_BLOCK, body_read, t,
+                body_free);
         if (!r)
                 free(t);
         return r;
+}
+
+/* A replay fault: the file as it was when the fault was set (stale or replayed metadata). */
+static void replay(const struct mock_request *req, const char *path, struct mock_reply *reply) {
+        const struct mock_fault_plan *f = req->fault;
+        reply->response =
+                MHD_create_response_from_buffer(f->replay_len, f->replay, MHD_RESPMEM_MUST_COPY);
+        if (!reply->response)
+                return;
+        mock_stats_request(path);
+        mock_stats_bytes(path, f->replay_len);
+        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/octet-stream");
+        reply->status = MHD_HTTP_OK;
 }
 
 void mock_files_handle(struct mock *m, const struct mock_request *req, const char *rest,
@@ -136,6 +178,10 @@ void mock_files_handle(struct mock *m, const struct mock_request *req, const cha
         if (!STREQ(req->method, "GET") && !STREQ(req->method, "HEAD")) {
                 mock_reply_error(reply, MHD_HTTP_METHOD_NOT_ALLOWED, "mock.methodNotAllowed",
                                  "The repository is read-only");
+                return;
+        }
+        if (req->fault && req->fault->replay) {
+                replay(req, rest, reply);
                 return;
         }
         _cleanup_close_ int fd = mock_repo_open_file(m->repo, rest);
@@ -182,8 +228,8 @@ void mock_files_handle(struct mock *m, const struct mock_request *req, const cha
         else {
                 bool throttled = m->throttle_bps && strncmp(rest, "blobs/", 6) == 0;
                 /* The reader owns the fd from here and closes it after the transfer. */
-                reply->response =
-                        body_response(fd, rest, first, len, throttled ? m->throttle_bps : 0);
+                reply->response = body_response(fd, rest, first, len,
+                                                throttled ? m->throttle_bps : 0, req->fault);
                 if (reply->response)
                         TAKE_FD(fd);
         }

@@ -310,6 +310,12 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
+        _cleanup_(mock_faults_freep) struct mock_faults *faults = NULL;
+        if (mock_faults_new(&faults) < 0) {
+                log_error("Out of memory");
+                return 1;
+        }
+
         /* The MHD thread inherits this mask, so the signals reach sigwait() below only. */
         sigset_t mask;
         sigemptyset(&mask);
@@ -340,6 +346,7 @@ int main(int argc, char **argv) {
                 .gateway_token = o.gateway_token,
                 .base_url = base_url,
                 .throttle_bps = o.throttle_bps,
+                .faults = faults,
         };
         struct MHD_Daemon *d = MHD_start_daemon(
                 MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,

@@ -226,6 +226,8 @@ void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char
                 mock_reply_json(reply, MHD_HTTP_OK, mock_targets_to_json(m->state));
         } else if (STREQ(rest, "outage") && STREQ(req->method, "POST")) {
                 set_outage(m, req, reply);
+        } else if (strncmp(rest, "faults", 6) == 0 && (rest[6] == '\0' || rest[6] == '/')) {
+                mock_faults_handle(m, req, rest + 6, reply);
         } else
                 mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.notFound",
                                  "No resource at %s for %s", req->path, req->method);

@@ -224,10 +224,12 @@ int mock_repo_hashes(struct mock_repo *r, int fd, uint64_t *ret_size, struct moc
 }
 
 bool mock_repo_has_release(struct mock_repo *r, const char *app, const char *version) {
-        char path[MOCK_ARTIFACT_PATH_MAX];
+        char path[MOCK_ARTIFACT_PATH_MAX], swu[MOCK_ARTIFACT_PATH_MAX];
         snprintf(path, sizeof(path), "apps/%s/%s.json", app, version);
+        snprintf(swu, sizeof(swu), "apps/%s/%s.swu", app, version);
         _cleanup_close_ int fd = mock_repo_open_file(r, path);
-        return fd >= 0;
+        _cleanup_close_ int sfd = fd < 0 ? mock_repo_open_file(r, swu) : -EBADF;
+        return fd >= 0 || sfd >= 0;
 }
 
 static int read_all(int fd, size_t max, char **ret_data, size_t *ret_len) {
@@ -295,6 +297,26 @@ static int add_deltas(struct mock_repo *r, const struct tender_release_manifest 
         return 0;
 }
 
+/* A release for other DDI clients (a SWUpdate image for swupdate's suricatta, which installs
+ * only artifacts named *.swu): apps/<app>/<version>.swu alone, offered as "<version>.swu". */
+static int swu_release(struct mock_repo *r, const char *app, const char *version,
+                       struct mock_artifact **ret, size_t *ret_n, struct tender_error *err) {
+        char path[MOCK_ARTIFACT_PATH_MAX], filename[MOCK_ARTIFACT_FILENAME_MAX];
+        snprintf(path, sizeof(path), "apps/%s/%s.swu", app, version);
+        snprintf(filename, sizeof(filename), "%s.swu", version);
+        _cleanup_free_ struct mock_artifact *arts = calloc(1, sizeof(*arts));
+        if (!arts)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
+        int k = artifact_fill(r, arts, filename, path, err);
+        if (k == -ENOENT)
+                tender_error_set(err, TENDER_ERR_SERVER, ENOENT, "apps/%s/%s.json", app, version);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(arts);
+        *ret_n = 1;
+        return 0;
+}
+
 int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
                       struct mock_artifact **ret, size_t *ret_n, struct tender_error *err) {
         char manifest_path[MOCK_ARTIFACT_PATH_MAX], sig_path[MOCK_ARTIFACT_PATH_MAX];
@@ -302,6 +324,8 @@ int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
         snprintf(sig_path, sizeof(sig_path), "apps/%s/%s.json.sig", app, version);
 
         _cleanup_close_ int fd = mock_repo_open_file(r, manifest_path);
+        if (fd == -ENOENT)
+                return swu_release(r, app, version, ret, ret_n, err);
         if (fd < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SERVER, -fd, "%s", manifest_path);
         _cleanup_free_ char *data = NULL;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "tender/json.h"
 #include "tender/log.h"
@@ -107,6 +109,54 @@ static void dispatch(struct mock *m, const struct mock_request *req, struct mock
                          req->path);
 }
 
+/* The faults matching a request (none for the management API itself); DDI requests name their
+ * controller id, which per-device faults match. */
+static void fault_plan(struct mock *m, const char *path, struct mock_fault_plan *ret) {
+        *ret = (struct mock_fault_plan){0};
+        if (startswith(path, "/mock/"))
+                return;
+        char cid[MOCK_CONTROLLER_ID_MAX + 1];
+        const char *p = strstr(path, DDI_INFIX), *id = NULL;
+        if (p && !startswith(path, "/repo/")) {
+                p += strlen(DDI_INFIX);
+                size_t n = strcspn(p, "/");
+                if (n > 0 && n <= MOCK_CONTROLLER_ID_MAX) {
+                        memcpy(cid, p, n);
+                        cid[n] = '\0';
+                        id = cid;
+                }
+        }
+        mock_fault_plan(m->faults, path, id, ret);
+}
+
+/* A status storm: the status with hawkBit's error shape and Retry-After when set. */
+static void fault_status(const struct mock_fault_plan *p, struct mock_reply *reply) {
+        mock_reply_error(reply, p->status, "mock.fault", "Injected fault: status %u", p->status);
+        char ra[32];
+        snprintf(ra, sizeof(ra), "%llu", (unsigned long long) p->retry_after);
+        if (p->retry_after && reply->response)
+                MHD_add_response_header(reply->response, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+}
+
+static void sleep_ms(uint64_t ms) {
+        struct timespec ts = {.tv_sec = (time_t) (ms / 1000),
+                              .tv_nsec = (long) (ms % 1000) * 1000000};
+        while (ms && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* A connection reset: SO_LINGER 0 makes the close send RST; MHD_NO makes MHD close. */
+static mock_mhd_result fault_reset(struct MHD_Connection *conn, const char *method,
+                                   const char *url) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        if (ci)
+                (void) setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        log_info("%s %s -> connection reset (fault)", method, url);
+        return MHD_NO;
+}
+
 static mock_mhd_result queue(struct MHD_Connection *conn, struct mock_reply *reply,
                              const char *method, const char *url) {
         if (!reply->response) {
@@ -187,9 +237,22 @@ mock_mhd_result mock_access_handler(void *cls, struct MHD_Connection *conn, cons
                         .body = ctx->body,
                         .body_len = ctx->len,
                 };
+                struct mock_fault_plan plan = {0};
                 pthread_mutex_lock(&m->lock);
-                dispatch(m, &req, &reply);
+                fault_plan(m, url, &plan);
+                req.fault = &plan;
+                if (plan.status)
+                        fault_status(&plan, &reply);
+                else if (!plan.reset)
+                        dispatch(m, &req, &reply);
                 pthread_mutex_unlock(&m->lock);
+                sleep_ms(plan.latency_ms);
+                mock_fault_plan_done(&plan);
+                if (plan.reset) {
+                        if (reply.response)
+                                MHD_destroy_response(reply.response);
+                        return fault_reset(conn, method, url);
+                }
         }
         ctx->replied = true;
         return queue(conn, &reply, method, url);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "fault.h"
 #include "repo.h"
 #include "state.h"
 #include "tender/macro.h"
@@ -38,13 +39,14 @@ struct mock {
         pthread_mutex_t lock;
         struct mock_state *state;
         struct mock_repo *repo;
-        const char *tenant;        /* DDI tenant, compared case-insensitively like hawkBit */
-        const char *poll_sleep;    /* "HH:MM:SS" */
-        const char *target_token;  /* NULL: DDI needs no authorization */
-        const char *gateway_token; /* either token is accepted when both are set */
-        const char *base_url;      /* prefix of every link the mock hands out, no trailing '/' */
-        uint64_t throttle_bps;     /* fault injection: blob bytes per second, 0 = unlimited */
-        uint64_t outage_polls;     /* fault injection: polls still to answer 503 (/mock/outage) */
+        const char *tenant;         /* DDI tenant, compared case-insensitively like hawkBit */
+        const char *poll_sleep;     /* "HH:MM:SS" */
+        const char *target_token;   /* NULL: DDI needs no authorization */
+        const char *gateway_token;  /* either token is accepted when both are set */
+        const char *base_url;       /* prefix of every link the mock hands out, no trailing '/' */
+        uint64_t throttle_bps;      /* fault injection: blob bytes per second, 0 = unlimited */
+        uint64_t outage_polls;      /* fault injection: polls still to answer 503 (/mock/outage) */
+        struct mock_faults *faults; /* fault injection: /mock/faults (fault.c) */
 };
 
 struct mock_request {
@@ -53,6 +55,7 @@ struct mock_request {
         const char *path; /* decoded, without the query */
         const char *body;
         size_t body_len;
+        const struct mock_fault_plan *fault; /* what the matching faults ask (fault.h) */
 };
 
 struct mock_reply {

@@ -112,6 +112,38 @@ outage '{"polls":5}' >/dev/null
 check "outage: polls 0 ends it" eq "$(outage '{"polls":0}')" 200
 check "outage: ended" eq "$(http "$DDI/dev1")" 200
 
+# --- fault injection (/mock/faults; tenderd's reactions: tests/e2e/faults.sh) -----------------
+fault() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/faults"; }
+check "fault: unknown kind is 400" eq "$(fault '{"kind":"meteor","path":"/*"}')" 400
+check "fault: a parameter of another kind is 400" eq "$(fault '{"kind":"latency","path":"/*","ms":5,"bytes":1}')" 400
+check "fault: retryAfter only on status" eq "$(fault '{"kind":"reset","path":"/*","retryAfter":1}')" 400
+check "fault: status out of range is 400" eq "$(fault '{"kind":"status","path":"/*","status":200}')" 400
+check "fault: a path must start with /" eq "$(fault '{"kind":"reset","path":"*"}')" 400
+check "fault: a bad target is 400" eq "$(fault '{"kind":"reset","path":"/*","target":"a b"}')" 400
+check "fault: replay of a pattern is 400" eq "$(fault '{"kind":"replay","path":"/repo/apps/*"}')" 400
+check "fault: replay of a missing file is 400" eq "$(fault '{"kind":"replay","path":"/repo/none.json"}')" 400
+check "fault: per-device status storm is set" \
+  eq "$(fault '{"kind":"status","path":"/DEFAULT/controller/v1/*","target":"dev2","status":503,"retryAfter":30,"count":1}')" 201
+STORM=$(py 'd["id"]')
+check "fault: another device is not hit" eq "$(http "$DDI/dev1")" 200
+check "fault: the device is hit" eq "$(http "$DDI/dev2")" 503
+check "fault: with Retry-After" eq "$(header Retry-After)" 30
+check "fault: as hawkBit's error shape" eq "$(py 'd["errorCode"]')" mock.fault
+check "fault: count 1 is spent" eq "$(http "$DDI/dev2")" 200
+check "fault: matched and applied are counted" \
+  eq "$(http "$URL/mock/faults/$STORM" >/dev/null; py 'd["matched"], d["applied"]')" "(2, 1)"
+check "fault: the management API is never faulted" eq "$(fault '{"kind":"reset","path":"/mock/*"}')" 201
+check "fault: (still reachable)" eq "$(http "$URL/mock/faults")" 200
+check "fault: DELETE one" eq "$(http -X DELETE "$URL/mock/faults/$STORM")" 200
+check "fault: then it is gone" eq "$(http "$URL/mock/faults/$STORM")" 404
+check "fault: replay serves the file as it was" \
+  eq "$(cp "$REPO/apps/hello/1.0.0.json" "$WORK/m.json"; fault '{"kind":"replay","path":"/repo/apps/hello/1.0.0.json"}')" 201
+echo '{}' >"$REPO/apps/hello/1.0.0.json"
+check "fault: (the replayed copy)" eq "$(curl -fsS "$URL/repo/apps/hello/1.0.0.json" | cmp - "$WORK/m.json" && echo same)" same
+cp "$WORK/m.json" "$REPO/apps/hello/1.0.0.json"
+check "fault: DELETE all" eq "$(http -X DELETE "$URL/mock/faults" >/dev/null; py "len(d)")" 2
+check "fault: none left" eq "$(http "$URL/mock/faults" >/dev/null; py 'd')" "[]"
+
 # --- deployments -----------------------------------------------------------------------------
 deploy() { http -X POST -H 'Content-Type: application/json' -d "$1" "$URL/mock/deployments"; }
 check "deploying a missing release is 404" \
@@ -147,7 +179,7 @@ for a, p in zip(c["artifacts"], paths):
                            "sha256": hashlib.sha256(data).hexdigest()}, p
     assert a["_links"]["download-http"]["href"] == f"{url}/repo/{p}", a["_links"]
     assert a["_links"]["md5sum-http"]["href"] == f"{url}/repo/{p}.MD5SUM", a["_links"]
-assert d["actionHistory"] == {"status": "RUNNING", "messages": []}, d["actionHistory"]
+assert "actionHistory" not in d, "actionHistory only when asked (?actionHistory=N), as hawkBit"
 PY
 
 # Every artifact downloads byte for byte; its MD5SUM matches.
@@ -209,9 +241,14 @@ check "closed action leaves the poll" eq "$(py '"deploymentBase" in d["_links"]'
 check "poll links the installed action" \
   eq "$(py 'd["_links"]["installedBase"]["href"]')" "$DDI/dev1/installedBase/1"
 check "closed deploymentBase is still readable" eq "$(http "$HREF")" 200
-check "its history is FINISHED with the details" \
-  eq "$(py 'd["actionHistory"]["status"], d["actionHistory"]["messages"]')" \
+check "no actionHistory unless asked" eq "$(py '"actionHistory" in d')" False
+check "?actionHistory=0 leaves it out too" eq "$(http "$HREF&actionHistory=0" >/dev/null; py '"actionHistory" in d')" False
+check "?actionHistory=-1: FINISHED with all the details" \
+  eq "$(http "$HREF&actionHistory=-1" >/dev/null; py 'd["actionHistory"]["status"], d["actionHistory"]["messages"]')" \
   "('FINISHED', ['downloading', 'installed 2.0.0'])"
+check "?actionHistory=1: the last message only" \
+  eq "$(http "$HREF&actionHistory=1" >/dev/null; py 'd["actionHistory"]["messages"]')" "['installed 2.0.0']"
+check "?actionHistory=x is 400" eq "$(http "$HREF&actionHistory=x")" 400
 check "installedBase answers the action" eq "$(http "$DDI/dev1/installedBase/1")" 200
 check "installedBase has the artifacts" eq "$(py 'd["id"], len(d["deployment"]["chunks"][0]["artifacts"])')" "('1', 4)"
 
