@@ -257,7 +257,46 @@ TEST(rm_rf_does_not_follow_symlinks) {
         ASSERT_TRUE(exists_at(outside.fd, "keep/deep/precious"));
 }
 
-/* Run in a child with its own mount namespace so that the test mount never leaks. */
+/* Runs check(fd of t) in a child with its own mount namespace in which t/src is bind-mounted
+ * on t/dst (a bind mount of the same file system: same st_dev, known by its mount root), so
+ * that the test mount never leaks. Returns the child's exit status, 77 where mounting is not
+ * possible. The fd is opened in the new namespace: lookups from one opened before unshare stay
+ * in the old namespace's mounts. */
+static int with_bind_mount(const struct tmp *t, const char *src, const char *dst,
+                           int (*check)(int fd)) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(77);
+                char s[PATH_MAX], d[PATH_MAX];
+                snprintf(s, sizeof(s), "%s/%s", t->path, src);
+                snprintf(d, sizeof(d), "%s/%s", t->path, dst);
+                if (mount(s, d, NULL, MS_BIND, NULL) < 0)
+                        _exit(77);
+                int fd = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _exit(fd < 0 ? 9 : check(fd));
+        }
+        int status;
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+                return -1;
+        return WEXITSTATUS(status);
+}
+
+static int rm_rf_check(int fd) {
+        if (tender_rm_rf_at(fd, "tree") != -EXDEV)
+                return 10;
+        if (!exists_at(fd, "src/precious") || !exists_at(fd, "tree/mnt/precious"))
+                return 11;
+        if (exists_at(fd, "tree/other")) /* the rest was removed */
+                return 12;
+        if (tender_rm_rf_at(fd, "tree/mnt") != -EBUSY) /* the mount point itself is refused */
+                return 13;
+        return exists_at(fd, "src/precious") ? 0 : 14;
+}
+
 TEST(rm_rf_does_not_cross_mounts) {
         if (geteuid() != 0)
                 SKIP("needs root for a mount namespace");
@@ -267,46 +306,10 @@ TEST(rm_rf_does_not_cross_mounts) {
         ASSERT_OK(tender_mkdir_p_at(t.fd, "tree/other", 0755));
         ASSERT_OK(tender_mkdir_p_at(t.fd, "src", 0755));
         ASSERT_OK(tender_write_file_atomic_at(t.fd, "src/precious", "p", 1, 0644));
-
-        pid_t pid = fork();
-        ASSERT_TRUE(pid >= 0);
-        if (pid == 0) {
-                if (unshare(CLONE_NEWNS) < 0 ||
-                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                        _exit(77);
-                char src[PATH_MAX], dst[PATH_MAX];
-                snprintf(src, sizeof(src), "%s/src", t.path);
-                snprintf(dst, sizeof(dst), "%s/tree/mnt", t.path);
-                /* A bind mount of the same file system: same st_dev, caught as a mount root. */
-                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-                        _exit(77);
-                /* Lookups from an fd opened before unshare stay in the old namespace's mount;
-                 * the new one is needed to see the bind mount. */
-                close(t.fd);
-                t.fd = open(t.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (t.fd < 0)
-                        _exit(9);
-                int r = tender_rm_rf_at(t.fd, "tree");
-                if (r != -EXDEV)
-                        _exit(10);
-                if (!exists_at(t.fd, "src/precious") || !exists_at(t.fd, "tree/mnt/precious"))
-                        _exit(11);
-                /* The rest was removed. */
-                if (exists_at(t.fd, "tree/other"))
-                        _exit(12);
-                /* The mount point itself as the target is refused. */
-                if (tender_rm_rf_at(t.fd, "tree/mnt") != -EBUSY)
-                        _exit(13);
-                if (!exists_at(t.fd, "src/precious"))
-                        _exit(14);
-                _exit(0);
-        }
-        int status;
-        ASSERT_EQ(waitpid(pid, &status, 0), pid);
-        ASSERT_TRUE(WIFEXITED(status));
-        if (WEXITSTATUS(status) == 77)
+        int status = with_bind_mount(&t, "src", "tree/mnt", rm_rf_check);
+        if (status == 77)
                 SKIP("mount namespaces unavailable");
-        ASSERT_EQ(WEXITSTATUS(status), 0);
+        ASSERT_EQ(status, 0);
         ASSERT_TRUE(exists_at(t.fd, "src/precious"));
 }
 
@@ -359,3 +362,88 @@ TEST(nofollow_errno) {
 }
 
 TEST_MAIN()
+
+/* tender_open_beneath: the unit tests run once with openat2 and once with the walk that stands
+ * in for it (TENDER_TEST_NO_OPENAT2, tests/CMakeLists.txt); both must refuse the same ways out
+ * with the same errno. */
+static bool walk_forced(void) {
+        return getenv("TENDER_TEST_NO_OPENAT2") != NULL;
+}
+
+TEST(open_beneath_opens_within) {
+        _cleanup_tmp_ struct tmp t = {.fd = -1};
+        ASSERT_TRUE(make_tmp(&t));
+        ASSERT_OK(tender_mkdir_p_at(t.fd, "a/b", 0755));
+        ASSERT_OK(tender_write_file_atomic_at(t.fd, "a/b/f", "x", 1, 0644));
+        _cleanup_close_ int fd = tender_open_beneath(t.fd, "a//./b/f", O_RDONLY);
+        ASSERT_OK(fd);
+        char c = 0;
+        ASSERT_EQ(read(fd, &c, 1), 1);
+        ASSERT_EQ(c, 'x');
+        _cleanup_close_ int dfd = tender_open_beneath(t.fd, "a/b/", O_RDONLY | O_DIRECTORY);
+        ASSERT_OK(dfd);
+        ASSERT_ERR(tender_open_beneath(t.fd, "a/b/f/", O_RDONLY), ENOTDIR);
+        ASSERT_ERR(tender_open_beneath(t.fd, "a/missing", O_RDONLY), ENOENT);
+        ASSERT_ERR(tender_open_beneath(t.fd, "", O_RDONLY), ENOENT);
+        ASSERT_ERR(tender_open_beneath(t.fd, "a/b/f/g", O_RDONLY), ENOTDIR);
+        ASSERT_ERR(tender_open_beneath(t.fd, "a/new", O_RDONLY | O_CREAT), EINVAL);
+        /* openat2 allows a ".." that stays beneath; the walk refuses every "..". */
+        int r = tender_open_beneath(t.fd, "a/../a/b/f", O_RDONLY);
+        if (walk_forced())
+                ASSERT_EQ(r, -EXDEV);
+        else
+                ASSERT_OK(r);
+        if (r >= 0)
+                close(r);
+}
+
+TEST(open_beneath_refuses_ways_out) {
+        _cleanup_tmp_ struct tmp t = {.fd = -1};
+        ASSERT_TRUE(make_tmp(&t));
+        ASSERT_OK(tender_mkdir_p_at(t.fd, "root/d", 0755));
+        ASSERT_OK(tender_write_file_atomic_at(t.fd, "secret", "s", 1, 0644));
+        ASSERT_OK(tender_write_file_atomic_at(t.fd, "root/d/f", "f", 1, 0644));
+        ASSERT_OK(symlinkat("../secret", t.fd, "root/up"));
+        ASSERT_OK(symlinkat("/", t.fd, "root/abs"));
+        ASSERT_OK(symlinkat("d", t.fd, "root/inside"));
+        ASSERT_OK(symlinkat("f", t.fd, "root/d/lnk"));
+        _cleanup_close_ int root = openat(t.fd, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_OK(root);
+
+        ASSERT_ERR(tender_open_beneath(root, "../secret", O_RDONLY), EXDEV);
+        ASSERT_ERR(tender_open_beneath(root, "d/../../secret", O_RDONLY), EXDEV);
+        ASSERT_ERR(tender_open_beneath(root, "/etc/passwd", O_RDONLY), EXDEV);
+        ASSERT_ERR(tender_open_beneath(root, "..", O_RDONLY | O_DIRECTORY), EXDEV);
+        /* Any symlink is refused with ELOOP: last or not, in or out, whatever the flags. */
+        ASSERT_ERR(tender_open_beneath(root, "up", O_RDONLY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "abs/etc/passwd", O_RDONLY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "abs", O_RDONLY | O_DIRECTORY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "inside/f", O_RDONLY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "inside", O_RDONLY | O_DIRECTORY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "d/lnk", O_RDONLY), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "d/lnk", O_PATH), ELOOP);
+        ASSERT_ERR(tender_open_beneath(root, "d/lnk", O_PATH | O_NOFOLLOW), ELOOP);
+}
+
+static int open_beneath_mount_check(int fd) {
+        _cleanup_close_ int root = openat(fd, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return 9;
+        if (tender_open_beneath(root, "mnt/f", O_RDONLY) != -EXDEV)
+                return 10;
+        return tender_open_beneath(root, "mnt", O_RDONLY | O_DIRECTORY) != -EXDEV ? 11 : 0;
+}
+
+TEST(open_beneath_does_not_cross_mounts) {
+        if (geteuid() != 0)
+                SKIP("needs root for a mount namespace");
+        _cleanup_tmp_ struct tmp t = {.fd = -1};
+        ASSERT_TRUE(make_tmp(&t));
+        ASSERT_OK(tender_mkdir_p_at(t.fd, "root/mnt", 0755));
+        ASSERT_OK(tender_mkdir_p_at(t.fd, "src", 0755));
+        ASSERT_OK(tender_write_file_atomic_at(t.fd, "src/f", "p", 1, 0644));
+        int status = with_bind_mount(&t, "src", "root/mnt", open_beneath_mount_check);
+        if (status == 77)
+                SKIP("mount namespaces unavailable");
+        ASSERT_EQ(status, 0);
+}
