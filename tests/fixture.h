@@ -57,6 +57,17 @@ static inline const struct fixture_dir *fixture_dir(const char *name) {
         return d->fd >= 0 ? d : NULL;
 }
 
+/* A fixture_dir as an fd of the caller's own (it closes it), for tests that pass fds around;
+ * its path in *ret_path when not NULL. -1 on failure. */
+static inline int fixture_dir_fd(const char *name, const char **ret_path) {
+        const struct fixture_dir *d = fixture_dir(name);
+        if (!d)
+                return -1;
+        if (ret_path)
+                *ret_path = d->path;
+        return fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+}
+
 /* dirfd/path exists (not following a last symlink). */
 static inline bool fixture_exists_at(int dirfd, const char *path) {
         struct stat st;

@@ -176,8 +176,9 @@ TEST(real_registry) {
 
         ASSERT_OK(tender_http_new(&quick, &h));
         ASSERT_OK(tender_registry_new(h, url, NULL, &reg));
-        snprintf(dir.dir, sizeof(dir.dir), "/tmp/tender-test-registry.XXXXXX");
-        ASSERT_TRUE(mkdtemp(dir.dir) != NULL);
+        const struct fixture_dir *t = fixture_dir("registry");
+        ASSERT_TRUE(t);
+        snprintf(dir.dir, sizeof(dir.dir), "%s", t->path);
         dir.dlfd = open(dir.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_TRUE(dir.dlfd >= 0);
         for (char *save = NULL, *item = strtok_r(copy, " ", &save); item;

@@ -330,9 +330,10 @@ static int big_layer(size_t size, struct tender_layer *layer) {
         return fd;
 }
 
-/* In a private mount namespace: a 1 MiB tmpfs as the store. Returns the failed step (0: ok). */
-static int disk_full_child(void) {
-        char dir[] = "/tmp/tender-test-full-XXXXXX", storedir[64];
+/* In a private mount namespace: a 1 MiB tmpfs on dir (the test's fixture dir) as the store.
+ * Returns the failed step (0: ok). */
+static int disk_full_child(const char *dir) {
+        char storedir[PATH_MAX + 8];
         struct tender_store *s = NULL;
         struct tender_release_manifest *m = NULL;
         struct tender_store_plan p;
@@ -342,7 +343,7 @@ static int disk_full_child(void) {
 
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return 10;
-        if (!mkdtemp(dir) || mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700") < 0)
+        if (mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700") < 0)
                 return 11;
         snprintf(storedir, sizeof(storedir), "%s/store", dir);
         if (tender_store_open(storedir, &s, NULL) < 0)
@@ -374,18 +375,19 @@ static int disk_full_child(void) {
         tender_manifest_free(m);
         tender_store_free(s);
         umount2(dir, MNT_DETACH);
-        rmdir(dir);
         return 0;
 }
 
 TEST(disk_full_refused_or_clean) {
         int status;
         if (geteuid() != 0)
-                SKIP("mounting a small tmpfs needs fixture_store_root");
+                SKIP("mounting a small tmpfs needs root");
+        const struct fixture_dir *t = fixture_dir("full");
+        ASSERT_TRUE(t);
         pid_t pid = fork();
         ASSERT_TRUE(pid >= 0);
         if (pid == 0)
-                _exit(disk_full_child());
+                _exit(disk_full_child(t->path));
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
         if (WIFEXITED(status) && (WEXITSTATUS(status) == 10 || WEXITSTATUS(status) == 11))
                 SKIP("no mount namespace or tmpfs here");
