@@ -12,6 +12,7 @@
 
 #include "pk.h"
 #include "sign_internal.h"
+#include "tender/digest.h"
 #include "tender/json.h"
 
 struct tender_verifier {
@@ -22,29 +23,6 @@ struct tender_verifier {
 static const char *mbed_strerror(int code, char *buf, size_t size) {
         mbedtls_strerror(code, buf, size);
         return buf;
-}
-
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
-/* Lowercase hex only, so that one signature has exactly one text form. */
-static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len) {
-        size_t n = strlen(in);
-        if (n == 0 || n % 2 != 0 || n / 2 > max)
-                return -EINVAL;
-        for (size_t i = 0; i < n / 2; i++) {
-                int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                out[i] = (unsigned char) (hi << 4 | lo);
-        }
-        *ret_len = n / 2;
-        return 0;
 }
 
 static int sha256(const void *data, size_t len, unsigned char out[32]) {
@@ -164,13 +142,13 @@ int tender_verifier_check(const struct tender_verifier *v, const void *data, siz
         unsigned char keyid_bytes[32];
         size_t n;
         if (strlen(keyid) != KEYID_HEX_LEN ||
-            hex_decode(keyid, keyid_bytes, sizeof(keyid_bytes), &n) < 0)
+            tender_hex_decode(keyid, keyid_bytes, sizeof(keyid_bytes), &n, 0) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "Malformed signature document: keyid is not 64 "
                                         "lowercase hex digits");
         unsigned char der[MBEDTLS_ECDSA_MAX_LEN];
         size_t der_len;
-        if (hex_decode(sighex, der, sizeof(der), &der_len) < 0)
+        if (tender_hex_decode(sighex, der, sizeof(der), &der_len, 0) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "Malformed signature document: sig is not lowercase hex "
                                         "of at most %d bytes",

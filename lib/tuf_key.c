@@ -86,14 +86,12 @@ static int load_public(struct tender_tuf_key *k, const char *pem, struct tender_
         return 0;
 }
 
-static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len);
-
 /* keyval.public of an Ed25519 key: exactly 64 hex digits, the 32 bytes of the point (RFC 8032
  * encoding). Whether they are a usable point is libsodium's to say when verifying. */
 static int load_ed25519(struct tender_tuf_key *k, const char *hex, struct tender_error *err) {
         size_t n = 0;
         if (strnlen(hex, 2 * crypto_sign_PUBLICKEYBYTES + 1) != 2 * crypto_sign_PUBLICKEYBYTES ||
-            hex_decode(hex, k->der, crypto_sign_PUBLICKEYBYTES, &n) < 0)
+            tender_hex_decode(hex, k->der, crypto_sign_PUBLICKEYBYTES, &n, TENDER_HEX_ANY_CASE) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "key: ed25519 public key is not %d hex digits",
                                         2 * crypto_sign_PUBLICKEYBYTES);
@@ -140,30 +138,6 @@ int tender_tuf_key_parse(const cJSON *obj, struct tender_tuf_key **ret, struct t
         return 0;
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len) {
-        size_t n = strnlen(in, 2 * max + 1);
-        if (n == 0 || n % 2 != 0 || n / 2 > max)
-                return -EINVAL;
-        for (size_t i = 0; i < n / 2; i++) {
-                int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                out[i] = (unsigned char) (hi << 4 | lo);
-        }
-        *ret_len = n / 2;
-        return 0;
-}
-
 /* Ed25519 signs the message itself (no prehash). libsodium refuses S >= L (malleability),
  * small-order R and public keys, and non-canonical encodings. */
 static int verify_ed25519(const struct tender_tuf_key *k, const void *msg, size_t len,
@@ -185,7 +159,7 @@ int tender_tuf_key_verify(const struct tender_tuf_key *k, const void *msg, size_
                                         "key type %s is not supported", k->type);
         unsigned char sig[SIG_MAX_BYTES];
         size_t sig_len;
-        if (hex_decode(sig_hex, sig, sizeof(sig), &sig_len) < 0)
+        if (tender_hex_decode(sig_hex, sig, sizeof(sig), &sig_len, TENDER_HEX_ANY_CASE) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "signature is not hex of at most %d bytes", SIG_MAX_BYTES);
         if (k->kind == KEY_ED25519)
