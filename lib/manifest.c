@@ -20,18 +20,6 @@ static const char *const layer_media_types[] = {
         NULL,
 };
 
-bool tender_name_valid(const char *s) {
-        if (!s || !*s || strlen(s) > TENDER_NAME_MAX || STREQ(s, ".") || STREQ(s, ".."))
-                return false;
-        for (const char *p = s; *p; p++) {
-                bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                             (*p >= '0' && *p <= '9');
-                if (!alnum && (p == s || (*p != '.' && *p != '_' && *p != '-')))
-                        return false;
-        }
-        return true;
-}
-
 /* "path.key" as tender/json.h names fields, "key" at the root. */
 static const char *field(char *buf, size_t size, const char *path, const char *key) {
         snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);

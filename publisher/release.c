@@ -10,6 +10,7 @@
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
+#include "tender/name.h"
 #include "tender/sign.h"
 
 struct release_opts {

@@ -11,6 +11,7 @@
 
 #include "tender/digest.h"
 #include "tender/error.h"
+#include "tender/name.h"
 #include "tender/resources.h"
 
 #define TENDER_MANIFEST_MAX_SIZE (1024 * 1024)
@@ -23,7 +24,6 @@
 #define TENDER_MANIFEST_MAX_CAPS 64
 #define TENDER_SECCOMP_PROFILE_MAX (256 * 1024)  /* a custom profile, as compact JSON */
 #define TENDER_DELTA_ALGORITHM "tender-delta-v4" /* docs/delta-format.md */
-#define TENDER_NAME_MAX 64
 
 enum tender_network_mode {
         TENDER_NETWORK_NONE, /* own network namespace with loopback only (default) */
@@ -170,7 +170,3 @@ void tender_manifest_free(struct tender_release_manifest *m);
  * the restart window); the others stay as they are, zero in a new manifest. */
 void tender_manifest_set_defaults(struct tender_release_manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_release_manifest, tender_manifest_free);
-
-/* App, version and volume names: [A-Za-z0-9][A-Za-z0-9._-]*, at most TENDER_NAME_MAX bytes,
- * not "." or "..". */
-bool tender_name_valid(const char *s);
