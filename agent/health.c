@@ -169,9 +169,13 @@ int health_gate_notify(const struct runtime *rt, const char *id,
                 .id = id,
                 .window_ms = m->health_window_sec * 1000,
                 .start_period_ms = m->health_start_period_sec * 1000,
-                .interval_ms = (m->health_interval_sec ? m->health_interval_sec : 1) * 1000,
-                .timeout_ms = (m->health_timeout_sec ? m->health_timeout_sec : 1) * 1000,
-                .retries = m->health_retries ? m->health_retries : 3,
+                .interval_ms = (m->health_interval_sec ? m->health_interval_sec
+                                                       : TENDER_HEALTH_INTERVAL_DEFAULT) *
+                               1000,
+                .timeout_ms = (m->health_timeout_sec ? m->health_timeout_sec
+                                                     : TENDER_HEALTH_TIMEOUT_DEFAULT) *
+                              1000,
+                .retries = m->health_retries ? m->health_retries : TENDER_HEALTH_RETRIES_DEFAULT,
                 .probe = m->health_probe,
                 .port = m->health_port,
                 .path = m->health_http_path,

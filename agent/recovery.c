@@ -273,7 +273,7 @@ static void stop_for_shift(struct agent *a) {
                 uint64_t timeout =
                         tender_store_release_manifest(a->store, apps[i], cur, &m, &err) >= 0
                                 ? m->stop_timeout_sec
-                                : 10;
+                                : TENDER_STOP_TIMEOUT_DEFAULT;
                 log_notice("%s %s: stopping it to move its files into its user namespace's ids",
                            apps[i], cur);
                 if (container_stop(&a->runtime, a->store, apps[i], cur, timeout, &err) < 0)

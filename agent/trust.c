@@ -14,6 +14,7 @@
 #include "tender/fileio.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
+#include "tender/name.h"
 
 #define TUF_DIR "tuf"
 #define TARGET_NAME_MAX (TENDER_NAME_MAX * 2 + 16)

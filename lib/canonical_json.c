@@ -194,13 +194,11 @@ static int scan_numbers(const char *data, size_t len, struct tender_error *err) 
 
 int tender_canonical_json_parse(const char *data, size_t len, size_t max_size, unsigned max_depth,
                                 cJSON **ret, struct tender_error *err) {
-        if (!data)
-                return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "no document");
-        if (len > max_size)
-                return tender_error_set(err, TENDER_ERR_JSON, EFBIG,
-                                        "document of %zu bytes exceeds the limit of %zu", len,
-                                        max_size);
-        int r = scan_numbers(data, len, err);
+        /* Before the number scan, which would otherwise read an oversized document. */
+        int r = tender_json_check_size(data, len, max_size, err);
+        if (r < 0)
+                return r;
+        r = scan_numbers(data, len, err);
         if (r < 0)
                 return r;
         return tender_json_parse(data, len, max_size, max_depth, ret, err);

@@ -9,6 +9,7 @@
 #include "tender/journal.h"
 #include "tender/json.h"
 #include "tender/manifest.h"
+#include "tender/name.h"
 
 static int dup_string(const char *s, char **ret) {
         char *c = strdup(s);

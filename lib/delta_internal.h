@@ -39,7 +39,7 @@ static inline void delta_put64(uint8_t *p, uint64_t v) {
 /* Paths as extraction writes them: relative, no "", "." or ".." components, no trailing '/'. */
 bool delta_old_path_valid(const char *p, size_t len);
 /* Opens path (relative, already validated) read-only beneath dirfd without following any
- * symlink: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), or an O_NOFOLLOW walk without it. */
+ * symlink (tender_open_beneath). */
 int delta_open_beneath(int dirfd, const char *path);
 
 #define DELTA_BLOCK 512

@@ -20,12 +20,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "delta_internal.h"
@@ -54,42 +52,8 @@ bool delta_old_path_valid(const char *p, size_t len) {
         return true;
 }
 
-/* Without openat2 (Linux < 5.6): one component at a time, never following a symlink. */
-static int open_beneath_walk(int dirfd, const char *path) {
-        _cleanup_close_ int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        char comp[NAME_MAX + 1];
-
-        if (fd < 0)
-                return -errno;
-        for (const char *p = path;;) {
-                size_t n = strcspn(p, "/");
-                memcpy(comp, p, n);
-                comp[n] = '\0';
-                bool last = p[n] == '\0';
-                int flags = O_NOFOLLOW | O_CLOEXEC |
-                            (last ? O_RDONLY | O_NOCTTY | O_NONBLOCK : O_PATH | O_DIRECTORY);
-                int next = openat(fd, comp, flags);
-                if (next < 0)
-                        return -tender_nofollow_errno(fd, comp, errno);
-                close(fd);
-                fd = next;
-                if (last)
-                        return TAKE_FD(fd);
-                p += n + 1;
-        }
-}
-
 int delta_open_beneath(int dirfd, const char *path) {
-        struct open_how how = {
-                .flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-        if (fd >= 0)
-                return (int) fd;
-        if (errno != ENOSYS)
-                return -errno;
-        return open_beneath_walk(dirfd, path);
+        return tender_open_beneath(dirfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 }
 
 /* ---- order ---- */

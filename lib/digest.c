@@ -253,28 +253,40 @@ int tender_sha256_fd(int fd, struct tender_digest *ret, uint64_t *ret_size) {
         return 0;
 }
 
-static int unhex_lower(char c) {
+static int unhex(char c, int flags) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
                 return c - 'a' + 10;
+        if ((flags & TENDER_HEX_ANY_CASE) && c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
         return -1;
+}
+
+int tender_hex_decode(const char *in, uint8_t *out, size_t max, size_t *ret_len, int flags) {
+        /* strnlen bounds the scan so an over-long string is refused without reading it all. */
+        size_t n = strnlen(in, 2 * max + 1);
+        if (n == 0 || n % 2 != 0 || n / 2 > max)
+                return -EINVAL;
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = unhex(in[2 * i], flags), lo = unhex(in[2 * i + 1], flags);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                out[i] = (uint8_t) (hi << 4 | lo);
+        }
+        *ret_len = n / 2;
+        return 0;
 }
 
 int tender_digest_parse(const char *s, struct tender_digest *ret) {
         if (!s || strncmp(s, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0)
                 return -EINVAL;
         const char *hex = s + DIGEST_PREFIX_LEN;
-        /* strnlen bounds the scan so an over-long string is refused without reading it all. */
-        if (strnlen(hex, DIGEST_HEX_LEN + 1) != DIGEST_HEX_LEN)
-                return -EINVAL;
         struct tender_digest d;
-        for (size_t i = 0; i < TENDER_SHA256_SIZE; i++) {
-                int hi = unhex_lower(hex[2 * i]), lo = unhex_lower(hex[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                d.bytes[i] = (uint8_t) (hi << 4 | lo);
-        }
+        size_t n = 0;
+        if (strnlen(hex, DIGEST_HEX_LEN + 1) != DIGEST_HEX_LEN ||
+            tender_hex_decode(hex, d.bytes, sizeof(d.bytes), &n, 0) < 0)
+                return -EINVAL;
         *ret = d;
         return 0;
 }

@@ -8,8 +8,8 @@
  * again before returning (the destination is a staging dir of the store).
  *
  * Entries are written with plain *at() calls beneath the destination fd, never through a path
- * string: parents are opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) (or, on kernels
- * without it, a walk with O_NOFOLLOW per component), and the last component is created with
+ * string: parents are opened with tender_open_beneath (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
+ * or its equally strict walk where openat2 is missing), and the last component is created with
  * O_EXCL/O_NOFOLLOW semantics. libarchive's own disk writer is not used: it works on path
  * strings and cannot shift owners or filter entries the way the store needs.
  */
@@ -20,12 +20,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -278,56 +276,43 @@ static int make_implicit_dir(int dfd, const char *comp, uid_t uid, gid_t gid) {
         return 0;
 }
 
-static int walk_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid_t gid) {
+/* Opens (creating where missing) each component of rel in turn, through the one resolver. */
+static int create_beneath(int rootfd, const char *rel, uid_t uid, gid_t gid) {
         char comp[NAME_MAX + 1];
-        int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+        _cleanup_close_ int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return -errno;
         for (const char *p = rel; *p;) {
                 size_t n = strcspn(p, "/");
                 memcpy(comp, p, n);
                 comp[n] = '\0';
-                int r = create ? make_implicit_dir(fd, comp, uid, gid) : 0;
-                if (r < 0) {
-                        close(fd);
+                int r = make_implicit_dir(fd, comp, uid, gid);
+                if (r < 0)
                         return r;
-                }
-                int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int e = next < 0 ? tender_nofollow_errno(fd, comp, errno) : 0;
-                close(fd);
+                int next = tender_open_beneath(fd, comp, O_RDONLY | O_DIRECTORY);
                 if (next < 0)
-                        return -e;
+                        return next;
+                close(fd);
                 fd = next;
                 p += n;
                 p += strspn(p, "/");
         }
-        return fd;
+        return TAKE_FD(fd);
 }
 
-/* Opens directory rel (normalized) beneath rootfd without following any symlink. Returns the
- * fd, -ENOENT when a component is missing (and !create), -ELOOP or -ENOTDIR when one is a
- * symlink or not a directory. */
+/* Opens directory rel (normalized) beneath rootfd without following any symlink or crossing a
+ * mount (tender_open_beneath). Returns the fd, -ENOENT when a component is missing (and
+ * !create), -ELOOP or -ENOTDIR when one is a symlink or not a directory. */
 static int open_beneath(int rootfd, const char *rel, bool create, uid_t uid, gid_t gid) {
-        static bool no_openat2;
         if (!*rel) {
                 int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
                 return fd < 0 ? -errno : fd;
         }
-        if (!no_openat2) {
-                struct open_how how = {
-                        .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                                   RESOLVE_NO_XDEV,
-                };
-                long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-                if (fd >= 0)
-                        return (int) fd;
-                if (errno == ENOSYS || errno == EPERM) /* old kernel, or a seccomp filter */
-                        no_openat2 = true;
-                else if ((errno != ENOENT && errno != ENOTDIR) || !create)
-                        return -errno; /* ENOTDIR: perhaps a whiteout the walk replaces */
-        }
-        return walk_beneath(rootfd, rel, create, uid, gid);
+        int fd = tender_open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY);
+        /* ENOTDIR: perhaps a whiteout that create_beneath replaces by a directory. */
+        if (fd >= 0 || !create || (fd != -ENOENT && fd != -ENOTDIR))
+                return fd;
+        return create_beneath(rootfd, rel, uid, gid);
 }
 
 /* ---- entries ---- */

@@ -109,17 +109,25 @@ static int check_duplicates(const cJSON *node, char *path, size_t plen, struct t
         return 0;
 }
 
-int tender_json_parse(const char *data, size_t len, size_t max_size, unsigned max_depth,
-                      cJSON **ret, struct tender_error *err) {
+int tender_json_check_size(const char *data, size_t len, size_t max_size,
+                           struct tender_error *err) {
         if (!data)
                 return tender_error_set(err, TENDER_ERR_JSON, EINVAL, "no document");
         if (len > max_size)
                 return tender_error_set(err, TENDER_ERR_JSON, EFBIG,
                                         "document of %zu bytes exceeds the limit of %zu", len,
                                         max_size);
+        return 0;
+}
+
+int tender_json_parse(const char *data, size_t len, size_t max_size, unsigned max_depth,
+                      cJSON **ret, struct tender_error *err) {
+        int r = tender_json_check_size(data, len, max_size, err);
+        if (r < 0)
+                return r;
         if (max_depth == 0)
                 max_depth = TENDER_JSON_MAX_DEPTH_DEFAULT;
-        int r = scan(data, len, max_depth, err);
+        r = scan(data, len, max_depth, err);
         if (r < 0)
                 return r;
 

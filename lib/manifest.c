@@ -20,18 +20,6 @@ static const char *const layer_media_types[] = {
         NULL,
 };
 
-bool tender_name_valid(const char *s) {
-        if (!s || !*s || strlen(s) > TENDER_NAME_MAX || STREQ(s, ".") || STREQ(s, ".."))
-                return false;
-        for (const char *p = s; *p; p++) {
-                bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                             (*p >= '0' && *p <= '9');
-                if (!alnum && (p == s || (*p != '.' && *p != '_' && *p != '-')))
-                        return false;
-        }
-        return true;
-}
-
 /* "path.key" as tender/json.h names fields, "key" at the root. */
 static const char *field(char *buf, size_t size, const char *path, const char *key) {
         snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
@@ -718,6 +706,16 @@ static int parse_root(const cJSON *root, struct tender_release_manifest *m,
         return 0;
 }
 
+void tender_manifest_set_defaults(struct tender_release_manifest *m) {
+        m->readonly_rootfs = true;
+        m->stop_timeout_sec = TENDER_STOP_TIMEOUT_DEFAULT;
+        m->health_window_sec = TENDER_HEALTH_WINDOW_DEFAULT;
+        m->health_interval_sec = TENDER_HEALTH_INTERVAL_DEFAULT;
+        m->health_timeout_sec = TENDER_HEALTH_TIMEOUT_DEFAULT;
+        m->health_retries = TENDER_HEALTH_RETRIES_DEFAULT;
+        m->restart_window_sec = TENDER_RESTART_WINDOW_DEFAULT;
+}
+
 int tender_manifest_parse(const char *data, size_t len, struct tender_release_manifest **ret,
                           struct tender_error *err) {
         _cleanup_(cJSON_Deletep) cJSON *root = NULL;
@@ -728,13 +726,7 @@ int tender_manifest_parse(const char *data, size_t len, struct tender_release_ma
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = calloc(1, sizeof(*m));
         if (!m)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
-        m->readonly_rootfs = true;
-        m->stop_timeout_sec = 10;
-        m->health_window_sec = 10;
-        m->health_interval_sec = 1;
-        m->health_timeout_sec = 1;
-        m->health_retries = 3;
-        m->restart_window_sec = TENDER_RESTART_WINDOW_DEFAULT;
+        tender_manifest_set_defaults(m);
         r = parse_root(root, m, err);
         if (r == -ENOMEM)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
@@ -831,10 +823,11 @@ static bool build_health(cJSON *root, const struct tender_release_manifest *m) {
          * published before these fields stay byte-identical. */
         if ((m->health_start_period_sec &&
              !add_u64(h, "startPeriodSeconds", m->health_start_period_sec)) ||
-            (m->health_interval_sec > 1 &&
+            (m->health_interval_sec > TENDER_HEALTH_INTERVAL_DEFAULT &&
              !add_u64(h, "intervalSeconds", m->health_interval_sec)) ||
-            (m->health_timeout_sec > 1 && !add_u64(h, "timeoutSeconds", m->health_timeout_sec)) ||
-            (m->health_retries && m->health_retries != 3 &&
+            (m->health_timeout_sec > TENDER_HEALTH_TIMEOUT_DEFAULT &&
+             !add_u64(h, "timeoutSeconds", m->health_timeout_sec)) ||
+            (m->health_retries && m->health_retries != TENDER_HEALTH_RETRIES_DEFAULT &&
              !add_u64(h, "retries", m->health_retries)))
                 return false;
         if (m->health_notify && !cJSON_AddBoolToObject(h, "notify", true))

@@ -11,46 +11,18 @@
 #include <mbedtls/pk.h>
 
 #include "pk.h"
+#include "sign_internal.h"
+#include "tender/digest.h"
 #include "tender/json.h"
-
-#define SIG_METHOD "ecdsa-sha2-nistp256"
-#define KEYID_HEX_LEN 64
 
 struct tender_verifier {
         mbedtls_pk_context pk;
         char keyid[KEYID_HEX_LEN + 1];
 };
 
-static void pk_freep(mbedtls_pk_context *pk) {
-        mbedtls_pk_free(pk);
-}
-
 static const char *mbed_strerror(int code, char *buf, size_t size) {
         mbedtls_strerror(code, buf, size);
         return buf;
-}
-
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
-/* Lowercase hex only, so that one signature has exactly one text form. */
-static int hex_decode(const char *in, unsigned char *out, size_t max, size_t *ret_len) {
-        size_t n = strlen(in);
-        if (n == 0 || n % 2 != 0 || n / 2 > max)
-                return -EINVAL;
-        for (size_t i = 0; i < n / 2; i++) {
-                int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                out[i] = (unsigned char) (hi << 4 | lo);
-        }
-        *ret_len = n / 2;
-        return 0;
 }
 
 static int sha256(const void *data, size_t len, unsigned char out[32]) {
@@ -61,7 +33,7 @@ static int sha256(const void *data, size_t len, unsigned char out[32]) {
 }
 
 /* Release keys are EC P-256 only: one algorithm means no downgrade or confusion attacks. */
-static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_error *err) {
+int tender_sign_check_p256(mbedtls_pk_context *pk, const char *path, struct tender_error *err) {
         mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
         if (t != MBEDTLS_PK_ECKEY && t != MBEDTLS_PK_ECDSA)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
@@ -75,7 +47,7 @@ static int check_p256(mbedtls_pk_context *pk, const char *path, struct tender_er
         return 0;
 }
 
-static int compute_keyid(mbedtls_pk_context *pk, char out[KEYID_HEX_LEN + 1]) {
+int tender_sign_keyid(mbedtls_pk_context *pk, char out[KEYID_HEX_LEN + 1]) {
         unsigned char der[TENDER_PK_DER_MAX], hash[32];
         int n = tender_pk_public_der(pk, der);
         if (n < 0)
@@ -106,8 +78,8 @@ int tender_verifier_load(const char *public_pem_path, struct tender_verifier **r
                                         "%s is not a PEM public key: %s", public_pem_path,
                                         mbed_strerror(r, msg, sizeof(msg)));
         }
-        r = check_p256(&v->pk, public_pem_path, err);
-        if (r >= 0 && compute_keyid(&v->pk, v->keyid) < 0)
+        r = tender_sign_check_p256(&v->pk, public_pem_path, err);
+        if (r >= 0 && tender_sign_keyid(&v->pk, v->keyid) < 0)
                 r = tender_error_set(err, TENDER_ERR_SYSTEM, EIO,
                                      "Failed to encode the public key of %s", public_pem_path);
         if (r < 0) {
@@ -170,13 +142,13 @@ int tender_verifier_check(const struct tender_verifier *v, const void *data, siz
         unsigned char keyid_bytes[32];
         size_t n;
         if (strlen(keyid) != KEYID_HEX_LEN ||
-            hex_decode(keyid, keyid_bytes, sizeof(keyid_bytes), &n) < 0)
+            tender_hex_decode(keyid, keyid_bytes, sizeof(keyid_bytes), &n, 0) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "Malformed signature document: keyid is not 64 "
                                         "lowercase hex digits");
         unsigned char der[MBEDTLS_ECDSA_MAX_LEN];
         size_t der_len;
-        if (hex_decode(sighex, der, sizeof(der), &der_len) < 0)
+        if (tender_hex_decode(sighex, der, sizeof(der), &der_len, 0) < 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EINVAL,
                                         "Malformed signature document: sig is not lowercase hex "
                                         "of at most %d bytes",
@@ -195,54 +167,5 @@ int tender_verifier_check(const struct tender_verifier *v, const void *data, siz
         if (r != 0)
                 return tender_error_set(err, TENDER_ERR_VERIFY, EBADMSG,
                                         "signature by key %s does not verify", v->keyid);
-        return 0;
-}
-
-int tender_sign_keygen(const char *private_pem_path, const char *public_pem_path,
-                       struct tender_error *err) {
-        _cleanup_(pk_freep) mbedtls_pk_context pk;
-        mbedtls_pk_init(&pk);
-        int r = tender_pk_generate_p256(&pk, "tender-sign", err);
-        if (r < 0)
-                return r;
-        unsigned char pub[TENDER_PK_FILE_MAX];
-        if (mbedtls_pk_write_pubkey_pem(&pk, pub, sizeof(pub)) != 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to encode the key");
-        r = tender_pk_write_private_pem(&pk, private_pem_path, err);
-        if (r < 0)
-                return r;
-        r = tender_pk_write_new_file(public_pem_path, pub, strlen((char *) pub), 0644, err);
-        if (r < 0) {
-                unlink(private_pem_path);
-                return r;
-        }
-        return 0;
-}
-
-int tender_sign(const char *private_pem_path, const void *data, size_t len, char **ret_sig,
-                struct tender_error *err) {
-        _cleanup_(tender_pk_private_done) struct tender_pk_private key = {0};
-        int r = tender_pk_private_load(&key, private_pem_path, "tender-sign", err);
-        if (r < 0)
-                return r;
-        r = check_p256(&key.pk, private_pem_path, err);
-        if (r < 0)
-                return r;
-        char keyid[KEYID_HEX_LEN + 1];
-        if (compute_keyid(&key.pk, keyid) < 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, EIO, "Failed to hash");
-        unsigned char der[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-        size_t der_len = 0;
-        r = tender_pk_private_sign(&key, data, len, der, &der_len, err);
-        if (r < 0)
-                return r;
-
-        char sighex[2 * sizeof(der) + 1];
-        tender_pk_hex_encode(der, der_len, sighex);
-        char *doc = NULL;
-        if (asprintf(&doc, "{\"keyid\": \"%s\", \"method\": \"" SIG_METHOD "\", \"sig\": \"%s\"}\n",
-                     keyid, sighex) < 0)
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "Out of memory");
-        *ret_sig = doc;
         return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "tender/fileio.h"
 #include "tender/json.h"
+#include "tender/name.h"
 
 #define STORE_DIR_MODE 0700
 #define RELEASE_LINK_PREFIX "releases/"

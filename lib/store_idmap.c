@@ -8,6 +8,7 @@
 
 #include "tender/fileio.h"
 #include "tender/json.h"
+#include "tender/name.h"
 #include "tender/store.h"
 
 #define IDMAP_PATH "state/idmap"

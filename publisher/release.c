@@ -10,6 +10,7 @@
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/log.h"
+#include "tender/name.h"
 #include "tender/sign.h"
 
 struct release_opts {
@@ -59,6 +60,11 @@ static int add_volume(struct tender_release_manifest *m, const char *spec,
         return v->name && v->path ? 0 : -ENOMEM;
 }
 
+/* A default of the manifest's one table (tender/manifest.h) as help text: "10". */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define DEFAULT(name) STRINGIFY(TENDER_##name##_DEFAULT)
+
 static void release_usage(void) {
         puts("Usage: tender-publish release --layout DIR --ref TAG --app NAME --version VER\n"
              "         --counter N --repo OUT [--key PRIVATE.pem] [OPTIONS]\n"
@@ -66,46 +72,63 @@ static void release_usage(void) {
              "         verify); tenderd verifies releases through TUF (tuf-add) instead\n"
              "\n"
              "Deployment options:\n"
-             "  --health-window SECONDS  must keep running this long to be committed (10)\n"
-             "  --health-start-period S  probe failures not counted before (0)\n"
-             "  --health-interval S      between probes (1)\n"
-             "  --health-timeout S       per probe (1)\n"
-             "  --health-retries N       consecutive failed probes that fail the gate (3)\n"
-             "  --health-tcp PORT        probe: TCP connect inside the app's network\n"
-             "  --health-http PORT[/PATH]  probe: HTTP GET inside the app's network\n"
-             "  --health-exec ARG        probe: a command run in the container, exit 0 =\n"
-             "                           healthy (repeatable, in order)\n"
-             "  --health-notify          wait for READY=1 on $NOTIFY_SOCKET (sd_notify)\n"
-             "  Without a probe option, the image's Healthcheck (Docker) is used if it has one.\n"
-             "  --memory BYTES           memory limit (0 = none)\n"
-             "  --pids N                 pids limit (0 = none)\n"
-             "  --memory-reservation BYTES  soft memory limit\n"
-             "  --memory-swap BYTES      memory plus swap limit (at least --memory)\n"
-             "  --cpus N                 CPU bandwidth, e.g. 0.5\n"
-             "  --cpu-weight N           CPU weight 1-10000 (cgroup v2 scale; 100 is the\n"
-             "                           kernel's default)\n"
-             "  --cpuset LIST            CPUs it may run on, e.g. 0-1\n"
-             "  --io-weight N            I/O weight 10-1000 (needs BFQ on the device)\n"
-             "  Privileges beyond the hardened default; a device runs them only when its\n"
-             "  agent.json policy allows (docs/security.md):\n"
-             "  --cap-add CAP            an extra capability, e.g. CAP_NET_ADMIN (repeatable)\n"
-             "  --device PATH[:ACCESS]   a host device node, ACCESS of rwm (rw) (repeatable)\n"
-             "  --seccomp default|unconfined|FILE  FILE: an OCI linux.seccomp profile\n"
-             "  --volume NAME:/path      named persistent volume (repeatable)\n"
-             "  --env KEY=VAL            appended to the image's env (repeatable)\n"
-             "  --network none|host      (none)\n"
-             "  --writable-rootfs        mount the root filesystem read-write\n"
-             "  --stop-timeout SECONDS   SIGTERM to SIGKILL (10)\n"
-             "  --strategy stop-start|start-stop\n"
-             "  --restart always|on-failure|no  restart policy of a stopped app (always)\n"
-             "  --restart-max N          restarts in the window before \"crash-looping\" (0: no "
-             "limit)\n"
-             "  --restart-window SECONDS window of --restart-max (600)\n"
-             "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)\n"
-             "\n"
-             "Layer deltas (docs/delta-format.md):\n"
-             "  --deltas K               from the app's last K releases in the repo (2; 0: none)\n"
-             "  --delta-threshold PCT    keep a delta only up to PCT% of the layer blob (80)");
+             "  --health-window SECONDS  must keep running this long to be committed (" DEFAULT(
+                     HEALTH_WINDOW) ")\n"
+                                    "  --health-start-period S  probe failures not counted before "
+                                    "(0)\n"
+                                    "  --health-interval S      between probes (" DEFAULT(
+                                            HEALTH_INTERVAL) ")\n"
+                                                             "  --health-timeout S       per probe "
+                                                             "(" DEFAULT(
+                                                                     HEALTH_TIMEOUT) ")\n"
+                                                                                     "  "
+                                                                                     "--health-"
+                                                                                     "retries N    "
+                                                                                     "   "
+                                                                                     "consecutive "
+                                                                                     "failed "
+                                                                                     "probes that "
+                                                                                     "fail the "
+                                                                                     "gate "
+                                                                                     "(" DEFAULT(
+                                                                                             HEALTH_RETRIES) ")\n"
+                                                                                                             "  --health-tcp PORT        probe: TCP connect inside the app's network\n"
+                                                                                                             "  --health-http PORT[/PATH]  probe: HTTP GET inside the app's network\n"
+                                                                                                             "  --health-exec ARG        probe: a command run in the container, exit 0 =\n"
+                                                                                                             "                           healthy (repeatable, in order)\n"
+                                                                                                             "  --health-notify          wait for READY=1 on $NOTIFY_SOCKET (sd_notify)\n"
+                                                                                                             "  Without a probe option, the image's Healthcheck (Docker) is used if it has one.\n"
+                                                                                                             "  --memory BYTES           memory limit (0 = none)\n"
+                                                                                                             "  --pids N                 pids limit (0 = none)\n"
+                                                                                                             "  --memory-reservation BYTES  soft memory limit\n"
+                                                                                                             "  --memory-swap BYTES      memory plus swap limit (at least --memory)\n"
+                                                                                                             "  --cpus N                 CPU bandwidth, e.g. 0.5\n"
+                                                                                                             "  --cpu-weight N           CPU weight 1-10000 (cgroup v2 scale; 100 is the\n"
+                                                                                                             "                           kernel's default)\n"
+                                                                                                             "  --cpuset LIST            CPUs it may run on, e.g. 0-1\n"
+                                                                                                             "  --io-weight N            I/O weight 10-1000 (needs BFQ on the device)\n"
+                                                                                                             "  Privileges beyond the hardened default; a device runs them only when its\n"
+                                                                                                             "  agent.json policy allows (docs/security.md):\n"
+                                                                                                             "  --cap-add CAP            an extra capability, e.g. CAP_NET_ADMIN (repeatable)\n"
+                                                                                                             "  --device PATH[:ACCESS]   a host device node, ACCESS of rwm (rw) (repeatable)\n"
+                                                                                                             "  --seccomp default|unconfined|FILE  FILE: an OCI linux.seccomp profile\n"
+                                                                                                             "  --volume NAME:/path      named persistent volume (repeatable)\n"
+                                                                                                             "  --env KEY=VAL            appended to the image's env (repeatable)\n"
+                                                                                                             "  --network none|host      (none)\n"
+                                                                                                             "  --writable-rootfs        mount the root filesystem read-write\n"
+                                                                                                             "  --stop-timeout SECONDS   SIGTERM to SIGKILL (" DEFAULT(
+                                                                                                                     STOP_TIMEOUT) ")\n"
+                                                                                                                                   "  --strategy stop-start|start-stop\n"
+                                                                                                                                   "  --restart always|on-failure|no  restart policy of a stopped app (always)\n"
+                                                                                                                                   "  --restart-max N          restarts in the window before \"crash-looping\" (0: no "
+                                                                                                                                   "limit)\n"
+                                                                                                                                   "  --restart-window SECONDS window of --restart-max (" DEFAULT(
+                                                                                                                                           RESTART_WINDOW) ")\n"
+                                                                                                                                                           "  --arg ARG                replaces entrypoint+cmd (repeatable, in order)\n"
+                                                                                                                                                           "\n"
+                                                                                                                                                           "Layer deltas (docs/delta-format.md):\n"
+                                                                                                                                                           "  --deltas K               from the app's last K releases in the repo (2; 0: none)\n"
+                                                                                                                                                           "  --delta-threshold PCT    keep a delta only up to PCT% of the layer blob (80)");
 }
 
 static int parse_restart_policy(const char *arg, enum tender_restart_policy *ret,
@@ -620,12 +643,7 @@ int cmd_release(int argc, char **argv) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = calloc(1, sizeof(*m));
         if (!m)
                 return 1;
-        m->readonly_rootfs = true;
-        m->stop_timeout_sec = 10;
-        m->health_window_sec = 10;
-        m->health_interval_sec = 1;
-        m->health_timeout_sec = 1;
-        m->health_retries = 3;
+        tender_manifest_set_defaults(m);
         struct release_opts o = {
                 .m = m,
                 .deltas = {.k = RELEASE_DELTAS_DEFAULT, .threshold = DELTA_THRESHOLD_DEFAULT},

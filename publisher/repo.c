@@ -9,6 +9,7 @@
 #include "publish.h"
 #include "tender/digest.h"
 #include "tender/fileio.h"
+#include "tender/name.h"
 #include "tender/sign.h"
 
 #define COPY_CHUNK (256 * 1024)

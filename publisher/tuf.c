@@ -12,6 +12,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
+#include "tender/name.h"
 #include "tender/tuf.h"
 #include "tuf.h"
 

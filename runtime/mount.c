@@ -42,7 +42,10 @@ static struct proc_path fd_path(int fd) {
 }
 
 /* Resolves rel beneath rootfd: symlinks are followed as if rootfd were "/". Without openat2
- * (before Linux 5.6) every component is opened with O_NOFOLLOW and symlinks are refused. */
+ * (before Linux 5.6) every component is opened with O_NOFOLLOW and symlinks are refused.
+ * Not lib's tender_open_beneath, which refuses every symlink: a container's mount destination
+ * may legitimately pass through a symlink of its image (/var/run -> /run), and RESOLVE_IN_ROOT
+ * follows it the way the container itself will see the path. */
 static int resolve(int rootfd, const char *rel, int flags) {
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),

@@ -11,6 +11,7 @@
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
+#include "tender/name.h"
 
 #define ACTION_ID_DIGITS_MAX 19
 

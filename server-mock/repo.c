@@ -3,15 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <mbedtls/md.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tender/digest.h"
+#include "tender/fileio.h"
 #include "tender/manifest.h"
 
 #define HASH_CHUNK (64 * 1024)
@@ -73,44 +72,11 @@ static bool path_acceptable(const char *path) {
         }
 }
 
-/* Without openat2 (kernels before 5.6) every symlink is refused, which also keeps the
- * resolution inside the repository. */
-static int open_nofollow_walk(int dirfd, const char *path) {
-        char buf[MOCK_REPO_PATH_MAX + 1];
-        snprintf(buf, sizeof(buf), "%s", path);
-        _cleanup_close_ int cur = -1;
-        char *save = NULL;
-        char *comp = strtok_r(buf, "/", &save);
-        while (comp) {
-                char *next = strtok_r(NULL, "/", &save);
-                int at = cur >= 0 ? cur : dirfd;
-                int flags = next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-                                 : O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-                int fd = openat(at, comp, flags);
-                if (fd < 0)
-                        return errno == ELOOP ? -EPERM : -errno;
-                closep(&cur);
-                cur = fd;
-                comp = next;
-        }
-        return cur >= 0 ? TAKE_FD(cur) : -ENOENT;
-}
-
+/* No symlink is followed and nothing outside the repository is reached (tender_open_beneath):
+ * a way out is refused (403), like a path that is not acceptable. */
 static int open_beneath(int dirfd, const char *path) {
-#ifdef SYS_openat2
-        struct open_how how = {
-                .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-        if (fd >= 0)
-                return (int) fd;
-        if (errno == EXDEV || errno == ELOOP)
-                return -EPERM;                 /* resolution would leave the repository */
-        if (errno != ENOSYS && errno != EPERM) /* EPERM: seccomp filters that refuse openat2 */
-                return -errno;
-#endif
-        return open_nofollow_walk(dirfd, path);
+        int fd = tender_open_beneath(dirfd, path, O_RDONLY | O_NOCTTY);
+        return fd == -EXDEV || fd == -ELOOP ? -EPERM : fd;
 }
 
 int mock_repo_open_file(struct mock_repo *r, const char *path) {

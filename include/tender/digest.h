@@ -29,6 +29,12 @@ void tender_sha256_buffer(const void *data, size_t len, struct tender_digest *re
 /* Hashes what is left of fd (reads to EOF). ret_size may be NULL. */
 int tender_sha256_fd(int fd, struct tender_digest *ret, uint64_t *ret_size);
 
+/* Decodes hex (an even number of digits, 2 to 2 * max) into out; *ret_len gets the bytes.
+ * Lowercase only, so that one value has one text form, unless flags has TENDER_HEX_ANY_CASE
+ * (TUF's keys and signatures, written by other tools). -EINVAL otherwise. */
+#define TENDER_HEX_ANY_CASE 1
+int tender_hex_decode(const char *in, uint8_t *out, size_t max, size_t *ret_len, int flags);
+
 /* Accepts exactly "sha256:" followed by 64 lowercase hex digits; -EINVAL otherwise. */
 int tender_digest_parse(const char *s, struct tender_digest *ret);
 /* Writes "sha256:<hex>" into buf (TENDER_DIGEST_STRING_MAX bytes); returns buf. */

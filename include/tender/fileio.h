@@ -32,5 +32,16 @@ int tender_rm_rf_at(int dirfd, const char *path);
  * from a file whichever way the path was opened. Any other e is returned as is. */
 int tender_nofollow_errno(int dirfd, const char *name, int e);
 
+/* The one safe resolver: opens path beneath dirfd as openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) does, with flags (open(2)
+ * flags; O_NOFOLLOW and O_CLOEXEC are added, O_CREAT is refused with -EINVAL). Returns the fd or
+ * -errno: -EXDEV for an absolute path, a ".." that leaves dirfd or a mount crossed, -ELOOP for a
+ * symlink anywhere on the path, -ENOTDIR for a file where a directory must be, -ENOENT.
+ * Where openat2 is missing or refused (Linux < 5.6, qemu-user, seccomp; asked once) the same
+ * is done by a walk, one component at a time with O_NOFOLLOW, that refuses every "..", every
+ * symlink (ELOOP, as openat2) and every mount crossing. The environment variable
+ * TENDER_TEST_NO_OPENAT2 forces the walk (the unit tests run both ways). */
+int tender_open_beneath(int dirfd, const char *path, int flags);
+
 /* Points linkpath at target atomically: a temp symlink renamed over linkpath, then dir fsync. */
 int tender_symlink_atomic_at(int dirfd, const char *target, const char *linkpath);

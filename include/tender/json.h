@@ -16,6 +16,10 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON, cJSON_Delete);
 
+/* The size check every parser of a document from outside starts with: -EINVAL (TENDER_ERR_JSON)
+ * for no data, -EFBIG naming both sizes for more than max_size bytes. */
+int tender_json_check_size(const char *data, size_t len, size_t max_size, struct tender_error *err);
+
 /* Parses len bytes (no NUL needed). Refuses more than max_size bytes, nesting deeper than
  * max_depth, duplicate keys in an object, trailing garbage. *ret is owned by the caller. */
 int tender_json_parse(const char *data, size_t len, size_t max_size, unsigned max_depth,

@@ -11,6 +11,7 @@
 
 #include "tender/digest.h"
 #include "tender/error.h"
+#include "tender/name.h"
 #include "tender/resources.h"
 
 #define TENDER_MANIFEST_MAX_SIZE (1024 * 1024)
@@ -23,7 +24,6 @@
 #define TENDER_MANIFEST_MAX_CAPS 64
 #define TENDER_SECCOMP_PROFILE_MAX (256 * 1024)  /* a custom profile, as compact JSON */
 #define TENDER_DELTA_ALGORITHM "tender-delta-v4" /* docs/delta-format.md */
-#define TENDER_NAME_MAX 64
 
 enum tender_network_mode {
         TENDER_NETWORK_NONE, /* own network namespace with loopback only (default) */
@@ -45,6 +45,15 @@ enum tender_restart_policy {
 #define TENDER_RESTART_MAX 100000        /* deployment.restart.maxRestarts */
 #define TENDER_RESTART_WINDOW_MAX 604800 /* deployment.restart.windowSeconds: a week */
 #define TENDER_RESTART_WINDOW_DEFAULT 600
+
+/* The one table of a release manifest's defaults (docs/release-manifest.md): what the parser
+ * starts from and the serialiser leaves out, what tender-publish offers, what the agent falls
+ * back to. tender_manifest_set_defaults applies them all. */
+#define TENDER_STOP_TIMEOUT_DEFAULT 10   /* deployment.stopTimeoutSeconds */
+#define TENDER_HEALTH_WINDOW_DEFAULT 10  /* health.windowSeconds */
+#define TENDER_HEALTH_INTERVAL_DEFAULT 1 /* health.intervalSeconds */
+#define TENDER_HEALTH_TIMEOUT_DEFAULT 1  /* health.timeoutSeconds */
+#define TENDER_HEALTH_RETRIES_DEFAULT 3  /* health.retries */
 
 enum tender_health_probe {
         TENDER_HEALTH_PROBE_NONE,
@@ -119,7 +128,7 @@ struct tender_release_manifest {
         struct tender_resources resources; /* deployment.resources */
         struct tender_volume *volumes;
         size_t n_volumes;
-        uint64_t stop_timeout_sec; /* default 10 */
+        uint64_t stop_timeout_sec; /* default TENDER_STOP_TIMEOUT_DEFAULT */
         enum tender_swap_strategy strategy;
 
         /* privileges beyond the hardened default (deployment.privileges); a device runs them
@@ -156,8 +165,8 @@ int tender_manifest_parse(const char *data, size_t len, struct tender_release_ma
 /* Serializes to formatted JSON (malloc'd, NUL-terminated). */
 int tender_manifest_to_json(const struct tender_release_manifest *m, char **ret_json);
 void tender_manifest_free(struct tender_release_manifest *m);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_release_manifest, tender_manifest_free);
 
-/* App, version and volume names: [A-Za-z0-9][A-Za-z0-9._-]*, at most TENDER_NAME_MAX bytes,
- * not "." or "..". */
-bool tender_name_valid(const char *s);
+/* Sets the fields that have a default to it (a read-only rootfs, the timeouts, the health gate,
+ * the restart window); the others stay as they are, zero in a new manifest. */
+void tender_manifest_set_defaults(struct tender_release_manifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_release_manifest, tender_manifest_free);

@@ -27,6 +27,7 @@
 #include "tender/digest.h"
 #include "tender/error.h"
 #include "tender/manifest.h"
+#include "tender/name.h"
 
 #define TENDER_STORE_MAX_APPS 256
 #define TENDER_STORE_COUNTER_MAX_SIZE 32

@@ -4,6 +4,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/config.h"
 #include "tender/fileio.h"
 #include "test.h"
@@ -336,10 +337,10 @@ TEST(log_levels) {
 }
 
 TEST(load_from_file) {
-        char dir[] = "/tmp/tender-config-XXXXXX";
-        ASSERT_TRUE(mkdtemp(dir));
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ASSERT_TRUE(dfd >= 0);
+        const struct fixture_dir *t = fixture_dir("config");
+        ASSERT_TRUE(t);
+        const char *dir = t->path;
+        int dfd = t->fd;
         char good[PATH_MAX], bad[PATH_MAX], link[PATH_MAX], big[PATH_MAX], missing[PATH_MAX];
         snprintf(good, sizeof(good), "%s/agent.json", dir);
         snprintf(bad, sizeof(bad), "%s/bad.json", dir);
@@ -379,11 +380,6 @@ TEST(load_from_file) {
         ASSERT_CONTAINS(err.message, big);
         ASSERT_ERR(tender_config_load(bad, &c, NULL), EINVAL);
         ASSERT_TRUE(c == NULL);
-
-        close(dfd);
-        char cmd[PATH_MAX + 16];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ASSERT_EQ(system(cmd), 0);
 }
 
 /* MINIMAL plus a "download" section with the given members. */

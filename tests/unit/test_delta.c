@@ -16,6 +16,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* magicless patch frames */
 #include <zstd.h>
 
+#include "fixture.h"
 #include "tender/delta.h"
 #include "tender/fileio.h"
 #include "test.h"
@@ -28,7 +29,7 @@ struct ent {
 };
 
 struct fx {
-        char tmp[64];
+        char tmp[PATH_MAX];
         int dir;
         int old_dir;
         struct tender_digest old_id;
@@ -103,9 +104,10 @@ static int digest_at(int dirfd, const char *name, struct tender_digest *d, uint6
 static int fx_setup(struct fx *f, const struct ent *old, size_t n_old, const struct ent *new,
                     size_t n_new) {
         *f = (struct fx){.dir = -1, .old_dir = -1};
-        strcpy(f->tmp, "/tmp/test_delta.XXXXXX");
-        if (!mkdtemp(f->tmp))
-                return -errno;
+        const struct fixture_dir *d = fixture_dir("delta");
+        if (!d)
+                return -EIO;
+        snprintf(f->tmp, sizeof(f->tmp), "%s", d->path);
         f->dir = open(f->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (f->dir < 0 || mkdirat(f->dir, "old", 0755) < 0 || mkdirat(f->dir, "new", 0755) < 0)
                 return -errno;
@@ -125,8 +127,6 @@ static int fx_setup(struct fx *f, const struct ent *old, size_t n_old, const str
 }
 
 static void fx_done(struct fx *f) {
-        if (f->dir >= 0)
-                (void) tender_rm_rf_at(AT_FDCWD, f->tmp);
         if (f->dir >= 0)
                 close(f->dir);
         if (f->old_dir >= 0)

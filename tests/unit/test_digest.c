@@ -204,4 +204,24 @@ TEST(million_a) {
         free(p);
 }
 
+/* One hex decoder for the library (signatures, TUF keys, digests). */
+TEST(hex_decode) {
+        uint8_t out[4];
+        size_t n = 0;
+        ASSERT_OK(tender_hex_decode("00ff7a", out, sizeof(out), &n, 0));
+        ASSERT_EQ(n, 3);
+        ASSERT_EQ(out[1], 0xff);
+        ASSERT_EQ(out[2], 0x7a);
+        /* One text form per value: uppercase only where asked for. */
+        ASSERT_ERR(tender_hex_decode("00FF", out, sizeof(out), &n, 0), EINVAL);
+        ASSERT_OK(tender_hex_decode("00Ff", out, sizeof(out), &n, TENDER_HEX_ANY_CASE));
+        ASSERT_EQ(out[1], 0xff);
+        ASSERT_ERR(tender_hex_decode("", out, sizeof(out), &n, 0), EINVAL);
+        ASSERT_ERR(tender_hex_decode("abc", out, sizeof(out), &n, 0), EINVAL);
+        ASSERT_ERR(tender_hex_decode("0g", out, sizeof(out), &n, TENDER_HEX_ANY_CASE), EINVAL);
+        ASSERT_ERR(tender_hex_decode("0011223344", out, sizeof(out), &n, 0), EINVAL);
+        ASSERT_OK(tender_hex_decode("00112233", out, sizeof(out), &n, 0));
+        ASSERT_EQ(n, 4);
+}
+
 TEST_MAIN()

@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "test.h"
@@ -134,8 +135,6 @@ struct fixture {
 static void fixture_free(struct fixture *f) {
         if (f->rootfd >= 0)
                 close(f->rootfd);
-        if (f->tmp[0])
-                tender_rm_rf_at(AT_FDCWD, f->tmp);
         blob_free(&f->blob);
 }
 
@@ -143,11 +142,10 @@ static int fixture_init(struct fixture *f, const struct ent *ents, size_t n) {
         int r = build_tar(ents, n, &f->blob);
         if (r < 0)
                 return r;
-        snprintf(f->tmp, sizeof(f->tmp), "/tmp/tender-test-extract.XXXXXX");
-        if (!mkdtemp(f->tmp)) {
-                f->tmp[0] = '\0';
-                return -errno;
-        }
+        const struct fixture_dir *d = fixture_dir("extract");
+        if (!d)
+                return -EIO;
+        snprintf(f->tmp, sizeof(f->tmp), "%s", d->path);
         snprintf(f->root, sizeof(f->root), "%s/root", f->tmp);
         if (mkdir(f->root, 0755) < 0)
                 return -errno;
@@ -179,23 +177,6 @@ static int extract_opts(struct fixture *f, const struct tender_extract_options *
                 return fd;
         tender_error_clear(&f->err);
         return tender_layer_extract_at(fd, f->rootfd, &f->layer, opts, &f->err);
-}
-
-static unsigned count_entries(const char *path) {
-        DIR *d = opendir(path);
-        unsigned n = 0;
-        if (!d)
-                return 0;
-        for (struct dirent *de; (de = readdir(d));)
-                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
-                        n++;
-        closedir(d);
-        return n;
-}
-
-static bool exists_at(int dirfd, const char *path) {
-        struct stat st;
-        return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static bool file_has(int dirfd, const char *path, const char *content) {
@@ -236,7 +217,7 @@ static void check_tree(struct fixture *f) {
         ASSERT_OK(fstatat(f->rootfd, "etc/hard", &st2, AT_SYMLINK_NOFOLLOW));
         ASSERT_EQ(st.st_ino, st2.st_ino);
         ASSERT_EQ(st.st_nlink, 2);
-        ASSERT_EQ(count_entries(f->tmp), 1);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f->tmp), 1);
 }
 
 #define TREE                                                                                       \
@@ -297,7 +278,7 @@ TEST(wrong_diff_id) {
         ASSERT_ERR(extract(&f, true), EBADMSG);
         ASSERT_CONTAINS(f.err.message, want);
         ASSERT_CONTAINS(f.err.message, "diff_id mismatch");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(size_mismatch) {
@@ -311,7 +292,7 @@ TEST(size_mismatch) {
         f.layer.uncompressed_size = f.blob.tar_len + 1;
         ASSERT_ERR(extract(&f, true), EBADMSG);
         ASSERT_CONTAINS(f.err.message, "size mismatch");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(not_an_archive) {
@@ -320,30 +301,30 @@ TEST(not_an_archive) {
         memset(f.blob.tar, 'z', f.blob.tar_len);
         tender_sha256_buffer(f.blob.tar, f.blob.tar_len, &f.layer.diff_id);
         ASSERT_TRUE(extract(&f, false) < 0);
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(dotdot_refused) {
         SETUP(f, {.path = "ok", .data = "1"}, {.path = "../evil", .data = "x"});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"../evil\"");
-        ASSERT_EQ(count_entries(f.tmp), 1);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.tmp), 1);
 }
 
 TEST(absolute_refused) {
         SETUP(f, {.path = "/abs-tender-test", .data = "x"});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"/abs-tender-test\"");
-        ASSERT_FALSE(exists_at(AT_FDCWD, "/abs-tender-test"));
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_FALSE(fixture_exists_at(AT_FDCWD, "/abs-tender-test"));
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(inner_dotdot_refused) {
         SETUP(f, {.path = "a/", .type = AE_IFDIR}, {.path = "a/../../b", .data = "x"});
         ASSERT_ERR(extract(&f, true), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"a/../../b\"");
-        ASSERT_EQ(count_entries(f.tmp), 1);
-        ASSERT_FALSE(exists_at(f.rootfd, "b"));
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.tmp), 1);
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "b"));
 }
 
 TEST(through_symlink_refused) {
@@ -351,14 +332,14 @@ TEST(through_symlink_refused) {
               {.path = "link/tender-test-escaped", .data = "x"});
         ASSERT_TRUE(extract(&f, false) < 0);
         ASSERT_CONTAINS(f.err.message, "\"link/tender-test-escaped\"");
-        ASSERT_FALSE(exists_at(AT_FDCWD, "/tender-test-escaped"));
+        ASSERT_FALSE(fixture_exists_at(AT_FDCWD, "/tender-test-escaped"));
 }
 
 TEST(through_relative_symlink_refused) {
         SETUP(f, {.path = "up", .symlink = ".."}, {.path = "up/escaped", .data = "x"});
         ASSERT_TRUE(extract(&f, false) < 0);
         ASSERT_CONTAINS(f.err.message, "\"up/escaped\"");
-        ASSERT_EQ(count_entries(f.tmp), 1);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.tmp), 1);
 }
 
 TEST(file_over_symlink_replaces_it) {
@@ -371,7 +352,7 @@ TEST(file_over_symlink_replaces_it) {
         ASSERT_OK(fstatat(f.rootfd, "f", &st, AT_SYMLINK_NOFOLLOW));
         ASSERT_TRUE(S_ISREG(st.st_mode));
         ASSERT_TRUE(file_has(f.rootfd, "f", "inside"));
-        ASSERT_FALSE(exists_at(AT_FDCWD, "/tmp/tender-test-extract-outside"));
+        ASSERT_FALSE(fixture_exists_at(AT_FDCWD, "/tmp/tender-test-extract-outside"));
         /* a hardlink to a symlink links the symlink itself */
         ASSERT_OK(fstatat(f.rootfd, "h", &st, AT_SYMLINK_NOFOLLOW));
         ASSERT_TRUE(S_ISLNK(st.st_mode));
@@ -382,21 +363,21 @@ TEST(hardlink_outside_refused) {
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"h\"");
         ASSERT_CONTAINS(f.err.message, "../x");
-        ASSERT_FALSE(exists_at(f.rootfd, "h"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "h"));
 }
 
 TEST(hardlink_absolute_and_through_symlink_refused) {
         SETUP(f, {.path = "h", .hardlink = "/etc/passwd"});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "/etc/passwd");
-        ASSERT_FALSE(exists_at(f.rootfd, "h"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "h"));
 }
 
 TEST(hardlink_via_symlinked_dir_refused) {
         SETUP(f, {.path = "etc", .symlink = "/etc"}, {.path = "h", .hardlink = "etc/passwd"});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"h\"");
-        ASSERT_FALSE(exists_at(f.rootfd, "h"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "h"));
 }
 
 TEST(setuid_cleared) {
@@ -418,9 +399,9 @@ TEST(special_files_skipped) {
               {.path = "dev/sda", .type = AE_IFBLK}, {.path = "fifo", .type = AE_IFIFO},
               {.path = "after", .data = "z"});
         ASSERT_OK(extract(&f, false));
-        ASSERT_FALSE(exists_at(f.rootfd, "dev/null"));
-        ASSERT_FALSE(exists_at(f.rootfd, "dev/sda"));
-        ASSERT_FALSE(exists_at(f.rootfd, "fifo"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "dev/null"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "dev/sda"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "fifo"));
         ASSERT_TRUE(file_has(f.rootfd, "after", "z"));
 }
 
@@ -475,8 +456,8 @@ TEST(whiteouts) {
         ASSERT_TRUE(S_ISCHR(st.st_mode));
         ASSERT_OK(fstatat(f.rootfd, "new/x", &st, AT_SYMLINK_NOFOLLOW));
         ASSERT_TRUE(S_ISCHR(st.st_mode));
-        ASSERT_FALSE(exists_at(f.rootfd, "dir/.wh.gone"));
-        ASSERT_FALSE(exists_at(f.rootfd, "dir/.wh..wh..opq"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "dir/.wh.gone"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "dir/.wh..wh..opq"));
         char path[160];
         snprintf(path, sizeof(path), "%s/dir", f.root);
         ASSERT_EQ(lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v)), 1);
@@ -544,7 +525,7 @@ TEST(bare_whiteout_refused) {
         SETUP(f, {.path = "dir/.wh."});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\"dir/.wh.\"");
-        ASSERT_FALSE(exists_at(f.rootfd, "dir"));
+        ASSERT_FALSE(fixture_exists_at(f.rootfd, "dir"));
 }
 
 TEST(path_too_long_refused) {
@@ -557,7 +538,7 @@ TEST(path_too_long_refused) {
         ASSERT_OK(fixture_init(&f, e, 1));
         ASSERT_ERR(extract(&f, false), ENAMETOOLONG);
         ASSERT_CONTAINS(f.err.message, "a/a/a/");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 /* ---- the malicious layers: each refused with the entry named, nothing outside ---- */
@@ -567,15 +548,16 @@ TEST(etc_symlink_to_root_then_passwd) {
               {.path = "etc/passwd", .data = "root::0:0::/:/bin/sh\n"});
         ASSERT_ERR(extract(&f, false), ELOOP);
         ASSERT_CONTAINS(f.err.message, "\"etc/passwd\"");
-        ASSERT_EQ(count_entries(f.root), 0); /* the refused layer is emptied again */
-        ASSERT_EQ(count_entries(f.tmp), 1);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root),
+                  0); /* the refused layer is emptied again */
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.tmp), 1);
 }
 
 TEST(symlink_named_dot_refused) {
         SETUP(f, {.path = ".", .symlink = "/"}, {.path = "x", .data = "x"});
         ASSERT_ERR(extract(&f, false), EINVAL);
         ASSERT_CONTAINS(f.err.message, "\".\"");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(symlinked_parent_within_layer_refused) {
@@ -583,8 +565,8 @@ TEST(symlinked_parent_within_layer_refused) {
               {.path = "a/b/c/escaped", .data = "x"});
         ASSERT_ERR(extract(&f, true), ELOOP);
         ASSERT_CONTAINS(f.err.message, "\"a/b/c/escaped\"");
-        ASSERT_EQ(count_entries(f.tmp), 1);
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.tmp), 1);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(whiteout_through_symlinked_parent_refused) {
@@ -593,7 +575,7 @@ TEST(whiteout_through_symlinked_parent_refused) {
         snprintf(outside, sizeof(outside), "/tmp/tender-test-wh");
         ASSERT_ERR(extract(&f, false), ELOOP);
         ASSERT_CONTAINS(f.err.message, "\"etc/.wh.tender-test-wh\"");
-        ASSERT_FALSE(exists_at(AT_FDCWD, outside));
+        ASSERT_FALSE(fixture_exists_at(AT_FDCWD, outside));
 }
 
 TEST(hardlink_to_directory_refused) {
@@ -607,7 +589,7 @@ TEST(same_path_file_then_directory_refused) {
         ASSERT_ERR(extract(&f, false), EEXIST);
         ASSERT_CONTAINS(f.err.message, "\"a/\"");
         ASSERT_CONTAINS(f.err.message, "both a directory and a non-directory");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(same_path_directory_then_file_refused) {
@@ -615,7 +597,7 @@ TEST(same_path_directory_then_file_refused) {
               {.path = "a", .data = "file"});
         ASSERT_ERR(extract(&f, false), EEXIST);
         ASSERT_CONTAINS(f.err.message, "\"a\"");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(file_as_parent_refused) {
@@ -632,7 +614,7 @@ TEST(oversized_pax_name_refused) {
         ASSERT_OK(fixture_init(&f, e, 1));
         ASSERT_ERR(extract(&f, true), ENAMETOOLONG);
         ASSERT_CONTAINS(f.err.message, "nnnnnnnn");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(long_component_refused) {
@@ -658,10 +640,10 @@ TEST(entry_cap) {
         struct tender_extract_options o = {.max_entries = 100};
         ASSERT_ERR(extract_opts(&f, &o), E2BIG);
         ASSERT_CONTAINS(f.err.message, "more than 100 entries");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
         o.max_entries = 101;
         ASSERT_EQ(extract_opts(&f, &o), 101);
-        ASSERT_EQ(count_entries(f.root), 101);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 101);
 }
 
 TEST(gzip_bomb_cut_at_manifest_size) {
@@ -696,7 +678,7 @@ TEST(gzip_bomb_cut_at_manifest_size) {
         ASSERT_TRUE(fd >= 0);
         ASSERT_ERR(tender_layer_extract(fd, f.root, &f.layer, &f.err), EFBIG);
         ASSERT_CONTAINS(f.err.message, "\"bomb\"");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(gzip_bomb_after_tar_end_cut) {
@@ -724,7 +706,7 @@ TEST(gzip_bomb_after_tar_end_cut) {
         ASSERT_TRUE(fd >= 0);
         ASSERT_ERR(tender_layer_extract(fd, f.root, &f.layer, &f.err), EBADMSG);
         ASSERT_CONTAINS(f.err.message, "uncompressed size mismatch");
-        ASSERT_EQ(count_entries(f.root), 0);
+        ASSERT_EQ(fixture_count_entries(AT_FDCWD, f.root), 0);
 }
 
 TEST(device_and_fifo_allowed_by_option) {

@@ -7,17 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/fscrypt.h"
 #include "test.h"
 
-static char dir[64];
-
-static void dir_cleanup(char **d) {
-        if (**d)
-                tender_rm_rf_at(AT_FDCWD, *d);
-        **d = '\0';
-}
+static char dir[PATH_MAX]; /* the test's fixture dir */
 
 static int write_key(const char *name, size_t len, mode_t mode) {
         char path[128], buf[128];
@@ -30,10 +25,9 @@ static int write_key(const char *name, size_t len, mode_t mode) {
 }
 
 #define SETUP()                                                                                    \
-        _cleanup_(dir_cleanup) char *d_ = dir;                                                     \
-        (void) d_;                                                                                 \
-        snprintf(dir, sizeof(dir), "/tmp/tender-test-fscrypt.XXXXXX");                             \
-        ASSERT_TRUE(mkdtemp(dir) != NULL)
+        const struct fixture_dir *t_ = fixture_dir("fscrypt");                                     \
+        ASSERT_TRUE(t_);                                                                           \
+        snprintf(dir, sizeof(dir), "%s", t_->path)
 
 TEST(key_file) {
         uint8_t key[TENDER_FSCRYPT_KEY_SIZE];

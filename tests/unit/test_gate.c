@@ -6,17 +6,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "gate.h"
 #include "lock.h"
 #include "tender/fileio.h"
 #include "test.h"
 
-static char dir[] = "/tmp/tender-test-gate.XXXXXX";
+static const char *dir; /* the test's fixture dir */
 
 static int setup(void) {
-        if (!mkdtemp(strcpy(dir, "/tmp/tender-test-gate.XXXXXX")))
-                return -1;
-        return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fixture_dir_fd("gate", &dir);
 }
 
 static struct tender_config config(void) {
@@ -139,7 +138,6 @@ TEST(operator_lock_then_app_lock) {
         ASSERT_EQ(since, (uint64_t) in.now);
         close(holder);
         close(fd);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 TEST_MAIN()

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/http.h"
 #include "test.h"
@@ -202,28 +203,6 @@ static void server_stop(struct server *s) {
                 munmap(s->seen, sizeof(struct seen));
 }
 
-struct tmpdir {
-        char path[64];
-        int fd;
-};
-
-static void tmpdir_free(struct tmpdir *t) {
-        if (t->fd >= 0)
-                close(t->fd);
-        if (t->path[0])
-                tender_rm_rf_at(AT_FDCWD, t->path);
-}
-
-static int tmpdir_make(struct tmpdir *t) {
-        snprintf(t->path, sizeof(t->path), "/tmp/tender-test-http.XXXXXX");
-        if (!mkdtemp(t->path)) {
-                t->path[0] = '\0';
-                return -errno;
-        }
-        t->fd = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return t->fd < 0 ? -errno : 0;
-}
-
 #define SETUP(srv, h)                                                                              \
         _cleanup_(server_stop) struct server srv = {0};                                            \
         _cleanup_(tender_http_freep) struct tender_http *h = NULL;                                 \
@@ -236,21 +215,8 @@ static int tmpdir_make(struct tmpdir *t) {
 #define URL(srv, path) (snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv.port, path), url)
 
 #define SETUP_DIR(t)                                                                               \
-        _cleanup_(tmpdir_free) struct tmpdir t = {.fd = -1};                                       \
-        ASSERT_OK(tmpdir_make(&t))
-
-static bool file_exists(int dirfd, const char *name) {
-        struct stat st;
-        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* The file's bytes equal the blob. */
-static bool file_is_blob(int dirfd, const char *name) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        return tender_read_file_at(dirfd, name, BLOB_SIZE + 1, &data, &len) >= 0 &&
-               len == BLOB_SIZE && memcmp(data, blob, BLOB_SIZE) == 0;
-}
+        const struct fixture_dir *t = fixture_dir("http");                                         \
+        ASSERT_TRUE(t)
 
 static void download_init(struct tender_download *d, const char *url) {
         *d = (struct tender_download){.url = url, .size = BLOB_SIZE};
@@ -359,9 +325,9 @@ TEST(download_ok) {
         download_init(&d, URL(srv, "/blob"));
         d.progress = on_progress;
         d.userdata = &p;
-        ASSERT_OK(tender_http_download(h, &d, t.fd, "b", &err));
-        ASSERT_TRUE(file_is_blob(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_OK(tender_http_download(h, &d, t->fd, "b", &err));
+        ASSERT_TRUE(fixture_file_is(t->fd, "b", blob, BLOB_SIZE));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
         ASSERT_STREQ(srv.seen->range, "");
         /* at most one report per 64 KiB, plus the final one */
         ASSERT_TRUE(p.calls >= 2 && p.calls <= BLOB_SIZE / (64 * 1024) + 1);
@@ -376,13 +342,13 @@ TEST(download_wrong_bytes) {
         struct tender_download d;
         char want[TENDER_DIGEST_STRING_MAX];
         download_init(&d, URL(srv, "/wrong"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), EBADMSG);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), EBADMSG);
         ASSERT_EQ(err.domain, TENDER_ERR_VERIFY);
         ASSERT_CONTAINS(err.message, tender_digest_format(&d.digest, want));
         ASSERT_CONTAINS(err.message, "digest mismatch (got sha256:");
         ASSERT_CONTAINS(err.message, url);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_short) {
@@ -390,10 +356,10 @@ TEST(download_short) {
         SETUP_DIR(t);
         struct tender_download d;
         download_init(&d, URL(srv, "/short"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), EBADMSG);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), EBADMSG);
         ASSERT_CONTAINS(err.message, "size mismatch");
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_too_many_bytes) {
@@ -401,15 +367,15 @@ TEST(download_too_many_bytes) {
         SETUP_DIR(t);
         struct tender_download d;
         download_init(&d, URL(srv, "/big"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), EFBIG);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), EFBIG);
         ASSERT_CONTAINS(err.message, url);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
         /* without Content-Length, the write callback stops at the blob's size */
         download_init(&d, URL(srv, "/big-nolength"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), EFBIG);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), EFBIG);
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_404) {
@@ -417,12 +383,12 @@ TEST(download_404) {
         SETUP_DIR(t);
         struct tender_download d;
         download_init(&d, URL(srv, "/missing"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), ENOENT);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), ENOENT);
         ASSERT_CONTAINS(err.message, url);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
         /* the 404 page was not stored as blob bytes */
         struct stat st;
-        ASSERT_TRUE(fstatat(t.fd, "b.part", &st, 0) < 0 || st.st_size == 0);
+        ASSERT_TRUE(fstatat(t->fd, "b.part", &st, 0) < 0 || st.st_size == 0);
 }
 
 static int write_part(int dirfd, const char *name, size_t n) {
@@ -440,13 +406,13 @@ TEST(download_resume) {
         struct tender_download d;
         char want[64];
         blob_init();
-        ASSERT_OK(write_part(t.fd, "b.part", BLOB_SIZE / 2));
+        ASSERT_OK(write_part(t->fd, "b.part", BLOB_SIZE / 2));
         download_init(&d, URL(srv, "/blob"));
-        ASSERT_OK(tender_http_download(h, &d, t.fd, "b", &err));
+        ASSERT_OK(tender_http_download(h, &d, t->fd, "b", &err));
         snprintf(want, sizeof(want), "bytes=%d-", BLOB_SIZE / 2);
         ASSERT_STREQ(srv.seen->range, want);
-        ASSERT_TRUE(file_is_blob(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_TRUE(fixture_file_is(t->fd, "b", blob, BLOB_SIZE));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_range_ignored) {
@@ -454,12 +420,12 @@ TEST(download_range_ignored) {
         SETUP_DIR(t);
         struct tender_download d;
         blob_init();
-        ASSERT_OK(write_part(t.fd, "b.part", BLOB_SIZE / 3));
+        ASSERT_OK(write_part(t->fd, "b.part", BLOB_SIZE / 3));
         download_init(&d, URL(srv, "/norange"));
-        ASSERT_OK(tender_http_download(h, &d, t.fd, "b", &err));
+        ASSERT_OK(tender_http_download(h, &d, t->fd, "b", &err));
         ASSERT_CONTAINS(srv.seen->range, "bytes=");
-        ASSERT_TRUE(file_is_blob(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_TRUE(fixture_file_is(t->fd, "b", blob, BLOB_SIZE));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_truncated_then_resumed) {
@@ -468,39 +434,39 @@ TEST(download_truncated_then_resumed) {
         struct tender_download d;
         struct stat st;
         download_init(&d, URL(srv, "/truncated"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), EHOSTUNREACH);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), EHOSTUNREACH);
         ASSERT_CONTAINS(err.message, url);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_OK(fstatat(t.fd, "b.part", &st, 0));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_OK(fstatat(t->fd, "b.part", &st, 0));
         ASSERT_EQ(st.st_size, BLOB_SIZE / 2);
 
         download_init(&d, URL(srv, "/blob"));
-        ASSERT_OK(tender_http_download(h, &d, t.fd, "b", &err));
+        ASSERT_OK(tender_http_download(h, &d, t->fd, "b", &err));
         ASSERT_CONTAINS(srv.seen->range, "bytes=");
-        ASSERT_TRUE(file_is_blob(t.fd, "b"));
-        ASSERT_FALSE(file_exists(t.fd, "b.part"));
+        ASSERT_TRUE(fixture_file_is(t->fd, "b", blob, BLOB_SIZE));
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b.part"));
 }
 
 TEST(download_complete_part_needs_no_request) {
         SETUP(srv, h);
         SETUP_DIR(t);
         struct tender_download d;
-        ASSERT_OK(write_part(t.fd, "b.part", BLOB_SIZE));
+        ASSERT_OK(write_part(t->fd, "b.part", BLOB_SIZE));
         download_init(&d, URL(srv, "/blob"));
-        ASSERT_OK(tender_http_download(h, &d, t.fd, "b", &err));
+        ASSERT_OK(tender_http_download(h, &d, t->fd, "b", &err));
         ASSERT_EQ(srv.seen->requests, 0);
-        ASSERT_TRUE(file_is_blob(t.fd, "b"));
+        ASSERT_TRUE(fixture_file_is(t->fd, "b", blob, BLOB_SIZE));
 }
 
 TEST(download_part_symlink_refused) {
         SETUP(srv, h);
         SETUP_DIR(t);
         struct tender_download d;
-        ASSERT_OK(symlinkat("/tmp/elsewhere", t.fd, "b.part"));
+        ASSERT_OK(symlinkat("/tmp/elsewhere", t->fd, "b.part"));
         download_init(&d, URL(srv, "/blob"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "b", &err), ELOOP);
-        ASSERT_FALSE(file_exists(t.fd, "b"));
-        ASSERT_ERR(tender_http_download(h, &d, t.fd, "../b", &err), EINVAL);
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "b", &err), ELOOP);
+        ASSERT_FALSE(fixture_exists_at(t->fd, "b"));
+        ASSERT_ERR(tender_http_download(h, &d, t->fd, "../b", &err), EINVAL);
 }
 
 TEST_MAIN()

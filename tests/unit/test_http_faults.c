@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "fixture.h"
 #include "test.h"
 #include "test_http_peer.h"
 
@@ -86,11 +87,6 @@ static void download_init(struct tender_download *d, const char *url, const uint
         tender_sha256_buffer(data, BLOB_SIZE, &d->digest);
 }
 
-static bool exists(int dirfd, const char *name) {
-        struct stat st;
-        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 static long long file_size(int dirfd, const char *name) {
         struct stat st;
         return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (long long) st.st_size : -1;
@@ -134,20 +130,20 @@ TEST(truncation_kept_and_retried_within_attempts) {
         ASSERT_ERR(tender_http_download(h, &d, p.dlfd, "b", &err), EHOSTUNREACH);
         ASSERT_CONTAINS(err.message, url);
         ASSERT_EQ(file_size(p.dlfd, "b.part"), BLOB_SIZE / 2);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 
         ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EHOSTUNREACH);
         ASSERT_CONTAINS(err.message, "gave up after 3 attempts");
         ASSERT_EQ(peer_count(&p, h, false, "/truncate", NULL), 4);
         ASSERT_EQ(t.sleeps, 2);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 }
 
 TEST(reset_mid_body_then_resume) {
         SETUP_PEER(p, h, &quick);
         download_init(&d, URL("/reset"), blob);
         ASSERT_ERR(tender_http_download(h, &d, p.dlfd, "b", &err), EHOSTUNREACH);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
         long long kept = file_size(p.dlfd, "b.part");
         ASSERT_TRUE(kept >= 0 && kept <= BLOB_SIZE / 2);
 
@@ -167,7 +163,7 @@ TEST(slow_loris_ends) {
         download_init(&d, URL("/trickle"), blob);
         ASSERT_ERR(tender_http_download(h, &d, p.dlfd, "b", &err), ETIMEDOUT);
         ASSERT_CONTAINS(err.message, url);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 }
 
 TEST(stalled_and_silent_servers_end) {
@@ -262,7 +258,7 @@ TEST(not_found_and_forbidden_fail_at_once) {
         ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EACCES);
         ASSERT_EQ(peer_count(&p, h, false, "/403", NULL), 1);
         ASSERT_EQ(t.sleeps, 0);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 }
 
 TEST(redirect_to_http_refused) {
@@ -275,7 +271,7 @@ TEST(redirect_to_http_refused) {
         ASSERT_CONTAINS(err.message, "redirect refused");
         ASSERT_EQ(peer_count(&p, h, false, "/redirect-http", NULL), 1);
         ASSERT_EQ(peer_count(&p, h, false, "/blob", NULL), 0);
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 
         /* Even a relative redirect on this http:// server leads to http: refused. */
         download_init(&d, URL("/redirect-loop"), blob);
@@ -325,8 +321,8 @@ TEST(content_changed_if_range_restarts) {
 
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
         ASSERT_TRUE(file_is(p.dlfd, "b", blob2));
-        ASSERT_FALSE(exists(p.dlfd, "b.part"));
-        ASSERT_FALSE(exists(p.dlfd, "b.part.etag"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b.part"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b.part.etag"));
         ASSERT_STREQ(validator_of(p.dlfd, "b", validator, sizeof(validator)), "");
         ASSERT_EQ(peer_count(&p, h, false, "/changing", &bytes), 2);
         ASSERT_EQ(bytes, BLOB_SIZE / 2 + BLOB_SIZE);
@@ -342,7 +338,7 @@ TEST(content_changed_without_validator_restarts_once) {
         ASSERT_OK(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err));
         ASSERT_TRUE(file_is(p.dlfd, "b", blob2));
         ASSERT_EQ(peer_count(&p, h, false, "/changing-noetag", NULL), 3);
-        ASSERT_FALSE(exists(p.dlfd, "b.part.etag"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b.part.etag"));
 }
 
 TEST(digest_mismatch_of_fresh_download_not_retried) {
@@ -352,7 +348,7 @@ TEST(digest_mismatch_of_fresh_download_not_retried) {
         download_init(&d, URL("/blob"), blob2); /* expects other bytes than served */
         ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EBADMSG);
         ASSERT_EQ(peer_count(&p, h, false, "/blob", NULL), 1);
-        ASSERT_FALSE(exists(p.dlfd, "b.part"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b.part"));
 }
 
 TEST(bandwidth_cap_and_no_length) {
@@ -386,7 +382,7 @@ TEST(killed_mid_download_resumes) {
         ASSERT_EQ(file_size(p.dlfd, "b.part"), BLOB_SIZE / 2);
         char validator[64];
         ASSERT_STREQ(validator_of(p.dlfd, "b.part", validator, sizeof(validator)), "\"v1\"");
-        ASSERT_FALSE(exists(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_exists_at(p.dlfd, "b"));
 
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
         ASSERT_TRUE(file_is(p.dlfd, "b", blob));

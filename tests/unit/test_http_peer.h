@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/http.h"
 
@@ -24,8 +25,8 @@
 struct peer {
         pid_t pid;
         int port;
-        char dir[64]; /* holds blob files, the port file, and dl/ for downloads */
-        int dlfd;     /* dir/dl */
+        char dir[PATH_MAX]; /* a fixture dir: blob files, the port file, dl/ for downloads */
+        int dlfd;           /* dir/dl */
 };
 
 static inline void peer_sleep_ms(long ms) {
@@ -42,9 +43,6 @@ static inline void peer_stop(struct peer *p) {
         if (p->dlfd >= 0)
                 close(p->dlfd);
         p->dlfd = -1;
-        if (p->dir[0])
-                tender_rm_rf_at(AT_FDCWD, p->dir);
-        p->dir[0] = '\0';
 }
 
 /* <source>/tests/integration/downloads_peer.py, from TENDER_TEST_DATA (<source>/tests/data,
@@ -84,11 +82,10 @@ static inline int peer_start(struct peer *p, const void *blob, size_t n, const v
         int r;
 
         *p = (struct peer){.dlfd = -1};
-        snprintf(p->dir, sizeof(p->dir), "/tmp/tender-test-peer.XXXXXX");
-        if (!mkdtemp(p->dir)) {
-                p->dir[0] = '\0';
-                return -errno;
-        }
+        const struct fixture_dir *d = fixture_dir("peer");
+        if (!d)
+                return -EIO;
+        snprintf(p->dir, sizeof(p->dir), "%s", d->path);
         snprintf(dl, sizeof(dl), "%s/dl", p->dir);
         if (mkdir(dl, 0755) < 0)
                 return -errno;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "fixture.h"
 #include "test.h"
 #include "test_http_peer.h"
 
@@ -52,13 +53,6 @@ static const char *cert_path(const char *name, char *buf) {
                                      .size = BLOB_SIZE};                                           \
         tender_sha256_buffer(blob, BLOB_SIZE, &d.digest)
 
-static bool file_is_blob(int dirfd, const char *name) {
-        _cleanup_free_ char *got = NULL;
-        size_t len = 0;
-        return tender_read_file_at(dirfd, name, BLOB_SIZE + 1, &got, &len) >= 0 &&
-               len == BLOB_SIZE && memcmp(got, blob, BLOB_SIZE) == 0;
-}
-
 static void no_sleep(_unused_ uint64_t ms, void *userdata) {
         (*(unsigned *) userdata)++;
 }
@@ -69,7 +63,7 @@ TEST(ca_bundle_accepted) {
         ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15, .ca_file = ca},
                                   &h));
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
         ASSERT_EQ(peer_count(&p, h, true, "/blob", NULL), 1);
 }
 
@@ -87,7 +81,7 @@ TEST(wrong_ca_refused_without_retries) {
         ASSERT_ERR(tender_http_download_retry(h, &d, p.dlfd, "b", &policy, &err), EHOSTUNREACH);
         ASSERT_CONTAINS(err.message, url);
         ASSERT_EQ(sleeps, 0);
-        ASSERT_FALSE(file_is_blob(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
 }
 
 TEST(system_store_does_not_know_the_test_ca) {
@@ -105,7 +99,7 @@ TEST(pinned_public_key) {
                                                                 .pinned_public_key = pin},
                                   &good));
         ASSERT_OK(tender_http_download(good, &d, p.dlfd, "b", &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
         /* A valid chain with another key is refused. */
         ASSERT_OK(tender_http_new(
                 &(struct tender_http_options){
@@ -125,7 +119,7 @@ TEST(mtls_required_and_given) {
         ASSERT_OK(tender_http_new(&(struct tender_http_options){.timeout_sec = 15, .ca_file = ca},
                                   &anon));
         ASSERT_TRUE(tender_http_download(anon, &d, p.dlfd, "b", &err) < 0);
-        ASSERT_FALSE(file_is_blob(p.dlfd, "b"));
+        ASSERT_FALSE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
 
         ASSERT_OK(tender_http_new(
                 &(struct tender_http_options){.timeout_sec = 15,
@@ -134,7 +128,7 @@ TEST(mtls_required_and_given) {
                                               .client_key = cert_path("client.key", ckey)},
                 &h));
         ASSERT_OK(tender_http_download(h, &d, p.dlfd, "b", &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
         ASSERT_EQ(peer_count(&p, h, true, "/blob", NULL), 1);
 }
 

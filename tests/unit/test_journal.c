@@ -4,16 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/journal.h"
 #include "tender/json.h"
 #include "test.h"
-
-static int make_root(char *tmpl) {
-        if (!mkdtemp(tmpl))
-                return -errno;
-        return open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
 
 TEST(state_names_round_trip) {
         for (int s = 0; s < _TENDER_JOURNAL_STATE_MAX; s++) {
@@ -44,8 +39,7 @@ TEST(ids) {
 }
 
 TEST(write_read_list_remove) {
-        char tmpl[] = "/tmp/test-journal.XXXXXX";
-        int fd = make_root(tmpl);
+        int fd = fixture_dir_fd("journal", NULL);
         ASSERT_TRUE(fd >= 0);
         ASSERT_OK(tender_journal_init(fd));
         char *details[] = {"web 1.0 running", NULL};
@@ -97,7 +91,6 @@ TEST(write_read_list_remove) {
                                                                             .version = "1"}),
                    EINVAL);
         close(fd);
-        tender_rm_rf_at(AT_FDCWD, tmpl);
 }
 
 TEST(parse_refuses) {

@@ -6,17 +6,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "lock.h"
 #include "tender/fileio.h"
 #include "test.h"
 
-static char dir[] = "/tmp/tender-test-lock.XXXXXX";
+static const char *dir; /* the test's fixture dir */
 
 static int setup(void) {
-        tender_rm_rf_at(AT_FDCWD, dir);
-        if (!mkdtemp(strcpy(dir, "/tmp/tender-test-lock.XXXXXX")))
-                return -1;
-        return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fixture_dir_fd("lock", &dir);
 }
 
 TEST(operator_lock_lease) {
@@ -42,7 +40,6 @@ TEST(operator_lock_lease) {
         ASSERT_ERR(lock_operator_clear(fd, "hello"), ENOENT);
         ASSERT_ERR(lock_operator_get(fd, "hello", now, &l), ENOENT);
         close(fd);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 TEST(operator_lock_limits) {
@@ -70,7 +67,6 @@ TEST(operator_lock_limits) {
         struct lock_operator l;
         ASSERT_ERR(lock_operator_get(fd, "bad", 0, &l), EBADMSG);
         close(fd);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 /* Holds a POSIX lock on path in a child until the pipe closes; returns its pid. */
@@ -135,7 +131,6 @@ TEST(app_lock_held_and_released) {
         waitpid(pid, NULL, 0);
         ASSERT_EQ(lock_app_held(fd, "hello"), 0);
         close(fd);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 TEST_MAIN()

@@ -5,16 +5,11 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "mqtt_queue.h"
 #include "tender/fileio.h"
 #include "tender/macro.h"
 #include "test.h"
-
-static int make_root(char *dir) {
-        if (!mkdtemp(dir))
-                return -1;
-        return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
 
 static void push_str(struct mqtt_queue *q, const char *s) {
         if (mqtt_queue_push(q, s, strlen(s)) < 0)
@@ -33,8 +28,7 @@ static bool pop_expect(struct mqtt_queue *q, const char *want, uint64_t want_seq
 }
 
 TEST(order_and_durability) {
-        char dir[] = "/tmp/tender-test-mqttq.XXXXXX";
-        int root = make_root(dir);
+        int root = fixture_dir_fd("mqttq", NULL);
         struct mqtt_queue *q = NULL;
         ASSERT_TRUE(root >= 0);
         ASSERT_OK(mqtt_queue_open(root, 10, &q));
@@ -60,12 +54,10 @@ TEST(order_and_durability) {
         ASSERT_TRUE(pop_expect(q, "d", 3));
         mqtt_queue_free(q);
         close(root);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 TEST(full_drops_oldest_and_counts) {
-        char dir[] = "/tmp/tender-test-mqttq.XXXXXX";
-        int root = make_root(dir);
+        int root = fixture_dir_fd("mqttq", NULL);
         struct mqtt_queue *q = NULL;
         ASSERT_TRUE(root >= 0);
         ASSERT_OK(mqtt_queue_open(root, 3, &q));
@@ -85,7 +77,6 @@ TEST(full_drops_oldest_and_counts) {
         ASSERT_ERR(mqtt_queue_push(q, "x", MQTT_QUEUE_ENTRY_MAX + 1), EFBIG);
         mqtt_queue_free(q);
         close(root);
-        tender_rm_rf_at(AT_FDCWD, dir);
 }
 
 TEST_MAIN()

@@ -5,18 +5,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "notify.h"
 #include "test.h"
 
-static char dir[] = "/tmp/tender-test-notify.XXXXXX";
-static char path[sizeof(dir) + 16];
+static char path[PATH_MAX];
 
 /* A bound datagram socket, NOTIFY_SOCKET naming it. */
 static int listen_notify(void) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (!mkdtemp(strcpy(dir, "/tmp/tender-test-notify.XXXXXX")))
+        const struct fixture_dir *d = fixture_dir("notify");
+        if (!d)
                 return -1;
-        snprintf(path, sizeof(path), "%s/notify", dir);
+        snprintf(path, sizeof(path), "%s/notify", d->path);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
         int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
@@ -28,7 +29,6 @@ static int listen_notify(void) {
 static void done(int fd) {
         close(fd);
         unlink(path);
-        rmdir(dir);
         unsetenv("NOTIFY_SOCKET");
 }
 

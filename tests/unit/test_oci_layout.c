@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/oci_layout.h"
 #include "test.h"
@@ -42,7 +43,7 @@ static size_t make_tar(int filter, unsigned char *out) {
 }
 
 struct layout {
-        char dir[64];
+        char dir[PATH_MAX];
         int fd;
         struct tender_digest layer, diff_id, config, manifest;
         size_t layer_size, tar_size, manifest_size;
@@ -64,9 +65,10 @@ static int make_layout(struct layout *l, const char *config_extra) {
         static unsigned char tar[BUF_MAX], gz[BUF_MAX];
         char json[8192], d1[TENDER_DIGEST_STRING_MAX], d2[TENDER_DIGEST_STRING_MAX];
         int r;
-        snprintf(l->dir, sizeof(l->dir), "/tmp/test_oci_layout.XXXXXX");
-        if (!mkdtemp(l->dir))
-                return -errno;
+        const struct fixture_dir *d = fixture_dir("oci-layout");
+        if (!d)
+                return -EIO;
+        snprintf(l->dir, sizeof(l->dir), "%s", d->path);
         l->fd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (l->fd < 0 || (r = tender_mkdir_p_at(l->fd, "blobs/sha256", 0755)) < 0)
                 return -EIO;
@@ -111,7 +113,6 @@ static int make_layout(struct layout *l, const char *config_extra) {
 }
 
 static void drop_layout(struct layout *l) {
-        tender_rm_rf_at(AT_FDCWD, l->dir);
         close(l->fd);
 }
 

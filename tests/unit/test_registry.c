@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "fixture.h"
 #include "tender/registry.h"
 #include "test.h"
 #include "test_http_peer.h"
@@ -17,13 +18,6 @@
 #define REAL_BLOBS_MAX 16
 
 static uint8_t blob[BLOB_SIZE];
-
-static bool file_is_blob(int dirfd, const char *name) {
-        _cleanup_free_ char *got = NULL;
-        size_t len = 0;
-        return tender_read_file_at(dirfd, name, BLOB_SIZE + 1, &got, &len) >= 0 &&
-               len == BLOB_SIZE && memcmp(got, blob, BLOB_SIZE) == 0;
-}
 
 static void no_sleep(_unused_ uint64_t ms, void *userdata) {
         (*(unsigned *) userdata)++;
@@ -100,7 +94,7 @@ TEST(token_flow) {
         SETUP_REG(p, h, reg, &quick, NULL);
         long long bytes = 0;
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "b", NULL, &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
         ASSERT_EQ(peer_count(&p, h, false, "/v2", NULL), 2); /* 401, then with the token */
         ASSERT_EQ(peer_count(&p, h, false, "/token", NULL), 1);
 
@@ -112,7 +106,7 @@ TEST(token_flow) {
         long long before = 0;
         ASSERT_EQ(peer_count(&p, h, false, "/v2", &before), 2);
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "c", NULL, &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "c"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "c", blob, BLOB_SIZE));
         ASSERT_EQ(peer_count(&p, h, false, "/v2", &bytes), 3);
         ASSERT_EQ(peer_count(&p, h, false, "/token", NULL), 1);
         ASSERT_EQ(bytes - before, BLOB_SIZE - BLOB_SIZE / 2);
@@ -122,7 +116,7 @@ TEST(token_with_basic_credentials) {
         struct tender_registry_options good = {.username = "dev", .password = "s3cret"};
         SETUP_REG(p, h, reg, &quick, &good, "--basic", "dev:s3cret", );
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "b", NULL, &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
 }
 
 TEST(token_refused_fails_at_once) {
@@ -142,7 +136,7 @@ TEST(redirect_to_storage) {
                 .timeout_sec = 15, .max_redirects = 2, .redirect_protocols = "http"};
         SETUP_REG(p, h, reg, &o, NULL, "--registry-redirect", );
         ASSERT_OK(tender_registry_fetch_blob(reg, &b, p.dlfd, "b", NULL, &err));
-        ASSERT_TRUE(file_is_blob(p.dlfd, "b"));
+        ASSERT_TRUE(fixture_file_is(p.dlfd, "b", blob, BLOB_SIZE));
         ASSERT_EQ(peer_count(&p, h, false, "/storage", NULL), 1);
         /* The storage is another host: the bearer token stayed with the registry. */
         ASSERT_EQ(peer_count(&p, h, false, "/storage-with-auth", NULL), 0);
@@ -182,8 +176,9 @@ TEST(real_registry) {
 
         ASSERT_OK(tender_http_new(&quick, &h));
         ASSERT_OK(tender_registry_new(h, url, NULL, &reg));
-        snprintf(dir.dir, sizeof(dir.dir), "/tmp/tender-test-registry.XXXXXX");
-        ASSERT_TRUE(mkdtemp(dir.dir) != NULL);
+        const struct fixture_dir *t = fixture_dir("registry");
+        ASSERT_TRUE(t);
+        snprintf(dir.dir, sizeof(dir.dir), "%s", t->path);
         dir.dlfd = open(dir.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_TRUE(dir.dlfd >= 0);
         for (char *save = NULL, *item = strtok_r(copy, " ", &save); item;

@@ -10,35 +10,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/sign.h"
 #include "test.h"
 
 static const char data[] = "{\"schemaVersion\": 1, \"app\": \"hello\"}\n";
 
-/* A fresh temp dir with a key pair in it, per test. */
+/* A fresh temp dir (fixture.h) with a key pair in it, per test. */
 struct keys {
-        char dir[64];
+        char dir[PATH_MAX];
         char priv[128], pub[128];
 };
 
 static int make_keys(struct keys *k, const char *prefix) {
-        snprintf(k->dir, sizeof(k->dir), "/tmp/test_sign.XXXXXX");
-        if (!mkdtemp(k->dir))
-                return -errno;
+        const struct fixture_dir *d = fixture_dir("sign");
+        if (!d)
+                return -EIO;
+        snprintf(k->dir, sizeof(k->dir), "%s", d->path);
         snprintf(k->priv, sizeof(k->priv), "%s/%s.key", k->dir, prefix);
         snprintf(k->pub, sizeof(k->pub), "%s/%s.pub", k->dir, prefix);
         return tender_sign_keygen(k->priv, k->pub, NULL);
-}
-
-static void drop_keys(struct keys *k) {
-        unlink(k->priv);
-        unlink(k->pub);
-        char rsa[160];
-        snprintf(rsa, sizeof(rsa), "%s/rsa.pub", k->dir);
-        unlink(rsa);
-        snprintf(rsa, sizeof(rsa), "%s/rsa.key", k->dir);
-        unlink(rsa);
-        rmdir(k->dir);
 }
 
 TEST(keygen_sign_verify) {
@@ -61,7 +52,6 @@ TEST(keygen_sign_verify) {
 
         /* keygen never replaces an existing key */
         ASSERT_ERR(tender_sign_keygen(k.priv, k.pub, &err), EEXIST);
-        drop_keys(&k);
 }
 
 TEST(flipped_byte_refused) {
@@ -82,7 +72,6 @@ TEST(flipped_byte_refused) {
         /* one byte more or less is a different message too */
         ASSERT_ERR(tender_verifier_check(v, data, strlen(data) - 1, sig, strlen(sig), &err),
                    EBADMSG);
-        drop_keys(&k);
 }
 
 TEST(foreign_key_refused) {
@@ -110,8 +99,6 @@ TEST(foreign_key_refused) {
         ASSERT_ERR(tender_verifier_check(va, data, strlen(data), forged, strlen(forged), &err),
                    EBADMSG);
         ASSERT_CONTAINS(err.message, "does not verify");
-        drop_keys(&a);
-        drop_keys(&b);
 }
 
 /* tmpl with "KEYID" replaced by id. */
@@ -170,7 +157,6 @@ TEST(malformed_documents_refused) {
         doc[sizeof(doc) - 1] = '\0';
         ASSERT_ERR(tender_verifier_check(v, data, strlen(data), doc, strlen(doc), &err), EINVAL);
         ASSERT_CONTAINS(err.message, "larger than");
-        drop_keys(&k);
 }
 
 TEST(rsa_key_refused) {
@@ -229,7 +215,6 @@ TEST(rsa_key_refused) {
         /* not a key at all */
         ASSERT_ERR(tender_verifier_load(k.priv, &v, &err), EINVAL);
         ASSERT_ERR(tender_verifier_load("/nonexistent/key.pem", &v, &err), ENOENT);
-        drop_keys(&k);
 }
 
 TEST_MAIN()

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/json.h"
 #include "tender/store.h"
@@ -13,38 +14,7 @@
 #define HEX(c)                                                                                     \
 #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c
 
-static char root[256];
-
-/* A fresh store under a new temporary directory. */
-static int store_new(struct tender_store **ret) {
-        struct tender_error err = {0};
-        char tmpl[] = "/tmp/tender-test-store-XXXXXX";
-        if (!mkdtemp(tmpl))
-                return -errno;
-        snprintf(root, sizeof(root), "%s/store", tmpl);
-        int r = tender_store_open(root, ret, &err);
-        if (r < 0)
-                fprintf(stderr, "  %s\n", err.message);
-        return r;
-}
-
-static void store_cleanup(struct tender_store **s) {
-        tender_store_free(*s);
-        if (root[0]) {
-                char parent[256];
-                snprintf(parent, sizeof(parent), "%s", root);
-                *strrchr(parent, '/') = '\0';
-                tender_rm_rf_at(AT_FDCWD, parent);
-                root[0] = '\0';
-        }
-}
-#define _cleanup_store_ _cleanup_(store_cleanup)
-
-static bool exists(const char *rel) {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", root, rel);
-        return access(p, F_OK) == 0;
-}
+#define _cleanup_store_ _cleanup_(fixture_store_freep)
 
 /* A manifest of app "hello" at version v with layer blobs digest=sha256:<blob>, diff=<diff>. */
 static int add_release(struct tender_store *s, const char *v, unsigned counter, const char *blob,
@@ -85,18 +55,18 @@ static int add_layer_and_blob(struct tender_store *s, const char *blob, const ch
 TEST(layout) {
         _cleanup_store_ struct tender_store *s = NULL;
         struct stat st;
-        ASSERT_OK(store_new(&s));
-        ASSERT_TRUE(exists("blobs/sha256"));
-        ASSERT_TRUE(exists("layers/sha256"));
-        ASSERT_TRUE(exists("apps"));
-        ASSERT_TRUE(exists("tmp"));
-        ASSERT_TRUE(exists("state"));
-        ASSERT_OK(stat(root, &st));
+        ASSERT_OK(fixture_store_new("store", &s));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256"));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256"));
+        ASSERT_TRUE(fixture_store_exists("apps"));
+        ASSERT_TRUE(fixture_store_exists("tmp"));
+        ASSERT_TRUE(fixture_store_exists("state"));
+        ASSERT_OK(stat(fixture_store_root, &st));
         ASSERT_EQ(st.st_mode & 07777, 0700);
-        ASSERT_STREQ(tender_store_root(s), root);
+        ASSERT_STREQ(tender_store_root(s), fixture_store_root);
         /* Opening again is fine. */
         struct tender_store *again = NULL;
-        ASSERT_OK(tender_store_open(root, &again, NULL));
+        ASSERT_OK(tender_store_open(fixture_store_root, &again, NULL));
         tender_store_free(again);
 }
 
@@ -104,13 +74,13 @@ TEST(release_prepare) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         _cleanup_free_ char *path = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(add_release(s, "1.0.0", 1, HEX(a), HEX(b)));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0.0/manifest.json"));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0.0/manifest.json.sig"));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0.0/bundle/rootfs"));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0.0/upper"));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0.0/work"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0.0/manifest.json"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0.0/manifest.json.sig"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0.0/bundle/rootfs"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0.0/upper"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0.0/work"));
         struct tender_error err = {0};
         int r = tender_store_release_manifest(s, "hello", "1.0.0", &m, &err);
         if (r < 0)
@@ -128,7 +98,7 @@ TEST(current_previous_swap) {
         _cleanup_free_ char *c1 = NULL, *c2 = NULL, *p2 = NULL, *c3 = NULL, *p3 = NULL;
         char *none = NULL;
         char link[64];
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_ERR(tender_store_get_current(s, "hello", &none), ENOENT);
         ASSERT_OK(tender_store_set_current(s, "hello", "1.0.0"));
         ASSERT_OK(tender_store_get_current(s, "hello", &c1));
@@ -142,7 +112,7 @@ TEST(current_previous_swap) {
         ASSERT_STREQ(p2, "1.0.0");
         /* The link text is relative, so the store can move. */
         char p[512];
-        snprintf(p, sizeof(p), "%s/apps/hello/current", root);
+        snprintf(p, sizeof(p), "%s/apps/hello/current", fixture_store_root);
         ssize_t n = readlink(p, link, sizeof(link) - 1);
         ASSERT_TRUE(n > 0);
         link[n] = '\0';
@@ -160,14 +130,14 @@ TEST(current_previous_swap) {
 TEST(counter_persists) {
         _cleanup_store_ struct tender_store *s = NULL;
         uint64_t c = 99;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(tender_store_counter_get(s, "hello", &c));
         ASSERT_EQ(c, 0);
         ASSERT_OK(tender_store_counter_set(s, "hello", 7));
         ASSERT_OK(tender_store_counter_set(s, "hello", 9007199254740992ULL));
         tender_store_free(s);
         s = NULL;
-        ASSERT_OK(tender_store_open(root, &s, NULL));
+        ASSERT_OK(tender_store_open(fixture_store_root, &s, NULL));
         ASSERT_OK(tender_store_counter_get(s, "hello", &c));
         ASSERT_EQ(c, 9007199254740992ULL);
         /* A damaged counter file is an error, never a silent 0 that would allow rollbacks. */
@@ -180,7 +150,7 @@ TEST(bad_and_last_action) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_free_ char *id = NULL, *fb = NULL;
         char *none = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_FALSE(tender_store_is_bad(s, "hello", "3.0.0"));
         ASSERT_OK(tender_store_mark_bad(s, "hello", "3.0.0"));
         ASSERT_TRUE(tender_store_is_bad(s, "hello", "3.0.0"));
@@ -199,7 +169,7 @@ TEST(list_apps_and_volumes) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_free_ char *vol = NULL;
         char **apps = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(tender_store_set_current(s, "zeta", "1"));
         ASSERT_OK(tender_store_set_current(s, "alpha", "1"));
         ASSERT_EQ(tender_store_list_apps(s, &apps), 2);
@@ -208,7 +178,7 @@ TEST(list_apps_and_volumes) {
         ASSERT_TRUE(apps[2] == NULL);
         tender_strv_free(apps);
         ASSERT_OK(tender_store_volume_path(s, "alpha", "data", &vol));
-        ASSERT_TRUE(exists("apps/alpha/volumes/data"));
+        ASSERT_TRUE(fixture_store_exists("apps/alpha/volumes/data"));
         ASSERT_CONTAINS(vol, "/apps/alpha/volumes/data");
 }
 
@@ -216,44 +186,44 @@ TEST(tmp_cleanup) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_free_ char *a = NULL, *b = NULL;
         char rel[128];
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(tender_store_make_tmp_dir(s, &a));
         ASSERT_OK(tender_store_make_tmp_dir(s, &b));
         ASSERT_FALSE(STREQ(a, b));
         snprintf(rel, sizeof(rel), "%s/deep/dir", a);
         ASSERT_OK(tender_mkdir_p_at(tender_store_root_fd(s), rel, 0700));
-        ASSERT_TRUE(exists(a));
+        ASSERT_TRUE(fixture_store_exists(a));
         ASSERT_OK(tender_store_clean_tmp(s));
-        ASSERT_FALSE(exists(a));
-        ASSERT_FALSE(exists(b));
-        ASSERT_TRUE(exists("tmp"));
+        ASSERT_FALSE(fixture_store_exists(a));
+        ASSERT_FALSE(fixture_store_exists(b));
+        ASSERT_TRUE(fixture_store_exists("tmp"));
 }
 
 TEST(commit_layer_twice) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_free_ char *tmp = NULL;
         struct tender_digest d;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(tender_digest_parse("sha256:" HEX(c), &d));
         ASSERT_FALSE(tender_store_has_layer(s, &d));
         ASSERT_OK(add_layer_and_blob(s, HEX(b), HEX(c)));
         ASSERT_TRUE(tender_store_has_layer(s, &d));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(c) "/file"));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(c) "/file"));
         /* The same layer extracted again: the first one stays, the copy goes. */
         ASSERT_OK(tender_store_make_tmp_dir(s, &tmp));
         char rel[128];
         snprintf(rel, sizeof(rel), "%s/other", tmp);
         ASSERT_OK(tender_write_file_atomic_at(tender_store_root_fd(s), rel, "y", 1, 0644));
         ASSERT_OK(tender_store_commit_layer(s, tmp, &d));
-        ASSERT_FALSE(exists(tmp));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(c) "/file"));
+        ASSERT_FALSE(fixture_store_exists(tmp));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(c) "/file"));
         int fd = tender_store_blob_open(s, &(struct tender_digest){{0}});
         ASSERT_EQ(fd, -ENOENT);
 }
 
 TEST(gc_keeps_current_and_previous) {
         _cleanup_store_ struct tender_store *s = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         /* Three releases, each with its own layer; 1 and 2 share nothing. */
         ASSERT_OK(add_release(s, "1.0.0", 1, HEX(1), HEX(a)));
         ASSERT_OK(add_release(s, "2.0.0", 2, HEX(2), HEX(b)));
@@ -273,21 +243,21 @@ TEST(gc_keeps_current_and_previous) {
 
         int removed = tender_store_gc(s, NULL);
         ASSERT_EQ(removed, 1 + 2 + 3); /* release 1.0.0; layers a, d; blobs 1, 4, 5.part */
-        ASSERT_FALSE(exists("apps/hello/releases/1.0.0"));
-        ASSERT_TRUE(exists("apps/hello/releases/2.0.0/manifest.json"));
-        ASSERT_TRUE(exists("apps/hello/releases/3.0.0/manifest.json"));
-        ASSERT_FALSE(exists("layers/sha256/" HEX(a)));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(b) "/file"));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(c) "/file"));
-        ASSERT_FALSE(exists("layers/sha256/" HEX(d)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(1)));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(2)));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(3)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(4)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(5) ".part"));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/releases/1.0.0"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/2.0.0/manifest.json"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/3.0.0/manifest.json"));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(a)));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(b) "/file"));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(c) "/file"));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(d)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(1)));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(2)));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(3)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(4)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(5) ".part"));
         /* Volumes and markers are never collected. */
-        ASSERT_TRUE(exists("apps/hello/volumes/data"));
-        ASSERT_TRUE(exists("apps/hello/bad/0.9.0"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/volumes/data"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/bad/0.9.0"));
         /* A second run has nothing to do. */
         ASSERT_EQ(tender_store_gc(s, NULL), 0);
 }
@@ -295,7 +265,7 @@ TEST(gc_keeps_current_and_previous) {
 TEST(gc_refuses_with_unreadable_manifest) {
         _cleanup_store_ struct tender_store *s = NULL;
         struct tender_error err = {0};
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(add_release(s, "1.0.0", 1, HEX(1), HEX(a)));
         ASSERT_OK(add_layer_and_blob(s, HEX(1), HEX(a)));
         ASSERT_OK(add_layer_and_blob(s, HEX(2), HEX(b)));
@@ -304,8 +274,8 @@ TEST(gc_refuses_with_unreadable_manifest) {
                 tender_store_root_fd(s), "apps/hello/releases/1.0.0/manifest.json", "{", 1, 0600));
         ASSERT_TRUE(tender_store_gc(s, &err) < 0);
         /* Nothing referenced or not was removed. */
-        ASSERT_TRUE(exists("layers/sha256/" HEX(a)));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(b)));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(a)));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(b)));
 }
 
 TEST_MAIN()

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/store.h"
 #include "test.h"
@@ -13,24 +14,9 @@
 #define RANGE 65536u
 #define BASE 1000000u
 
-static char dir[64];
-
 static struct tender_store *store_new(void) {
         struct tender_store *s = NULL;
-        struct tender_error err = {0};
-        char root[96];
-        snprintf(dir, sizeof(dir), "/tmp/tender-test-idmap-XXXXXX");
-        if (!mkdtemp(dir))
-                return NULL;
-        snprintf(root, sizeof(root), "%s/store", dir);
-        if (tender_store_open(root, &s, &err) < 0)
-                fprintf(stderr, "  %s\n", err.message);
-        return s;
-}
-
-static void store_done(struct tender_store **s) {
-        tender_store_free(*s);
-        tender_rm_rf_at(AT_FDCWD, dir);
+        return fixture_store_new("idmap", &s) < 0 ? NULL : s;
 }
 
 static struct tender_idmap *map_new(void) {
@@ -83,7 +69,7 @@ TEST(alloc_reuses_a_freed_range_never_an_overlapping_one) {
 }
 
 TEST(persistence_and_prune) {
-        _cleanup_(store_done) struct tender_store *s = store_new();
+        _cleanup_(fixture_store_freep) struct tender_store *s = store_new();
         _cleanup_(map_freep) struct tender_idmap *m = map_new(), *back = map_new();
         struct tender_idmap_app *e;
         ASSERT_TRUE(s != NULL);
@@ -116,7 +102,7 @@ TEST(persistence_and_prune) {
 }
 
 TEST(damaged_file_is_an_error) {
-        _cleanup_(store_done) struct tender_store *s = store_new();
+        _cleanup_(fixture_store_freep) struct tender_store *s = store_new();
         _cleanup_(map_freep) struct tender_idmap *m = map_new();
         struct tender_error err = {0};
         static const char *const bad[] = {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/extract.h"
 #include "tender/fileio.h"
 #include "tender/store.h"
@@ -21,31 +22,7 @@
 #define HEX(c)                                                                                     \
 #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c #c
 
-static char root[256];
-
-static int store_new(struct tender_store **ret) {
-        char tmpl[] = "/tmp/tender-test-space-XXXXXX";
-        if (!mkdtemp(tmpl))
-                return -errno;
-        snprintf(root, sizeof(root), "%s/store", tmpl);
-        return tender_store_open(root, ret, NULL);
-}
-
-static void store_cleanup(struct tender_store **s) {
-        tender_store_free(*s);
-        if (root[0]) {
-                *strrchr(root, '/') = '\0';
-                tender_rm_rf_at(AT_FDCWD, root);
-                root[0] = '\0';
-        }
-}
-#define _cleanup_store_ _cleanup_(store_cleanup)
-
-static bool exists(const char *rel) {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", root, rel);
-        return access(p, F_OK) == 0;
-}
+#define _cleanup_store_ _cleanup_(fixture_store_freep)
 
 /* Manifest of "hello" v with one layer: blob digest sha256:<blob> of size, diff <diff> of
  * usize bytes. */
@@ -104,7 +81,7 @@ TEST(pin_keeps_in_flight_update) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         _cleanup_free_ char *v = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(add_release(s, "1.0", HEX(a), HEX(b)));
         ASSERT_OK(tender_store_set_current(s, "hello", "1.0"));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(a), 1));
@@ -118,28 +95,28 @@ TEST(pin_keeps_in_flight_update) {
         ASSERT_OK(add_layer(s, HEX(d)));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(e) ".part", 4)); /* nobody's */
         ASSERT_EQ(tender_store_gc(s, NULL), 1);
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(d)));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(a)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(e) ".part"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(d)));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(a)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(e) ".part"));
         /* prepared now: kept although neither current nor previous */
         ASSERT_OK(add_release(s, "2.0", HEX(c), HEX(d)));
         ASSERT_EQ(tender_store_gc(s, NULL), 0);
-        ASSERT_TRUE(exists("apps/hello/releases/2.0/manifest.json"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/2.0/manifest.json"));
         /* given up: everything of 2.0 goes */
         ASSERT_OK(tender_store_unpin(s, "hello"));
         ASSERT_ERR(tender_store_get_pin(s, "hello", &v), ENOENT);
         ASSERT_EQ(tender_store_gc(s, NULL), 3);
-        ASSERT_FALSE(exists("apps/hello/releases/2.0"));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(c) ".part"));
-        ASSERT_FALSE(exists("layers/sha256/" HEX(d)));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(b)));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/releases/2.0"));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(d)));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(b)));
 }
 
 TEST(pin_keeps_first_install) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         /* No apps/fresh yet: the first release of the app is still downloading. */
         ASSERT_OK(parse("1.0", HEX(c), 10, HEX(d), 20, &m));
         ASSERT_OK(tender_store_pin(s, "fresh", m));
@@ -147,21 +124,21 @@ TEST(pin_keeps_first_install) {
         ASSERT_OK(add_layer(s, HEX(d)));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(e) ".part", 4)); /* nobody's */
         ASSERT_EQ(tender_store_scan(s, NULL), 1);
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(d)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(e) ".part"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(d)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(e) ".part"));
         ASSERT_EQ(tender_store_gc(s, NULL), 0);
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(c) ".part"));
         ASSERT_OK(tender_store_unpin(s, "fresh"));
         ASSERT_EQ(tender_store_gc(s, NULL), 2);
-        ASSERT_FALSE(exists("layers/sha256/" HEX(d)));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(d)));
 }
 
 TEST(scan_removes_incomplete_entries) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         _cleanup_free_ char *tmp = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(add_release(s, "1.0", HEX(a), HEX(b)));
         ASSERT_OK(tender_store_set_current(s, "hello", "1.0"));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(a), 1));
@@ -179,30 +156,30 @@ TEST(scan_removes_incomplete_entries) {
         ASSERT_OK(put(s, "blobs/sha256/" HEX(9) ".part", 3)); /* not resumable: nobody's */
         ASSERT_OK(tender_mkdir_p_at(tender_store_root_fd(s), "blobs/sha256/" HEX(8), 0700));
         ASSERT_EQ(tender_store_scan(s, NULL), 6); /* tmp/ is emptied besides, uncounted */
-        ASSERT_FALSE(exists(tmp));
-        ASSERT_FALSE(exists("layers/sha256/" HEX(f)));
-        ASSERT_FALSE(exists("layers/sha256/.#x.0123"));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(9) ".part"));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(8)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(9) ".part.etag"));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part"));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(c) ".part.etag"));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(a)));
-        ASSERT_TRUE(exists("layers/sha256/" HEX(b)));
-        ASSERT_TRUE(exists("apps/hello/releases/1.0/manifest.json"));
+        ASSERT_FALSE(fixture_store_exists(tmp));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(f)));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/.#x.0123"));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(9) ".part"));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(8)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(9) ".part.etag"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(c) ".part"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(c) ".part.etag"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(a)));
+        ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(b)));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/1.0/manifest.json"));
 }
 
 TEST(gc_estimate_removes_nothing) {
         _cleanup_store_ struct tender_store *s = NULL;
         uint64_t bytes = 0, content = 0;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(put(s, "blobs/sha256/" HEX(a), 100000));
         ASSERT_OK(add_release(s, "0.9", HEX(b), HEX(c))); /* neither current nor previous */
         ASSERT_EQ(tender_store_gc_estimate(s, &bytes, &content, NULL), 2);
         ASSERT_TRUE(content >= 100000);
         ASSERT_TRUE(bytes > content);
-        ASSERT_TRUE(exists("apps/hello/releases/0.9"));
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(a)));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/releases/0.9"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(a)));
 }
 
 TEST(plan_counts_what_is_missing) {
@@ -210,7 +187,7 @@ TEST(plan_counts_what_is_missing) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         struct tender_store_plan p;
         struct tender_store_plan_options o = {.margin_percent = 10, .margin_min = 1};
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(parse("2.0", HEX(c), 1000, HEX(d), 3000, &m));
         ASSERT_OK(tender_store_plan(s, m, &o, &p, NULL));
         ASSERT_EQ(p.download_bytes, 1000);
@@ -255,7 +232,7 @@ TEST(plan_counts_the_delta_it_picks) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         struct tender_store_plan p;
         struct tender_store_plan_options o = {.margin_percent = 10, .margin_min = 1};
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(add_layer(s, HEX(b)));
         ASSERT_OK(add_layer(s, HEX(2)));
         ASSERT_OK(parse("2.0", HEX(c), 1000, HEX(d), 3000, &m));
@@ -285,7 +262,7 @@ TEST(plan_counts_the_delta_it_picks) {
         ASSERT_EQ(tender_store_gc(s, NULL), 3);
         ASSERT_TRUE(tender_store_pick_delta(s, m, &m->layers[0]) == NULL);
         /* but the pin keeps the delta's .part for a resumed download */
-        ASSERT_TRUE(exists("blobs/sha256/" HEX(9) ".part"));
+        ASSERT_TRUE(fixture_store_exists("blobs/sha256/" HEX(9) ".part"));
 }
 
 TEST(plan_refuses_what_cannot_fit) {
@@ -293,7 +270,7 @@ TEST(plan_refuses_what_cannot_fit) {
         _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
         struct tender_store_plan p;
         struct tender_error err = {0};
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         /* 1 PiB does not fit on this machine's /tmp */
         ASSERT_OK(parse("2.0", HEX(c), 1ULL << 50, HEX(d), 1ULL << 50, &m));
         ASSERT_ERR(tender_store_plan(s, m, NULL, &p, &err), ENOSPC);
@@ -308,7 +285,7 @@ TEST(plan_budget) {
         struct tender_store_plan p;
         struct tender_error err = {0};
         struct tender_store_plan_options o = {.budget_bytes = 1 << 20, .margin_min = 1};
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("space", &s));
         ASSERT_OK(parse("2.0", HEX(c), 400000, HEX(d), 400000, &m));
         ASSERT_OK(tender_store_plan(s, m, &o, &p, &err));
         /* garbage of 600 KB: fits only after GC */
@@ -353,21 +330,10 @@ static int big_layer(size_t size, struct tender_layer *layer) {
         return fd;
 }
 
-static unsigned count_entries(int dirfd, const char *path) {
-        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        unsigned n = 0;
-        if (!d)
-                return 0;
-        for (struct dirent *de; (de = readdir(d));)
-                n += !STREQ(de->d_name, ".") && !STREQ(de->d_name, "..");
-        closedir(d);
-        return n;
-}
-
-/* In a private mount namespace: a 1 MiB tmpfs as the store. Returns the failed step (0: ok). */
-static int disk_full_child(void) {
-        char dir[] = "/tmp/tender-test-full-XXXXXX", storedir[64];
+/* In a private mount namespace: a 1 MiB tmpfs on dir (the test's fixture dir) as the store.
+ * Returns the failed step (0: ok). */
+static int disk_full_child(const char *dir) {
+        char storedir[PATH_MAX + 8];
         struct tender_store *s = NULL;
         struct tender_release_manifest *m = NULL;
         struct tender_store_plan p;
@@ -377,7 +343,7 @@ static int disk_full_child(void) {
 
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return 10;
-        if (!mkdtemp(dir) || mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700") < 0)
+        if (mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700") < 0)
                 return 11;
         snprintf(storedir, sizeof(storedir), "%s/store", dir);
         if (tender_store_open(storedir, &s, NULL) < 0)
@@ -396,9 +362,10 @@ static int disk_full_child(void) {
         int r = tender_layer_extract_at(fd, tfd, &layer, NULL, &err);
         if (r != -ENOSPC || !strstr(err.message, "\"big\""))
                 return 16;
-        if (count_entries(tender_store_root_fd(s), tmp) != 0)
+        if (fixture_count_entries(tender_store_root_fd(s), tmp) != 0)
                 return 17;
-        if (tender_store_scan(s, NULL) < 0 || count_entries(tender_store_root_fd(s), "tmp") != 0)
+        if (tender_store_scan(s, NULL) < 0 ||
+            fixture_count_entries(tender_store_root_fd(s), "tmp") != 0)
                 return 18;
         if (tender_store_has_layer(s, &layer.diff_id))
                 return 19;
@@ -408,7 +375,6 @@ static int disk_full_child(void) {
         tender_manifest_free(m);
         tender_store_free(s);
         umount2(dir, MNT_DETACH);
-        rmdir(dir);
         return 0;
 }
 
@@ -416,10 +382,12 @@ TEST(disk_full_refused_or_clean) {
         int status;
         if (geteuid() != 0)
                 SKIP("mounting a small tmpfs needs root");
+        const struct fixture_dir *t = fixture_dir("full");
+        ASSERT_TRUE(t);
         pid_t pid = fork();
         ASSERT_TRUE(pid >= 0);
         if (pid == 0)
-                _exit(disk_full_child());
+                _exit(disk_full_child(t->path));
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
         if (WIFEXITED(status) && (WEXITSTATUS(status) == 10 || WEXITSTATUS(status) == 11))
                 SKIP("no mount namespace or tmpfs here");

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "tender/escape.h"
 #include "tenderctl_control.h"
 #include "test.h"
@@ -72,9 +73,11 @@ TEST(reply_escaped) {
 
 /* tenderctl_request escapes what it reads: a control socket of the test's own answers. */
 TEST(request_escapes_reply) {
-        char dir[] = "/tmp/tender-test-ctl.XXXXXX", path[64];
+        const struct fixture_dir *t = fixture_dir("ctl");
+        ASSERT_TRUE(t);
+        const char *dir = t->path;
+        char path[64];
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        ASSERT_TRUE(mkdtemp(dir) != NULL);
         snprintf(path, sizeof(path), "%s/control.sock", dir);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
         int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -95,7 +98,6 @@ TEST(request_escapes_reply) {
         int status = 0;
         waitpid(pid, &status, 0);
         unlink(path);
-        rmdir(dir);
         ASSERT_OK(r);
         ASSERT_EQ(status, 0);
         _cleanup_free_ char *printed = cJSON_Print(reply);

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
+#include "fixture.h"
 #include "tender/digest.h"
 #include "tender/fileio.h"
 #include "tender/tuf.h"
@@ -229,12 +230,6 @@ static void publish_top(uint64_t v) {
         publish_timestamp(v, NOW + DAY, v, K_TS);
 }
 
-static void rm_rf(const char *dir) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        (void) !system(cmd);
-}
-
 static void teardown(void) {
         for (int i = 0; i < NKEYS; i++)
                 cJSON_Delete(F.pub[i]);
@@ -242,7 +237,6 @@ static void teardown(void) {
         close(F.meta_fd);
         close(F.targets_fd);
         close(F.client_fd);
-        rm_rf(F.dir);
         memset(&F, 0, sizeof(F));
 }
 
@@ -250,9 +244,10 @@ static void teardown(void) {
 static int setup(bool consistent) {
         memset(&F, 0, sizeof(F));
         F.consistent = consistent;
-        snprintf(F.dir, sizeof(F.dir), "/tmp/tender-tuf-test.XXXXXX");
-        if (!mkdtemp(F.dir))
-                return -errno;
+        const struct fixture_dir *d = fixture_dir("tuf");
+        if (!d)
+                return -EIO;
+        snprintf(F.dir, sizeof(F.dir), "%s", d->path);
         int dfd = open(F.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         tender_mkdir_p_at(dfd, "server/metadata", 0755);
         tender_mkdir_p_at(dfd, "server/targets", 0755);

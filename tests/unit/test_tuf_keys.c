@@ -11,21 +11,29 @@
 
 #include "tender/canonical_json.h"
 
+#include "fixture.h"
 #include "tender/fileio.h"
 #include "tender/tuf.h"
 #include "test.h"
 
 #define P256_N "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
 
-static char dir[64];
+static const char *dir; /* the test's fixture dir, made by its first make_key */
+
+static void forget_dir(void *unused) {
+        (void) unused;
+        dir = NULL;
+}
 
 static int make_key(const char *name, char path[256], struct tender_tuf_key **ret,
                     cJSON **ret_pub) {
         struct tender_error err = {0};
-        if (!dir[0]) {
-                snprintf(dir, sizeof(dir), "/tmp/tender-tuf-keys.XXXXXX");
-                if (!mkdtemp(dir))
-                        return -errno;
+        if (!dir) {
+                const struct fixture_dir *d = fixture_dir("tuf-keys");
+                if (!d)
+                        return -EIO;
+                dir = d->path;
+                test_defer(forget_dir, NULL);
         }
         snprintf(path, 256, "%s/%s.pem", dir, name);
         cJSON *pub = NULL;
@@ -39,15 +47,6 @@ static int make_key(const char *name, char path[256], struct tender_tuf_key **re
         else
                 cJSON_Delete(pub);
         return r;
-}
-
-static void cleanup_dir(void) {
-        char cmd[128];
-        if (!dir[0])
-                return;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        (void) !system(cmd);
-        dir[0] = '\0';
 }
 
 TEST(ecdsa_sign_verify_and_bad_signatures) {
@@ -83,7 +82,6 @@ TEST(ecdsa_sign_verify_and_bad_signatures) {
         _cleanup_free_ char *longer = NULL;
         ASSERT_TRUE(asprintf(&longer, "%s00", sig) > 0);
         ASSERT_TRUE(tender_tuf_key_verify(k, "msg", 3, longer, &err) < 0);
-        cleanup_dir();
 }
 
 TEST(unsupported_key_types_never_count) {
@@ -138,8 +136,10 @@ static cJSON *rsa_key_obj(const char *pub_path) {
 TEST(rsa_pss_and_small_rsa_keys) {
         if (sh("command -v openssl >/dev/null") != 0)
                 SKIP("openssl is not installed");
-        char d[] = "/tmp/tender-tuf-rsa.XXXXXX", cmd[1024];
-        ASSERT_TRUE(mkdtemp(d) != NULL);
+        char cmd[1024];
+        const struct fixture_dir *t = fixture_dir("tuf-rsa");
+        ASSERT_TRUE(t);
+        const char *d = t->path;
         snprintf(cmd, sizeof(cmd),
                  "cd %s && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem "
                  "2>/dev/null && openssl pkey -in k.pem -pubout -out k.pub && printf msg > m && "
@@ -185,8 +185,6 @@ TEST(rsa_pss_and_small_rsa_keys) {
         ASSERT_ERR(tender_tuf_key_parse(o, &k, &err), EINVAL);
         cJSON_Delete(o);
         ASSERT_CONTAINS(err.message, "1024 bits");
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", d);
-        (void) !sh(cmd);
 }
 
 /* A root whose root role lists one key under two ids with threshold 2, signed under both ids:
@@ -247,7 +245,6 @@ TEST(same_key_under_two_ids_counts_once) {
         cJSON_Delete(d);
         cJSON_Delete(s);
         cJSON_Delete(pub);
-        cleanup_dir();
 }
 
 /* Two signatures under one key id make a document invalid, whatever they are; the key id is
@@ -258,8 +255,9 @@ TEST(signatures_under_one_keyid_are_invalid) {
                 "\"cd\", \"sig\": \"00\"}, {\"keyid\": \"ab\\n\\u001b[31m\", \"sig\": \"01\"}], "
                 "\"signed\": {\"_type\": \"root\", \"spec_version\": \"1.0.31\", \"version\": 1, "
                 "\"expires\": \"2099-01-01T00:00:00Z\", \"keys\": {}, \"roles\": {}}}";
-        char d[] = "/tmp/tender-tuf-dup.XXXXXX";
-        ASSERT_TRUE(mkdtemp(d) != NULL);
+        const struct fixture_dir *t = fixture_dir("tuf-dup");
+        ASSERT_TRUE(t);
+        const char *d = t->path;
         int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct tender_error err = {0};
         ASSERT_ERR(tender_tuf_init(fd, doc, strlen(doc), &err), EINVAL);
@@ -462,8 +460,9 @@ TEST(ed25519_root_threshold) {
                 cJSON_AddStringToObject(o, "sig", hex);
                 cJSON_AddItemToArray(sigs, o);
         }
-        char d[] = "/tmp/tender-tuf-ed.XXXXXX";
-        ASSERT_TRUE(mkdtemp(d) != NULL);
+        const struct fixture_dir *t = fixture_dir("tuf-ed");
+        ASSERT_TRUE(t);
+        const char *d = t->path;
         int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char *text = cJSON_Print(doc);
         int r = tender_tuf_init(fd, text, strlen(text), &err);
@@ -484,17 +483,16 @@ TEST(ed25519_root_threshold) {
         free(text);
         cJSON_Delete(doc);
         close(fd);
-        char cmd[64];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-        (void) !system(cmd);
 }
 
 /* tender-publish's Ed25519 keys: PKCS#8 PEM files of mode 0600, never replacing a file, read
  * back into the key object; signatures through tender_tuf_sign verify; a file openssl made is
  * read the same way and gives openssl's public key. */
 TEST(ed25519_publisher_keys) {
-        char d[] = "/tmp/tender-tuf-edpub.XXXXXX", path[128], cmd[512];
-        ASSERT_TRUE(mkdtemp(d) != NULL);
+        char path[128], cmd[512];
+        const struct fixture_dir *t = fixture_dir("tuf-edpub");
+        ASSERT_TRUE(t);
+        const char *d = t->path;
         snprintf(path, sizeof(path), "%s/k.pem", d);
         struct tender_error err = {0};
         ASSERT_OK(tender_tuf_keygen(path, TENDER_TUF_KEY_ED25519, &err));
@@ -541,8 +539,6 @@ TEST(ed25519_publisher_keys) {
                 cJSON_Delete(opub);
         }
         cJSON_Delete(pub);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-        (void) !sh(cmd);
 }
 
 TEST_MAIN()
