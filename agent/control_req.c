@@ -241,8 +241,11 @@ static int add_output(struct agent *a, const char *app, uint64_t lines, cJSON *r
         container_id(app, current, id);
         if (runtime_output_path(&a->runtime, id, path, sizeof(path)) < 0)
                 return -ENAMETOOLONG;
+        /* The megabyte before only when the current file's tail is all of it: no gap between. */
+        struct stat st;
+        bool whole = stat(path, &st) < 0 || st.st_size < OUTPUT_TAIL_MAX;
         snprintf(old, sizeof(old), "%s.1", path);
-        int r = read_tail(old, &data, &len);
+        int r = whole ? read_tail(old, &data, &len) : 0;
         int r2 = r >= 0 ? read_tail(path, &data, &len) : r;
         if (r2 < 0)
                 return r2;

@@ -4,8 +4,8 @@
 # (docs/agent.md, "tenderctl and the control socket"):
 #   lock   an unknown app is refused, naming it (no lock file written); a lock says when it
 #          expires, the same time as its lock file;
-#   logs   shows what the app's container wrote (stdout and stderr), escaped for the terminal;
-#          an unknown app is refused;
+#   logs   shows what the app's container wrote (stdout and stderr; the rotated file's lines
+#          first), escaped for the terminal; an unknown app is refused;
 #   remove refused while an update of the app is in flight; otherwise stops the container,
 #          unmounts its rootfs, deletes its releases and the layers nobody else uses, keeps the
 #          volumes and the release counter (a restarted tenderd does not start it again; a new
@@ -90,6 +90,11 @@ out=$(ctl logs hello --lines 1 2>&1)
 check "logs --lines 1: only the last line" eq "$(wc -l <<<"$out")" 1
 check "logs: no raw escape byte reaches the terminal" eval '! grep -q $'"'"'\x1b'"'"' <<<"$out"'
 check "logs: the escape shows escaped" contains "$out" "evil \\x1b]0;owned\\x07 title"
+# The megabyte before (the runtime's rotated output.log.1) comes first.
+echo "an older line" >"$outfile.1"
+out=$(ctl logs hello --lines 1000 2>&1)
+check "logs: the rotated file's lines first" eq "$(head -n 1 <<<"$out")" "an older line"
+check "logs: then the current file's" contains "$(sed -n 2p <<<"$out")" "hello v1: started as pid"
 json=$(ctl logs hello --json 2>&1)
 check "logs --json: output and its file" eq "$(jq -r '.outputFile' <<<"$json")" "$outfile"
 
