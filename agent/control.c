@@ -28,9 +28,14 @@
 #define CONTROL_BACKLOG 16
 #define CONTROL_GROUPS_MAX 256
 
+/* A request that changes what runs: the main loop carries it out between polls. */
+enum queued_kind { QUEUED_ROLLBACK, QUEUED_REMOVE };
+
 struct queued {
         int fd;
         uid_t uid;
+        enum queued_kind kind;
+        bool keep_volumes; /* remove */
         char app[TENDER_NAME_MAX + 1];
 };
 
@@ -306,15 +311,13 @@ static void client_release_locked(int fd) {
                 }
 }
 
-/* Hands a rollback to the main loop, which replies on fd when it ran. */
-static int enqueue(int fd, uid_t uid, const char *app) {
+/* Hands q (a rollback or a remove) to the main loop, which replies on its fd when it ran. */
+static int enqueue(const struct queued *in) {
+        int fd = in->fd;
         pthread_mutex_lock(&ctl.mutex);
         int r = -EBUSY;
         if (ctl.n_queue < CONTROL_QUEUE_MAX) {
-                struct queued *q = &ctl.queue[ctl.n_queue++];
-                q->fd = fd;
-                q->uid = uid;
-                copy(q->app, sizeof(q->app), app);
+                ctl.queue[ctl.n_queue++] = *in;
                 client_release_locked(fd); /* control_stop answers the queue, not the slot */
                 r = 0;
         }
@@ -343,21 +346,32 @@ static bool dispatch(int fd, uid_t uid, const cJSON *req) {
                 pthread_mutex_unlock(&ctl.mutex);
                 wake(ctl.wake_fd);
                 control_reply(fd, control_ok("poll requested"));
-        } else if (STREQ(what, "rollback")) {
+        } else if (STREQ(what, "rollback") || STREQ(what, "remove")) {
+                struct queued q = {.fd = fd,
+                                   .uid = uid,
+                                   .kind = STREQ(what, "remove") ? QUEUED_REMOVE : QUEUED_ROLLBACK,
+                                   .keep_volumes = true};
+                bool delete_volumes = false;
                 if (tender_json_get_string(req, "", "app", true, &app, NULL) < 0 ||
-                    strlen(app) > TENDER_NAME_MAX)
-                        control_reply(fd, control_error("rollback: expected \"app\""));
-                else if (enqueue(fd, uid, app) < 0)
-                        control_reply(fd,
-                                      control_error("%d rollbacks are queued already; retry later",
-                                                    CONTROL_QUEUE_MAX));
+                    strlen(app) > TENDER_NAME_MAX ||
+                    tender_json_get_bool(req, "", "deleteVolumes", false, &delete_volumes, NULL) <
+                            0) {
+                        control_reply(fd, control_error("%s: expected \"app\"", what));
+                        return false;
+                }
+                copy(q.app, sizeof(q.app), app);
+                q.keep_volumes = !delete_volumes;
+                if (enqueue(&q) < 0)
+                        control_reply(fd, control_error("%d requests are queued already; retry "
+                                                        "later",
+                                                        CONTROL_QUEUE_MAX));
                 else
                         return true;
         } else if (STREQ(what, "lock") || STREQ(what, "unlock")) {
                 control_reply(fd, control_req_lock(ctl.a, req, uid, STREQ(what, "lock")));
                 wake(ctl.wake_fd); /* a deferred swap looks again at once */
         } else if (STREQ(what, "logs"))
-                control_reply(fd, control_req_logs(req));
+                control_reply(fd, control_req_logs(ctl.a, req));
         else
                 control_reply(fd, control_error("unknown request \"%.64s\"", what));
         return false;
@@ -579,7 +593,9 @@ void control_run_queued(struct agent *a) {
                 pthread_mutex_unlock(&ctl.mutex);
                 if (!any)
                         return;
-                control_reply(q.fd, control_req_rollback(a, q.app, q.uid));
+                control_reply(q.fd, q.kind == QUEUED_REMOVE
+                                            ? control_req_remove(a, q.app, q.keep_volumes, q.uid)
+                                            : control_req_rollback(a, q.app, q.uid));
                 close(q.fd);
         }
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "control_req.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +21,8 @@
 #include "userns.h"
 
 #define LOG_LINES_DEFAULT 50
-#define LOG_FIELD_MAX 4096 /* one journal field copied into a reply */
+#define LOG_FIELD_MAX 4096           /* one journal field (or output line) copied into a reply */
+#define OUTPUT_TAIL_MAX (256 * 1024) /* bytes read from the end of each output file */
 
 cJSON *control_ok(const char *message) {
         cJSON *o = cJSON_CreateObject();
@@ -113,6 +117,24 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
         return root;
 }
 
+/* "locked until <UTC time> (<ttl> s)", with the expiry as read back from the lock file. */
+static cJSON *lock_reply(int root_fd, const char *app) {
+        struct lock_operator op;
+        char when[32] = "?", msg[128];
+        uint64_t now = (uint64_t) time(NULL);
+        if (lock_operator_get(root_fd, app, now, &op) < 0)
+                return control_error("lock %s: the lock was not in force when read back", app);
+        time_t t = (time_t) op.until;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        snprintf(msg, sizeof(msg), "%s locked until %s (in %llu s)", app, when,
+                 (unsigned long long) (op.until > now ? op.until - now : 0));
+        cJSON *o = control_ok(msg);
+        cJSON_AddNumberToObject(o, "until", (double) op.until);
+        return o;
+}
+
 cJSON *control_req_lock(struct agent *a, const cJSON *req, uid_t uid, bool lock) {
         int root_fd = tender_store_root_fd(a->store);
         struct tender_error err = {0};
@@ -133,11 +155,16 @@ cJSON *control_req_lock(struct agent *a, const cJSON *req, uid_t uid, bool lock)
         if (tender_json_get_u64(req, "", "ttlSeconds", false, &ttl, NULL) < 0 ||
             tender_json_get_string(req, "", "reason", false, &reason, NULL) < 0)
                 return control_error("expected \"ttlSeconds\" (number) and \"reason\" (string)");
+        /* A lock on a misspelt name would defer nothing while the operator thinks it does. */
+        _cleanup_free_ char *current = NULL;
+        if (!tender_name_valid(app) || tender_store_get_current(a->store, app, &current) < 0)
+                return control_error("lock %s: no such app (no installed release of that name)",
+                                     app);
         if (lock_operator_set(root_fd, app, ttl, reason, uid, &err) < 0)
                 return control_error("lock %s: %s", app, err.message);
         log_notice("Operator lock of %s for %llu s by uid %u%s%s", app, (unsigned long long) ttl,
                    (unsigned) uid, reason ? ": " : "", reason ? reason : "");
-        return control_ok("locked");
+        return lock_reply(root_fd, app);
 }
 
 static cJSON *journal_entry(sd_journal *j) {
@@ -172,9 +199,84 @@ static void journal_closep(sd_journal **j) {
                 sd_journal_close(*j);
 }
 
-cJSON *control_req_logs(const cJSON *req) {
+/* Up to OUTPUT_TAIL_MAX bytes from the end of path appended to *buf; a missing file adds
+ * nothing. */
+static int read_tail(const char *path, char **buf, size_t *len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EINVAL;
+        size_t want =
+                (uint64_t) st.st_size > OUTPUT_TAIL_MAX ? OUTPUT_TAIL_MAX : (size_t) st.st_size;
+        char *p = realloc(*buf, *len + want + 1);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        ssize_t n = pread(fd, p + *len, want, st.st_size - (off_t) want);
+        if (n < 0)
+                return -errno;
+        /* Cut into the middle of the file: the first line is partial. */
+        size_t skip = 0;
+        if ((off_t) want < st.st_size) {
+                char *nl = memchr(p + *len, '\n', (size_t) n);
+                skip = nl ? (size_t) (nl - (p + *len)) + 1 : (size_t) n;
+        }
+        memmove(p + *len, p + *len + skip, (size_t) n - skip);
+        *len += (size_t) n - skip;
+        p[*len] = 0;
+        return 1;
+}
+
+/* The last `lines` lines the app's current container wrote (runtime_output_path and the
+ * megabyte before it), each made valid UTF-8 for the reply (tenderctl escapes them for the
+ * terminal). */
+static int add_output(struct agent *a, const char *app, uint64_t lines, cJSON *root) {
+        _cleanup_free_ char *current = NULL, *data = NULL;
+        char id[CONTAINER_ID_MAX], path[PATH_MAX], old[PATH_MAX + 2];
+        size_t len = 0;
+        if (tender_store_get_current(a->store, app, &current) < 0)
+                return -ENOENT;
+        container_id(app, current, id);
+        if (runtime_output_path(&a->runtime, id, path, sizeof(path)) < 0)
+                return -ENAMETOOLONG;
+        /* The megabyte before only when the current file's tail is all of it: no gap between. */
+        struct stat st;
+        bool whole = stat(path, &st) < 0 || st.st_size < OUTPUT_TAIL_MAX;
+        snprintf(old, sizeof(old), "%s.1", path);
+        int r = whole ? read_tail(old, &data, &len) : 0;
+        int r2 = r >= 0 ? read_tail(path, &data, &len) : r;
+        if (r2 < 0)
+                return r2;
+        cJSON_AddStringToObject(root, "outputFile", path);
+        cJSON *arr = cJSON_AddArrayToObject(root, "output");
+        if (r == 0 && r2 == 0) {
+                cJSON_AddStringToObject(root, "outputNote",
+                                        "no output file: the runtime sends the app's output "
+                                        "elsewhere (the journal, when it runs)");
+                return 0;
+        }
+        size_t end = len && data[len - 1] == '\n' ? len - 1 : len, start = end;
+        for (uint64_t n = 0; start > 0; start--)
+                if (data[start - 1] == '\n' && ++n == lines)
+                        break;
+        for (char *p = data + start; len && p <= data + end;) {
+                char *nl = memchr(p, '\n', (size_t) (data + end - p));
+                size_t l = nl ? (size_t) (nl - p) : (size_t) (data + end - p);
+                _cleanup_free_ char *v =
+                        tender_json_text_dup(p, l > LOG_FIELD_MAX ? LOG_FIELD_MAX : l);
+                if (v)
+                        cJSON_AddItemToArray(arr, cJSON_CreateString(v));
+                p += l + 1;
+        }
+        return 0;
+}
+
+cJSON *control_req_logs(struct agent *a, const cJSON *req) {
         _cleanup_(journal_closep) sd_journal *j = NULL;
-        char match[TENDER_NAME_MAX + 16];
+        _cleanup_free_ char *current = NULL;
+        char match[TENDER_NAME_MAX + 16], id_match[CONTAINER_ID_MAX + 24];
         const char *app = NULL;
         uint64_t lines = LOG_LINES_DEFAULT;
 
@@ -183,27 +285,48 @@ cJSON *control_req_logs(const cJSON *req) {
                 return control_error("expected \"app\" (string) and \"lines\" (number)");
         if (lines == 0 || lines > CONTROL_LOG_LINES_MAX)
                 lines = CONTROL_LOG_LINES_MAX;
-        /* Without journald tenderd logs to stderr, which only its supervisor sees. */
-        if (access("/run/systemd/journal/socket", F_OK) < 0 ||
-            sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
-                return control_error("no systemd journal on this device: tenderd and the apps log "
-                                     "to stderr (see the output of tenderd's supervisor)");
-        if (app && *app)
-                snprintf(match, sizeof(match), "TENDER_APP=%s", app);
-        else
-                snprintf(match, sizeof(match), "SYSLOG_IDENTIFIER=tenderd");
-        if (strlen(match) > TENDER_NAME_MAX + 11 || sd_journal_add_match(j, match, 0) < 0 ||
-            sd_journal_seek_tail(j) < 0)
-                return control_error("cannot read the journal");
-        uint64_t n = 0;
-        while (n < lines && sd_journal_previous(j) > 0)
-                n++;
+        if (app && *app &&
+            (!tender_name_valid(app) || tender_store_get_current(a->store, app, &current) < 0))
+                return control_error("logs %s: no such app (no installed release)", app);
+        bool journal = access("/run/systemd/journal/socket", F_OK) >= 0 &&
+                       sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) >= 0;
+        /* Without journald tenderd logs to stderr, which only its supervisor sees; an app's
+         * output is in its output file. */
+        if (!journal && !current)
+                return control_error("no systemd journal on this device: tenderd logs to stderr "
+                                     "(see the output of tenderd's supervisor); tenderctl logs "
+                                     "APP shows an app's output");
         cJSON *root = control_ok(NULL);
         cJSON *arr = cJSON_AddArrayToObject(root, "entries");
-        for (uint64_t i = 0; i < n; i++) {
-                if (i > 0 && sd_journal_next(j) <= 0)
-                        break;
-                cJSON_AddItemToArray(arr, journal_entry(j));
+        if (journal) {
+                if (current) {
+                        char id[CONTAINER_ID_MAX];
+                        container_id(app, current, id);
+                        snprintf(match, sizeof(match), "TENDER_APP=%s", app);
+                        snprintf(id_match, sizeof(id_match), "SYSLOG_IDENTIFIER=%s", id);
+                } else
+                        snprintf(match, sizeof(match), "SYSLOG_IDENTIFIER=tenderd");
+                /* tenderd's entries about the app, or what the container wrote to the journal. */
+                if (sd_journal_add_match(j, match, 0) < 0 ||
+                    (current && (sd_journal_add_disjunction(j) < 0 ||
+                                 sd_journal_add_match(j, id_match, 0) < 0)) ||
+                    sd_journal_seek_tail(j) < 0) {
+                        cJSON_Delete(root);
+                        return control_error("cannot read the journal");
+                }
+                uint64_t n = 0;
+                while (n < lines && sd_journal_previous(j) > 0)
+                        n++;
+                for (uint64_t i = 0; i < n; i++) {
+                        if (i > 0 && sd_journal_next(j) <= 0)
+                                break;
+                        cJSON_AddItemToArray(arr, journal_entry(j));
+                }
+        }
+        int r = current ? add_output(a, app, lines, root) : 0;
+        if (r < 0) {
+                cJSON_Delete(root);
+                return control_error("logs %s: cannot read its output file: %s", app, strerror(-r));
         }
         return root;
 }
@@ -246,4 +369,81 @@ cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid) {
         free(rec.message);
         report_emit(&(struct report_event){.kind = REPORT_IDLE});
         return reply;
+}
+
+/* The action id and state of an unfinished deployment of app in the journal; false when none. */
+static bool update_in_flight(struct agent *a, const char *app, char *action, size_t size,
+                             const char **ret_state) {
+        int root = tender_store_root_fd(a->store);
+        char **ids = NULL;
+        bool found = false;
+        if (tender_journal_list(root, &ids) < 0)
+                return false;
+        for (size_t i = 0; ids[i] && !found; i++) {
+                _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
+                if (tender_journal_read(root, ids[i], &rec, NULL) < 0 || !STREQ(rec->app, app) ||
+                    tender_journal_state_is_final(rec->state))
+                        continue;
+                snprintf(action, size, "%s", rec->action_id);
+                *ret_state = tender_journal_state_name(rec->state);
+                found = true;
+        }
+        tender_strv_free(ids);
+        return found;
+}
+
+/* Stops every container of app's releases and unmounts their rootfs: nothing of app may run or
+ * stay mounted before its files go. */
+static int stop_releases(struct agent *a, const char *app, char *const *versions,
+                         struct tender_error *err) {
+        for (size_t i = 0; versions[i]; i++) {
+                _cleanup_(tender_manifest_freep) struct tender_release_manifest *m = NULL;
+                uint64_t timeout =
+                        tender_store_release_manifest(a->store, app, versions[i], &m, NULL) >= 0
+                                ? m->stop_timeout_sec
+                                : CONTROL_STOP_TIMEOUT_DEFAULT_SEC;
+                int r = container_stop(&a->runtime, a->store, app, versions[i], timeout, err);
+                if (r < 0)
+                        return tender_error_prefix(err, "stop %s %s", app, versions[i]);
+        }
+        return 0;
+}
+
+cJSON *control_req_remove(struct agent *a, const char *app, bool keep_volumes, uid_t uid) {
+        _cleanup_free_ char *current = NULL;
+        struct tender_error err = {0};
+        char action[TENDER_JOURNAL_ID_MAX + 1];
+        const char *state = NULL;
+        char **versions = NULL;
+
+        if (!tender_name_valid(app) || tender_store_list_releases(a->store, app, &versions) < 0)
+                return control_error("remove %s: no such app", app);
+        bool installed = tender_store_get_current(a->store, app, &current) >= 0 || versions[0];
+        if (!installed) {
+                tender_strv_free(versions);
+                return control_error("remove %s: no such app (no installed release)", app);
+        }
+        if (update_in_flight(a, app, action, sizeof(action), &state)) {
+                tender_strv_free(versions);
+                return control_error("remove %s: an update of it is in flight (action %s, %s); "
+                                     "cancel it on the server or let it end first",
+                                     app, action, state);
+        }
+        int r = stop_releases(a, app, versions, &err);
+        tender_strv_free(versions);
+        if (r < 0)
+                return control_error("remove %s: %s; nothing was removed", app, err.message);
+        r = tender_store_remove_app(a->store, app, keep_volumes);
+        if (r < 0)
+                return control_error("remove %s: %s (stopped; run remove again)", app,
+                                     strerror(-r));
+        (void) lock_operator_clear(tender_store_root_fd(a->store), app);
+        if (tender_store_gc(a->store, &err) < 0)
+                log_warning("After removing %s: garbage collection failed: %s", app, err.message);
+        log_notice("%s removed by uid %u: stopped, its releases deleted, its volumes %s", app,
+                   (unsigned) uid, keep_volumes ? "kept" : "deleted");
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
+        return control_ok(keep_volumes ? "removed; its volumes are kept (remove --delete-volumes "
+                                         "deletes them)"
+                                       : "removed, with its volumes");
 }

@@ -28,7 +28,13 @@ void control_reply(int fd, cJSON *reply);
  * main loop. */
 cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap);
 cJSON *control_req_lock(struct agent *a, const cJSON *req, uid_t uid, bool lock);
-cJSON *control_req_logs(const cJSON *req);
+/* Journal entries of tenderd, or of app (tenderd's about it and its container's own), and the
+ * tail of app's output file (runtime_output_path). */
+cJSON *control_req_logs(struct agent *a, const cJSON *req);
 /* Main loop only: rolls app back to its kept previous release through the update engine's
  * rollback path, journaled like a deployment. */
 cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid);
+/* Main loop only: stops every container of app, unmounts their rootfs, removes its releases
+ * (tender_store_remove_app), its operator lock and, unless keep_volumes, its volumes; then runs
+ * the GC. Refused while a deployment of app is unfinished in the journal. */
+cJSON *control_req_remove(struct agent *a, const char *app, bool keep_volumes, uid_t uid);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tenderd: polls the update server and applies what it offers (docs/agent.md). */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #include "trust.h"
 #include "update.h"
 #include "userns.h"
+
+#define MALLOC_MMAP_THRESHOLD (64 * 1024)
+#define MALLOC_TRIM_THRESHOLD (64 * 1024)
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -111,6 +115,8 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                         left = due;
                 if (gate < left)
                         left = gate;
+                /* Idle: what the update or the poll freed goes back to the kernel. */
+                malloc_trim(0);
                 if (control_wait(left))
                         return;
         }
@@ -216,6 +222,17 @@ static int run(const struct tender_config *cfg, bool once) {
         return ret;
 }
 
+/* tenderd's own share of memory (docs/packaging.md, "Footprint"): one malloc arena for every
+ * thread (the control socket's client threads would each get an arena of their own, whose
+ * touched pages stay), and large buffers (runtime output, downloads, manifests) mmap'd and
+ * given back when freed rather than kept in the heap: glibc's threshold otherwise grows to the
+ * largest buffer freed, up to 32 MiB. */
+static void memory_setup(void) {
+        mallopt(M_ARENA_MAX, 1);
+        mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
+        mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD);
+}
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'},
@@ -231,6 +248,7 @@ int main(int argc, char **argv) {
         bool once = false;
 
         tender_log_setup("tenderd", TENDER_LOG_AUTO);
+        memory_setup();
         if (argc == 2 && STREQ(argv[1], "--version")) {
                 puts("tenderd " TENDER_VERSION);
                 return 0;

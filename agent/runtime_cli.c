@@ -256,3 +256,9 @@ bool container_wait_stopped(const struct runtime *rt, const char *id, uint64_t t
                 sleep_ms(STOP_POLL_INTERVAL_MS);
         }
 }
+
+int runtime_output_path(const struct runtime *rt, const char *id, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/%s/output.log", rt->root ? rt->root : RUNTIME_DEFAULT_ROOT,
+                         id);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}

@@ -61,5 +61,11 @@ int runtime_kill(const struct runtime *rt, const char *id, const char *signal,
                  struct tender_error *err);
 int runtime_delete(const struct runtime *rt, const char *id, struct tender_error *err);
 
+/* The file the container's stdout and stderr go to, which `tenderctl logs APP` shows: the
+ * runtime's ROOT/ID/output.log (tender-runtime's default root when rt->root is NULL); the
+ * previous megabyte is in the same path with ".1" appended (docs/runtime.md, "Output"). */
+#define RUNTIME_DEFAULT_ROOT "/run/tender-runtime"
+int runtime_output_path(const struct runtime *rt, const char *id, char *buf, size_t size);
+
 /* Polls `state` until the container is neither running nor paused, up to timeout_ms. */
 bool container_wait_stopped(const struct runtime *rt, const char *id, uint64_t timeout_ms);

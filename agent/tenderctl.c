@@ -29,7 +29,10 @@ static void usage(FILE *f) {
                    "  rollback APP                back to APP's kept previous release\n"
                    "  lock APP [--ttl 1h] [--reason TEXT]   defer APP's updates (the swap)\n"
                    "  unlock APP\n"
-                   "  logs [APP] [--lines N]      journal entries of tenderd or of APP\n"
+                   "  remove APP [--delete-volumes]  stop APP, unmount and delete its releases\n"
+                   "                              (its volumes are kept unless asked)\n"
+                   "  logs [APP] [--lines N]      tenderd's journal entries, or APP's and its\n"
+                   "                              output (stdout and stderr)\n"
                    "  store provision|unlock|lock|status ...  (store --help)\n");
 }
 
@@ -122,6 +125,7 @@ static int parse_options(int argc, char **argv, const char **config_path,
                 {"ttl", required_argument, NULL, 't'},
                 {"reason", required_argument, NULL, 'r'},
                 {"lines", required_argument, NULL, 'n'},
+                {"delete-volumes", no_argument, NULL, 'V'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -150,6 +154,9 @@ static int parse_options(int argc, char **argv, const char **config_path,
                         break;
                 case 'r':
                         o->reason = optarg;
+                        break;
+                case 'V':
+                        o->delete_volumes = true;
                         break;
                 case 'n':
                         if (tenderctl_parse_duration(optarg, &o->lines) < 0) {

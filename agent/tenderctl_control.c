@@ -236,6 +236,28 @@ static int cmd_status(const struct tenderctl_options *o, bool *ret_unreachable) 
         }
 }
 
+/* The journal entries, then the app's output as it wrote it (escaped: tenderctl_request). */
+static void print_logs(const cJSON *reply) {
+        const cJSON *e, *entries = cJSON_GetObjectItemCaseSensitive(reply, "entries");
+        const cJSON *output = cJSON_GetObjectItemCaseSensitive(reply, "output");
+        cJSON_ArrayForEach(e, entries) {
+                char when[32] = "-";
+                time_t t = (time_t) num(e, "time");
+                struct tm tm;
+                if (t && localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                printf("%s %s: %s\n", when, str(e, "source"), str(e, "message"));
+        }
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(reply, "outputNote")))
+                fprintf(stderr, "tenderctl: %s\n", str(reply, "outputNote"));
+        if (cJSON_GetArraySize(entries) > 0 && cJSON_GetArraySize(output) > 0)
+                printf("-- output (%s):\n", str(reply, "outputFile"));
+        cJSON_ArrayForEach(e, output) {
+                if (cJSON_IsString(e))
+                        printf("%s\n", e->valuestring);
+        }
+}
+
 static int cmd_simple(const struct tenderctl_options *o, const char *what, const char *app,
                       bool *ret_unreachable) {
         cJSON *req = cJSON_CreateObject(), *reply = NULL;
@@ -250,23 +272,17 @@ static int cmd_simple(const struct tenderctl_options *o, const char *what, const
         }
         if (STREQ(what, "logs") && o->lines)
                 cJSON_AddNumberToObject(req, "lines", (double) o->lines);
+        if (STREQ(what, "remove") && o->delete_volumes)
+                cJSON_AddBoolToObject(req, "deleteVolumes", true);
         if (request(o, req, &reply, ret_unreachable) < 0)
                 return 1;
         if (o->json) {
                 _cleanup_free_ char *s = cJSON_Print(reply);
                 if (s)
                         puts(s);
-        } else if (STREQ(what, "logs")) {
-                const cJSON *e;
-                cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply, "entries")) {
-                        char when[32] = "-";
-                        time_t t = (time_t) num(e, "time");
-                        struct tm tm;
-                        if (t && localtime_r(&t, &tm))
-                                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-                        printf("%s %s: %s\n", when, str(e, "source"), str(e, "message"));
-                }
-        } else
+        } else if (STREQ(what, "logs"))
+                print_logs(reply);
+        else
                 printf("%s\n", str(reply, "message"));
         cJSON_Delete(reply);
         return 0;
@@ -281,7 +297,8 @@ int tenderctl_control(const struct tenderctl_options *o, const char *command, in
                 return cmd_simple(o, "check", NULL, ret_unreachable);
         if (STREQ(command, "logs") && argc <= 1)
                 return cmd_simple(o, "logs", argc ? argv[0] : NULL, ret_unreachable);
-        if ((STREQ(command, "rollback") || STREQ(command, "lock") || STREQ(command, "unlock")) &&
+        if ((STREQ(command, "rollback") || STREQ(command, "lock") || STREQ(command, "unlock") ||
+             STREQ(command, "remove")) &&
             argc == 1)
                 return cmd_simple(o, command, argv[0], ret_unreachable);
         fprintf(stderr, "tenderctl: %s: wrong arguments (see --help)\n", command);

@@ -12,9 +12,10 @@
 struct tenderctl_options {
         const char *socket;
         bool json, watch;
-        uint64_t ttl_sec;   /* lock; 0: tenderd's default (1 h) */
-        const char *reason; /* lock */
-        uint64_t lines;     /* logs; 0: tenderd's default */
+        uint64_t ttl_sec;    /* lock; 0: tenderd's default (1 h) */
+        const char *reason;  /* lock */
+        uint64_t lines;      /* logs; 0: tenderd's default */
+        bool delete_volumes; /* remove */
 };
 
 /* Sends req (one JSON object) and reads the reply, its strings escaped for a terminal
@@ -30,8 +31,8 @@ int tenderctl_escape_reply(cJSON *node);
 /* "1h", "30m", "45s", "2d" or plain seconds; -EINVAL otherwise. */
 int tenderctl_parse_duration(const char *s, uint64_t *ret_sec);
 
-/* Runs command (status, check, rollback, lock, unlock, logs) with its arguments; returns the
- * exit status. Sets *ret_unreachable and returns 1 when tenderd does not answer. */
+/* Runs command (status, check, rollback, lock, unlock, remove, logs) with its arguments; returns
+ * the exit status. Sets *ret_unreachable and returns 1 when tenderd does not answer. */
 int tenderctl_control(const struct tenderctl_options *o, const char *command, int argc, char **argv,
                       bool *ret_unreachable);
 

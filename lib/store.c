@@ -505,6 +505,38 @@ int tender_store_list_apps(const struct tender_store *s, char ***ret_apps) {
         return list_names(s->root_fd, "apps", TENDER_STORE_MAX_APPS, ret_apps);
 }
 
+int tender_store_list_releases(const struct tender_store *s, const char *app, char ***ret) {
+        char rel[TENDER_NAME_MAX + 16];
+        if (check_names(app, NULL) < 0)
+                return -EINVAL;
+        snprintf(rel, sizeof(rel), "apps/%s/releases", app);
+        return list_names(s->root_fd, rel, TENDER_STORE_MAX_RELEASES, ret);
+}
+
+/* current goes first: from then on nothing starts the app, whatever a crash leaves behind;
+ * what is left is the releases' files, which the next GC removes (neither current nor previous). */
+int tender_store_remove_app(struct tender_store *s, const char *app, bool keep_volumes) {
+        static const char *const order[] = {"current", "previous"};
+        _cleanup_close_ int fd = app_dir_open(s, app, false);
+        if (fd < 0)
+                return fd;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (unlinkat(fd, order[i], 0) < 0 && errno != ENOENT)
+                        return -errno;
+        int r = tender_fsync_dir_at(fd, ".");
+        if (r >= 0) {
+                r = tender_store_unpin(s, app);
+                r = r == -ENOENT ? 0 : r; /* no state/pins yet */
+        }
+        if (r >= 0)
+                r = tender_rm_rf_at(fd, "releases");
+        if (r >= 0)
+                r = tender_rm_rf_at(fd, "bad");
+        if (r >= 0 && !keep_volumes)
+                r = tender_rm_rf_at(fd, "volumes");
+        return r < 0 ? r : tender_fsync_dir_at(fd, ".");
+}
+
 /* Hex digests that kept releases reference: layers (diff ids) and blobs. */
 struct refs {
         char (*hex)[65];

@@ -29,7 +29,8 @@ struct opts {
 
 static int usage(void) {
         fputs("usage: tender-bundle [--config agent.json] [--paths DIR] [--userns HOST:COUNT] "
-              "MANIFEST\n",
+              "MANIFEST\n"
+              "       tender-bundle --version\n",
               stderr);
         return 2;
 }
@@ -77,6 +78,10 @@ int main(int argc, char **argv) {
         struct tender_error err = {0};
         size_t len;
 
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+                puts("tender-bundle " TENDER_VERSION);
+                return 0;
+        }
         if (parse(argc, argv, &o) < 0)
                 return usage();
         if (o.config && tender_config_load(o.config, &cfg, &err) < 0) {

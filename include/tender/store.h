@@ -30,6 +30,7 @@
 #include "tender/name.h"
 
 #define TENDER_STORE_MAX_APPS 256
+#define TENDER_STORE_MAX_RELEASES 1024
 #define TENDER_STORE_COUNTER_MAX_SIZE 32
 #define TENDER_STORE_ACTION_MAX_SIZE 256
 #define TENDER_STORE_FEEDBACK_MAX_SIZE (64 * 1024)
@@ -110,6 +111,15 @@ int tender_store_last_feedback_set(struct tender_store *s, const char *json);
 
 /* Apps present in apps/ (NULL-terminated, sorted; free with tender_strv_free). */
 int tender_store_list_apps(const struct tender_store *s, char ***ret_apps);
+
+/* Releases present in apps/<app>/releases (NULL-terminated, sorted; free with tender_strv_free). */
+int tender_store_list_releases(const struct tender_store *s, const char *app, char ***ret);
+/* Removes app's releases (the current and previous links first, then the pin, releases/ and
+ * bad/), and its volumes unless keep_volumes. The release counter stays, so the app keeps its
+ * anti-rollback floor if it is installed again, and so does apps/<app> with it. Unmount the
+ * releases' rootfs first: a mounted one is not descended into (-EBUSY). Layers and blobs no
+ * release references any more go at the next tender_store_gc. */
+int tender_store_remove_app(struct tender_store *s, const char *app, bool keep_volumes);
 
 /* Removes, for every app, releases that are neither current nor previous nor pinned, then layers
  * and blobs (with their .part files) that no kept release's manifest or pin references. Returns

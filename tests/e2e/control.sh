@@ -274,12 +274,14 @@ out=$(ctl lock hello --ttl 1h 2>&1)
 check "lock answered after the silent clients" contains "$out" locked
 check "unlock answered" ctl unlock hello
 
-# 8. logs: entries from the journal, or a clear message without one.
-out=$(ctl logs hello 2>&1)
+# 8. logs: tenderd's entries from the journal, or a clear message without one; an app's output
+# either way (tests/e2e/tenderctl-apps.sh tests it further).
+out=$(ctl logs 2>&1)
 if [[ -S /run/systemd/journal/socket ]]; then
   check "logs: answered" test -n "$out"
 else
   check "logs: says there is no journal" contains "$out" "no systemd journal"
 fi
+check "logs hello: the app's output" contains "$(ctl logs hello 2>&1)" "hello v5: started as pid"
 
 scn_test_end

@@ -4,7 +4,9 @@
 # `tenderctl store --help` prints its usage (not an error about /etc/tender/agent.json); a
 # configuration error names the file once; tender-publish offers --key only as the optional
 # detached signature; docs/server-mock.md documents every option of tender-server-mock --help and
-# its cancel handshake; docs/store.md does not say tenderd exits on an unencrypted store.
+# its cancel handshake; docs/store.md does not say tenderd exits on an unencrypted store;
+# tenderctl --help's commands are in its man page. (lock, logs and remove work end to end:
+# tests/e2e/tenderctl-apps.sh.)
 set -euo pipefail
 
 # shellcheck source=../lib/script-test.sh
@@ -31,6 +33,17 @@ check "tenderctl store names the configuration once" eq "$(count "$(cat "$WORK/e
 "$B/tenderctl" --config "$cfg" status >/dev/null 2>"$WORK/err" || true
 check "tenderctl's configuration error says what is wrong" contains "$(cat "$WORK/err")" "server.tennant"
 check "tenderctl names the configuration once" eq "$(count "$(cat "$WORK/err")" "$cfg")" 1
+
+# Every command tenderctl --help lists is documented in its man page, and the per-app commands
+# that were missing (remove) or incomplete (logs of an app's output) are offered.
+ctl_help=$("$B/tenderctl" --help)
+undocumented=()
+for cmd in $(awk '/^  [a-z]/ {print $1}' <<<"$ctl_help"); do
+  grep -q -F -- "*$cmd*" "$SRC/man/tenderctl.8.scd" || undocumented+=("$cmd")
+done
+check "tenderctl --help's commands are in tenderctl.8" eq "${undocumented[*]}" ""
+check "tenderctl --help offers remove" contains "$ctl_help" "remove APP [--delete-volumes]"
+check "tenderctl --help: logs shows an app's output" contains "$ctl_help" "output (stdout and stderr)"
 
 pub=$("$B/tender-publish" --help)
 check "tender-publish --help offers --key as optional" contains "$pub" "[--key PRIVATE.pem]"

@@ -278,4 +278,50 @@ TEST(gc_refuses_with_unreadable_manifest) {
         ASSERT_TRUE(fixture_store_exists("layers/sha256/" HEX(b)));
 }
 
+/* tenderctl remove: releases, links, pin and markers go; the counter stays, volumes as asked;
+ * the next GC frees the layers and blobs. */
+TEST(remove_app) {
+        _cleanup_store_ struct tender_store *s = NULL;
+        _cleanup_free_ char *vol = NULL, *cur = NULL;
+        char **versions = NULL;
+        ASSERT_OK(store_new(&s));
+        ASSERT_OK(add_release(s, "1.0.0", 1, HEX(1), HEX(a)));
+        ASSERT_OK(add_release(s, "2.0.0", 2, HEX(2), HEX(b)));
+        ASSERT_OK(add_layer_and_blob(s, HEX(1), HEX(a)));
+        ASSERT_OK(add_layer_and_blob(s, HEX(2), HEX(b)));
+        ASSERT_OK(tender_store_set_current(s, "hello", "1.0.0"));
+        ASSERT_OK(tender_store_set_current(s, "hello", "2.0.0"));
+        ASSERT_OK(tender_store_counter_set(s, "hello", 2));
+        ASSERT_OK(tender_store_mark_bad(s, "hello", "0.9.0"));
+        ASSERT_OK(tender_store_volume_path(s, "hello", "data", &vol));
+
+        ASSERT_EQ(tender_store_list_releases(s, "hello", &versions), 2);
+        ASSERT_STREQ(versions[0], "1.0.0");
+        ASSERT_STREQ(versions[1], "2.0.0");
+        ASSERT_TRUE(versions[2] == NULL);
+        tender_strv_free(versions);
+        ASSERT_EQ(tender_store_list_releases(s, "nosuchapp", &versions), 0);
+        tender_strv_free(versions);
+        ASSERT_ERR(tender_store_list_releases(s, "..", &versions), EINVAL);
+
+        ASSERT_OK(tender_store_remove_app(s, "hello", true));
+        ASSERT_ERR(tender_store_get_current(s, "hello", &cur), ENOENT);
+        ASSERT_FALSE(exists("apps/hello/previous"));
+        ASSERT_FALSE(exists("apps/hello/releases"));
+        ASSERT_FALSE(exists("apps/hello/bad"));
+        ASSERT_TRUE(exists("apps/hello/volumes/data"));
+        uint64_t counter = 0;
+        ASSERT_OK(tender_store_counter_get(s, "hello", &counter));
+        ASSERT_EQ(counter, 2);
+        /* Nothing references the layers and blobs any more. */
+        ASSERT_EQ(tender_store_gc(s, NULL), 4);
+        ASSERT_FALSE(exists("layers/sha256/" HEX(a)));
+        ASSERT_FALSE(exists("blobs/sha256/" HEX(2)));
+        /* Again, now without the volumes; an app that was never there is -ENOENT. */
+        ASSERT_OK(tender_store_remove_app(s, "hello", false));
+        ASSERT_FALSE(exists("apps/hello/volumes"));
+        ASSERT_ERR(tender_store_remove_app(s, "nosuchapp", true), ENOENT);
+        ASSERT_ERR(tender_store_remove_app(s, "../x", true), EINVAL);
+}
+
 TEST_MAIN()

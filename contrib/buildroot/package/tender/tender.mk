@@ -6,7 +6,15 @@
 
 # Kept equal to project(tender VERSION ...) in CMakeLists.txt (tests/integration/contrib-sync.sh).
 TENDER_VERSION = 0.1.0
+# By default the source tree this BR2_EXTERNAL is part of (contrib/buildroot of a tender
+# checkout), so package and source are always the same version; BR2_PACKAGE_TENDER_SITE names a
+# directory of release tarballs instead (checked against tender.hash when one is there).
+ifeq ($(call qstrip,$(BR2_PACKAGE_TENDER_SITE)),)
+TENDER_SITE = $(realpath $(BR2_EXTERNAL_TENDER_PATH)/../..)
+TENDER_SITE_METHOD = local
+else
 TENDER_SITE = $(call qstrip,$(BR2_PACKAGE_TENDER_SITE))
+endif
 TENDER_LICENSE = Apache-2.0
 # The libraries CMakeLists.txt finds (pkg-config modules and mbedTLS), as Buildroot packages.
 TENDER_DEPENDENCIES = host-pkgconf libcurl libarchive systemd cjson libseccomp zstd \
