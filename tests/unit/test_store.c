@@ -284,7 +284,7 @@ TEST(remove_app) {
         _cleanup_store_ struct tender_store *s = NULL;
         _cleanup_free_ char *vol = NULL, *cur = NULL;
         char **versions = NULL;
-        ASSERT_OK(store_new(&s));
+        ASSERT_OK(fixture_store_new("store", &s));
         ASSERT_OK(add_release(s, "1.0.0", 1, HEX(1), HEX(a)));
         ASSERT_OK(add_release(s, "2.0.0", 2, HEX(2), HEX(b)));
         ASSERT_OK(add_layer_and_blob(s, HEX(1), HEX(a)));
@@ -306,20 +306,20 @@ TEST(remove_app) {
 
         ASSERT_OK(tender_store_remove_app(s, "hello", true));
         ASSERT_ERR(tender_store_get_current(s, "hello", &cur), ENOENT);
-        ASSERT_FALSE(exists("apps/hello/previous"));
-        ASSERT_FALSE(exists("apps/hello/releases"));
-        ASSERT_FALSE(exists("apps/hello/bad"));
-        ASSERT_TRUE(exists("apps/hello/volumes/data"));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/previous"));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/releases"));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/bad"));
+        ASSERT_TRUE(fixture_store_exists("apps/hello/volumes/data"));
         uint64_t counter = 0;
         ASSERT_OK(tender_store_counter_get(s, "hello", &counter));
         ASSERT_EQ(counter, 2);
         /* Nothing references the layers and blobs any more. */
         ASSERT_EQ(tender_store_gc(s, NULL), 4);
-        ASSERT_FALSE(exists("layers/sha256/" HEX(a)));
-        ASSERT_FALSE(exists("blobs/sha256/" HEX(2)));
+        ASSERT_FALSE(fixture_store_exists("layers/sha256/" HEX(a)));
+        ASSERT_FALSE(fixture_store_exists("blobs/sha256/" HEX(2)));
         /* Again, now without the volumes; an app that was never there is -ENOENT. */
         ASSERT_OK(tender_store_remove_app(s, "hello", false));
-        ASSERT_FALSE(exists("apps/hello/volumes"));
+        ASSERT_FALSE(fixture_store_exists("apps/hello/volumes"));
         ASSERT_ERR(tender_store_remove_app(s, "nosuchapp", true), ENOENT);
         ASSERT_ERR(tender_store_remove_app(s, "../x", true), EINVAL);
 }
