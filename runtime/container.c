@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -155,6 +156,59 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
         return tender_rt_find_program(spec, program, size, err);
 }
 
+/* Passes the pty master to the --console-socket peer with SCM_RIGHTS, the pty's path as the
+ * message (as runc does). */
+static int send_master(int sock, int master, const char *name) {
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {0};
+        struct iovec iov = {.iov_base = (char *) name, .iov_len = strlen(name)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &master, sizeof(int));
+        ssize_t n;
+        do
+                n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : 0;
+}
+
+/* process.terminal: a pty from the container's /dev/ptmx; the master goes to the console
+ * socket, the slave becomes the controlling terminal and stdio. */
+static int setup_terminal(int console_fd, struct tender_error *err) {
+        char name[64];
+        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: open a pty in /dev/ptmx");
+        _cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: open %s", name);
+        int r = send_master(console_fd, master, name);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "process.terminal: send the pty to the console "
+                                              "socket");
+        close(console_fd);
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: make %s the controlling terminal",
+                                              name);
+        if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 ||
+            dup2(slave, STDERR_FILENO) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: stdio to %s", name);
+        return 0;
+}
+
 /* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. The
  * FIFO is reopened through the host's /proc/self/fd (proc_fd, taken before pivot_root): the
  * state directory is not searchable from inside a user namespace. */
@@ -197,8 +251,7 @@ int tender_rt_init_main(void *args) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
+        if (dup2(a->input_fd, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
             dup2(a->error_fd, STDERR_FILENO) < 0) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "set up stdio");
                 goto fail;
@@ -208,7 +261,8 @@ int tender_rt_init_main(void *args) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "open /proc/self/fd");
                 goto fail;
         }
-        if (prepare(a, program, sizeof(program), &err) < 0)
+        if (prepare(a, program, sizeof(program), &err) < 0 ||
+            (a->spec->terminal && setup_terminal(a->console_fd, &err) < 0))
                 goto fail;
         if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_READY, 0, NULL) < 0)
                 _exit(1);

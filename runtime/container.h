@@ -32,9 +32,11 @@ struct tender_rt_init_args {
         int go_fd;      /* read end: the monitor writes a byte once it has set the init up */
         int go_peer_fd; /* its write end, closed at once by the init */
         int sync_fd;    /* write end of the pipe `create` reads */
+        int input_fd;   /* becomes stdin */
         int output_fd;  /* becomes stdout */
         int error_fd;   /* becomes stderr (the same as output_fd without journald) */
         int lock_fd;    /* the monitor's lock, closed at once by the init */
+        int console_fd; /* --console-socket: gets the pty master (process.terminal), or -1 */
 };
 
 /* clone() flags for the namespaces the init is created in; the rest it unshares itself. */

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "spec.h"
 #include "statedir.h"
 #include "tender/fileio.h"
+#include "tender/oci_spec.h"
 
 #define KILL_WAIT_POLLS 500 /* x 20 ms */
 
@@ -136,7 +139,8 @@ static int record_failed(int rd, pid_t pid, struct tender_error *err) {
 }
 
 /* Spawns the monitor and waits until the init is ready or failed. */
-static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *state, int dirfd,
+static int spawn(const struct tender_rt_spec *spec, const struct tender_rt_create_opts *o,
+                 struct tender_rt_state *state, int dirfd, int console_fd,
                  struct tender_error *err) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -148,6 +152,8 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
                 .cgroup_path = state->cgroups_path,
                 .state_dirfd = dirfd,
                 .sync_fd = p[1],
+                .output_log = o->output_log,
+                .console_fd = console_fd,
         };
         int r = tender_rt_monitor_spawn(&args, err);
         close(p[1]);
@@ -223,6 +229,32 @@ int tender_rt_run_hooks(const struct tender_rt_global *g, const char *id, const 
         return tender_rt_hooks_run(hooks, kind, json, err);
 }
 
+/* process.terminal and --console-socket go together, as with runc. */
+static int console_connect(const struct tender_rt_spec *spec, const struct tender_rt_create_opts *o,
+                           int *ret, struct tender_error *err) {
+        if (spec->terminal != !!o->console_socket)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL,
+                                        spec->terminal ? "process.terminal needs --console-socket"
+                                                       : "--console-socket needs process.terminal");
+        if (!spec->terminal)
+                return 0;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(o->console_socket) >= sizeof(sa.sun_path))
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENAMETOOLONG,
+                                        "--console-socket: path too long");
+        memcpy(sa.sun_path, o->console_socket, strlen(o->console_socket));
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, e,
+                                              "connect to --console-socket %s", o->console_socket);
+        }
+        *ret = fd;
+        return 0;
+}
+
 static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
                      const struct tender_rt_create_opts *o, struct tender_error *err) {
         char created[64];
@@ -270,14 +302,25 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
                 .devices = spec->devices,
                 .n_devices = spec->n_devices,
         };
-        if ((r = write_hooks(dirfd, spec, err)) < 0 ||
+        _cleanup_close_ int console_fd = -1;
+        if ((r = console_connect(spec, o, &console_fd, err)) < 0 ||
+            (r = write_hooks(dirfd, spec, err)) < 0 ||
             (r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
-            (r = spawn(spec, &state, dirfd, err)) < 0)
+            (r = spawn(spec, o, &state, dirfd, console_fd, err)) < 0)
                 return r;
         if (o->pid_file && (r = write_pid_file(o->pid_file, state.pid)) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write pid file %s",
                                               o->pid_file);
         return 0;
+}
+
+static void warn_ambient(uint64_t dropped) {
+        for (int cap = 0; cap < 64; cap++)
+                if (dropped & (UINT64_C(1) << cap))
+                        fprintf(stderr,
+                                "tender-runtime: warning: process.capabilities.ambient: %s is not "
+                                "in permitted and inheritable, not raised\n",
+                                tender_oci_cap_name(cap) ?: "?");
 }
 
 int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_create_opts *o,
@@ -289,6 +332,7 @@ int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_cr
         int r = tender_rt_spec_load(o->bundle ? o->bundle : ".", &spec, err);
         if (r < 0)
                 return r;
+        warn_ambient(spec->caps.ambient_dropped);
         _cleanup_close_ int rootfd = tender_rt_root_open(g->root, true, err);
         if (rootfd < 0)
                 return rootfd;

@@ -23,6 +23,10 @@ struct tender_rt_create_opts {
         const char *id;
         const char *bundle;   /* default "." */
         const char *pid_file; /* may be NULL */
+        /* The container's stdout/stderr to journald or ROOT/ID/output.log, stdin /dev/null;
+         * without it the container inherits the caller's stdio, as with runc and crun. */
+        bool output_log;
+        const char *console_socket; /* process.terminal: where the pty master goes */
 };
 
 int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_create_opts *o,

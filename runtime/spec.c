@@ -155,14 +155,12 @@ static int parse_user(struct tender_rt_spec *spec, const cJSON *process, struct 
 
 static int parse_process(struct tender_rt_spec *spec, struct tender_error *err) {
         const cJSON *process = NULL;
-        bool terminal = false;
         int r = tender_json_get_object(spec->json, "", "process", true, &process, err);
         if (r < 0)
                 return r;
-        if ((r = tender_json_get_bool(process, "process", "terminal", false, &terminal, err)) < 0)
+        if ((r = tender_json_get_bool(process, "process", "terminal", false, &spec->terminal,
+                                      err)) < 0)
                 return r;
-        if (terminal)
-                return config_error(err, "process.terminal: a terminal is not supported");
         if ((r = tender_json_get_strv(process, "process", "args", true, TENDER_RT_MAX_ARGS,
                                       &spec->args, err)) < 0)
                 return r;

@@ -2,8 +2,7 @@
 /*
  * OCI runtime spec (config.json) parsed into what the runtime honours. Every field is checked
  * before anything is created; errors name the JSON path of the bad field ("mounts[2].options").
- * Fields the runtime cannot honour yet (user namespaces, seccomp, a terminal) are refused rather
- * than ignored.
+ * Fields the runtime cannot honour are refused rather than ignored.
  */
 #pragma once
 
@@ -66,6 +65,9 @@ struct tender_rt_rlimit {
 struct tender_rt_caps {
         bool set; /* process.capabilities present; without it capabilities are left alone */
         uint64_t bounding, effective, inheritable, permitted, ambient;
+        /* Ambient capabilities the config names outside permitted & inheritable: the kernel
+         * would not raise them, so they are left out of ambient (create warns, as runc does). */
+        uint64_t ambient_dropped;
 };
 
 struct tender_rt_device {
@@ -110,6 +112,7 @@ struct tender_rt_spec {
         gid_t *gids;
         size_t n_gids;
         bool no_new_privileges;
+        bool terminal; /* process.terminal: a pty, its master sent to --console-socket */
         const char *hostname;
 
         struct tender_rt_mount *mounts;

@@ -176,7 +176,7 @@ TEST(refusals_name_the_field) {
         expect_refusal("{\"args\":[\"sh\"],\"user\":{\"uid\":\"root\"}}", "", "process.user.uid");
         expect_refusal("{\"args\":[\"sh\"],\"user\":{\"additionalGids\":[1,-2]}}", "",
                        "process.user.additionalGids[1]");
-        expect_refusal("{\"args\":[\"sh\"],\"terminal\":true}", "", "process.terminal");
+        expect_refusal("{\"args\":[\"sh\"],\"terminal\":1}", "", "process.terminal");
         expect_refusal(GOOD_PROCESS,
                        "},\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},"
                        "{\"destination\":\"b\",\"type\":\"tmpfs\"}]",

@@ -115,7 +115,7 @@ chown -R 100000:100000 "$BUNDLE/rootfs"
 make_config '["sh", "/probe.sh"]'
 
 # --- lifecycle ------------------------------------------------------------------------------
-rt create --bundle "$BUNDLE" --pid-file "$TMP/pid" rt-main
+rt create --output-log --bundle "$BUNDLE" --pid-file "$TMP/pid" rt-main
 [ "$(state_field rt-main status)" = created ] || fail "status after create: $(rt state rt-main)"
 check "create -> created"
 PID=$(cat "$TMP/pid")
@@ -297,7 +297,7 @@ unshare -m bash -c '
         JOURNAL=$!
         trap "kill $JOURNAL" EXIT
         for _ in $(seq 1 250); do [ -e "$1/journal.ready" ] && break; sleep 0.02; done
-        "$2" --root "$3" run --bundle "$4" rt-journal
+        "$2" --root "$3" run --output-log --bundle "$4" rt-journal
         for _ in $(seq 1 250); do cat "$1"/journal.[0-9] 2>/dev/null | grep -q err-to-journal && break; sleep 0.02; done
 ' journal "$TMP" "$BIN" "$ROOT" "$BUNDLE"
 cat "$TMP"/journal.[0-9] >"$TMP/journal.all" 2>/dev/null || true
