@@ -172,21 +172,33 @@ static void close_inherited(int keep1, int keep2, int keep3) {
 
 /* Namespaces given by path are joined here, before the clone, as host root: from inside a new
  * user namespace the init could not join namespaces owned by the host. A user namespace is
- * joined by the init itself (see container.c). A pid namespace applies to children only. */
+ * joined by the init itself (see container.c). A pid namespace applies to children only. All
+ * paths are opened first and the mount namespace joined last, since joining it changes what
+ * the other paths name. */
 static void join_namespaces(const struct tender_rt_spec *spec, int sync_fd) {
+        int fds[TENDER_RT_MAX_NAMESPACES];
+        char what[TENDER_ERROR_MESSAGE_MAX / 2];
         for (size_t i = 0; i < spec->n_namespaces; i++) {
                 const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                fds[i] = -1;
                 if (!ns->path || ns->type == CLONE_NEWUSER)
                         continue;
-                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || setns(fd, ns->type) < 0) {
-                        char what[TENDER_ERROR_MESSAGE_MAX / 2];
+                snprintf(what, sizeof(what), "linux.namespaces[%zu].path: open %.200s", i,
+                         ns->path);
+                if ((fds[i] = open(ns->path, O_RDONLY | O_CLOEXEC)) < 0)
+                        monitor_fail(sync_fd, errno, what);
+        }
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < spec->n_namespaces; i++) {
+                        const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                        if (fds[i] < 0 || (ns->type == CLONE_NEWNS) != (pass == 1))
+                                continue;
                         snprintf(what, sizeof(what), "linux.namespaces[%zu].path: join %.200s", i,
                                  ns->path);
-                        monitor_fail(sync_fd, errno, what);
+                        if (setns(fds[i], ns->type) < 0)
+                                monitor_fail(sync_fd, errno, what);
+                        close(fds[i]);
                 }
-                close(fd);
-        }
 }
 
 static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {

@@ -436,6 +436,7 @@ static int parse_linux(struct tender_rt_spec *spec, struct tender_error *err) {
                                         err)) < 0)
                 return r;
         if (propagation) {
+                spec->rootfs_propagation_set = true;
                 spec->rootfs_propagation = 0;
                 for (size_t k = 0; k < ELEMENTSOF(propagation_flags); k++)
                         if (STREQ(propagation, propagation_flags[k].name))
@@ -511,10 +512,15 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
                 return r;
         if (spec->hostname && strlen(spec->hostname) > TENDER_RT_HOSTNAME_MAX)
                 return config_error(err, "hostname: longer than %d bytes", TENDER_RT_HOSTNAME_MAX);
-        if (spec->hostname && !tender_rt_spec_new_namespace(spec, CLONE_NEWUTS))
-                return config_error(err, "hostname: needs a new uts namespace");
-        if (!tender_rt_spec_new_namespace(spec, CLONE_NEWNS))
-                return config_error(err, "linux.namespaces: a new mount namespace is required");
+        /* A joined uts namespace gets the hostname too, as with runc and crun. */
+        if (spec->hostname && !tender_rt_spec_namespace(spec, CLONE_NEWUTS))
+                return config_error(err, "hostname: needs a uts namespace");
+        /* Without a mount namespace the container shares the caller's: masking would change
+         * the caller's view. */
+        if (!tender_rt_spec_namespace(spec, CLONE_NEWNS) &&
+            ((spec->masked_paths && spec->masked_paths[0]) ||
+             (spec->readonly_paths && spec->readonly_paths[0])))
+                return config_error(err, "linux.maskedPaths: needs a mount namespace");
         *ret = TAKE_PTR(spec);
         return 0;
 }

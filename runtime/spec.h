@@ -120,6 +120,7 @@ struct tender_rt_spec {
         struct tender_rt_namespace namespaces[TENDER_RT_MAX_NAMESPACES];
         size_t n_namespaces;
         unsigned long rootfs_propagation;
+        bool rootfs_propagation_set; /* linux.rootfsPropagation given: applied to / at the end */
         char **masked_paths;
         char **readonly_paths;
 
