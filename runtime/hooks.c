@@ -25,6 +25,13 @@ static void strv_freep(char ***p) {
 static const char *const kinds[] = {"prestart",       "createRuntime", "createContainer",
                                     "startContainer", "poststart",     "poststop"};
 
+int tender_rt_hooks_features(cJSON *array) {
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                if (!cJSON_AddItemToArray(array, cJSON_CreateString(kinds[k])))
+                        return -ENOMEM;
+        return 0;
+}
+
 static int check_hook(const cJSON *h, const char *path, struct tender_error *err) {
         const char *p = NULL;
         char **args = NULL, **env = NULL;

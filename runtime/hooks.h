@@ -20,6 +20,9 @@
 /* Checks the "hooks" object of config.json; errors name the JSON path. */
 int tender_rt_hooks_check(const cJSON *hooks, struct tender_error *err);
 
+/* Appends the hook kinds the runtime runs (the features document's "hooks"). */
+int tender_rt_hooks_features(cJSON *array);
+
 /* Reads hooks.json from a state directory; *ret is NULL when there is none. */
 int tender_rt_hooks_load(int dirfd, cJSON **ret, struct tender_error *err);
 

@@ -59,7 +59,11 @@ static void usage(FILE *f) {
               "  exec [--detach] [--cwd DIR] [--env N=V] ID -- COMMAND...\n"
               "                                               run a command in it\n"
               "  list [--quiet] [--format table|json]         list containers\n"
-              "  spec                                         write a default config.json\n",
+              "  spec                                         write a default config.json\n"
+              "  features                                     print the OCI features document\n"
+              "\n"
+              "Options: --root DIR (state, default " TENDER_RT_DEFAULT_ROOT "), --log FILE,\n"
+              "--debug, --version, --help\n",
               f);
 }
 
@@ -71,7 +75,7 @@ static const struct {
         {"state", tender_rt_cmd_state},   {"kill", tender_rt_cmd_kill},
         {"delete", tender_rt_cmd_delete}, {"run", tender_rt_cmd_run},
         {"spec", tender_rt_cmd_spec},     {"exec", tender_rt_cmd_exec},
-        {"list", tender_rt_cmd_list},
+        {"list", tender_rt_cmd_list},     {"features", tender_rt_cmd_features},
 };
 
 int main(int argc, char **argv) {
@@ -109,7 +113,9 @@ int main(int argc, char **argv) {
                         usage(stdout);
                         return 0;
                 case 'v':
-                        printf("tender-runtime %s\n", TENDER_VERSION);
+                        /* runc's and crun's layout: version line, then the spec. */
+                        printf("tender-runtime version %s\nspec: %s\n", TENDER_VERSION,
+                               TENDER_RT_OCI_VERSION);
                         return 0;
                 default:
                         usage(stderr);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -269,6 +270,7 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
         struct tender_rt_state state = {
                 .id = (char *) o->id,
                 .bundle = spec->bundle,
+                .rootfs = (char *) spec->rootfs,
                 .cgroups_path = cgroup,
                 .created = created,
                 .annotations = (cJSON *) spec->annotations,
@@ -398,13 +400,26 @@ int tender_rt_start(const struct tender_rt_global *g, const char *id, struct ten
         return 0;
 }
 
-int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret_json,
-                    struct tender_error *err) {
-        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
-        _cleanup_close_ int dirfd = -1;
-        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
-        if (r < 0)
-                return r;
+/* The user owning the state directory, as runc and crun print it. */
+void tender_rt_owner_name(int dirfd, char *out, size_t size) {
+        struct stat st;
+        struct passwd pw, *found = NULL;
+        char buf[1024];
+        if (fstat(dirfd, &st) < 0)
+                st.st_uid = getuid();
+        if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+                snprintf(out, size, "%s", found->pw_name);
+        else
+                snprintf(out, size, "#%u", (unsigned) st.st_uid);
+}
+
+static int add_owner(cJSON *o, int dirfd) {
+        char name[64];
+        tender_rt_owner_name(dirfd, name, sizeof(name));
+        return cJSON_AddStringToObject(o, "owner", name) ? 0 : -ENOMEM;
+}
+
+int tender_rt_state_object(int dirfd, struct tender_rt_state *s, cJSON **ret) {
         struct tender_rt_exit e;
         enum tender_rt_status st = tender_rt_state_status(dirfd, s, &e);
         if (st == TENDER_RT_STOPPED && !e.known) {
@@ -415,26 +430,40 @@ int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret
                         tender_rt_lock(dirfd, false, TENDER_RT_STATE_EXIT_WAIT_MS);
                 (void) tender_rt_exit_read(dirfd, &e);
         }
+        /* runc's fields in runc's order; exitStatus and exitSignal are ours. */
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "ociVersion", "1.0.2") ||
+        if (!o || !cJSON_AddStringToObject(o, "ociVersion", TENDER_RT_OCI_VERSION) ||
             !cJSON_AddStringToObject(o, "id", s->id) ||
-            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
             !cJSON_AddNumberToObject(o, "pid", st == TENDER_RT_STOPPED ? 0 : s->pid) ||
+            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
             !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
+            !cJSON_AddStringToObject(o, "rootfs", s->rootfs) ||
             !cJSON_AddStringToObject(o, "created", s->created))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                return -ENOMEM;
         cJSON *ann = s->annotations ? TAKE_PTR(s->annotations) : cJSON_CreateObject();
-        if (!ann || !cJSON_AddItemToObject(o, "annotations", ann))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (!ann || !cJSON_AddItemToObject(o, "annotations", ann) || add_owner(o, dirfd) < 0)
+                return -ENOMEM;
         if (st == TENDER_RT_STOPPED && e.known) {
                 if (!cJSON_AddNumberToObject(o, "exitStatus", e.status))
-                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                        return -ENOMEM;
                 char name[32];
                 snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(e.signal) ?: "UNKNOWN");
                 if (e.signal && !cJSON_AddStringToObject(o, "exitSignal", name))
-                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                        return -ENOMEM;
         }
-        char *text = cJSON_PrintUnformatted(o);
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret_json,
+                    struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *o = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        char *text = tender_rt_state_object(dirfd, s, &o) < 0 ? NULL : cJSON_PrintUnformatted(o);
         if (!text)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         *ret_json = text;

@@ -292,17 +292,18 @@ static int list_one(int rootfd, const char *id, bool quiet, cJSON *array) {
                 return 0;
         }
         if (!array) {
-                printf("%-24s %-8d %-10s %-40s %s\n", s->id, pid, tender_rt_status_name(st),
-                       s->bundle, s->created);
+                char owner[64];
+                tender_rt_owner_name(dirfd, owner, sizeof(owner));
+                printf("%-24s %-8d %-10s %-40s %-32s %s\n", s->id, pid, tender_rt_status_name(st),
+                       s->bundle, s->created, owner);
                 return 0;
         }
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(array, o) || !cJSON_AddStringToObject(o, "id", s->id) ||
-            !cJSON_AddNumberToObject(o, "pid", pid) ||
-            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
-            !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
-            !cJSON_AddStringToObject(o, "created", s->created))
+        /* Each entry is the container's state, as with runc. */
+        cJSON *o = NULL;
+        if (tender_rt_state_object(dirfd, s, &o) < 0 || !cJSON_AddItemToArray(array, o)) {
+                cJSON_Delete(o);
                 return -ENOMEM;
+        }
         return 0;
 }
 
@@ -314,7 +315,8 @@ int tender_rt_list(const struct tender_rt_global *g, bool quiet, bool json,
         if (json && !array)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         if (!quiet && !json)
-                printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                printf("%-24s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+                       "CREATED", "OWNER");
         int fd = rootfd >= 0 ? openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (fd >= 0 && !d)

@@ -62,6 +62,27 @@ static const struct {
         {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
+static int add_name(cJSON *array, const char *name) {
+        return cJSON_AddItemToArray(array, cJSON_CreateString(name)) ? 0 : -ENOMEM;
+}
+
+int tender_rt_spec_features(cJSON *root, cJSON *linux_) {
+        cJSON *opts = cJSON_AddArrayToObject(root, "mountOptions"),
+              *ns = cJSON_AddArrayToObject(linux_, "namespaces");
+        if (!opts || !ns)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(mount_flags); i++)
+                if (add_name(opts, mount_flags[i].name) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(propagation_flags); i++)
+                if (add_name(opts, propagation_flags[i].name) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(namespace_types); i++)
+                if (add_name(ns, namespace_types[i].name) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 void tender_rt_spec_free(struct tender_rt_spec *spec) {
         if (!spec)
                 return;

@@ -158,6 +158,9 @@ struct tender_rt_spec {
 /* Parses bundle/config.json. *ret is malloc'd; free with tender_rt_spec_free. Errors are
  * TENDER_ERR_CONFIG naming the JSON path of the bad field, or the file that could not be read. */
 int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct tender_error *err);
+/* Adds the features document's "mountOptions" (to root) and "namespaces" (to linux_): exactly
+ * what the parser accepts. */
+int tender_rt_spec_features(cJSON *root, cJSON *linux_);
 void tender_rt_spec_free(struct tender_rt_spec *spec);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_rt_spec, tender_rt_spec_free);
 
