@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "mount.h"
 #include "security.h"
 #include "statedir.h"
@@ -131,8 +132,67 @@ static int loopback_up(struct tender_error *err) {
         return 0;
 }
 
+bool tender_rt_init_hooks(const struct tender_rt_spec *spec) {
+        static const char *const kinds[] = {"prestart", "createRuntime", "createContainer",
+                                            "startContainer"};
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (tender_rt_hooks_has(spec->hooks, kinds[i]))
+                        return true;
+        return false;
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+        for (size_t got = 0; got < len;) {
+                ssize_t n = read(fd, (char *) buf + got, len - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EPIPE;
+                got += (size_t) n;
+        }
+        return 0;
+}
+
+/* Mounts are built: `create` runs prestart and createRuntime meanwhile and sends the state,
+ * then createContainer runs here, in the container's namespaces, before pivot_root. */
+static int create_hooks(const struct tender_rt_init_args *a, char **ret_state,
+                        struct tender_error *err) {
+        uint32_t len = 0;
+        if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_HOOKS, 0, NULL) < 0 ||
+            read_full(a->hooks_fd, &len, sizeof(len)) < 0 || len == 0 ||
+            len > TENDER_RT_STATE_MAX_SIZE)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EPIPE,
+                                        "hooks: no state from create");
+        _cleanup_free_ char *json = malloc(len + 1);
+        if (!json)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (read_full(a->hooks_fd, json, len) < 0)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EPIPE,
+                                        "hooks: no state from create");
+        json[len] = '\0';
+        close(a->hooks_fd);
+        int r = tender_rt_hooks_run(a->spec->hooks, "createContainer", json, err);
+        if (r < 0)
+                return r;
+        *ret_state = TAKE_PTR(json);
+        return 0;
+}
+
+/* After `start`, after pivot_root, before the exec: in the container, path resolved there. */
+static void start_hooks(const struct tender_rt_spec *spec, const char *state) {
+        struct tender_error err = {0};
+        if (!state || !tender_rt_hooks_has(spec->hooks, "startContainer"))
+                return;
+        _cleanup_free_ char *created = tender_rt_hooks_state_as(state, "created");
+        if (tender_rt_hooks_run(spec->hooks, "startContainer", created ? created : state, &err) <
+            0) {
+                fprintf(stderr, "tender-runtime: %s\n", err.message);
+                _exit(1);
+        }
+}
+
 static int prepare(const struct tender_rt_init_args *a, char *program, size_t size,
-                   struct tender_error *err) {
+                   char **ret_state, struct tender_error *err) {
         const struct tender_rt_spec *spec = a->spec;
         int r;
         /* The monitor has put us in the cgroup: a cgroup namespace now roots there. */
@@ -148,7 +208,9 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
         if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "set hostname %s",
                                               spec->hostname);
-        if ((r = tender_rt_mount_setup(spec, err)) < 0)
+        if ((r = tender_rt_mount_setup(spec, err)) < 0 ||
+            (tender_rt_init_hooks(spec) && (r = create_hooks(a, ret_state, err)) < 0) ||
+            (r = tender_rt_mount_enter(spec, err)) < 0)
                 return r;
         if (chdir(spec->cwd) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "chdir to %s",
@@ -261,7 +323,8 @@ int tender_rt_init_main(void *args) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "open /proc/self/fd");
                 goto fail;
         }
-        if (prepare(a, program, sizeof(program), &err) < 0 ||
+        char *state = NULL; /* for the hooks, when there are any */
+        if (prepare(a, program, sizeof(program), &state, &err) < 0 ||
             (a->spec->terminal && setup_terminal(a->console_fd, &err) < 0))
                 goto fail;
         if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_READY, 0, NULL) < 0)
@@ -275,6 +338,8 @@ int tender_rt_init_main(void *args) {
         }
         close(proc_fd);
         close(a->fifo_fd);
+        start_hooks(a->spec, state);
+        free(state);
         if (tender_rt_finalize(a->spec, &err) < 0) {
                 fprintf(stderr, "tender-runtime: %s\n", err.message);
                 _exit(1);

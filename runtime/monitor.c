@@ -153,7 +153,7 @@ static void wait_loop(pid_t init, int out_fd, int sigfd, struct output_log *log,
 
 /* The caller of `create` may have passed descriptors (a pipe it reads to EOF, say); the
  * long-lived monitor and the container must not keep them. */
-static void close_inherited(int keep1, int keep2, int keep3) {
+static void close_inherited(const int *keep, size_t n_keep) {
         DIR *d = opendir("/proc/self/fd");
         if (!d)
                 return;
@@ -162,10 +162,11 @@ static void close_inherited(int keep1, int keep2, int keep3) {
         while ((de = readdir(d))) {
                 char *end;
                 long fd = strtol(de->d_name, &end, 10);
-                if (*end || fd <= STDERR_FILENO || fd == self || fd == keep1 || fd == keep2 ||
-                    fd == keep3)
-                        continue;
-                close((int) fd);
+                bool kept = *end || fd <= STDERR_FILENO || fd == self;
+                for (size_t i = 0; i < n_keep && !kept; i++)
+                        kept = fd == keep[i];
+                if (!kept)
+                        close((int) fd);
         }
         closedir(d);
 }
@@ -203,7 +204,7 @@ static void join_namespaces(const struct tender_rt_spec *spec, int sync_fd) {
 
 static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         int dirfd = a->state_dirfd, sync_fd = a->sync_fd;
-        close_inherited(dirfd, sync_fd, a->console_fd);
+        close_inherited((int[]){dirfd, sync_fd, a->console_fd, a->hooks_fd}, 4);
         int lock_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
                 monitor_fail(sync_fd, errno, "lock state directory");
@@ -261,6 +262,7 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
                             : a->output_log ? out[1]
                                             : stdio[2],
                 .console_fd = a->console_fd,
+                .hooks_fd = a->hooks_fd,
                 .lock_fd = lock_fd,
         };
         char *stack = malloc(INIT_STACK_SIZE);
@@ -292,6 +294,8 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
                         close(stdio[i]);
         if (a->console_fd >= 0)
                 close(a->console_fd);
+        if (a->hooks_fd >= 0)
+                close(a->hooks_fd);
 
         wait_loop(init, out[0], sigfd, &log, dirfd);
         _exit(0);

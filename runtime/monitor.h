@@ -24,6 +24,7 @@ struct tender_rt_monitor_args {
          * output.log, stdin is /dev/null; false: it inherits the caller's stdio (runc, crun). */
         bool output_log;
         int console_fd; /* connected --console-socket, or -1 */
+        int hooks_fd;   /* read end of the hooks pipe (see container.h), or -1 */
 };
 
 /* Forks the monitor. Returns once the intermediate child has exited; the monitor reports on

@@ -440,8 +440,12 @@ int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error
                         return r;
         if (spec_has_dev_tmpfs(spec) && (r = setup_dev(rootfd, err)) < 0)
                 return r;
-        if ((r = create_devices(rootfd, spec, err)) < 0)
-                return r;
+        return create_devices(rootfd, spec, err);
+}
+
+int tender_rt_mount_enter(const struct tender_rt_spec *spec, struct tender_error *err) {
+        bool own_ns = tender_rt_spec_namespace(spec, CLONE_NEWNS) != NULL;
+        int r;
         if ((r = enter_root(spec, own_ns, err)) < 0 || (r = mask_paths(spec, err)) < 0)
                 return r;
         /* On the new root, now that it is "/" (the bind mount was private until here). */

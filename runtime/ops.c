@@ -139,14 +139,61 @@ static int record_failed(int rd, pid_t pid, struct tender_error *err) {
         return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "record init pid %d", (int) pid);
 }
 
+static int write_full(int fd, const void *buf, size_t len) {
+        for (size_t done = 0; done < len;) {
+                ssize_t n = write(fd, (const char *) buf + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+/* prestart and createRuntime, here in the runtime's namespaces, while the init waits before
+ * pivot_root; then the init gets the state for createContainer and startContainer. */
+static int create_hooks(const struct tender_rt_spec *spec, int dirfd, int hooks_wr,
+                        struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *o = NULL;
+        int r = tender_rt_state_read(dirfd, &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *json =
+                tender_rt_state_object(dirfd, s, &o) < 0 ? NULL : cJSON_PrintUnformatted(o);
+        _cleanup_free_ char *creating = json ? tender_rt_hooks_state_as(json, "creating") : NULL;
+        if (!creating)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if ((r = tender_rt_hooks_run(spec->hooks, "prestart", creating, err)) < 0 ||
+            (r = tender_rt_hooks_run(spec->hooks, "createRuntime", creating, err)) < 0)
+                return r;
+        uint32_t len = (uint32_t) strlen(creating);
+        /* An init that died must not kill us with SIGPIPE: create cleans up after it. */
+        void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+        r = write_full(hooks_wr, &len, sizeof(len));
+        if (r >= 0)
+                r = write_full(hooks_wr, creating, len);
+        signal(SIGPIPE, old);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "send the state to the container init");
+        return 0;
+}
+
 /* Spawns the monitor and waits until the init is ready or failed. */
 static int spawn(const struct tender_rt_spec *spec, const struct tender_rt_create_opts *o,
                  struct tender_rt_state *state, int dirfd, int console_fd,
                  struct tender_error *err) {
-        int p[2];
+        int p[2], h[2] = {-1, -1};
         if (pipe2(p, O_CLOEXEC) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
         _cleanup_close_ int rd = p[0];
+        if (tender_rt_init_hooks(spec) && pipe2(h, O_CLOEXEC) < 0) {
+                close(p[1]);
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
+        }
+        _cleanup_close_ int hooks_wr = h[1];
         struct tender_rt_monitor_args args = {
                 .spec = spec,
                 .id = state->id,
@@ -155,9 +202,12 @@ static int spawn(const struct tender_rt_spec *spec, const struct tender_rt_creat
                 .sync_fd = p[1],
                 .output_log = o->output_log,
                 .console_fd = console_fd,
+                .hooks_fd = h[0],
         };
         int r = tender_rt_monitor_spawn(&args, err);
         close(p[1]);
+        if (h[0] >= 0)
+                close(h[0]);
         if (r < 0)
                 return r;
         /* The init may report READY before the monitor reports its pid: wait for both. */
@@ -173,6 +223,11 @@ static int spawn(const struct tender_rt_spec *spec, const struct tender_rt_creat
                                                 msg.message);
                 if (msg.type == TENDER_RT_SYNC_READY)
                         ready = true;
+                if (msg.type == TENDER_RT_SYNC_HOOKS && hooks_wr >= 0) {
+                        if ((r = create_hooks(spec, dirfd, hooks_wr, err)) < 0)
+                                return r;
+                        close(TAKE_FD(hooks_wr));
+                }
                 if (msg.type != TENDER_RT_SYNC_PID || msg.value <= 0)
                         continue;
                 state->pid = msg.value;
@@ -200,19 +255,6 @@ static int write_hooks(int dirfd, const struct tender_rt_spec *spec, struct tend
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write %s",
                                               TENDER_RT_HOOKS_FILE);
-        return 0;
-}
-
-/* prestart and createRuntime: the init exists in its namespaces and waits for `start`. */
-static int create_hooks(const struct tender_rt_global *g, const struct tender_rt_spec *spec,
-                        const char *id, struct tender_error *err) {
-        if (!spec->hooks)
-                return 0;
-        _cleanup_free_ char *json = NULL;
-        int r = tender_rt_state(g, id, &json, err);
-        if (r < 0 || (r = tender_rt_hooks_run(spec->hooks, "prestart", json, err)) < 0 ||
-            (r = tender_rt_hooks_run(spec->hooks, "createRuntime", json, err)) < 0)
-                return r;
         return 0;
 }
 
@@ -345,8 +387,6 @@ int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_cr
                                                                 "create state of %s", o->id);
         _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, o->id, err);
         r = dirfd < 0 ? dirfd : create_in(rootfd, dirfd, spec, o, err);
-        if (r >= 0)
-                r = create_hooks(g, spec, o->id, err);
         if (r < 0)
                 (void) destroy(rootfd, o->id, NULL);
         return r;
@@ -487,15 +527,6 @@ int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
         return 0;
 }
 
-/* The state taken before delete, as poststop should see it: stopped, without a pid. */
-static char *stopped_state(const char *json) {
-        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(json);
-        if (!o || !cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString("stopped")) ||
-            !cJSON_ReplaceItemInObject(o, "pid", cJSON_CreateNumber(0)))
-                return NULL;
-        return cJSON_PrintUnformatted(o);
-}
-
 int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool force,
                      struct tender_error *err) {
         if (!tender_rt_id_valid(id))
@@ -522,7 +553,8 @@ int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool forc
         int r = destroy(rootfd, id, err);
         if (r < 0 || !json)
                 return r;
-        _cleanup_free_ char *stopped = stopped_state(json);
+        /* As poststop should see it: stopped, without a pid. */
+        _cleanup_free_ char *stopped = tender_rt_hooks_state_as(json, "stopped");
         if (tender_rt_hooks_run(hooks, "poststop", stopped ? stopped : json, err) < 0)
                 return 1; /* deleted; err holds the hook's failure as a warning */
         return 0;

@@ -246,7 +246,7 @@ c['hooks'] = {'prestart': [json.loads('$(hook prestart prestart.json)')],
               'poststart': [json.loads('$(hook poststart poststart.json)')],
               'poststop': [json.loads('$(hook poststop poststop.json)')]}"
 rt create --bundle "$BUNDLE" --pid-file "$TMP/hooks.pid" rt-hooks
-grep -q '"status":"created"' "$TMP/prestart.json" || fail "prestart state: $(cat "$TMP/prestart.json")"
+grep -q '"status":"creating"' "$TMP/prestart.json" || fail "prestart state: $(cat "$TMP/prestart.json")"
 grep -q "\"pid\":$(cat "$TMP/hooks.pid")," "$TMP/prestart.json" || fail "prestart pid"
 grep -q '"id":"rt-hooks"' "$TMP/create-runtime.json" || fail "createRuntime state"
 [ ! -e "$TMP/poststart.json" ] || fail "poststart ran before start"
