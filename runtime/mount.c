@@ -424,7 +424,11 @@ int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error
         int r;
         if (own_ns && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
                 return mount_error(err, "set propagation of", "/");
-        if (own_ns && (r = parent_private(spec->rootfs, err)) < 0)
+        /* A recursive slave, private or unbindable / leaves no shared mount above the rootfs;
+         * only then is reading mountinfo (costly with many mounts) spared. */
+        bool rec_unshared =
+                (spec->rootfs_propagation & MS_REC) && !(spec->rootfs_propagation & MS_SHARED);
+        if (own_ns && !rec_unshared && (r = parent_private(spec->rootfs, err)) < 0)
                 return r;
         if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return mount_error(err, "bind mount rootfs", spec->rootfs);

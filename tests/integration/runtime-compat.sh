@@ -36,6 +36,8 @@ fi
 
 fail() { echo "FAIL: $*"; exit 1; }
 check() { echo "ok: $*"; }
+# RUNTIME_COMPAT_ONLY=N runs section N alone (to see one check fail against an older build).
+section() { [ -z "${RUNTIME_COMPAT_ONLY:-}" ] || [ "$RUNTIME_COMPAT_ONLY" = "$1" ]; }
 
 mount --make-rprivate /
 if mountpoint -q /sys/fs/cgroup/unified; then
@@ -105,6 +107,7 @@ same() {
 }
 
 # --- 1. stdio: the container has the caller's stdin, stdout, stderr -------------------------
+if section 1; then
 config "$TMP/stdio" "c['process']['args'] = ['sh', '-c', 'read x; echo out \$x; echo err >&2; exit 3']"
 run_each stdio "from-the-caller"
 grep -qx "out from-the-caller" "$TMP/stdio.tender-runtime.out" ||
@@ -113,8 +116,10 @@ same stdio out
 same stdio err
 same stdio rc
 check "stdio: stdin, stdout, stderr and exit code (3) as with crun and runc"
+fi
 
 # --- 1b. a terminal through --console-socket --------------------------------------------------
+if section 1b; then
 # The receiver takes the pty master (SCM_RIGHTS) and copies what the container writes to it.
 cat >"$TMP/console.py" <<'PY'
 import os, socket, sys
@@ -143,8 +148,10 @@ for rt in "${RUNTIMES[@]}"; do
         python3 "$TMP/console.py" "$sock" "$TMP/tty.$n.out" &
         receiver=$!
         for _ in $(seq 1 250); do [ -e "$sock.ready" ] && break; sleep 0.02; done
-        (cd "$TMP/tty" && "$rt" --root "$TMP/root-$n" create --console-socket "$sock" "tty-$SUFFIX") ||
+        if ! (cd "$TMP/tty" && "$rt" --root "$TMP/root-$n" create --console-socket "$sock" "tty-$SUFFIX"); then
+                kill $receiver
                 fail "tty: $n create with --console-socket failed"
+        fi
         "$rt" --root "$TMP/root-$n" start "tty-$SUFFIX"
         wait $receiver || fail "tty: the receiver of $n failed"
         "$rt" --root "$TMP/root-$n" delete --force "tty-$SUFFIX"
@@ -156,8 +163,10 @@ if (cd "$TMP/tty" && "$BIN" --root "$TMP/root-tender-runtime" create "tty2-$SUFF
 fi
 grep -q "console-socket" "$TMP/err" || fail "tty: $(cat "$TMP/err")"
 check "process.terminal: the pty master over --console-socket, the same session as crun and runc"
+fi
 
 # --- 2. rootfsPropagation ---------------------------------------------------------------------
+if section 2; then
 # What the container sees of its / in mountinfo: shared, master (slave), unbindable or none.
 PROPAGATION_PROBE='awk '\''$5 == "/" { t = ""; for (i = 7; $i != "-"; i++) { sub(/:.*/, "", $i); t = t " " $i }; print "root" (t == "" ? " private" : t) }'\'' /proc/self/mountinfo'
 for p in shared slave private unbindable; do
@@ -173,8 +182,10 @@ done
 for p in slave private; do same "prop-$p" out runc; done
 grep -qx "root shared" "$TMP/prop-shared.tender-runtime.out" || fail "shared: / is not shared"
 check "rootfsPropagation shared/slave/private/unbindable as crun (slave/private also as runc)"
+fi
 
 # --- 5. namespaces ----------------------------------------------------------------------------
+if section 5; then
 NS_PROBE='for n in mnt uts ipc net pid cgroup; do echo "$n $(readlink /proc/self/ns/$n)"; done; hostname'
 # No linux.namespaces at all: every namespace is the caller's. Each runtime gets a mount
 # namespace of its own, for they all leave their mounts in the caller's.
@@ -233,8 +244,10 @@ diff -u "$TMP/join.want" "$TMP/join.tender-runtime.out" >&2 ||
         fail "joined namespaces: $(cat "$TMP/join.tender-runtime.raw")"
 same join out
 check "mount and uts namespaces joined by path, hostname set in the joined one, as crun and runc"
+fi
 
 # --- 7. hooks: order, namespace, before or after pivot_root, state on stdin -------------------
+if section 7; then
 # Each hook logs its kind, the status it got, whether it runs in the caller's mount namespace,
 # and whether the init's root (prestart, createRuntime) or its own root (the container hooks)
 # is still the host's, i.e. before pivot_root (a marker only the host's / has).
@@ -281,8 +294,10 @@ same hooks where
 # runc "creating" and "created", as the spec's lifecycle has it; tender-runtime follows runc.
 same hooks out runc
 check "hooks: the six kinds in the spec's order, namespaces, pivot_root and state as crun and runc"
+fi
 
 # --- 8. state, list, features, --version --------------------------------------------------------
+if section 8; then
 config "$TMP/state" "c['process']['args'] = ['sleep', '1000']
 c['annotations'] = {'org.example.k': 'v'}"
 keys() { python3 -c 'import json, sys
@@ -331,8 +346,10 @@ assert ours["linux"]["apparmor"] == {"enabled": False}
 PY
 "$BIN" --version | head -1 | grep -q "^tender-runtime version " || fail "--version: $("$BIN" --version)"
 check "state, list (json and table) with runc's fields; features with runc's keys; --version"
+fi
 
 # --- 9. crun's own default config -------------------------------------------------------------
+if section 9; then
 # Its ambient set (CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE) is outside inheritable: every
 # runtime runs it, the kernel raises nothing.
 mkdir -p "$TMP/crunspec"
@@ -355,3 +372,4 @@ same crunspec rc
 grep -q "warning: process.capabilities.ambient: CAP_KILL" "$TMP/crunspec.tender-runtime.err" ||
         fail "crun spec: no warning: $(cat "$TMP/crunspec.tender-runtime.err")"
 check "crun's default config runs, the same capabilities as crun and runc, with a warning"
+fi
