@@ -350,5 +350,10 @@ int tender_rt_init_main(void *args) {
 
 fail:
         tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_ERROR, err.errnum, err.message);
+        /* create reports the error, on one line: the caller's stderr (which the init inherits)
+         * gets nothing more from us (a sanitizer's note on leaving this stack, say). */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0)
+                dup2(null, STDERR_FILENO);
         _exit(1);
 }
