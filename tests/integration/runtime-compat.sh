@@ -29,8 +29,14 @@ BIN="${TENDER_BUILD_DIR:?}/bin/tender-runtime"
 if [ -z "${RUNTIME_COMPAT_INNER:-}" ]; then
         TMP=$(mktemp -d /tmp/tender-compat-test.XXXXXX)
         chmod 755 "$TMP"
-        RUNTIME_COMPAT_INNER=1 TMP="$TMP" unshare -m "$0" && rc=0 || rc=$?
+        # Container ids and cgroups are unique per run: other tests may run at the same time.
+        SUFFIX=$$
+        RUNTIME_COMPAT_INNER=1 TMP="$TMP" SUFFIX=$SUFFIX unshare -m "$0" && rc=0 || rc=$?
         [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+        # The runtimes remove their containers' cgroups, not the parent the test named.
+        for dir in /sys/fs/cgroup/*/tender-compat-$SUFFIX; do
+                [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} \;
+        done
         exit $rc
 fi
 
@@ -43,8 +49,6 @@ mount --make-rprivate /
 if mountpoint -q /sys/fs/cgroup/unified; then
         umount /sys/fs/cgroup/unified
 fi
-# Container ids and cgroups are unique per run: other tests may run at the same time.
-SUFFIX=$$
 RUNTIMES=("$BIN" crun runc)
 name_of() { basename "$1"; }
 cleanup() {
