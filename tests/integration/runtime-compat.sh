@@ -348,7 +348,7 @@ assert "rshared" in ours["mountOptions"] and "user" in ours["linux"]["namespaces
 assert "SCMP_ACT_ERRNO" in ours["linux"]["seccomp"]["actions"]
 assert ours["linux"]["apparmor"] == {"enabled": False}
 PY
-"$BIN" --version | head -1 | grep -q "^tender-runtime version " || fail "--version: $("$BIN" --version)"
+"$BIN" --version | grep -qx "tender-runtime [0-9][0-9.]*" || fail "--version: $("$BIN" --version)"
 check "state, list (json and table) with runc's fields; features with runc's keys; --version"
 fi
 
