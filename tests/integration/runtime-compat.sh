@@ -51,7 +51,9 @@ if mountpoint -q /sys/fs/cgroup/unified; then
 fi
 RUNTIMES=("$BIN" crun runc)
 name_of() { basename "$1"; }
+HOLDERS=() # processes holding namespaces for section 5
 cleanup() {
+        [ ${#HOLDERS[@]} = 0 ] || kill "${HOLDERS[@]}" 2>/dev/null || true
         for rt in "${RUNTIMES[@]}"; do
                 for dir in "$TMP"/root-*; do
                         [ -d "$dir" ] || continue
@@ -210,7 +212,6 @@ check "no linux.namespaces: mount, uts, ipc, net, pid and cgroup namespaces are 
 
 # Joined mount and uts namespaces (by path) with a hostname: the container runs in them and the
 # hostname is set in the joined uts namespace.
-HOLDERS=()
 for rt in "${RUNTIMES[@]}"; do
         n=$(name_of "$rt")
         # A process holding a new mount and uts namespace; the bundle names them by path.
@@ -238,6 +239,7 @@ c['process']['args'] = ['sh', '-c', '''$NS_PROBE''']"
         echo "uts-after $(nsenter --uts="$TMP/ns/uts-$n" hostname)" >>"$TMP/join.$n.out"
 done
 kill "${HOLDERS[@]}"
+HOLDERS=()
 cat >"$TMP/join.want" <<'EOF'
 mnt joined
 uts joined
