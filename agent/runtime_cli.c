@@ -223,10 +223,18 @@ int container_state(const struct runtime *rt, const char *id, struct container_s
         return 0;
 }
 
+/* tender-runtime's containers inherit the caller's stdio unless asked to log their output
+ * (journald or its state directory), which is what an app run by tenderd needs. */
+static bool is_tender_runtime(const struct runtime *rt) {
+        const char *slash = strrchr(rt->path, '/');
+        return STREQ(slash ? slash + 1 : rt->path, "tender-runtime");
+}
+
 int runtime_create(const struct runtime *rt, const char *bundle, const char *id,
                    struct tender_error *err) {
         const char *args[] = {"create", "--bundle", bundle, id, NULL};
-        return run_runtime(rt, args, NULL, 0, err);
+        const char *logged[] = {"create", "--output-log", "--bundle", bundle, id, NULL};
+        return run_runtime(rt, is_tender_runtime(rt) ? logged : args, NULL, 0, err);
 }
 
 int runtime_start(const struct runtime *rt, const char *id, struct tender_error *err) {

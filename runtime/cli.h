@@ -20,3 +20,4 @@ int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_exec(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_list(int argc, char **argv, const struct tender_rt_global *g);
 int tender_rt_cmd_spec(int argc, char **argv, const struct tender_rt_global *g);
+int tender_rt_cmd_features(int argc, char **argv, const struct tender_rt_global *g);

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "mount.h"
 #include "security.h"
 #include "statedir.h"
@@ -130,8 +132,67 @@ static int loopback_up(struct tender_error *err) {
         return 0;
 }
 
+bool tender_rt_init_hooks(const struct tender_rt_spec *spec) {
+        static const char *const kinds[] = {"prestart", "createRuntime", "createContainer",
+                                            "startContainer"};
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (tender_rt_hooks_has(spec->hooks, kinds[i]))
+                        return true;
+        return false;
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+        for (size_t got = 0; got < len;) {
+                ssize_t n = read(fd, (char *) buf + got, len - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EPIPE;
+                got += (size_t) n;
+        }
+        return 0;
+}
+
+/* Mounts are built: `create` runs prestart and createRuntime meanwhile and sends the state,
+ * then createContainer runs here, in the container's namespaces, before pivot_root. */
+static int create_hooks(const struct tender_rt_init_args *a, char **ret_state,
+                        struct tender_error *err) {
+        uint32_t len = 0;
+        if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_HOOKS, 0, NULL) < 0 ||
+            read_full(a->hooks_fd, &len, sizeof(len)) < 0 || len == 0 ||
+            len > TENDER_RT_STATE_MAX_SIZE)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EPIPE,
+                                        "hooks: no state from create");
+        _cleanup_free_ char *json = malloc(len + 1);
+        if (!json)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (read_full(a->hooks_fd, json, len) < 0)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EPIPE,
+                                        "hooks: no state from create");
+        json[len] = '\0';
+        close(a->hooks_fd);
+        int r = tender_rt_hooks_run(a->spec->hooks, "createContainer", json, err);
+        if (r < 0)
+                return r;
+        *ret_state = TAKE_PTR(json);
+        return 0;
+}
+
+/* After `start`, after pivot_root, before the exec: in the container, path resolved there. */
+static void start_hooks(const struct tender_rt_spec *spec, const char *state) {
+        struct tender_error err = {0};
+        if (!state || !tender_rt_hooks_has(spec->hooks, "startContainer"))
+                return;
+        _cleanup_free_ char *created = tender_rt_hooks_state_as(state, "created");
+        if (tender_rt_hooks_run(spec->hooks, "startContainer", created ? created : state, &err) <
+            0) {
+                fprintf(stderr, "tender-runtime: %s\n", err.message);
+                _exit(1);
+        }
+}
+
 static int prepare(const struct tender_rt_init_args *a, char *program, size_t size,
-                   struct tender_error *err) {
+                   char **ret_state, struct tender_error *err) {
         const struct tender_rt_spec *spec = a->spec;
         int r;
         /* The monitor has put us in the cgroup: a cgroup namespace now roots there. */
@@ -147,12 +208,67 @@ static int prepare(const struct tender_rt_init_args *a, char *program, size_t si
         if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "set hostname %s",
                                               spec->hostname);
-        if ((r = tender_rt_mount_setup(spec, err)) < 0)
+        if ((r = tender_rt_mount_setup(spec, err)) < 0 ||
+            (tender_rt_init_hooks(spec) && (r = create_hooks(a, ret_state, err)) < 0) ||
+            (r = tender_rt_mount_enter(spec, err)) < 0)
                 return r;
         if (chdir(spec->cwd) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "chdir to %s",
                                               spec->cwd);
         return tender_rt_find_program(spec, program, size, err);
+}
+
+/* Passes the pty master to the --console-socket peer with SCM_RIGHTS, the pty's path as the
+ * message (as runc does). */
+static int send_master(int sock, int master, const char *name) {
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {0};
+        struct iovec iov = {.iov_base = (char *) name, .iov_len = strlen(name)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &master, sizeof(int));
+        ssize_t n;
+        do
+                n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : 0;
+}
+
+/* process.terminal: a pty from the container's /dev/ptmx; the master goes to the console
+ * socket, the slave becomes the controlling terminal and stdio. */
+static int setup_terminal(int console_fd, struct tender_error *err) {
+        char name[64];
+        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: open a pty in /dev/ptmx");
+        _cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: open %s", name);
+        int r = send_master(console_fd, master, name);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "process.terminal: send the pty to the console "
+                                              "socket");
+        close(console_fd);
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: make %s the controlling terminal",
+                                              name);
+        if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 ||
+            dup2(slave, STDERR_FILENO) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno,
+                                              "process.terminal: stdio to %s", name);
+        return 0;
 }
 
 /* Blocks until `start` opens the FIFO for reading, then hands it the byte it waits for. The
@@ -197,8 +313,7 @@ int tender_rt_init_main(void *args) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
+        if (dup2(a->input_fd, STDIN_FILENO) < 0 || dup2(a->output_fd, STDOUT_FILENO) < 0 ||
             dup2(a->error_fd, STDERR_FILENO) < 0) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "set up stdio");
                 goto fail;
@@ -208,7 +323,9 @@ int tender_rt_init_main(void *args) {
                 tender_error_set_errno(&err, TENDER_ERR_RUNTIME, errno, "open /proc/self/fd");
                 goto fail;
         }
-        if (prepare(a, program, sizeof(program), &err) < 0)
+        char *state = NULL; /* for the hooks, when there are any */
+        if (prepare(a, program, sizeof(program), &state, &err) < 0 ||
+            (a->spec->terminal && setup_terminal(a->console_fd, &err) < 0))
                 goto fail;
         if (tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_READY, 0, NULL) < 0)
                 _exit(1);
@@ -221,6 +338,8 @@ int tender_rt_init_main(void *args) {
         }
         close(proc_fd);
         close(a->fifo_fd);
+        start_hooks(a->spec, state);
+        free(state);
         if (tender_rt_finalize(a->spec, &err) < 0) {
                 fprintf(stderr, "tender-runtime: %s\n", err.message);
                 _exit(1);
@@ -231,5 +350,10 @@ int tender_rt_init_main(void *args) {
 
 fail:
         tender_rt_sync_send(a->sync_fd, TENDER_RT_SYNC_ERROR, err.errnum, err.message);
+        /* create reports the error, on one line: the caller's stderr (which the init inherits)
+         * gets nothing more from us (a sanitizer's note on leaving this stack, say). */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0)
+                dup2(null, STDERR_FILENO);
         _exit(1);
 }

@@ -25,6 +25,13 @@ static void strv_freep(char ***p) {
 static const char *const kinds[] = {"prestart",       "createRuntime", "createContainer",
                                     "startContainer", "poststart",     "poststop"};
 
+int tender_rt_hooks_features(cJSON *array) {
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                if (!cJSON_AddItemToArray(array, cJSON_CreateString(kinds[k])))
+                        return -ENOMEM;
+        return 0;
+}
+
 static int check_hook(const cJSON *h, const char *path, struct tender_error *err) {
         const char *p = NULL;
         char **args = NULL, **env = NULL;
@@ -62,10 +69,6 @@ int tender_rt_hooks_check(const cJSON *hooks, struct tender_error *err) {
                 if (!known)
                         return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                                 "hooks.%s: unknown hook kind", item->string);
-                if (!STREQ(item->string, "prestart") && !STREQ(item->string, "createRuntime") &&
-                    !STREQ(item->string, "poststart") && !STREQ(item->string, "poststop"))
-                        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
-                                                "hooks.%s: not supported", item->string);
                 if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) > TENDER_RT_MAX_HOOKS)
                         return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL,
                                                 "hooks.%s: expected an array of at most %d",
@@ -173,6 +176,19 @@ static int run_hook(const cJSON *h, const char *path, const char *state_json,
                                         prog, WEXITSTATUS(st));
         return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "%s: %s killed by signal %d", path,
                                 prog, WTERMSIG(st));
+}
+
+bool tender_rt_hooks_has(const cJSON *hooks, const char *kind) {
+        return cJSON_GetArraySize(hooks ? cJSON_GetObjectItemCaseSensitive(hooks, kind) : NULL) > 0;
+}
+
+char *tender_rt_hooks_state_as(const char *state_json, const char *status) {
+        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(state_json);
+        if (!o || !cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString(status)))
+                return NULL;
+        if (STREQ(status, "stopped") && !cJSON_ReplaceItemInObject(o, "pid", cJSON_CreateNumber(0)))
+                return NULL;
+        return cJSON_PrintUnformatted(o);
 }
 
 int tender_rt_hooks_load(int dirfd, cJSON **ret, struct tender_error *err) {

@@ -44,17 +44,26 @@ static void usage(FILE *f) {
         fputs("Usage: tender-runtime [--root DIR] [--log FILE] [--debug] COMMAND [ARGS]\n"
               "\n"
               "Commands:\n"
-              "  create [--bundle DIR] [--pid-file FILE] ID   create a container\n"
+              "  create [--bundle DIR] [--pid-file FILE] [--output-log]\n"
+              "         [--console-socket SOCKET] ID          create a container; it inherits\n"
+              "                                               our stdio, or with --output-log\n"
+              "                                               logs to journald or "
+              "ROOT/ID/output.log\n"
               "  start ID                                     start a created container\n"
               "  state ID                                     print its OCI state\n"
               "  kill ID [SIGNAL]                             signal its init (TERM)\n"
               "  delete [--force] ID                          delete it\n"
-              "  run [--detach] [--bundle DIR] [--pid-file FILE] ID\n"
+              "  run [--detach] [--bundle DIR] [--pid-file FILE] [--output-log]\n"
+              "      [--console-socket SOCKET] ID\n"
               "                                               create, start, wait, delete\n"
               "  exec [--detach] [--cwd DIR] [--env N=V] ID -- COMMAND...\n"
               "                                               run a command in it\n"
               "  list [--quiet] [--format table|json]         list containers\n"
-              "  spec                                         write a default config.json\n",
+              "  spec                                         write a default config.json\n"
+              "  features                                     print the OCI features document\n"
+              "\n"
+              "Options: --root DIR (state, default " TENDER_RT_DEFAULT_ROOT "), --log FILE,\n"
+              "--debug, --version, --help\n",
               f);
 }
 
@@ -66,7 +75,7 @@ static const struct {
         {"state", tender_rt_cmd_state},   {"kill", tender_rt_cmd_kill},
         {"delete", tender_rt_cmd_delete}, {"run", tender_rt_cmd_run},
         {"spec", tender_rt_cmd_spec},     {"exec", tender_rt_cmd_exec},
-        {"list", tender_rt_cmd_list},
+        {"list", tender_rt_cmd_list},     {"features", tender_rt_cmd_features},
 };
 
 int main(int argc, char **argv) {
@@ -104,6 +113,8 @@ int main(int argc, char **argv) {
                         usage(stdout);
                         return 0;
                 case 'v':
+                        /* As every tender binary prints it (tests/integration/deb-package);
+                         * the spec version is in `features`. */
                         printf("tender-runtime %s\n", TENDER_VERSION);
                         return 0;
                 default:

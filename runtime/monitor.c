@@ -153,7 +153,7 @@ static void wait_loop(pid_t init, int out_fd, int sigfd, struct output_log *log,
 
 /* The caller of `create` may have passed descriptors (a pipe it reads to EOF, say); the
  * long-lived monitor and the container must not keep them. */
-static void close_inherited(int keep1, int keep2) {
+static void close_inherited(const int *keep, size_t n_keep) {
         DIR *d = opendir("/proc/self/fd");
         if (!d)
                 return;
@@ -162,35 +162,49 @@ static void close_inherited(int keep1, int keep2) {
         while ((de = readdir(d))) {
                 char *end;
                 long fd = strtol(de->d_name, &end, 10);
-                if (*end || fd <= STDERR_FILENO || fd == self || fd == keep1 || fd == keep2)
-                        continue;
-                close((int) fd);
+                bool kept = *end || fd <= STDERR_FILENO || fd == self;
+                for (size_t i = 0; i < n_keep && !kept; i++)
+                        kept = fd == keep[i];
+                if (!kept)
+                        close((int) fd);
         }
         closedir(d);
 }
 
 /* Namespaces given by path are joined here, before the clone, as host root: from inside a new
  * user namespace the init could not join namespaces owned by the host. A user namespace is
- * joined by the init itself (see container.c). A pid namespace applies to children only. */
+ * joined by the init itself (see container.c). A pid namespace applies to children only. All
+ * paths are opened first and the mount namespace joined last, since joining it changes what
+ * the other paths name. */
 static void join_namespaces(const struct tender_rt_spec *spec, int sync_fd) {
+        int fds[TENDER_RT_MAX_NAMESPACES];
+        char what[TENDER_ERROR_MESSAGE_MAX / 2];
         for (size_t i = 0; i < spec->n_namespaces; i++) {
                 const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                fds[i] = -1;
                 if (!ns->path || ns->type == CLONE_NEWUSER)
                         continue;
-                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || setns(fd, ns->type) < 0) {
-                        char what[TENDER_ERROR_MESSAGE_MAX / 2];
+                snprintf(what, sizeof(what), "linux.namespaces[%zu].path: open %.200s", i,
+                         ns->path);
+                if ((fds[i] = open(ns->path, O_RDONLY | O_CLOEXEC)) < 0)
+                        monitor_fail(sync_fd, errno, what);
+        }
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < spec->n_namespaces; i++) {
+                        const struct tender_rt_namespace *ns = &spec->namespaces[i];
+                        if (fds[i] < 0 || (ns->type == CLONE_NEWNS) != (pass == 1))
+                                continue;
                         snprintf(what, sizeof(what), "linux.namespaces[%zu].path: join %.200s", i,
                                  ns->path);
-                        monitor_fail(sync_fd, errno, what);
+                        if (setns(fds[i], ns->type) < 0)
+                                monitor_fail(sync_fd, errno, what);
+                        close(fds[i]);
                 }
-                close(fd);
-        }
 }
 
 static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         int dirfd = a->state_dirfd, sync_fd = a->sync_fd;
-        close_inherited(dirfd, sync_fd);
+        close_inherited((int[]){dirfd, sync_fd, a->console_fd, a->hooks_fd}, 4);
         int lock_fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
                 monitor_fail(sync_fd, errno, "lock state directory");
@@ -202,15 +216,22 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 monitor_fail(sync_fd, errno, "become subreaper");
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        if (null < 0)
+                monitor_fail(sync_fd, errno, "open /dev/null");
+        /* The caller's stdio, for the init to inherit; the monitor itself keeps none of it. */
+        int stdio[3];
+        for (int i = 0; i < 3; i++)
+                if (a->output_log || (stdio[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0)
+                        stdio[i] = null;
+        if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
                 monitor_fail(sync_fd, errno, "redirect stdio");
 
         struct output_log log = {.dirfd = dirfd, .fd = -1};
-        int out[2], journal[2] = {-1, -1};
-        bool to_journal = journal_streams(a->id, journal);
+        int out[2] = {-1, stdio[1]}, journal[2] = {-1, -1};
+        bool to_journal = a->output_log && journal_streams(a->id, journal);
         if (to_journal)
-                out[0] = -1, out[1] = journal[0];
-        else if (output_open(&log) < 0 || pipe2(out, O_CLOEXEC) < 0)
+                out[1] = journal[0];
+        else if (a->output_log && (output_open(&log) < 0 || pipe2(out, O_CLOEXEC) < 0))
                 monitor_fail(sync_fd, errno, "open output log");
         sigset_t chld;
         sigemptyset(&chld);
@@ -235,8 +256,13 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
                 .go_fd = go[0],
                 .go_peer_fd = go[1],
                 .sync_fd = sync_fd,
+                .input_fd = stdio[0],
                 .output_fd = out[1],
-                .error_fd = to_journal ? journal[1] : out[1],
+                .error_fd = to_journal      ? journal[1]
+                            : a->output_log ? out[1]
+                                            : stdio[2],
+                .console_fd = a->console_fd,
+                .hooks_fd = a->hooks_fd,
                 .lock_fd = lock_fd,
         };
         char *stack = malloc(INIT_STACK_SIZE);
@@ -263,6 +289,13 @@ static _Noreturn void monitor_main(const struct tender_rt_monitor_args *a) {
         close(out[1]);
         if (journal[1] >= 0)
                 close(journal[1]);
+        for (int i = 0; i < 3; i++)
+                if (stdio[i] != null && stdio[i] != out[1])
+                        close(stdio[i]);
+        if (a->console_fd >= 0)
+                close(a->console_fd);
+        if (a->hooks_fd >= 0)
+                close(a->hooks_fd);
 
         wait_loop(init, out[0], sigfd, &log, dirfd);
         _exit(0);

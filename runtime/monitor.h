@@ -20,6 +20,11 @@ struct tender_rt_monitor_args {
         const char *cgroup_path;
         int state_dirfd;
         int sync_fd; /* write end; the monitor sends SYNC_PID or SYNC_ERROR, the init READY/ERROR */
+        /* true: the container's stdout and stderr go to journald or the state directory's
+         * output.log, stdin is /dev/null; false: it inherits the caller's stdio (runc, crun). */
+        bool output_log;
+        int console_fd; /* connected --console-socket, or -1 */
+        int hooks_fd;   /* read end of the hooks pipe (see container.h), or -1 */
 };
 
 /* Forks the monitor. Returns once the intermediate child has exited; the monitor reports on

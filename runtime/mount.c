@@ -378,28 +378,87 @@ static int mask_paths(const struct tender_rt_spec *spec, struct tender_error *er
         return 0;
 }
 
+/* The mount point under which path lies: the longest mount point in mountinfo that is path or
+ * one of its parents (mount points with escaped characters never match: then "/"). */
+static int parent_mount(const char *path, char *out, size_t size) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        char line[4096], mp[PATH_MAX];
+        size_t best = 0;
+        snprintf(out, size, "/");
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1) {
+                        size_t n = strlen(mp);
+                        bool under = STREQ(mp, "/") ||
+                                     (strncmp(path, mp, n) == 0 && (!path[n] || path[n] == '/'));
+                        if (under && n > best) {
+                                best = n;
+                                snprintf(out, size, "%s", mp);
+                        }
+                }
+        return 0;
+}
+
+/* pivot_root refuses a new root whose parent mount is shared (rootfsPropagation "shared"):
+ * as runc does, that parent becomes private in our namespace first. */
+static int parent_private(const char *rootfs, struct tender_error *err) {
+        char mp[PATH_MAX];
+        int r = parent_mount(rootfs, mp, sizeof(mp));
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "read mountinfo");
+        if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+                return mount_error(err, "make private", mp);
+        return 0;
+}
+
+/* No mount namespace of its own (none listed): the container shares the caller's mounts, as
+ * the spec says; its root is the rootfs by chroot, for pivot_root would move the caller's. */
+static int enter_root(const struct tender_rt_spec *spec, bool own_ns, struct tender_error *err) {
+        if (own_ns)
+                return do_pivot_root(spec->rootfs, err);
+        if (chdir(spec->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return mount_error(err, "chroot to", spec->rootfs);
+        return 0;
+}
+
 int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error *err) {
-        if (mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+        bool own_ns = tender_rt_spec_namespace(spec, CLONE_NEWNS) != NULL;
+        int r;
+        if (own_ns && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
                 return mount_error(err, "set propagation of", "/");
+        /* A recursive slave, private or unbindable / leaves no shared mount above the rootfs;
+         * only then is reading mountinfo (costly with many mounts) spared. */
+        bool rec_unshared =
+                (spec->rootfs_propagation & MS_REC) && !(spec->rootfs_propagation & MS_SHARED);
+        if (own_ns && !rec_unshared && (r = parent_private(spec->rootfs, err)) < 0)
+                return r;
         if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return mount_error(err, "bind mount rootfs", spec->rootfs);
         /* pivot_root refuses a shared new root. */
-        if (mount(NULL, spec->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+        if (own_ns && mount(NULL, spec->rootfs, NULL, MS_PRIVATE, NULL) < 0)
                 return mount_error(err, "make private", spec->rootfs);
 
         _cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return mount_error(err, "open rootfs", spec->rootfs);
-        int r;
         for (size_t i = 0; i < spec->n_mounts; i++)
                 if ((r = mount_one(rootfd, spec, &spec->mounts[i], err)) < 0)
                         return r;
         if (spec_has_dev_tmpfs(spec) && (r = setup_dev(rootfd, err)) < 0)
                 return r;
-        if ((r = create_devices(rootfd, spec, err)) < 0)
+        return create_devices(rootfd, spec, err);
+}
+
+int tender_rt_mount_enter(const struct tender_rt_spec *spec, struct tender_error *err) {
+        bool own_ns = tender_rt_spec_namespace(spec, CLONE_NEWNS) != NULL;
+        int r;
+        if ((r = enter_root(spec, own_ns, err)) < 0 || (r = mask_paths(spec, err)) < 0)
                 return r;
-        if ((r = do_pivot_root(spec->rootfs, err)) < 0 || (r = mask_paths(spec, err)) < 0)
-                return r;
+        /* On the new root, now that it is "/" (the bind mount was private until here). */
+        if (own_ns && spec->rootfs_propagation_set &&
+            mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+                return mount_error(err, "set linux.rootfsPropagation of", "/");
         if (spec->readonly &&
             mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL) < 0)
                 return mount_error(err, "remount read-only", "/");

@@ -9,5 +9,9 @@
 
 #include "spec.h"
 
-/* Runs in the container init only. */
+/* Run in the container init only. mount_setup builds everything beneath the rootfs (the
+ * createRuntime and createContainer hooks run after it); mount_enter makes it the root
+ * (pivot_root, or chroot without a mount namespace of its own), masks paths, applies
+ * linux.rootfsPropagation and root.readonly. */
 int tender_rt_mount_setup(const struct tender_rt_spec *spec, struct tender_error *err);
+int tender_rt_mount_enter(const struct tender_rt_spec *spec, struct tender_error *err);

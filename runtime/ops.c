@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "spec.h"
 #include "statedir.h"
 #include "tender/fileio.h"
+#include "tender/oci_spec.h"
 
 #define KILL_WAIT_POLLS 500 /* x 20 ms */
 
@@ -135,22 +139,75 @@ static int record_failed(int rd, pid_t pid, struct tender_error *err) {
         return tender_error_set(err, TENDER_ERR_RUNTIME, EIO, "record init pid %d", (int) pid);
 }
 
+static int write_full(int fd, const void *buf, size_t len) {
+        for (size_t done = 0; done < len;) {
+                ssize_t n = write(fd, (const char *) buf + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+/* prestart and createRuntime, here in the runtime's namespaces, while the init waits before
+ * pivot_root; then the init gets the state for createContainer and startContainer. */
+static int create_hooks(const struct tender_rt_spec *spec, int dirfd, int hooks_wr,
+                        struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *o = NULL;
+        int r = tender_rt_state_read(dirfd, &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *json =
+                tender_rt_state_object(dirfd, s, &o) < 0 ? NULL : cJSON_PrintUnformatted(o);
+        _cleanup_free_ char *creating = json ? tender_rt_hooks_state_as(json, "creating") : NULL;
+        if (!creating)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if ((r = tender_rt_hooks_run(spec->hooks, "prestart", creating, err)) < 0 ||
+            (r = tender_rt_hooks_run(spec->hooks, "createRuntime", creating, err)) < 0)
+                return r;
+        uint32_t len = (uint32_t) strlen(creating);
+        /* An init that died must not kill us with SIGPIPE: create cleans up after it. */
+        void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+        r = write_full(hooks_wr, &len, sizeof(len));
+        if (r >= 0)
+                r = write_full(hooks_wr, creating, len);
+        signal(SIGPIPE, old);
+        if (r < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
+                                              "send the state to the container init");
+        return 0;
+}
+
 /* Spawns the monitor and waits until the init is ready or failed. */
-static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *state, int dirfd,
+static int spawn(const struct tender_rt_spec *spec, const struct tender_rt_create_opts *o,
+                 struct tender_rt_state *state, int dirfd, int console_fd,
                  struct tender_error *err) {
-        int p[2];
+        int p[2], h[2] = {-1, -1};
         if (pipe2(p, O_CLOEXEC) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
         _cleanup_close_ int rd = p[0];
+        if (tender_rt_init_hooks(spec) && pipe2(h, O_CLOEXEC) < 0) {
+                close(p[1]);
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "pipe");
+        }
+        _cleanup_close_ int hooks_wr = h[1];
         struct tender_rt_monitor_args args = {
                 .spec = spec,
                 .id = state->id,
                 .cgroup_path = state->cgroups_path,
                 .state_dirfd = dirfd,
                 .sync_fd = p[1],
+                .output_log = o->output_log,
+                .console_fd = console_fd,
+                .hooks_fd = h[0],
         };
         int r = tender_rt_monitor_spawn(&args, err);
         close(p[1]);
+        if (h[0] >= 0)
+                close(h[0]);
         if (r < 0)
                 return r;
         /* The init may report READY before the monitor reports its pid: wait for both. */
@@ -166,6 +223,11 @@ static int spawn(const struct tender_rt_spec *spec, struct tender_rt_state *stat
                                                 msg.message);
                 if (msg.type == TENDER_RT_SYNC_READY)
                         ready = true;
+                if (msg.type == TENDER_RT_SYNC_HOOKS && hooks_wr >= 0) {
+                        if ((r = create_hooks(spec, dirfd, hooks_wr, err)) < 0)
+                                return r;
+                        close(TAKE_FD(hooks_wr));
+                }
                 if (msg.type != TENDER_RT_SYNC_PID || msg.value <= 0)
                         continue;
                 state->pid = msg.value;
@@ -196,19 +258,6 @@ static int write_hooks(int dirfd, const struct tender_rt_spec *spec, struct tend
         return 0;
 }
 
-/* prestart and createRuntime: the init exists in its namespaces and waits for `start`. */
-static int create_hooks(const struct tender_rt_global *g, const struct tender_rt_spec *spec,
-                        const char *id, struct tender_error *err) {
-        if (!spec->hooks)
-                return 0;
-        _cleanup_free_ char *json = NULL;
-        int r = tender_rt_state(g, id, &json, err);
-        if (r < 0 || (r = tender_rt_hooks_run(spec->hooks, "prestart", json, err)) < 0 ||
-            (r = tender_rt_hooks_run(spec->hooks, "createRuntime", json, err)) < 0)
-                return r;
-        return 0;
-}
-
 int tender_rt_run_hooks(const struct tender_rt_global *g, const char *id, const char *kind,
                         struct tender_error *err) {
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
@@ -221,6 +270,32 @@ int tender_rt_run_hooks(const struct tender_rt_global *g, const char *id, const 
         if ((r = tender_rt_state(g, id, &json, err)) < 0)
                 return r;
         return tender_rt_hooks_run(hooks, kind, json, err);
+}
+
+/* process.terminal and --console-socket go together, as with runc. */
+static int console_connect(const struct tender_rt_spec *spec, const struct tender_rt_create_opts *o,
+                           int *ret, struct tender_error *err) {
+        if (spec->terminal != !!o->console_socket)
+                return tender_error_set(err, TENDER_ERR_RUNTIME, EINVAL,
+                                        spec->terminal ? "process.terminal needs --console-socket"
+                                                       : "--console-socket needs process.terminal");
+        if (!spec->terminal)
+                return 0;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(o->console_socket) >= sizeof(sa.sun_path))
+                return tender_error_set(err, TENDER_ERR_RUNTIME, ENAMETOOLONG,
+                                        "--console-socket: path too long");
+        memcpy(sa.sun_path, o->console_socket, strlen(o->console_socket));
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, e,
+                                              "connect to --console-socket %s", o->console_socket);
+        }
+        *ret = fd;
+        return 0;
 }
 
 static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
@@ -237,6 +312,7 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
         struct tender_rt_state state = {
                 .id = (char *) o->id,
                 .bundle = spec->bundle,
+                .rootfs = (char *) spec->rootfs,
                 .cgroups_path = cgroup,
                 .created = created,
                 .annotations = (cJSON *) spec->annotations,
@@ -273,14 +349,25 @@ static int create_in(int rootfd, int dirfd, const struct tender_rt_spec *spec,
                 .devices = spec->devices,
                 .n_devices = spec->n_devices,
         };
-        if ((r = write_hooks(dirfd, spec, err)) < 0 ||
+        _cleanup_close_ int console_fd = -1;
+        if ((r = console_connect(spec, o, &console_fd, err)) < 0 ||
+            (r = write_hooks(dirfd, spec, err)) < 0 ||
             (r = tender_rt_cgroup_create(cgroup, &limits, err)) < 0 ||
-            (r = spawn(spec, &state, dirfd, err)) < 0)
+            (r = spawn(spec, o, &state, dirfd, console_fd, err)) < 0)
                 return r;
         if (o->pid_file && (r = write_pid_file(o->pid_file, state.pid)) < 0)
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "write pid file %s",
                                               o->pid_file);
         return 0;
+}
+
+static void warn_ambient(uint64_t dropped) {
+        for (int cap = 0; cap < 64; cap++)
+                if (dropped & (UINT64_C(1) << cap))
+                        fprintf(stderr,
+                                "tender-runtime: warning: process.capabilities.ambient: %s is not "
+                                "in permitted and inheritable, not raised\n",
+                                tender_oci_cap_name(cap) ?: "?");
 }
 
 int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_create_opts *o,
@@ -292,6 +379,7 @@ int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_cr
         int r = tender_rt_spec_load(o->bundle ? o->bundle : ".", &spec, err);
         if (r < 0)
                 return r;
+        warn_ambient(spec->caps.ambient_dropped);
         _cleanup_close_ int rootfd = tender_rt_root_open(g->root, true, err);
         if (rootfd < 0)
                 return rootfd;
@@ -302,8 +390,6 @@ int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_cr
                                                                 "create state of %s", o->id);
         _cleanup_close_ int dirfd = tender_rt_state_dir_open(rootfd, o->id, err);
         r = dirfd < 0 ? dirfd : create_in(rootfd, dirfd, spec, o, err);
-        if (r >= 0)
-                r = create_hooks(g, spec, o->id, err);
         if (r < 0)
                 (void) destroy(rootfd, o->id, NULL);
         return r;
@@ -357,13 +443,26 @@ int tender_rt_start(const struct tender_rt_global *g, const char *id, struct ten
         return 0;
 }
 
-int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret_json,
-                    struct tender_error *err) {
-        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
-        _cleanup_close_ int dirfd = -1;
-        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
-        if (r < 0)
-                return r;
+/* The user owning the state directory, as runc and crun print it. */
+void tender_rt_owner_name(int dirfd, char *out, size_t size) {
+        struct stat st;
+        struct passwd pw, *found = NULL;
+        char buf[1024];
+        if (fstat(dirfd, &st) < 0)
+                st.st_uid = getuid();
+        if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+                snprintf(out, size, "%s", found->pw_name);
+        else
+                snprintf(out, size, "#%u", (unsigned) st.st_uid);
+}
+
+static int add_owner(cJSON *o, int dirfd) {
+        char name[64];
+        tender_rt_owner_name(dirfd, name, sizeof(name));
+        return cJSON_AddStringToObject(o, "owner", name) ? 0 : -ENOMEM;
+}
+
+int tender_rt_state_object(int dirfd, struct tender_rt_state *s, cJSON **ret) {
         struct tender_rt_exit e;
         enum tender_rt_status st = tender_rt_state_status(dirfd, s, &e);
         if (st == TENDER_RT_STOPPED && !e.known) {
@@ -374,26 +473,40 @@ int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret
                         tender_rt_lock(dirfd, false, TENDER_RT_STATE_EXIT_WAIT_MS);
                 (void) tender_rt_exit_read(dirfd, &e);
         }
+        /* runc's fields in runc's order; exitStatus and exitSignal are ours. */
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "ociVersion", "1.0.2") ||
+        if (!o || !cJSON_AddStringToObject(o, "ociVersion", TENDER_RT_OCI_VERSION) ||
             !cJSON_AddStringToObject(o, "id", s->id) ||
-            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
             !cJSON_AddNumberToObject(o, "pid", st == TENDER_RT_STOPPED ? 0 : s->pid) ||
+            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
             !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
+            !cJSON_AddStringToObject(o, "rootfs", s->rootfs) ||
             !cJSON_AddStringToObject(o, "created", s->created))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                return -ENOMEM;
         cJSON *ann = s->annotations ? TAKE_PTR(s->annotations) : cJSON_CreateObject();
-        if (!ann || !cJSON_AddItemToObject(o, "annotations", ann))
-                return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+        if (!ann || !cJSON_AddItemToObject(o, "annotations", ann) || add_owner(o, dirfd) < 0)
+                return -ENOMEM;
         if (st == TENDER_RT_STOPPED && e.known) {
                 if (!cJSON_AddNumberToObject(o, "exitStatus", e.status))
-                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                        return -ENOMEM;
                 char name[32];
                 snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(e.signal) ?: "UNKNOWN");
                 if (e.signal && !cJSON_AddStringToObject(o, "exitSignal", name))
-                        return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
+                        return -ENOMEM;
         }
-        char *text = cJSON_PrintUnformatted(o);
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int tender_rt_state(const struct tender_rt_global *g, const char *id, char **ret_json,
+                    struct tender_error *err) {
+        _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = NULL;
+        _cleanup_(cJSON_Deletep) cJSON *o = NULL;
+        _cleanup_close_ int dirfd = -1;
+        int r = tender_rt_open_container(g, id, &dirfd, &s, err);
+        if (r < 0)
+                return r;
+        char *text = tender_rt_state_object(dirfd, s, &o) < 0 ? NULL : cJSON_PrintUnformatted(o);
         if (!text)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         *ret_json = text;
@@ -415,15 +528,6 @@ int tender_rt_kill(const struct tender_rt_global *g, const char *id, int sig,
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r,
                                               "send signal %d to container %s", sig, id);
         return 0;
-}
-
-/* The state taken before delete, as poststop should see it: stopped, without a pid. */
-static char *stopped_state(const char *json) {
-        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(json);
-        if (!o || !cJSON_ReplaceItemInObject(o, "status", cJSON_CreateString("stopped")) ||
-            !cJSON_ReplaceItemInObject(o, "pid", cJSON_CreateNumber(0)))
-                return NULL;
-        return cJSON_PrintUnformatted(o);
 }
 
 int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool force,
@@ -452,7 +556,8 @@ int tender_rt_delete(const struct tender_rt_global *g, const char *id, bool forc
         int r = destroy(rootfd, id, err);
         if (r < 0 || !json)
                 return r;
-        _cleanup_free_ char *stopped = stopped_state(json);
+        /* As poststop should see it: stopped, without a pid. */
+        _cleanup_free_ char *stopped = tender_rt_hooks_state_as(json, "stopped");
         if (tender_rt_hooks_run(hooks, "poststop", stopped ? stopped : json, err) < 0)
                 return 1; /* deleted; err holds the hook's failure as a warning */
         return 0;

@@ -9,11 +9,14 @@
 #include <sys/types.h>
 
 #include "tender/error.h"
+#include "tender/json.h"
 
 #define TENDER_RT_MONITOR_EXIT_TIMEOUT_MS 10000
 /* How long `state` waits for a live monitor to record an exit it has just seen. */
 #define TENDER_RT_STATE_EXIT_WAIT_MS 1000
 #define TENDER_RT_START_TIMEOUT_MS 10000
+/* The runtime-spec version of our state and features documents. */
+#define TENDER_RT_OCI_VERSION "1.0.2"
 
 struct tender_rt_global {
         const char *root; /* state root, TENDER_RT_DEFAULT_ROOT by default */
@@ -23,6 +26,10 @@ struct tender_rt_create_opts {
         const char *id;
         const char *bundle;   /* default "." */
         const char *pid_file; /* may be NULL */
+        /* The container's stdout/stderr to journald or ROOT/ID/output.log, stdin /dev/null;
+         * without it the container inherits the caller's stdio, as with runc and crun. */
+        bool output_log;
+        const char *console_socket; /* process.terminal: where the pty master goes */
 };
 
 int tender_rt_create(const struct tender_rt_global *g, const struct tender_rt_create_opts *o,
@@ -45,6 +52,12 @@ int tender_rt_wait(const struct tender_rt_global *g, const char *id, int *ret_st
                    struct tender_error *err);
 
 struct tender_rt_state;
+/* The OCI state of an opened container: runc's fields (ociVersion, id, pid, status, bundle,
+ * rootfs, created, annotations, owner), then exitStatus/exitSignal once it stopped. Takes
+ * s->annotations. */
+int tender_rt_state_object(int dirfd, struct tender_rt_state *s, cJSON **ret);
+/* The name of the user owning a state directory ("#UID" without one). */
+void tender_rt_owner_name(int dirfd, char *out, size_t size);
 /* Opens ROOT/ID and reads its state; "container ID does not exist" when there is none. */
 int tender_rt_open_container(const struct tender_rt_global *g, const char *id, int *ret_dirfd,
                              struct tender_rt_state **ret_state, struct tender_error *err);

@@ -37,8 +37,9 @@ struct exec_ctx {
         struct tender_rt_spec *spec;
         const struct tender_rt_state *state;
         int ns_fds[ELEMENTSOF(ns_order)]; /* -1: same namespace as ours, nothing to join */
-        int err_fd;                       /* write end: a tender_rt_sync_msg on failure */
-        int pid_fd;                       /* write end: the command's pid, with detach */
+        int root_fd; /* the init's root, when it shares our mount namespace (chroot), or -1 */
+        int err_fd;  /* write end: a tender_rt_sync_msg on failure */
+        int pid_fd;  /* write end: the command's pid, with detach */
         bool detach;
 };
 
@@ -46,6 +47,8 @@ static void close_ns_fds(struct exec_ctx *c) {
         for (size_t i = 0; i < ELEMENTSOF(ns_order); i++)
                 if (c->ns_fds[i] >= 0)
                         close(c->ns_fds[i]);
+        if (c->root_fd >= 0)
+                close(c->root_fd);
 }
 
 static int open_ns_fds(struct exec_ctx *c, pid_t pid, struct tender_error *err) {
@@ -66,6 +69,12 @@ static int open_ns_fds(struct exec_ctx *c, pid_t pid, struct tender_error *err) 
                 }
                 c->ns_fds[i] = fd;
         }
+        /* A container in our mount namespace was chroot'ed (mount.c): so is the command. */
+        char root[64];
+        snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
+        if (c->ns_fds[ELEMENTSOF(ns_order) - 1] < 0 &&
+            (c->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "open %s", root);
         return 0;
 }
 
@@ -119,6 +128,10 @@ static _Noreturn void exec_joiner(struct exec_ctx *c) {
                 }
                 if (ns_order[i].type == CLONE_NEWUSER && tender_rt_become_ns_root(&e) < 0)
                         exec_fail(c, &e, 1);
+        }
+        if (c->root_fd >= 0 && (fchdir(c->root_fd) < 0 || chroot(".") < 0)) {
+                tender_error_set_errno(&e, TENDER_ERR_RUNTIME, errno, "chroot to the container");
+                exec_fail(c, &e, 1);
         }
         close_ns_fds(c);
         pid_t pid = fork();
@@ -209,7 +222,7 @@ int tender_rt_exec(const struct tender_rt_global *g, const struct tender_rt_exec
                 return tender_error_set_errno(err, TENDER_ERR_RUNTIME, r, "exec arguments");
         if (o->cwd)
                 spec->cwd = o->cwd;
-        struct exec_ctx c = {.spec = spec, .state = s, .detach = o->detach};
+        struct exec_ctx c = {.spec = spec, .state = s, .detach = o->detach, .root_fd = -1};
         r = open_ns_fds(&c, s->pid, err);
         /* The fds name the init we recorded only if it is still that process. */
         if (r >= 0 && !tender_rt_state_alive(s))
@@ -279,17 +292,18 @@ static int list_one(int rootfd, const char *id, bool quiet, cJSON *array) {
                 return 0;
         }
         if (!array) {
-                printf("%-24s %-8d %-10s %-40s %s\n", s->id, pid, tender_rt_status_name(st),
-                       s->bundle, s->created);
+                char owner[64];
+                tender_rt_owner_name(dirfd, owner, sizeof(owner));
+                printf("%-24s %-8d %-10s %-40s %-32s %s\n", s->id, pid, tender_rt_status_name(st),
+                       s->bundle, s->created, owner);
                 return 0;
         }
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(array, o) || !cJSON_AddStringToObject(o, "id", s->id) ||
-            !cJSON_AddNumberToObject(o, "pid", pid) ||
-            !cJSON_AddStringToObject(o, "status", tender_rt_status_name(st)) ||
-            !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
-            !cJSON_AddStringToObject(o, "created", s->created))
+        /* Each entry is the container's state, as with runc. */
+        cJSON *o = NULL;
+        if (tender_rt_state_object(dirfd, s, &o) < 0 || !cJSON_AddItemToArray(array, o)) {
+                cJSON_Delete(o);
                 return -ENOMEM;
+        }
         return 0;
 }
 
@@ -301,7 +315,8 @@ int tender_rt_list(const struct tender_rt_global *g, bool quiet, bool json,
         if (json && !array)
                 return tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "out of memory");
         if (!quiet && !json)
-                printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                printf("%-24s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+                       "CREATED", "OWNER");
         int fd = rootfd >= 0 ? openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (fd >= 0 && !d)

@@ -8,6 +8,8 @@ int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g) {
         static const struct option options[] = {
                 {"bundle", required_argument, NULL, 'b'},
                 {"pid-file", required_argument, NULL, 'p'},
+                {"output-log", no_argument, NULL, 'o'},
+                {"console-socket", required_argument, NULL, 'c'},
                 {"detach", no_argument, NULL, 'd'},
                 {0},
         };
@@ -20,6 +22,10 @@ int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g) {
                         o.bundle = optarg;
                 else if (c == 'p')
                         o.pid_file = optarg;
+                else if (c == 'o')
+                        o.output_log = true;
+                else if (c == 'c')
+                        o.console_socket = optarg;
                 else if (c == 'd')
                         detach = true;
                 else
@@ -27,7 +33,8 @@ int tender_rt_cmd_run(int argc, char **argv, const struct tender_rt_global *g) {
         }
         if (optind != argc - 1)
                 return tender_rt_cli_usage(
-                        "usage: run [--detach] [--bundle DIR] [--pid-file FILE] ID");
+                        "usage: run [--detach] [--bundle DIR] [--pid-file FILE] [--output-log] "
+                        "[--console-socket SOCKET] ID");
         o.id = argv[optind];
         if (tender_rt_create(g, &o, &err) < 0)
                 return tender_rt_cli_error(&err);

@@ -42,6 +42,30 @@ int tender_rt_seccomp_load(const struct tender_rt_seccomp *s) {
         return seccomp_load(s->ctx);
 }
 
+static const struct {
+        const char *name;
+        uint32_t action; /* with_errno: the errno goes in the low 16 bits */
+        bool with_errno;
+} actions[] = {
+        {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+        {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+        {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+        {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+        {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+        {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+        {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+        {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+};
+
+/* The OCI architecture names; features lists those this libseccomp resolves. */
+static const char *const oci_arches[] = {
+        "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_RISCV64",
+};
+
 /* "SCMP_ACT_ERRNO" with errnoRet -> the libseccomp action; -EINVAL when unknown. */
 static int parse_action(const cJSON *obj, const char *path, const char *key, const char *errno_key,
                         uint32_t *ret, struct tender_error *err) {
@@ -53,22 +77,42 @@ static int parse_action(const cJSON *obj, const char *path, const char *key, con
                 return r;
         if (e > ERRNO_MAX)
                 return config_error(err, "%s.%s: out of range", path, errno_key);
-        if (STREQ(name, "SCMP_ACT_ALLOW"))
-                *ret = SCMP_ACT_ALLOW;
-        else if (STREQ(name, "SCMP_ACT_ERRNO"))
-                *ret = SCMP_ACT_ERRNO((uint32_t) e);
-        else if (STREQ(name, "SCMP_ACT_KILL") || STREQ(name, "SCMP_ACT_KILL_THREAD"))
-                *ret = SCMP_ACT_KILL_THREAD;
-        else if (STREQ(name, "SCMP_ACT_KILL_PROCESS"))
-                *ret = SCMP_ACT_KILL_PROCESS;
-        else if (STREQ(name, "SCMP_ACT_TRAP"))
-                *ret = SCMP_ACT_TRAP;
-        else if (STREQ(name, "SCMP_ACT_TRACE"))
-                *ret = SCMP_ACT_TRACE((uint32_t) e);
-        else if (STREQ(name, "SCMP_ACT_LOG"))
-                *ret = SCMP_ACT_LOG;
-        else
-                return config_error(err, "%s.%s: unsupported action \"%s\"", path, key, name);
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                if (STREQ(name, actions[i].name)) {
+                        *ret = actions[i].action | (actions[i].with_errno ? (uint32_t) e : 0);
+                        return 0;
+                }
+        return config_error(err, "%s.%s: unsupported action \"%s\"", path, key, name);
+}
+
+/* SCMP_ARCH_X86_64 -> libseccomp's token, 0 when it does not know it. */
+static uint32_t resolve_arch(const char *name) {
+        char lower[32];
+        if (strncmp(name, "SCMP_ARCH_", 10) != 0 || strlen(name + 10) >= sizeof(lower))
+                return 0;
+        size_t k;
+        for (k = 0; name[10 + k]; k++)
+                lower[k] = (char) tolower((unsigned char) name[10 + k]);
+        lower[k] = '\0';
+        return seccomp_arch_resolve_name(lower);
+}
+
+int tender_rt_seccomp_features(cJSON *o) {
+        cJSON *acts = cJSON_AddArrayToObject(o, "actions"), *ops, *arches;
+        if (!cJSON_AddBoolToObject(o, "enabled", true) || !acts ||
+            !(ops = cJSON_AddArrayToObject(o, "operators")) ||
+            !(arches = cJSON_AddArrayToObject(o, "archs")))
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                if (!cJSON_AddItemToArray(acts, cJSON_CreateString(actions[i].name)))
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(compare_ops); i++)
+                if (!cJSON_AddItemToArray(ops, cJSON_CreateString(compare_ops[i].name)))
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(oci_arches); i++)
+                if (resolve_arch(oci_arches[i]) &&
+                    !cJSON_AddItemToArray(arches, cJSON_CreateString(oci_arches[i])))
+                        return -ENOMEM;
         return 0;
 }
 
@@ -80,17 +124,7 @@ static int parse_arch(scmp_filter_ctx ctx, const cJSON *obj, struct tender_error
                 return r;
         for (size_t i = 0; arches && arches[i]; i++) {
                 const char *name = arches[i];
-                char lower[32];
-                if (strncmp(name, "SCMP_ARCH_", 10) != 0 || strlen(name + 10) >= sizeof(lower)) {
-                        r = config_error(err, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i,
-                                         name);
-                        break;
-                }
-                size_t k;
-                for (k = 0; name[10 + k]; k++)
-                        lower[k] = (char) tolower((unsigned char) name[10 + k]);
-                lower[k] = '\0';
-                uint32_t arch = seccomp_arch_resolve_name(lower);
+                uint32_t arch = resolve_arch(name);
                 if (!arch) {
                         r = config_error(err, "linux.seccomp.architectures[%zu]: unknown \"%s\"", i,
                                          name);

@@ -19,4 +19,6 @@ int tender_rt_seccomp_parse(const cJSON *obj, struct tender_rt_seccomp **ret,
 /* Loads the filter into the calling thread. Does not set no_new_privs by itself. */
 int tender_rt_seccomp_load(const struct tender_rt_seccomp *s);
 void tender_rt_seccomp_free(struct tender_rt_seccomp *s);
+/* Adds the features document's linux.seccomp members (enabled, actions, operators, archs). */
+int tender_rt_seccomp_features(cJSON *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_rt_seccomp, tender_rt_seccomp_free);

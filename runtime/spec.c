@@ -62,6 +62,27 @@ static const struct {
         {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
+static int add_name(cJSON *array, const char *name) {
+        return cJSON_AddItemToArray(array, cJSON_CreateString(name)) ? 0 : -ENOMEM;
+}
+
+int tender_rt_spec_features(cJSON *root, cJSON *linux_) {
+        cJSON *opts = cJSON_AddArrayToObject(root, "mountOptions"),
+              *ns = cJSON_AddArrayToObject(linux_, "namespaces");
+        if (!opts || !ns)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(mount_flags); i++)
+                if (add_name(opts, mount_flags[i].name) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(propagation_flags); i++)
+                if (add_name(opts, propagation_flags[i].name) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(namespace_types); i++)
+                if (add_name(ns, namespace_types[i].name) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 void tender_rt_spec_free(struct tender_rt_spec *spec) {
         if (!spec)
                 return;
@@ -155,14 +176,12 @@ static int parse_user(struct tender_rt_spec *spec, const cJSON *process, struct 
 
 static int parse_process(struct tender_rt_spec *spec, struct tender_error *err) {
         const cJSON *process = NULL;
-        bool terminal = false;
         int r = tender_json_get_object(spec->json, "", "process", true, &process, err);
         if (r < 0)
                 return r;
-        if ((r = tender_json_get_bool(process, "process", "terminal", false, &terminal, err)) < 0)
+        if ((r = tender_json_get_bool(process, "process", "terminal", false, &spec->terminal,
+                                      err)) < 0)
                 return r;
-        if (terminal)
-                return config_error(err, "process.terminal: a terminal is not supported");
         if ((r = tender_json_get_strv(process, "process", "args", true, TENDER_RT_MAX_ARGS,
                                       &spec->args, err)) < 0)
                 return r;
@@ -459,6 +478,7 @@ static int parse_linux(struct tender_rt_spec *spec, struct tender_error *err) {
                                         err)) < 0)
                 return r;
         if (propagation) {
+                spec->rootfs_propagation_set = true;
                 spec->rootfs_propagation = 0;
                 for (size_t k = 0; k < ELEMENTSOF(propagation_flags); k++)
                         if (STREQ(propagation, propagation_flags[k].name))
@@ -534,10 +554,15 @@ int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct 
                 return r;
         if (spec->hostname && strlen(spec->hostname) > TENDER_RT_HOSTNAME_MAX)
                 return config_error(err, "hostname: longer than %d bytes", TENDER_RT_HOSTNAME_MAX);
-        if (spec->hostname && !tender_rt_spec_new_namespace(spec, CLONE_NEWUTS))
-                return config_error(err, "hostname: needs a new uts namespace");
-        if (!tender_rt_spec_new_namespace(spec, CLONE_NEWNS))
-                return config_error(err, "linux.namespaces: a new mount namespace is required");
+        /* A joined uts namespace gets the hostname too, as with runc and crun. */
+        if (spec->hostname && !tender_rt_spec_namespace(spec, CLONE_NEWUTS))
+                return config_error(err, "hostname: needs a uts namespace");
+        /* Without a mount namespace the container shares the caller's: masking would change
+         * the caller's view. */
+        if (!tender_rt_spec_namespace(spec, CLONE_NEWNS) &&
+            ((spec->masked_paths && spec->masked_paths[0]) ||
+             (spec->readonly_paths && spec->readonly_paths[0])))
+                return config_error(err, "linux.maskedPaths: needs a mount namespace");
         *ret = TAKE_PTR(spec);
         return 0;
 }

@@ -2,8 +2,7 @@
 /*
  * OCI runtime spec (config.json) parsed into what the runtime honours. Every field is checked
  * before anything is created; errors name the JSON path of the bad field ("mounts[2].options").
- * Fields the runtime cannot honour yet (user namespaces, seccomp, a terminal) are refused rather
- * than ignored.
+ * Fields the runtime cannot honour are refused rather than ignored.
  */
 #pragma once
 
@@ -71,6 +70,9 @@ struct tender_rt_rlimit {
 struct tender_rt_caps {
         bool set; /* process.capabilities present; without it capabilities are left alone */
         uint64_t bounding, effective, inheritable, permitted, ambient;
+        /* Ambient capabilities the config names outside permitted & inheritable: the kernel
+         * would not raise them, so they are left out of ambient (create warns, as runc does). */
+        uint64_t ambient_dropped;
 };
 
 struct tender_rt_device {
@@ -155,6 +157,7 @@ struct tender_rt_spec {
         gid_t *gids;
         size_t n_gids;
         bool no_new_privileges;
+        bool terminal; /* process.terminal: a pty, its master sent to --console-socket */
         const char *hostname;
 
         struct tender_rt_mount *mounts;
@@ -162,6 +165,7 @@ struct tender_rt_spec {
         struct tender_rt_namespace namespaces[TENDER_RT_MAX_NAMESPACES];
         size_t n_namespaces;
         unsigned long rootfs_propagation;
+        bool rootfs_propagation_set; /* linux.rootfsPropagation given: applied to / at the end */
         char **masked_paths;
         char **readonly_paths;
 
@@ -202,6 +206,9 @@ struct tender_rt_spec {
 /* Parses bundle/config.json. *ret is malloc'd; free with tender_rt_spec_free. Errors are
  * TENDER_ERR_CONFIG naming the JSON path of the bad field, or the file that could not be read. */
 int tender_rt_spec_load(const char *bundle, struct tender_rt_spec **ret, struct tender_error *err);
+/* Adds the features document's "mountOptions" (to root) and "namespaces" (to linux_): exactly
+ * what the parser accepts. */
+int tender_rt_spec_features(cJSON *root, cJSON *linux_);
 void tender_rt_spec_free(struct tender_rt_spec *spec);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tender_rt_spec, tender_rt_spec_free);
 

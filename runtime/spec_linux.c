@@ -160,9 +160,10 @@ static int parse_caps(struct tender_rt_spec *spec, const cJSON *process, struct 
         if (c->effective & ~c->permitted)
                 return config_error(err, "process.capabilities.effective: not a subset of "
                                          "permitted");
-        if (c->ambient & ~(c->permitted & c->inheritable))
-                return config_error(err, "process.capabilities.ambient: not a subset of "
-                                         "permitted and inheritable");
+        /* As runc and crun: the kernel raises no ambient capability outside permitted and
+         * inheritable; those are left out (create warns), not a reason to refuse. */
+        c->ambient_dropped = c->ambient & ~(c->permitted & c->inheritable);
+        c->ambient &= c->permitted & c->inheritable;
         return 0;
 }
 

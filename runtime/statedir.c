@@ -23,6 +23,7 @@ void tender_rt_state_free(struct tender_rt_state *s) {
                 return;
         free(s->id);
         free(s->bundle);
+        free(s->rootfs);
         free(s->cgroups_path);
         free(s->created);
         cJSON_Delete(s->annotations);
@@ -75,6 +76,7 @@ int tender_rt_state_write(int dirfd, const struct tender_rt_state *s) {
         _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddStringToObject(o, "id", s->id) ||
             !cJSON_AddStringToObject(o, "bundle", s->bundle) ||
+            !cJSON_AddStringToObject(o, "rootfs", s->rootfs ? s->rootfs : "") ||
             !cJSON_AddStringToObject(o, "cgroupsPath", s->cgroups_path) ||
             !cJSON_AddStringToObject(o, "created", s->created ? s->created : "") ||
             !cJSON_AddNumberToObject(o, "pid", s->pid) ||
@@ -97,7 +99,7 @@ int tender_rt_state_read(int dirfd, struct tender_rt_state **ret, struct tender_
         _cleanup_free_ char *data = NULL;
         _cleanup_(cJSON_Deletep) cJSON *o = NULL;
         size_t len;
-        const char *id, *bundle, *cg, *created = NULL;
+        const char *id, *bundle, *cg, *created = NULL, *rootfs = NULL;
         uint64_t pid = 0, start = 0;
         const cJSON *ann = NULL;
 
@@ -110,6 +112,7 @@ int tender_rt_state_read(int dirfd, struct tender_rt_state **ret, struct tender_
                 return tender_error_prefix(err, "%s", TENDER_RT_STATE_FILE);
         if ((r = tender_json_get_string(o, "", "id", true, &id, err)) < 0 ||
             (r = tender_json_get_string(o, "", "bundle", true, &bundle, err)) < 0 ||
+            (r = tender_json_get_string(o, "", "rootfs", false, &rootfs, err)) < 0 ||
             (r = tender_json_get_string(o, "", "cgroupsPath", true, &cg, err)) < 0 ||
             (r = tender_json_get_string(o, "", "created", false, &created, err)) < 0 ||
             (r = tender_json_get_u64(o, "", "pid", true, &pid, err)) < 0 ||
@@ -122,7 +125,8 @@ int tender_rt_state_read(int dirfd, struct tender_rt_state **ret, struct tender_
 
         _cleanup_(tender_rt_state_freep) struct tender_rt_state *s = calloc(1, sizeof(*s));
         if (!s || !(s->id = strdup(id)) || !(s->bundle = strdup(bundle)) ||
-            !(s->cgroups_path = strdup(cg)) || !(s->created = strdup(created ? created : "")))
+            !(s->rootfs = strdup(rootfs ? rootfs : "")) || !(s->cgroups_path = strdup(cg)) ||
+            !(s->created = strdup(created ? created : "")))
                 return -ENOMEM;
         if (ann && !(s->annotations = cJSON_Duplicate(ann, true)))
                 return -ENOMEM;

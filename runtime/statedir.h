@@ -39,6 +39,7 @@ enum tender_rt_status {
 struct tender_rt_state {
         char *id;
         char *bundle;
+        char *rootfs; /* absolute; "" in a state written before it was recorded */
         char *cgroups_path;
         char *created; /* RFC 3339 */
         pid_t pid;     /* 0 until the init exists */

@@ -176,7 +176,7 @@ TEST(refusals_name_the_field) {
         expect_refusal("{\"args\":[\"sh\"],\"user\":{\"uid\":\"root\"}}", "", "process.user.uid");
         expect_refusal("{\"args\":[\"sh\"],\"user\":{\"additionalGids\":[1,-2]}}", "",
                        "process.user.additionalGids[1]");
-        expect_refusal("{\"args\":[\"sh\"],\"terminal\":true}", "", "process.terminal");
+        expect_refusal("{\"args\":[\"sh\"],\"terminal\":1}", "", "process.terminal");
         expect_refusal(GOOD_PROCESS,
                        "},\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},"
                        "{\"destination\":\"b\",\"type\":\"tmpfs\"}]",
@@ -244,9 +244,20 @@ TEST(missing_pieces) {
                                "\"mount\"}]}}"));
         ASSERT_TRUE(tender_rt_spec_load(bundle, &spec, &err) < 0);
         ASSERT_CONTAINS(err.message, "hostname");
+        /* No namespaces: the caller's are shared (the spec), but nothing may be masked then. */
         ASSERT_OK(write_config("{\"process\":{\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"}}"));
+        ASSERT_OK(tender_rt_spec_load(bundle, &spec, &err));
+        tender_rt_spec_freep(&spec);
+        ASSERT_OK(write_config("{\"process\":{\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"},"
+                               "\"linux\":{\"maskedPaths\":[\"/proc/kcore\"]}}"));
         ASSERT_TRUE(tender_rt_spec_load(bundle, &spec, &err) < 0);
         ASSERT_CONTAINS(err.message, "mount namespace");
+        /* A joined uts namespace takes the hostname. */
+        ASSERT_OK(write_config("{\"process\":{\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"},"
+                               "\"hostname\":\"h\",\"linux\":{\"namespaces\":[{\"type\":"
+                               "\"uts\",\"path\":\"/proc/1/ns/uts\"}]}}"));
+        ASSERT_OK(tender_rt_spec_load(bundle, &spec, &err));
+        tender_rt_spec_freep(&spec);
         ASSERT_OK(write_config("{\"process\":{\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"},"
                                "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":"
                                "\"user\"}]}}"));

@@ -25,6 +25,12 @@ id=$(scn_deploy 1.0.0)
 check "v1: deployment succeeds" eq "$(scn_wait_action "$id")" success
 check "v1: is current" eq "$(scn_current_version)" 1.0.0
 check "v1: container running" test -n "$(scn_app_pid 1.0.0)"
+# tenderd has tender-runtime log the app's output (create --output-log): without journald it is
+# in the runtime's output.log (the container would inherit tenderd's descriptors otherwise).
+if [[ -z ${SCN_RUNTIME:-} && ! -e /run/systemd/journal/socket ]]; then
+  check "v1: the app's output is in tender-runtime's output log" \
+    contains "$(cat "$SCN_WORK/runtime/hello-1_0_0/output.log" 2>/dev/null)" "hello v1: started"
+fi
 check "v1: feedback went through proceeding states" \
   test "$(scn_action_field "$id" 'len([f for f in a["feedback"] if f["status"]["execution"]=="proceeding"])')" -ge 2
 

@@ -112,7 +112,7 @@ PY
 chown -R 100000:100000 "$BUNDLE/rootfs"
 
 # --- run it -----------------------------------------------------------------------------------
-rt create --bundle "$BUNDLE" --pid-file "$TMP/pid" "$ID"
+rt create --output-log --bundle "$BUNDLE" --pid-file "$TMP/pid" "$ID"
 PID=$(cat "$TMP/pid")
 rt start "$ID"
 LOG="$ROOT/$ID/output.log"

@@ -115,7 +115,7 @@ chown -R 100000:100000 "$BUNDLE/rootfs"
 make_config '["sh", "/probe.sh"]'
 
 # --- lifecycle ------------------------------------------------------------------------------
-rt create --bundle "$BUNDLE" --pid-file "$TMP/pid" rt-main
+rt create --output-log --bundle "$BUNDLE" --pid-file "$TMP/pid" rt-main
 [ "$(state_field rt-main status)" = created ] || fail "status after create: $(rt state rt-main)"
 check "create -> created"
 PID=$(cat "$TMP/pid")
@@ -246,7 +246,7 @@ c['hooks'] = {'prestart': [json.loads('$(hook prestart prestart.json)')],
               'poststart': [json.loads('$(hook poststart poststart.json)')],
               'poststop': [json.loads('$(hook poststop poststop.json)')]}"
 rt create --bundle "$BUNDLE" --pid-file "$TMP/hooks.pid" rt-hooks
-grep -q '"status":"created"' "$TMP/prestart.json" || fail "prestart state: $(cat "$TMP/prestart.json")"
+grep -q '"status":"creating"' "$TMP/prestart.json" || fail "prestart state: $(cat "$TMP/prestart.json")"
 grep -q "\"pid\":$(cat "$TMP/hooks.pid")," "$TMP/prestart.json" || fail "prestart pid"
 grep -q '"id":"rt-hooks"' "$TMP/create-runtime.json" || fail "createRuntime state"
 [ ! -e "$TMP/poststart.json" ] || fail "poststart ran before start"
@@ -297,7 +297,7 @@ unshare -m bash -c '
         JOURNAL=$!
         trap "kill $JOURNAL" EXIT
         for _ in $(seq 1 250); do [ -e "$1/journal.ready" ] && break; sleep 0.02; done
-        "$2" --root "$3" run --bundle "$4" rt-journal
+        "$2" --root "$3" run --output-log --bundle "$4" rt-journal
         for _ in $(seq 1 250); do cat "$1"/journal.[0-9] 2>/dev/null | grep -q err-to-journal && break; sleep 0.02; done
 ' journal "$TMP" "$BIN" "$ROOT" "$BUNDLE"
 cat "$TMP"/journal.[0-9] >"$TMP/journal.all" 2>/dev/null || true
