@@ -10,8 +10,8 @@
 
 #include "container.h"
 #include "lock.h"
-#include "status.h"
 #include "report.h"
+#include "status.h"
 #include "tender/escape.h"
 #include "tender/log.h"
 #include "update.h"

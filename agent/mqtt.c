@@ -137,8 +137,14 @@ static void on_log(struct mosquitto *m, void *ud, int level, const char *msg) {
         bool first = !mq.warned;
         mq.warned = true;
         pthread_mutex_unlock(&mq.mutex);
+        /* OpenSSL says only "certificate verify failed": name what to look at. */
+        const char *hint = strstr(msg, "certificate verify failed")
+                                   ? " (the broker's certificate is not signed by mqtt.caFile, "
+                                     "has expired or is not yet valid, or does not name the host)"
+                                   : "";
         tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL,
-                   "MQTT: broker %s: %s; events wait in the store, retrying", mq.broker, msg);
+                   "MQTT: broker %s: %s%s; events wait in the store, retrying", mq.broker, msg,
+                   hint);
 }
 
 /* Answers a command on <prefix>/<id>/command/result (QoS 1, not retained). */

@@ -108,8 +108,8 @@ static struct restart_track {
         uint64_t window_start_ms, window_count; /* restarts counted against maxRestarts */
         bool waiting;                           /* stopped, to be started at next_ms */
         bool stays_stopped_logged, crash_logged;
-        bool unhealthy;    /* reported stopped (report.h), until it runs again */
-        uint64_t restarts; /* since tenderd started, for the status */
+        bool unhealthy;              /* reported stopped (report.h), until it runs again */
+        uint64_t restarts;           /* since tenderd started, for the status */
         struct container_state seen; /* at the last check, seen_ms (0: never) */
         uint64_t seen_ms;
 } tracked[RESTART_TRACKED_APPS];

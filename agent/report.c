@@ -33,7 +33,7 @@ static struct {
         } transfer;
         struct {
                 char app[REPORT_NAME_MAX], version[REPORT_NAME_MAX], state[32];
-        } update; /* app[0] == 0: none */
+        } update;            /* app[0] == 0: none */
         uint64_t generation; /* report_generation */
         struct {
                 char *href; /* the poll's configData link, NULL: <controller>/configData */
@@ -213,8 +213,7 @@ static void attributes_from(const cJSON *status, struct attributes *t) {
                 snprintf(kv, sizeof(t->keys[0][0]), "app.%s.version", name->valuestring);
                 snprintf(kh, sizeof(t->keys[0][1]), "app.%s.health", name->valuestring);
                 if (cJSON_IsString(version) && tender_name_valid(version->valuestring))
-                        t->attrs[t->n++] =
-                                (struct tender_ddi_attribute){kv, version->valuestring};
+                        t->attrs[t->n++] = (struct tender_ddi_attribute){kv, version->valuestring};
                 t->attrs[t->n++] =
                         (struct tender_ddi_attribute){kh, health_value(app, t->health[apps])};
                 apps++;

@@ -262,7 +262,7 @@ scn_stop_agent
 MQTT_CA=$pki/other.crt mqtt_config
 scn_start_agent
 deploy 5.0.0 success
-check "bad TLS: a clear error in the log" wait_for grep -q 'MQTT: .*certificate verify failed' "$SCN_WORK/logs/tenderd.log"
+check "bad TLS: a clear error in the log" wait_for grep -q 'MQTT: .*certificate verify failed (the broker.s certificate is not signed by mqtt.caFile' "$SCN_WORK/logs/tenderd.log"
 check "bad TLS: no event of 5.0.0 reached the broker" eval '! has_event "hello 5.0.0"'
 
 # 6. The broker shows an expired certificate (the right CA again): the same.
