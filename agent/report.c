@@ -45,7 +45,7 @@ static struct {
 static const char *const kind_names[_REPORT_KIND_MAX] = {
         [REPORT_STATE] = "state",   [REPORT_PROGRESS] = "progress", [REPORT_NOTE] = "note",
         [REPORT_HEALTH] = "health", [REPORT_OUTCOME] = "outcome",   [REPORT_IDLE] = "idle",
-        [REPORT_STATUS] = "status", [REPORT_FINAL] = "final",
+        [REPORT_STATUS] = "status", [REPORT_FINAL] = "final",       [REPORT_CANCEL] = "cancel",
 };
 
 const char *report_kind_name(enum report_kind k) {
@@ -254,10 +254,17 @@ static void sink_attributes(struct agent *a, const struct report_event *e) {
 
 /* The update server's sinks: feedback and configData. Returns REPORT_FINAL's result. */
 static int sink_ddi(struct agent *a, const struct report_event *e) {
-        if (e->kind == REPORT_FINAL) {
-                if (a)
+        struct tender_error own = {0};
+        if (e->kind == REPORT_FINAL || e->kind == REPORT_CANCEL) {
+                if (!a)
+                        return tender_error_set(e->err ? e->err : &own, TENDER_ERR_SERVER, ENOTCONN,
+                                                "no update server");
+                if (e->kind == REPORT_FINAL)
                         return sink_final(a, e);
-                return tender_error_set(e->err, TENDER_ERR_SERVER, ENOTCONN, "no update server");
+                return ddi_send_cancel_feedback(&a->ddi, e->deployment_base, e->action_id,
+                                                e->success ? TENDER_DDI_CANCELED
+                                                           : TENDER_DDI_REJECTED,
+                                                str(e->detail), e->err ? e->err : &own);
         }
         if (!a)
                 return 0;

@@ -30,6 +30,8 @@ enum report_kind {
         REPORT_IDLE,     /* no update in flight: polling */
         REPORT_STATUS,   /* the status document (status.h): status, status_text */
         REPORT_FINAL,    /* an action's final DDI feedback, feedback_json (journal-driven) */
+        REPORT_CANCEL,   /* the answer to the server's cancelAction (deployment_base: its href):
+                            carried out (success) or rejected, detail says why */
         _REPORT_KIND_MAX,
 };
 
@@ -48,7 +50,7 @@ struct report_event {
         const struct cJSON *status;       /* STATUS: the document */
         const char *status_text;          /* STATUS: the same, printed */
         const char *feedback_json;        /* FINAL: the closed feedback's body */
-        struct tender_error *err;         /* FINAL: why it was not sent, may be NULL */
+        struct tender_error *err;         /* FINAL, CANCEL: why it was not sent, may be NULL */
         const struct tender_log_ctx *log; /* context for the log sink, may be NULL */
 };
 
@@ -65,8 +67,9 @@ int report_add_sink(report_sink_fn fn, void *userdata);
 /* Removes every added sink (not the built-in ones). */
 void report_clear_sinks(void);
 
-/* Hands e to every sink. Returns 0, or for REPORT_FINAL the DDI sink's -errno when the
- * feedback was not sent (e->err says why): the journal keeps the action for another try. */
+/* Hands e to every sink. Returns 0, or for REPORT_FINAL and REPORT_CANCEL the DDI sink's
+ * -errno when the feedback was not sent (e->err says why): the journal keeps the action for
+ * another try. */
 int report_emit(const struct report_event *e);
 /* Counts the events that may change the status document (state, outcome, health, note):
  * status.c builds it again when this moved. Any thread. */

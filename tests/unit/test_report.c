@@ -42,6 +42,7 @@ TEST(sinks_get_events_in_order) {
         ASSERT_STREQ(s.states[2], "committed");
         ASSERT_EQ(s.kinds[3], REPORT_IDLE);
         ASSERT_STREQ(report_kind_name(REPORT_HEALTH), "health");
+        ASSERT_STREQ(report_kind_name(REPORT_CANCEL), "cancel");
 }
 
 TEST(sinks_are_bounded) {
