@@ -9,20 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "container.h"
 #include "control.h"
 #include "control_req.h"
 #include "mqtt_queue.h"
 #include "report.h"
 #include "status.h"
-#include "tender/escape.h"
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
 #include "update.h"
 
 #define TOPIC_MAX 256
-#define TEXT_MAX 1024 /* bytes of one escaped string in a payload */
 #define RECONNECT_MIN_SEC 1
 #define RECONNECT_MAX_SEC 60
 #define COMMAND_MAX 4096  /* bytes of a command payload */
