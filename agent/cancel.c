@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report.h"
 #include "tender/log.h"
 
 #define DETAIL_MAX 512
@@ -15,10 +16,16 @@ static void unpin(struct agent *a, const struct tender_journal_record *rec) {
                 tender_store_unpin(a->store, rec->app);
 }
 
-static int answer(struct agent *a, const char *href, const char *id,
-                  enum tender_ddi_execution execution, const char *detail) {
+/* Through the report path's DDI sink (report.h, REPORT_CANCEL). */
+static int answer(const char *href, const char *id, enum tender_ddi_execution execution,
+                  const char *detail) {
         struct tender_error err = {0};
-        int r = ddi_send_cancel_feedback(&a->ddi, href, id, execution, detail, &err);
+        int r = report_emit(&(struct report_event){.kind = REPORT_CANCEL,
+                                                   .action_id = id,
+                                                   .deployment_base = href,
+                                                   .detail = detail,
+                                                   .success = execution != TENDER_DDI_REJECTED,
+                                                   .err = &err});
         if (r < 0)
                 log_warning("Failed to answer the cancel of action %s: %s", id, err.message);
         else
@@ -51,10 +58,10 @@ int cancel_handle(struct agent *a, const char *href) {
         if (!rec) {
                 /* Finished and reported: nothing can be undone any more. */
                 if (tender_store_last_action_get(a->store, &last) >= 0 && STREQ(last, c->stop_id))
-                        return answer(a, href, c->id, TENDER_DDI_REJECTED,
+                        return answer(href, c->id, TENDER_DDI_REJECTED,
                                       "the action already finished on the device");
                 /* Never started here (or skipped): nothing to undo. */
-                return answer(a, href, c->id, TENDER_DDI_CANCELED,
+                return answer(href, c->id, TENDER_DDI_CANCELED,
                               "canceled before the device started it");
         }
         /* An earlier chunk of the action committed already: the action is past a swap too. */
@@ -64,7 +71,7 @@ int cancel_handle(struct agent *a, const char *href) {
                          "%s %s went past its swap (%s); the update finishes and reports its "
                          "outcome",
                          rec->app, rec->version, tender_journal_state_name(rec->state));
-                return answer(a, href, c->id, TENDER_DDI_REJECTED, detail);
+                return answer(href, c->id, TENDER_DDI_REJECTED, detail);
         }
         /* Before the swap: the device still runs what it ran, so dropping the record and the
          * pin is all there is to undo. */
@@ -77,7 +84,7 @@ int cancel_handle(struct agent *a, const char *href) {
         unpin(a, rec);
         snprintf(detail, sizeof(detail), "%s %s: update canceled before the swap (it was %s)",
                  rec->app, rec->version, tender_journal_state_name(rec->state));
-        return answer(a, href, c->id, TENDER_DDI_CANCELED, detail);
+        return answer(href, c->id, TENDER_DDI_CANCELED, detail);
 }
 
 void cancel_reject_pending(struct agent *a, const struct tender_journal_record *rec) {
@@ -89,5 +96,5 @@ void cancel_reject_pending(struct agent *a, const struct tender_journal_record *
         snprintf(detail, sizeof(detail), "%s %s finished (%s) before the cancel was seen",
                  rec->app ? rec->app : "the update", rec->version ? rec->version : "",
                  tender_journal_state_name(rec->state));
-        answer(a, href, rec->action_id, TENDER_DDI_REJECTED, detail);
+        answer(href, rec->action_id, TENDER_DDI_REJECTED, detail);
 }

@@ -13,8 +13,8 @@
 
 #include "container.h"
 #include "lock.h"
-#include "mqtt.h"
 #include "report.h"
+#include "status.h"
 #include "tender/escape.h"
 #include "tender/log.h"
 #include "update.h"
@@ -113,7 +113,7 @@ cJSON *control_req_status(struct agent *a, const struct control_snapshot *snap) 
         cJSON *ns = cJSON_AddObjectToObject(root, "userNamespaces");
         cJSON_AddStringToObject(ns, "mode", userns_mode_name(userns_mode()));
         add_str_or_null(ns, "reason", userns_reason());
-        cJSON_AddItemToObject(root, "device", mqtt_status_json(a));
+        cJSON_AddItemToObject(root, "device", status_json(a));
         return root;
 }
 

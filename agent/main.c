@@ -15,6 +15,7 @@
 #include "mqtt.h"
 #include "notify.h"
 #include "report.h"
+#include "status.h"
 #include "store_wait.h"
 #include "tender/config.h"
 #include "tender/log.h"
@@ -65,17 +66,13 @@ static int poll_once(struct agent *a, uint64_t *interval, uint64_t *retry_after)
                 cancel_handle(a, p->cancel_action);
         if (p->installed_base && !p->deployment_base)
                 ddi_check_installed(&a->ddi, p->installed_base, a->store);
-        if (p->config_data && ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
-                log_warning("Failed to send configData: %s", err.message);
+        if (p->config_data) /* sent by the report path's DDI sink (status_refresh) */
+                report_attributes_requested(p->config_data);
         agent_report_pending(a);
         if (!p->deployment_base)
                 agent_forget_stale(a, NULL);
         if (p->deployment_base) {
                 r = update_handle(a, p->deployment_base);
-                /* After a deployment the server may want configData: report the new versions. */
-                if (r >= 0 && p->config_data &&
-                    ddi_send_config_data(&a->ddi, p->config_data, a->store, &err) < 0)
-                        log_warning("Failed to send configData: %s", err.message);
                 return r < 0 ? r : 0;
         }
         return 0;
@@ -108,6 +105,7 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                 uint64_t due = agent_supervise_due_sec();
                 if (due == 0) {
                         agent_supervise(a);
+                        status_refresh(a, false); /* a health change goes out now */
                         continue;
                 }
                 uint64_t left = deadline - now, gate = gate_due_sec();
@@ -201,7 +199,9 @@ static int run(const struct tender_config *cfg, bool once) {
                 bool deferred = gate_publish(); /* the staged update whose swap waits */
                 if (!deferred)                  /* the snapshot, sd_notify: no update in flight */
                         report_emit(&(struct report_event){.kind = REPORT_IDLE});
-                mqtt_publish_status(&a, false); /* when due, or after an update */
+                /* MQTT status and configData: on change, at the telemetry interval, or
+                 * when the server asked for the attributes. */
+                status_refresh(&a, report_attributes_pending());
                 if (once) {
                         ret = r < 0 ? 1 : 0;
                         break;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mqtt.h"
+#include "status.h"
 #include "tender/log.h"
 #include "tender/macro.h"
 #include "update.h"
@@ -194,7 +194,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 put(&t, "not found: /healthz, /metrics\n");
                 return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", &t);
         }
-        cJSON *doc = mqtt_status_json(a);
+        cJSON *doc = status_json(a);
         if (is_metrics) {
                 metrics(&t, doc);
                 code = MHD_HTTP_OK;

@@ -8,23 +8,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <time.h>
 
-#include "container.h"
 #include "control.h"
 #include "control_req.h"
 #include "mqtt_queue.h"
 #include "report.h"
-#include "telemetry.h"
-#include "tender/escape.h"
+#include "status.h"
 #include "tender/json.h"
 #include "tender/log.h"
 #include "tender/manifest.h"
 #include "update.h"
 
 #define TOPIC_MAX 256
-#define TEXT_MAX 1024 /* bytes of one escaped string in a payload */
 #define RECONNECT_MIN_SEC 1
 #define RECONNECT_MAX_SEC 60
 #define COMMAND_MAX 4096  /* bytes of a command payload */
@@ -47,26 +42,9 @@ static struct {
         bool inflight; /* the queue's head is published, its PUBACK awaited */
         int inflight_mid;
         uint64_t inflight_seq;
-        uint64_t next_status_ms;
-        char *status; /* the last status document, sent again at each connect */
+        uint64_t telemetry_sec; /* mqtt.statusIntervalSeconds */
+        char *status;           /* the last status document, sent again at each connect */
 } mq = {.mutex = PTHREAD_MUTEX_INITIALIZER};
-
-/* Text from the server, a layer or an app: one line of valid UTF-8 (tender/escape.h). */
-static void add_text(cJSON *o, const char *key, const char *s) {
-        char buf[TEXT_MAX];
-        if (!s)
-                cJSON_AddNullToObject(o, key);
-        else
-                cJSON_AddStringToObject(o, key, tender_escape(buf, sizeof(buf), s));
-}
-
-static void add_time(cJSON *o) {
-        char buf[32];
-        struct tm tm;
-        time_t now = time(NULL);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-        cJSON_AddStringToObject(o, "time", buf);
-}
 
 static const char *availability(bool online, const char *why) {
         static char buf[128];
@@ -156,18 +134,24 @@ static void on_log(struct mosquitto *m, void *ud, int level, const char *msg) {
         bool first = !mq.warned;
         mq.warned = true;
         pthread_mutex_unlock(&mq.mutex);
+        /* OpenSSL says only "certificate verify failed": name what to look at. */
+        const char *hint = strstr(msg, "certificate verify failed")
+                                   ? " (the broker's certificate is not signed by mqtt.caFile, "
+                                     "has expired or is not yet valid, or does not name the host)"
+                                   : "";
         tender_log(first ? LOG_WARNING : LOG_DEBUG, NULL,
-                   "MQTT: broker %s: %s; events wait in the store, retrying", mq.broker, msg);
+                   "MQTT: broker %s: %s%s; events wait in the store, retrying", mq.broker, msg,
+                   hint);
 }
 
 /* Answers a command on <prefix>/<id>/command/result (QoS 1, not retained). */
 static void answer(const char *id, const char *command, bool ok, const char *message) {
         cJSON *o = cJSON_CreateObject();
-        add_text(o, "id", id);
-        add_text(o, "command", command);
+        status_add_text(o, "id", id);
+        status_add_text(o, "command", command);
         cJSON_AddBoolToObject(o, "ok", ok);
-        add_text(o, "message", message);
-        add_time(o);
+        status_add_text(o, "message", message);
+        status_add_time(o);
         char *s = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (s)
@@ -247,22 +231,22 @@ void mqtt_run_commands(struct agent *a) {
         pthread_mutex_lock(&mq.mutex);
         mq.rollback.queued = false;
         pthread_mutex_unlock(&mq.mutex);
-        mqtt_publish_status(a, true);
+        status_refresh(a, false);
 }
 
 /* The event document (docs/mqtt.md, tests/integration/mqtt/event.schema.json). */
 static char *event_json(const struct report_event *e, uint64_t seq) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "seq", (double) seq);
-        add_time(o);
+        status_add_time(o);
         cJSON_AddStringToObject(o, "kind", report_kind_name(e->kind));
-        add_text(o, "app", e->app);
-        add_text(o, "version", e->version);
-        add_text(o, "action", e->action_id);
+        status_add_text(o, "app", e->app);
+        status_add_text(o, "version", e->version);
+        status_add_text(o, "action", e->action_id);
         if (e->state)
-                add_text(o, "state", e->state);
+                status_add_text(o, "state", e->state);
         if (e->detail)
-                add_text(o, "detail", e->detail);
+                status_add_text(o, "detail", e->detail);
         if (e->has_progress) {
                 cJSON *p = cJSON_AddObjectToObject(o, "progress");
                 cJSON_AddNumberToObject(p, "done", (double) e->cnt);
@@ -292,12 +276,23 @@ static bool wanted(const struct report_event *e) {
         }
 }
 
+/* The retained status: kept for the next connect, published now when connected. */
+static void sink_status(const struct report_event *e) {
+        char *s = strdup(e->status_text);
+        if (!s)
+                return;
+        free(mq.status);
+        mq.status = s;
+        if (mq.connected)
+                publish_retained(mq.status_topic, mq.status);
+}
+
 static void sink(const struct report_event *e, void *userdata) {
         (void) userdata;
         pthread_mutex_lock(&mq.mutex);
-        if (e->kind == REPORT_STATE || e->kind == REPORT_IDLE || e->kind == REPORT_OUTCOME)
-                mq.next_status_ms = 0; /* the status follows the state */
-        if (wanted(e)) {
+        if (e->kind == REPORT_STATUS)
+                sink_status(e);
+        else if (wanted(e)) {
                 /* The sequence number is the queue's: one writer (the main loop) pushes. */
                 _cleanup_free_ char *json = NULL;
                 int r = -ENOMEM;
@@ -312,127 +307,16 @@ static void sink(const struct report_event *e, void *userdata) {
         pthread_mutex_unlock(&mq.mutex);
 }
 
-static void add_u64_or_null(cJSON *o, const char *key, bool has, uint64_t v) {
-        if (has)
-                cJSON_AddNumberToObject(o, key, (double) v);
-        else
-                cJSON_AddNullToObject(o, key);
-}
-
-/* What the running container uses, from its cgroup; null when it does not run. */
-static void add_resources(cJSON *o, const struct container_state *st) {
-        struct cgroup_usage u;
-        if (st->status != CONTAINER_RUNNING || st->pid <= 0 || cgroup_usage_read(st->pid, &u) < 0) {
-                cJSON_AddNullToObject(o, "resources");
-                return;
+void mqtt_queue_figures(uint64_t *length, uint64_t *dropped) {
+        /* The queue is set before the control thread starts and freed after it stopped. */
+        if (mq.queue) {
+                *length = mqtt_queue_length(mq.queue);
+                *dropped = mqtt_queue_dropped(mq.queue);
         }
-        cJSON *r = cJSON_AddObjectToObject(o, "resources");
-        add_u64_or_null(r, "memoryBytes", u.has_memory, u.memory_bytes);
-        if (u.has_cpu)
-                cJSON_AddNumberToObject(r, "cpuSeconds", (double) u.cpu_usec / 1e6);
-        else
-                cJSON_AddNullToObject(r, "cpuSeconds");
-        add_u64_or_null(r, "pids", u.has_pids, u.pids);
-        add_u64_or_null(r, "oomKills", u.has_oom_kills, u.oom_kills);
 }
 
-static cJSON *app_status(struct agent *a, const char *app) {
-        _cleanup_free_ char *current = NULL, *previous = NULL;
-        struct container_state st = {.status = CONTAINER_ABSENT};
-        char id[CONTAINER_ID_MAX];
-
-        tender_store_get_current(a->store, app, &current);
-        tender_store_get_previous(a->store, app, &previous);
-        if (current) {
-                container_id(app, current, id);
-                container_state(&a->runtime, id, &st, NULL);
-        }
-        cJSON *o = cJSON_CreateObject();
-        add_text(o, "name", app);
-        add_text(o, "version", current);
-        add_text(o, "previous", previous);
-        cJSON_AddStringToObject(o, "status", container_status_name(st.status));
-        cJSON_AddBoolToObject(o, "healthy", st.status == CONTAINER_RUNNING);
-        cJSON_AddNumberToObject(o, "restarts",
-                                current ? (double) agent_restart_count(app, current) : 0);
-        add_resources(o, &st);
-        return o;
-}
-
-static void add_store(cJSON *root, struct agent *a) {
-        struct statvfs sv;
-        uint64_t used = 0;
-        cJSON *s = cJSON_AddObjectToObject(root, "store");
-        (void) tender_store_usage(a->store, &used);
-        cJSON_AddNumberToObject(s, "usedBytes", (double) used);
-        cJSON_AddNumberToObject(s, "budgetBytes", (double) a->cfg->store_budget_bytes);
-        if (fstatvfs(tender_store_root_fd(a->store), &sv) == 0)
-                cJSON_AddNumberToObject(s, "freeBytes",
-                                        (double) sv.f_bavail * (double) sv.f_frsize);
-        else
-                cJSON_AddNullToObject(s, "freeBytes");
-}
-
-cJSON *mqtt_status_json(struct agent *a) {
-        char **apps = NULL;
-        char app[REPORT_NAME_MAX], version[REPORT_NAME_MAX], state[32];
-        uint64_t length = 0, dropped = 0;
-        cJSON *o = cJSON_CreateObject();
-        add_text(o, "device", a->cfg->controller_id);
-        add_time(o);
-        cJSON *ag = cJSON_AddObjectToObject(o, "agent");
-        cJSON_AddStringToObject(ag, "version", TENDER_VERSION);
-        if (report_update_get(app, version, state)) {
-                cJSON_AddStringToObject(ag, "state", "updating");
-                cJSON *u = cJSON_AddObjectToObject(ag, "update");
-                add_text(u, "app", app);
-                add_text(u, "version", version);
-                add_text(u, "state", state);
-        } else {
-                cJSON_AddStringToObject(ag, "state", "idle");
-                cJSON_AddNullToObject(ag, "update");
-        }
-        cJSON *arr = cJSON_AddArrayToObject(o, "apps");
-        if (tender_store_list_apps(a->store, &apps) >= 0)
-                for (size_t i = 0; apps[i]; i++)
-                        cJSON_AddItemToArray(arr, app_status(a, apps[i]));
-        tender_strv_free(apps);
-        add_store(o, a);
-        if (mq.queue) { /* set before the control thread starts, freed after it stopped */
-                length = mqtt_queue_length(mq.queue);
-                dropped = mqtt_queue_dropped(mq.queue);
-        }
-        cJSON *q = cJSON_AddObjectToObject(o, "queue");
-        cJSON_AddNumberToObject(q, "length", (double) length);
-        cJSON_AddNumberToObject(q, "dropped", (double) dropped);
-        return o;
-}
-
-static char *status_json(struct agent *a) {
-        cJSON *o = mqtt_status_json(a);
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        return s;
-}
-
-void mqtt_publish_status(struct agent *a, bool force) {
-        if (!mq.mosq)
-                return;
-        pthread_mutex_lock(&mq.mutex);
-        bool due = force || tender_now_ms() >= mq.next_status_ms;
-        pthread_mutex_unlock(&mq.mutex);
-        if (!due)
-                return;
-        char *s = status_json(a);
-        if (!s)
-                return;
-        pthread_mutex_lock(&mq.mutex);
-        free(mq.status);
-        mq.status = s;
-        mq.next_status_ms = tender_now_ms() + a->cfg->mqtt_status_interval_sec * 1000;
-        if (mq.connected)
-                publish_retained(mq.status_topic, mq.status);
-        pthread_mutex_unlock(&mq.mutex);
+uint64_t mqtt_telemetry_interval_sec(void) {
+        return mq.mosq ? mq.telemetry_sec : 0;
 }
 
 static int set_topics(const struct tender_config *cfg) {
@@ -491,6 +375,7 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
                 return 0;
         snprintf(mq.broker, sizeof(mq.broker), "%s:%llu%s", cfg->mqtt_host,
                  (unsigned long long) cfg->mqtt_port, cfg->mqtt_ca_file ? " (TLS)" : "");
+        mq.telemetry_sec = cfg->mqtt_status_interval_sec;
         if (set_topics(cfg) < 0)
                 return tender_error_set(err, TENDER_ERR_CONFIG, ENAMETOOLONG,
                                         "MQTT: topic too long");

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "poll.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "control.h"
 #include "tender/json.h"
 #include "tender/log.h"
-
-#define CONFIG_DATA_MAX_ATTRS (2 + TENDER_STORE_MAX_APPS)
 
 int ddi_auth_header(const struct tender_config *cfg, char **ret) {
         *ret = NULL;
@@ -260,36 +258,18 @@ int ddi_check_installed(struct ddi_client *c, const char *href, const struct ten
         return mismatches;
 }
 
-int ddi_send_config_data(struct ddi_client *c, const char *href, const struct tender_store *store,
+int ddi_send_config_data(struct ddi_client *c, const char *href,
+                         const struct tender_ddi_attribute *attrs, size_t n,
                          struct tender_error *err) {
-        struct tender_ddi_attribute attrs[CONFIG_DATA_MAX_ATTRS];
-        char keys[TENDER_STORE_MAX_APPS][TENDER_NAME_MAX + 16];
-        char *versions[TENDER_STORE_MAX_APPS] = {0};
-        _cleanup_free_ char *json = NULL;
-        struct utsname u;
-        char **apps = NULL;
-        size_t n = 0, n_versions = 0;
-        int r;
-
-        uname(&u);
-        attrs[n++] = (struct tender_ddi_attribute){"tender.version", TENDER_VERSION};
-        attrs[n++] = (struct tender_ddi_attribute){"arch", u.machine};
-        r = tender_store_list_apps(store, &apps);
+        _cleanup_free_ char *json = NULL, *own = NULL;
+        int r = tender_ddi_config_data_json(attrs, n, &json);
         if (r < 0)
-                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "list apps");
-        for (size_t i = 0; apps[i] && n_versions < TENDER_STORE_MAX_APPS; i++) {
-                if (tender_store_get_current(store, apps[i], &versions[n_versions]) < 0)
-                        continue;
-                snprintf(keys[n_versions], sizeof(keys[0]), "app.%s.version", apps[i]);
-                attrs[n++] = (struct tender_ddi_attribute){keys[n_versions], versions[n_versions]};
-                n_versions++;
+                return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r, "configData");
+        if (!href) {
+                if (asprintf(&own, "%s/configData", c->controller_url) < 0)
+                        return tender_error_set_errno(err, TENDER_ERR_SYSTEM, ENOMEM, "configData");
+                href = own;
         }
-        r = tender_ddi_config_data_json(attrs, n, &json);
-        for (size_t i = 0; i < n_versions; i++)
-                free(versions[i]);
-        tender_strv_free(apps);
-        if (r < 0)
-                return r;
         r = ddi_check_link(c, "configData", href, err);
         if (r < 0)
                 return r;

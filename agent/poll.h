@@ -64,6 +64,9 @@ char *ddi_pending_cancel(struct ddi_client *c, const char *action_id);
 /* Compares the server's installedBase (href) with the store's current releases, once per href;
  * logs a mismatch. Returns the number of chunks the device does not run, or -errno. */
 int ddi_check_installed(struct ddi_client *c, const char *href, const struct tender_store *store);
-/* PUTs tender.version, arch and app.<name>.version of every current release. */
-int ddi_send_config_data(struct ddi_client *c, const char *href, const struct tender_store *store,
+/* PUTs the attributes (mode merge) to href, the poll's configData link, or when NULL to
+ * <controller>/configData (hawkBit takes them at any time). The report path's DDI sink sends
+ * them (report.c). */
+int ddi_send_config_data(struct ddi_client *c, const char *href,
+                         const struct tender_ddi_attribute *attrs, size_t n,
                          struct tender_error *err);

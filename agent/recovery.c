@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tenderd's start: replay of the deployment journal, then the apps' current releases. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,7 +99,7 @@ static int replay_one(struct agent *a, struct tender_journal_record *rec, void *
 #define RESTART_BACKOFF_MAX_SEC 300
 #define RESTART_RESET_SEC 60
 /* Between polls the containers are checked this often, so that a stop is seen early. */
-#define RESTART_CHECK_SEC 10
+#define RESTART_CHECK_SEC AGENT_CHECK_SEC
 #define RESTART_TRACKED_APPS 64
 
 static struct restart_track {
@@ -107,9 +108,15 @@ static struct restart_track {
         uint64_t window_start_ms, window_count; /* restarts counted against maxRestarts */
         bool waiting;                           /* stopped, to be started at next_ms */
         bool stays_stopped_logged, crash_logged;
-        bool unhealthy;    /* reported stopped (report.h), until it runs again */
-        uint64_t restarts; /* since tenderd started, for the status */
+        bool unhealthy;              /* reported stopped (report.h), until it runs again */
+        uint64_t restarts;           /* since tenderd started, for the status */
+        struct container_state seen; /* at the last check, seen_ms (0: never) */
+        uint64_t seen_ms;
 } tracked[RESTART_TRACKED_APPS];
+
+/* The status document's threads (control socket, monitor) read a slot's names, restarts and
+ * what was seen; the main loop writes them under this lock. */
+static pthread_mutex_t tracked_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t last_check_ms;
 
@@ -127,9 +134,11 @@ static struct restart_track *track(const char *app, const char *version) {
                         free_slot = &tracked[i];
         }
         if (free_slot) {
+                pthread_mutex_lock(&tracked_mutex);
                 *free_slot = (struct restart_track){0};
                 snprintf(free_slot->app, sizeof(free_slot->app), "%s", app);
                 snprintf(free_slot->version, sizeof(free_slot->version), "%s", version);
+                pthread_mutex_unlock(&tracked_mutex);
         }
         return free_slot;
 }
@@ -170,7 +179,9 @@ static void count_restart(struct restart_track *t, const struct tender_release_m
                 t->crash_logged = false;
         }
         t->window_count++;
+        pthread_mutex_lock(&tracked_mutex);
         t->restarts++;
+        pthread_mutex_unlock(&tracked_mutex);
         if (m->restart_max && t->window_count > m->restart_max && !t->crash_logged) {
                 t->crash_logged = true;
                 tender_log(LOG_CRIT, ctx,
@@ -191,10 +202,38 @@ static void report_health(const struct tender_log_ctx *ctx, bool healthy, const 
 }
 
 uint64_t agent_restart_count(const char *app, const char *version) {
-        for (size_t i = 0; i < ELEMENTSOF(tracked); i++)
-                if (STREQ(tracked[i].app, app) && STREQ(tracked[i].version, version))
-                        return tracked[i].restarts;
-        return 0;
+        uint64_t n = 0;
+        (void) agent_container_seen(app, version, 0, NULL, &n);
+        return n;
+}
+
+bool agent_container_seen(const char *app, const char *version, uint64_t max_age_ms,
+                          struct container_state *st, uint64_t *restarts) {
+        uint64_t now = tender_now_ms();
+        bool fresh = false;
+        pthread_mutex_lock(&tracked_mutex);
+        for (size_t i = 0; i < ELEMENTSOF(tracked); i++) {
+                const struct restart_track *t = &tracked[i];
+                if (!STREQ(t->app, app) || !STREQ(t->version, version))
+                        continue;
+                *restarts = t->restarts;
+                fresh = st && t->seen_ms && now - t->seen_ms <= max_age_ms;
+                if (fresh)
+                        *st = t->seen;
+                break;
+        }
+        pthread_mutex_unlock(&tracked_mutex);
+        return fresh;
+}
+
+/* What the check saw, for the status document (agent_container_seen). */
+static void remember(struct restart_track *t, const struct container_state *st) {
+        if (!t)
+                return;
+        pthread_mutex_lock(&tracked_mutex);
+        t->seen = *st;
+        t->seen_ms = tender_now_ms();
+        pthread_mutex_unlock(&tracked_mutex);
 }
 
 static void supervise_one(struct agent *a, const char *app, const char *cur, bool backoff) {
@@ -207,7 +246,10 @@ static void supervise_one(struct agent *a, const char *app, const char *cur, boo
         uint64_t now = tender_now_ms();
 
         container_id(app, cur, id);
-        if (container_state(&a->runtime, id, &st, &err) >= 0 && st.status == CONTAINER_RUNNING) {
+        if (container_state(&a->runtime, id, &st, &err) < 0)
+                st = (struct container_state){.status = CONTAINER_ABSENT};
+        remember(t, &st);
+        if (st.status == CONTAINER_RUNNING) {
                 if (t && t->started_ms && now - t->started_ms >= RESTART_RESET_SEC * 1000)
                         t->delay_sec = 0;
                 if (t && t->unhealthy)

@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tender/error.h"
 #include "tender/log.h"
 
+struct cJSON;
 struct agent;
 
 enum report_kind {
@@ -26,6 +28,10 @@ enum report_kind {
         REPORT_HEALTH,   /* an app's health changed: healthy, detail says why */
         REPORT_OUTCOME,  /* the update of one app finished: state is the final state */
         REPORT_IDLE,     /* no update in flight: polling */
+        REPORT_STATUS,   /* the status document (status.h): status, status_text */
+        REPORT_FINAL,    /* an action's final DDI feedback, feedback_json (journal-driven) */
+        REPORT_CANCEL,   /* the answer to the server's cancelAction (deployment_base: its href):
+                            carried out (success) or rejected, detail says why */
         _REPORT_KIND_MAX,
 };
 
@@ -39,7 +45,12 @@ struct report_event {
         uint64_t cnt, of; /* has_progress: cnt of `of` steps */
         bool success;     /* OUTCOME: committed (or rolled back at the operator's request) */
         bool healthy;     /* HEALTH */
-        bool again;       /* NOTE: reported before; only the status views take it */
+        bool again;       /* NOTE: reported before; only the status views take it.
+                             STATUS: unchanged, sent again for its resource figures */
+        const struct cJSON *status;       /* STATUS: the document */
+        const char *status_text;          /* STATUS: the same, printed */
+        const char *feedback_json;        /* FINAL: the closed feedback's body */
+        struct tender_error *err;         /* FINAL, CANCEL: why it was not sent, may be NULL */
         const struct tender_log_ctx *log; /* context for the log sink, may be NULL */
 };
 
@@ -56,7 +67,19 @@ int report_add_sink(report_sink_fn fn, void *userdata);
 /* Removes every added sink (not the built-in ones). */
 void report_clear_sinks(void);
 
-void report_emit(const struct report_event *e);
+/* Hands e to every sink. Returns 0, or for REPORT_FINAL and REPORT_CANCEL the DDI sink's
+ * -errno when the feedback was not sent (e->err says why): the journal keeps the action for
+ * another try. */
+int report_emit(const struct report_event *e);
+/* Counts the events that may change the status document (state, outcome, health, note):
+ * status.c builds it again when this moved. Any thread. */
+uint64_t report_generation(void);
+/* The server asked for configData (the poll's link href): the next REPORT_STATUS sends the
+ * attributes even when unchanged. */
+void report_attributes_requested(const char *href);
+/* Whether the attributes are still to be sent (asked for, or the last PUT failed): the main
+ * loop then forces a status refresh. */
+bool report_attributes_pending(void);
 const char *report_kind_name(enum report_kind k);
 
 #define REPORT_NAME_MAX 65 /* TENDER_NAME_MAX + 1 */

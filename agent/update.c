@@ -691,7 +691,11 @@ static int resend_final(struct agent *a, const char *base, const char *action_id
                 return 0;
         }
         log_info("Action %s was already handled; sending its final feedback again", action_id);
-        r = ddi_send_feedback_json(&a->ddi, base, json, &err);
+        r = report_emit(&(struct report_event){.kind = REPORT_FINAL,
+                                               .action_id = action_id,
+                                               .deployment_base = base,
+                                               .feedback_json = json,
+                                               .err = &err});
         if (r < 0)
                 log_error("Failed to send feedback for action %s: %s", action_id, err.message);
         return r;
@@ -719,8 +723,14 @@ int update_report_final(struct agent *a, const struct tender_journal_record *rec
         if (r < 0)
                 return r;
         cancel_reject_pending(a, rec);
-        r = rec->deployment_base ? ddi_send_feedback_json(&a->ddi, rec->deployment_base, json, &err)
-                                 : tender_error_set(&err, TENDER_ERR_SERVER, ENOENT, "no URL");
+        r = report_emit(&(struct report_event){.kind = REPORT_FINAL,
+                                               .app = rec->app,
+                                               .version = rec->version,
+                                               .action_id = rec->action_id,
+                                               .deployment_base = rec->deployment_base,
+                                               .feedback_json = json,
+                                               .success = f.finished == TENDER_DDI_SUCCESS,
+                                               .err = &err});
         if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -EACCES || r == -ENOMEM ||
             r == -ECANCELED) {
                 log_warning("Failed to send the final feedback of action %s, will retry: %s",
@@ -839,7 +849,11 @@ static void report_unusable(struct agent *a, const char *base, const char *id, c
         snprintf(detail, sizeof(detail), "tenderd cannot use this deployment: %s", why);
         if (tender_ddi_feedback_json(&f, &json) < 0)
                 return;
-        if (ddi_send_feedback_json(&a->ddi, base, json, &err) < 0) {
+        if (report_emit(&(struct report_event){.kind = REPORT_FINAL,
+                                               .action_id = id,
+                                               .deployment_base = base,
+                                               .feedback_json = json,
+                                               .err = &err}) < 0) {
                 log_warning("Failed to report the unusable action %s: %s", id, err.message);
                 return;
         }

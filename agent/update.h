@@ -75,6 +75,13 @@ int agent_recover(struct agent *a);
 void agent_supervise(struct agent *a);
 /* Restarts of the app's current release by the restart policy since tenderd started. */
 uint64_t agent_restart_count(const char *app, const char *version);
+/* What the last check of agent_supervise saw of the app's container, when it is at most
+ * max_age_ms old (true, *st set); *restarts as agent_restart_count, set when the app is
+ * tracked. Any thread: the status document uses it instead of asking the runtime again. */
+bool agent_container_seen(const char *app, const char *version, uint64_t max_age_ms,
+                          struct container_state *st, uint64_t *restarts);
+/* How often agent_supervise checks the containers between polls: a stop is seen this early. */
+#define AGENT_CHECK_SEC 10
 /* Seconds until agent_supervise should run again (0: now): the next due restart, or the next
  * periodic check of the containers. */
 uint64_t agent_supervise_due_sec(void);

@@ -133,6 +133,7 @@ int mock_target_config_apply(struct mock_target *t, const char *mode, const cJSO
                 return -ENOSPC;
         cJSON_Delete(t->config_data);
         t->config_data = TAKE_PTR(next);
+        t->config_data_puts++;
         return 0;
 }
 
@@ -307,6 +308,16 @@ cJSON *mock_actions_to_json(struct mock_state *s, const char *target) {
         return TAKE_PTR(arr);
 }
 
+/* "configData": the attributes as recorded, "configDataPuts": how many requests set them. */
+static bool target_config_data_to_json(cJSON *o, const struct mock_target *t) {
+        cJSON *cfg = t->config_data ? cJSON_Duplicate(t->config_data, true) : cJSON_CreateObject();
+        if (!cfg || !cJSON_AddItemToObject(o, "configData", cfg)) {
+                cJSON_Delete(cfg);
+                return false;
+        }
+        return cJSON_AddNumberToObject(o, "configDataPuts", (double) t->config_data_puts);
+}
+
 cJSON *mock_targets_to_json(struct mock_state *s) {
         _cleanup_(cJSON_Deletep) cJSON *arr = cJSON_CreateArray();
         if (!arr)
@@ -321,12 +332,8 @@ cJSON *mock_targets_to_json(struct mock_state *s) {
                           (t->last_poll ? cJSON_AddNumberToObject(o, "lastPoll",
                                                                   (double) t->last_poll) != NULL
                                         : cJSON_AddNullToObject(o, "lastPoll") != NULL);
-                cJSON *cfg = t->config_data ? cJSON_Duplicate(t->config_data, true)
-                                            : cJSON_CreateObject();
-                if (!ok || !cfg || !cJSON_AddItemToObject(o, "configData", cfg)) {
-                        cJSON_Delete(cfg);
+                if (!ok || !target_config_data_to_json(o, t))
                         return NULL;
-                }
         }
         return TAKE_PTR(arr);
 }

@@ -28,6 +28,7 @@ struct mock_target {
         char *controller_id;
         int64_t last_poll;  /* unix time, 0 = never polled */
         cJSON *config_data; /* object of string attributes, NULL until the target sent some */
+        uint64_t config_data_puts; /* configData requests recorded */
 };
 
 /* hawkBit's cancel handshake: requested by the management API, then offered to the device as

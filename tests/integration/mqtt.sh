@@ -4,8 +4,10 @@
 # against tests/integration/mqtt/*.schema.json.
 # 1. Status, events and availability arrive as documented; an update's states arrive in order;
 #    the status has each app's cgroup figures, and `tenderctl status --json` carries it;
-#    /healthz and /metrics (promtool check metrics) on 127.0.0.1.
-# 2. Broker stopped during an update, started again: every event arrives, in order, none lost.
+#    /healthz and /metrics (promtool check metrics) on 127.0.0.1; the same versions and health
+#    as configData attributes on server-mock, sent again only when they change.
+# 2. Broker stopped during an update (held at its swap by an app lock), started again: every
+#    event arrives, in order, none lost.
 # 3. tenderd killed (SIGKILL) with events queued: published after its restart; the last will
 #    says it went offline.
 # 4. Queue full (mqtt.queueMaxEvents 3): the oldest dropped, the drop counted in the status.
@@ -176,17 +178,35 @@ check "/metrics: promtool accepts it" promtool check metrics <"$SCN_WORK/metrics
 check "/metrics: the app's version" grep -qx 'tender_app_info{app="hello",version="1.0.0"} 1' "$SCN_WORK/metrics.txt"
 check "/metrics: the app's memory" grep -q '^tender_app_memory_bytes{app="hello"} [1-9]' "$SCN_WORK/metrics.txt"
 check "/other: 404" eq "$(curl -s -o /dev/null -w '%{http_code}' "$mon/other")" 404
+# The same health and versions as configData attributes, PUT on change only: the status goes
+# out every second (statusIntervalSeconds 1), the attributes do not.
+target() { curl -fsS "$SCN_URL/mock/targets" | jq -r --arg id "$SCN_TARGET" ".[] | select(.controllerId == \$id) | $1"; }
+check "configData: 1.0.0, healthy" wait_for eval \
+  '[[ $(target '"'"'.configData["app.hello.version"] + " " + .configData["app.hello.health"]'"'"') == "1.0.0 healthy" ]]'
+puts=$(target .configDataPuts)
+statuses() { grep -c "^tender/$SCN_TARGET/status " "$sub_log"; }
+n=$(statuses)
+check "status: published again at the telemetry interval" wait_for eval '(( $(statuses) >= n + 3 ))'
+check "configData: not sent again while nothing changed" eq "$(target .configDataPuts)" "$puts"
 
-# 2. The broker goes away during an update and comes back.
+# 2. The broker goes away during an update and comes back. The app's lock holds the update at
+# its swap (the deferred note reaches the broker), the broker stops, the lock goes, the update
+# ends while the broker is away.
+ctl() { "$TENDER_BIN/tenderctl" --config "$SCN_WORK/agent.json" "$@"; }
+ctl lock hello --reason "mqtt test" >/dev/null
+id2=$(scn_deploy 2.0.0)
+check "2.0.0: deferred at the swap, the note at the broker" wait_for has_event "note hello 2.0.0"
 broker_stop
-deploy 2.0.0 success
+ctl unlock hello >/dev/null
+check "2.0.0: deployment ends in success" eq "$(scn_wait_action "$id2" 120)" success
 check "2.0.0: events wait in the store" test "$(queued)" -gt 0
 broker_start
 check "2.0.0: outcome event after the broker's return" wait_for has_event "outcome hello 2.0.0 committed True"
 check "2.0.0: every event since the first, in order" in_order
 states=$(events | awk '$2 == "state" && $4 == "2.0.0" { printf "%s ", $5 }')
+# Held at the swap, then run again from the start when the lock went (docs/agent.md).
 check "2.0.0: states in order" eq "$states" \
-  "queued verifying downloading staging swapping testing committed "
+  "queued verifying downloading staging queued verifying downloading staging swapping testing committed "
 check "2.0.0: queue emptied" wait_for test "$(queued)" -eq 0
 
 # Commands (mqtt.commands): each logged and answered.
@@ -242,7 +262,7 @@ scn_stop_agent
 MQTT_CA=$pki/other.crt mqtt_config
 scn_start_agent
 deploy 5.0.0 success
-check "bad TLS: a clear error in the log" wait_for grep -q 'MQTT: .*certificate verify failed' "$SCN_WORK/logs/tenderd.log"
+check "bad TLS: a clear error in the log" wait_for grep -q 'MQTT: .*certificate verify failed (the broker.s certificate is not signed by mqtt.caFile' "$SCN_WORK/logs/tenderd.log"
 check "bad TLS: no event of 5.0.0 reached the broker" eval '! has_event "hello 5.0.0"'
 
 # 6. The broker shows an expired certificate (the right CA again): the same.

@@ -42,6 +42,7 @@ TEST(sinks_get_events_in_order) {
         ASSERT_STREQ(s.states[2], "committed");
         ASSERT_EQ(s.kinds[3], REPORT_IDLE);
         ASSERT_STREQ(report_kind_name(REPORT_HEALTH), "health");
+        ASSERT_STREQ(report_kind_name(REPORT_CANCEL), "cancel");
 }
 
 TEST(sinks_are_bounded) {
@@ -50,6 +51,43 @@ TEST(sinks_are_bounded) {
                 ASSERT_OK(report_add_sink(record, &s));
         ASSERT_ERR(report_add_sink(record, &s), ENOSPC);
         report_clear_sinks();
+}
+
+/* status.c builds the status document again only when this moved: what may change it moves
+ * it, what an idle tenderd emits (the poll's idle, progress, a note again) does not. */
+TEST(generation_moves_on_changes_only) {
+        report_init(NULL);
+        uint64_t g = report_generation();
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
+        report_emit(&(struct report_event){.kind = REPORT_PROGRESS, .app = "a", .detail = "x"});
+        report_emit(&(struct report_event){.kind = REPORT_NOTE, .detail = "locked", .again = true});
+        ASSERT_EQ(report_generation(), g);
+        report_emit(&(struct report_event){.kind = REPORT_HEALTH, .app = "a", .healthy = false});
+        ASSERT_EQ(report_generation(), g + 1);
+        report_emit(&(struct report_event){.kind = REPORT_STATE, .app = "a", .state = "queued"});
+        ASSERT_EQ(report_generation(), g + 2);
+        /* The update in flight ends: the status's agent.state changes. */
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
+        ASSERT_EQ(report_generation(), g + 3);
+        report_emit(&(struct report_event){.kind = REPORT_IDLE});
+        ASSERT_EQ(report_generation(), g + 3);
+}
+
+/* The final feedback goes through the path and its failure comes back to the caller, which
+ * keeps the journal record: without an update server it cannot be sent. */
+TEST(final_feedback_failure_reaches_the_caller) {
+        struct tender_error err = {0};
+        struct seen s = {0};
+        report_init(NULL);
+        ASSERT_OK(report_add_sink(record, &s));
+        int r = report_emit(&(struct report_event){
+                .kind = REPORT_FINAL, .action_id = "1", .feedback_json = "{}", .err = &err});
+        report_clear_sinks();
+        ASSERT_TRUE(r < 0);
+        ASSERT_CONTAINS(err.message, "no update server");
+        ASSERT_EQ(s.n, 1);
+        ASSERT_EQ(s.kinds[0], REPORT_FINAL);
+        ASSERT_OK(report_emit(&(struct report_event){.kind = REPORT_IDLE}));
 }
 
 static atomic_bool stop;
