@@ -3,7 +3,9 @@
 # What a caller of an OCI runtime can tell apart, tender-runtime against crun and runc on the same
 # bundles (issue 12): the container's stdio and exit code, a terminal through --console-socket,
 # rootfsPropagation, shared and joined namespaces, where and when each kind of hook runs and
-# the state it gets, the state/list/features documents, and crun's own default config.
+# the state it gets, the state/list/features documents, crun's own default config, a config
+# without process.capabilities, a raw control character in config.json, and the default device
+# rules (where tender-runtime is stricter on purpose).
 # crun 1.8 refuses this machine's hybrid cgroup layout, so everything runs in a private mount
 # namespace without /sys/fs/cgroup/unified.
 set -euo pipefail
