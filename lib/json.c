@@ -17,9 +17,10 @@ static const char *member_path(char buf[static JSON_PATH_MAX], const char *path,
         return buf;
 }
 
-/* Bounds nesting before cJSON recurses, and refuses what cJSON would silently mangle: NUL bytes
- * (cJSON stops at them) and "\u0000" escapes (cJSON cuts the string there, so "a\u0000b" would
- * read as "a"). */
+/* Bounds nesting before cJSON recurses, and refuses what cJSON would silently mangle or let
+ * through: NUL bytes (cJSON stops at them), "\u0000" escapes (cJSON cuts the string there, so
+ * "a\u0000b" would read as "a") and raw control characters inside strings (RFC 8259 wants them
+ * escaped; cJSON keeps them, other JSON readers such as runc's and crun's refuse the document). */
 static int scan(const char *data, size_t len, unsigned max_depth, struct tender_error *err) {
         unsigned depth = 0;
         bool in_string = false;
@@ -29,6 +30,11 @@ static int scan(const char *data, size_t len, unsigned max_depth, struct tender_
                         return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
                                                 "NUL byte at offset %zu", i);
                 if (in_string) {
+                        if ((unsigned char) c < 0x20)
+                                return tender_error_set(err, TENDER_ERR_JSON, EINVAL,
+                                                        "control character 0x%02x in a string "
+                                                        "at offset %zu (must be escaped)",
+                                                        (unsigned) c, i);
                         if (c == '"') {
                                 in_string = false;
                         } else if (c == '\\' && i + 1 < len) {

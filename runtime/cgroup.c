@@ -29,7 +29,7 @@ enum hierarchy_kind {
         HIER_PIDS,    /* v1 pids */
         HIER_CPU,     /* v1 cpu (created only when CPU limits are set) */
         HIER_CPUSET,  /* v1 cpuset (only with cpus or mems) */
-        HIER_DEVICES, /* v1 devices (only with device rules) */
+        HIER_DEVICES, /* v1 devices */
         HIER_BLKIO,   /* v1 blkio (only with an I/O weight or throttling) */
         HIER_HUGETLB, /* v1 hugetlb (only with hugepageLimits) */
         HIER_NET_CLS, /* v1 net_cls (only with network.classID) */
@@ -42,7 +42,13 @@ static const char *const v1_names[] = {
         [HIER_HUGETLB] = "hugetlb", [HIER_NET_CLS] = "net_cls", [HIER_NET_PRIO] = "net_prio",
 };
 
-/* Device nodes every container gets (the /dev the runtime builds), after the spec's rules. */
+/* What no rule allows is refused, as with runc and crun: the list starts with "deny all". */
+static const struct tender_rt_device_rule deny_all = {false, 'a', -1, -1, "rwm"};
+
+/* Device nodes every container gets (the /dev the runtime builds), after the spec's rules.
+ * Unlike runc and crun, no "c *:* m", "b *:* m", /dev/console (5:1) or /dev/net/tun (10:200):
+ * a node made on a volume is not guarded by the container's cgroup when a host process opens
+ * it (docs/security.md). A config that wants them lists them in linux.resources.devices. */
 static const struct tender_rt_device_rule default_device_rules[] = {
         {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},    {true, 'c', 1, 7, "rwm"},
         {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},
@@ -124,16 +130,15 @@ static bool throttled(const struct tender_rt_device_limits *d) {
         return false;
 }
 
-/* Is this hierarchy used for these limits? The v1 cpu, cpuset and devices hierarchies only
- * when asked: a v1 cpuset cgroup, for one, takes no process until cpus and mems are set. */
+/* Is this hierarchy used for these limits? The v1 cpu and cpuset hierarchies only when asked:
+ * a v1 cpuset cgroup, for one, takes no process until cpus and mems are set. The devices
+ * hierarchy always: without rules of its own a container still gets the default ones. */
 static bool wanted(const struct hierarchy *h, const struct tender_rt_cgroup_limits *l) {
         switch (h->kind) {
         case HIER_CPU:
                 return cpu_limited(l->cpu);
         case HIER_CPUSET:
                 return cpuset_limited(l->cpu);
-        case HIER_DEVICES:
-                return l->has_device_rules;
         case HIER_BLKIO:
                 return l->blkio_weight != 0 || throttled(l->dev);
         case HIER_HUGETLB:
@@ -287,15 +292,16 @@ static void device_rule_text(const struct tender_rt_device_rule *d, char *buf, s
         snprintf(buf, size, "%c %s:%s %s", d->type, major, minor, d->access);
 }
 
-/* The spec's rules, then the runtime's default nodes, then linux.devices: the list both the v1
- * controller and the v2 program apply. *ret is malloc'd. */
+/* Deny all, the spec's rules, then the runtime's default nodes, then linux.devices: the list
+ * both the v1 controller and the v2 program apply. *ret is malloc'd. */
 static int device_rules(const struct tender_rt_cgroup_limits *l, struct tender_rt_device_rule **ret,
                         size_t *n) {
-        size_t max = l->n_device_rules + ELEMENTSOF(default_device_rules) + l->n_devices;
+        size_t max = 1 + l->n_device_rules + ELEMENTSOF(default_device_rules) + l->n_devices;
         struct tender_rt_device_rule *rules = calloc(max + 1, sizeof(*rules));
         if (!rules)
                 return -ENOMEM;
         *n = 0;
+        rules[(*n)++] = deny_all;
         for (size_t i = 0; i < l->n_device_rules; i++)
                 rules[(*n)++] = l->device_rules[i];
         for (size_t i = 0; i < ELEMENTSOF(default_device_rules); i++)
@@ -323,8 +329,8 @@ static int set_devices(int fd, const struct hierarchy *h, const struct tender_rt
         for (size_t i = 0; i < n; i++) {
                 device_rule_text(&rules[i], text, sizeof(text));
                 if ((r = set_string(fd, h, rules[i].allow ? "devices.allow" : "devices.deny", text,
-                                    i < l->n_device_rules ? "linux.resources.devices"
-                                                          : "linux.devices",
+                                    i > 0 && i <= l->n_device_rules ? "linux.resources.devices"
+                                                                    : "linux.devices",
                                     err)) < 0)
                         return r;
         }
@@ -476,7 +482,7 @@ static int set_limits(int mountfd, int fd, const struct hierarchy *h, const char
         if (cpuset_limited(l->cpu) && carries(h, HIER_CPUSET) &&
             (r = set_cpuset(mountfd, fd, h, rel, l->cpu, err)) < 0)
                 return r;
-        if (l->has_device_rules && carries(h, HIER_DEVICES) && (r = set_devices(fd, h, l, err)) < 0)
+        if (carries(h, HIER_DEVICES) && (r = set_devices(fd, h, l, err)) < 0)
                 return r;
         return 0;
 }

@@ -28,9 +28,9 @@ struct tender_rt_cgroup_limits {
         const struct tender_rt_cpu *cpu; /* may be NULL */
         /* blkio throttling, hugetlb, net_cls/net_prio; may be NULL */
         const struct tender_rt_device_limits *dev;
-        /* Device rules (v1 devices controller, v2 BPF program), in order; used when
-         * has_device_rules. The runtime's default nodes and the devices of linux.devices are
-         * allowed after them. */
+        /* Device rules (v1 devices controller, v2 BPF program), in order, after "deny all";
+         * has_device_rules: the config has them (a machine without a devices controller then
+         * fails create). The runtime's default nodes and linux.devices are allowed after them. */
         bool has_device_rules;
         const struct tender_rt_device_rule *device_rules;
         size_t n_device_rules;

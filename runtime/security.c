@@ -137,10 +137,10 @@ int tender_rt_finalize(const struct tender_rt_spec *spec, struct tender_error *e
         if (spec->seccomp && !spec->no_new_privileges &&
             (r = tender_rt_seccomp_load(spec->seccomp)) < 0)
                 return step_error(err, r, "linux.seccomp: load filter");
-        if (c->set && (r = drop_bounding(c->bounding)) < 0)
+        if ((r = drop_bounding(c->bounding)) < 0)
                 return step_error(err, r, "process.capabilities.bounding: drop");
         /* Keep the permitted set across the switch away from uid 0; capset trims it next. */
-        if (c->set && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                 return step_error(err, -errno, "keep capabilities");
         if (setgroups(spec->n_gids, spec->gids) < 0)
                 return step_error(err, -errno, "process.user.additionalGids: setgroups");
@@ -148,9 +148,9 @@ int tender_rt_finalize(const struct tender_rt_spec *spec, struct tender_error *e
                 return step_error(err, -errno, "process.user.gid: setresgid");
         if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
                 return step_error(err, -errno, "process.user.uid: setresuid");
-        if (c->set && (r = set_caps(c)) < 0)
+        if ((r = set_caps(c)) < 0)
                 return step_error(err, r, "process.capabilities: capset");
-        if (c->set && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
                 return step_error(err, -errno, "clear keep capabilities");
         if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return step_error(err, -errno, "process.noNewPrivileges: prctl");

@@ -66,9 +66,9 @@ struct tender_rt_rlimit {
         uint64_t soft, hard;
 };
 
-/* The five capability sets as bit masks (1 << CAP_*). */
+/* The five capability sets as bit masks (1 << CAP_*); all empty without process.capabilities,
+ * as with runc and crun. */
 struct tender_rt_caps {
-        bool set; /* process.capabilities present; without it capabilities are left alone */
         uint64_t bounding, effective, inheritable, permitted, ambient;
         /* Ambient capabilities the config names outside permitted & inheritable: the kernel
          * would not raise them, so they are left out of ambient (create warns, as runc does). */

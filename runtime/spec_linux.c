@@ -146,10 +146,10 @@ static int parse_cap_set(const cJSON *caps, const char *key, uint64_t *ret,
 static int parse_caps(struct tender_rt_spec *spec, const cJSON *process, struct tender_error *err) {
         const cJSON *caps = NULL;
         int r = tender_json_get_object(process, "process", "capabilities", false, &caps, err);
+        /* Absent: every set stays empty, as with runc and crun (the spec names what to keep). */
         if (r < 0 || !caps)
                 return r;
         struct tender_rt_caps *c = &spec->caps;
-        c->set = true;
         if ((r = parse_cap_set(caps, "bounding", &c->bounding, err)) < 0 ||
             (r = parse_cap_set(caps, "effective", &c->effective, err)) < 0 ||
             (r = parse_cap_set(caps, "inheritable", &c->inheritable, err)) < 0 ||

@@ -3,7 +3,9 @@
 # What a caller of an OCI runtime can tell apart, tender-runtime against crun and runc on the same
 # bundles (issue 12): the container's stdio and exit code, a terminal through --console-socket,
 # rootfsPropagation, shared and joined namespaces, where and when each kind of hook runs and
-# the state it gets, the state/list/features documents, and crun's own default config.
+# the state it gets, the state/list/features documents, crun's own default config, a config
+# without process.capabilities, a raw control character in config.json, and the default device
+# rules (where tender-runtime is stricter on purpose).
 # crun 1.8 refuses this machine's hybrid cgroup layout, so everything runs in a private mount
 # namespace without /sys/fs/cgroup/unified.
 set -euo pipefail
@@ -378,4 +380,78 @@ same crunspec rc
 grep -q "warning: process.capabilities.ambient: CAP_KILL" "$TMP/crunspec.tender-runtime.err" ||
         fail "crun spec: no warning: $(cat "$TMP/crunspec.tender-runtime.err")"
 check "crun's default config runs, the same capabilities as crun and runc, with a warning"
+fi
+
+# --- 11. no process.capabilities: the process gets none --------------------------------------
+if section 11; then
+config "$TMP/nocaps" "del c['process']['capabilities']
+c['process']['args'] = ['grep', '-E', '^Cap(Inh|Prm|Eff|Bnd|Amb):', '/proc/self/status']"
+run_each nocaps ""
+cat "$TMP/nocaps.tender-runtime.out"
+[ "$(grep -c '[[:space:]]0000000000000000$' "$TMP/nocaps.tender-runtime.out")" = 5 ] ||
+        fail "no capabilities: $(cat "$TMP/nocaps.tender-runtime.out" "$TMP/nocaps.tender-runtime.err")"
+same nocaps out
+same nocaps rc
+check "no process.capabilities: all five sets empty, as crun and runc"
+fi
+
+# --- 12. a raw control character inside a JSON string -----------------------------------------
+if section 12; then
+# The same config, once with the newline in an env value escaped (valid JSON: every runtime
+# runs it) and once raw (not JSON: every runtime refuses it).
+config "$TMP/ctrl-ok" "c['process']['env'].append('CTRL=a\nb')
+c['process']['args'] = ['sh', '-c', 'echo \"\$CTRL\"']"
+mkdir -p "$TMP/ctrl"
+python3 - "$TMP/ctrl-ok/config.json" "$TMP/ctrl/config.json" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+assert text.count('"CTRL=a\\nb"') == 1
+open(sys.argv[2], "w").write(text.replace('"CTRL=a\\nb"', '"CTRL=a\nb"'))
+PY
+run_each ctrl-ok ""
+printf 'a\nb\n' | diff -u - "$TMP/ctrl-ok.tender-runtime.out" >&2 ||
+        fail "escaped newline: $(cat "$TMP/ctrl-ok.tender-runtime.err")"
+same ctrl-ok out
+run_each ctrl ""
+for n in tender-runtime crun runc; do
+        [ "$(cat "$TMP/ctrl.$n.rc")" != 0 ] || fail "raw newline in a string: $n ran it"
+        [ ! -s "$TMP/ctrl.$n.out" ] || fail "raw newline in a string: $n's container wrote output"
+done
+cat "$TMP/ctrl.tender-runtime.err"
+grep -q "config.json: control character 0x0a in a string at offset" "$TMP/ctrl.tender-runtime.err" ||
+        fail "raw newline: the error does not name it: $(cat "$TMP/ctrl.tender-runtime.err")"
+same ctrl rc
+check "a raw newline inside a config.json string is refused, as crun and runc do; escaped it runs"
+fi
+
+# --- 13. default device rules: an intentional difference --------------------------------------
+if section 13; then
+# runc and crun let every container mknod any node ("c *:* m", "b *:* m") and use /dev/console
+# (5:1) and /dev/net/tun (10:200). tender-runtime does not: a node made on a volume is not
+# guarded by the container's cgroup when a host process opens it (docs/security.md). The test
+# states both lists, so a change on either side shows here.
+DEV_PROBE='for d in "c 1 3" "c 5 1" "c 10 200" "b 8 0" "b 7 0" "c 4 1"; do
+        if mknod /tmp/node $d 2>/dev/null; then echo "mknod $d ok"; else echo "mknod $d refused"; fi
+        rm -f /tmp/node; done'
+config "$TMP/devices" "c['process']['args'] = ['sh', '-c', '''$DEV_PROBE''']"
+# A config that asks for the mknod rules gets them.
+config "$TMP/devices-asked" "c['process']['args'] = ['sh', '-c', '''$DEV_PROBE''']
+c['linux']['resources']['devices'] = [{'allow': False, 'access': 'rwm'},
+    {'allow': True, 'type': 'c', 'access': 'm'}, {'allow': True, 'type': 'b', 'access': 'm'}]"
+run_each devices ""
+run_each devices-asked ""
+printf 'mknod %s\n' "c 1 3 ok" "c 5 1 ok" "c 10 200 ok" "b 8 0 ok" "b 7 0 ok" "c 4 1 ok" \
+        >"$TMP/devices.peers"
+printf 'mknod %s\n' "c 1 3 ok" "c 5 1 refused" "c 10 200 refused" "b 8 0 refused" \
+        "b 7 0 refused" "c 4 1 refused" >"$TMP/devices.ours"
+for n in crun runc; do
+        diff -u "$TMP/devices.peers" "$TMP/devices.$n.out" >&2 ||
+                fail "devices: $n's default rules changed: $(cat "$TMP/devices.$n.err")"
+done
+diff -u "$TMP/devices.ours" "$TMP/devices.tender-runtime.out" >&2 ||
+        fail "devices: tender-runtime's default rules: $(cat "$TMP/devices.tender-runtime.err")"
+echo "intentional difference (crun, runc | tender-runtime):"
+paste -d'|' "$TMP/devices.peers" "$TMP/devices.ours" | grep -v '\(.*\) ok|\1 ok$' | sed 's/^/  /'
+same devices-asked out
+check "default device rules: mknod only of the runtime's own nodes (crun and runc: any node); asked for, any"
 fi

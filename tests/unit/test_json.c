@@ -47,7 +47,15 @@ TEST(parse_refuses_malformed) {
         ASSERT_ERR(tender_json_parse("{}\0{", 4, MAX_SIZE, 8, &j, &err), EINVAL);
         ASSERT_CONTAINS(err.message, "NUL");
         ASSERT_ERR(tender_json_parse("{\"a\\u0000b\":1}", 14, MAX_SIZE, 8, &j, &err), EINVAL);
+        /* Raw control characters inside a string (cJSON would keep them); escaped they pass. */
+        ASSERT_ERR(tender_json_parse("{\"a\":\"x\ny\"}", 11, MAX_SIZE, 8, &j, &err), EINVAL);
+        ASSERT_CONTAINS(err.message, "control character 0x0a in a string at offset 7");
+        ASSERT_ERR(tender_json_parse("[\"\t\"]", 5, MAX_SIZE, 8, &j, &err), EINVAL);
+        ASSERT_ERR(tender_json_parse("{\"\x1f\":1}", 7, MAX_SIZE, 8, &j, &err), EINVAL);
         ASSERT_TRUE(j == (cJSON *) 0x1);
+        _cleanup_(cJSON_Deletep) cJSON *escaped = parse("{\"a\":\"x\\ny\\t\"}", &err);
+        ASSERT_TRUE(escaped);
+        ASSERT_STREQ(cJSON_GetObjectItem(escaped, "a")->valuestring, "x\ny\t");
 }
 
 TEST(parse_size_cap) {
