@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "persist.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
@@ -75,6 +78,50 @@ int mock_request_json(const struct mock_request *req, struct mock_reply *reply, 
         }
         *ret = TAKE_PTR(json);
         return 0;
+}
+
+bool mock_token_matches(const char *h, const char *scheme, const char *token) {
+        size_t n = strlen(scheme);
+        if (!token || !h || strncasecmp(h, scheme, n) != 0 || h[n] != ' ')
+                return false;
+        h += n + 1;
+        while (*h == ' ')
+                h++;
+        /* Compare without an early exit, so that the time taken does not leak a prefix. */
+        size_t a = strlen(h), b = strlen(token);
+        unsigned diff = a != b;
+        for (size_t i = 0; i < a && i < b; i++)
+                diff |= (unsigned char) h[i] ^ (unsigned char) token[i];
+        return diff == 0;
+}
+
+int mock_save(struct mock *m) {
+        if (!m->state_path)
+                return 0;
+        struct tender_error err = {0};
+        int r = mock_persist_save(m->state_path, m->state, m->fleet, &err);
+        if (r < 0) {
+                log_error("%s", err.message);
+                return r;
+        }
+        m->state_dirty = false;
+        return 0;
+}
+
+/* After a request: rollouts move on by what it changed, and a change is saved before the
+ * client hears it went through. A poll that only registered a target is saved by the main
+ * thread within a second (polls are the bulk of a fleet's requests). */
+static void commit(struct mock *m, const struct mock_request *req, size_t n_targets_before,
+                   struct mock_reply *reply) {
+        if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD")) {
+                if (mock_state_n_targets(m->state) != n_targets_before)
+                        m->state_dirty = true;
+                return;
+        }
+        mock_fleet_tick(m->fleet, m->state, (int64_t) time(NULL));
+        if (mock_save(m) < 0)
+                mock_reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "mock.stateNotSaved",
+                                 "The change could not be saved to the state file");
 }
 
 static const char *startswith(const char *s, const char *prefix) {
@@ -188,7 +235,9 @@ mock_mhd_result mock_access_handler(void *cls, struct MHD_Connection *conn, cons
                         .body_len = ctx->len,
                 };
                 pthread_mutex_lock(&m->lock);
+                size_t n_targets = mock_state_n_targets(m->state);
                 dispatch(m, &req, &reply);
+                commit(m, &req, n_targets, &reply);
                 pthread_mutex_unlock(&m->lock);
         }
         ctx->replied = true;
