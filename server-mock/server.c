@@ -108,17 +108,23 @@ int mock_save(struct mock *m) {
         return 0;
 }
 
-/* After a request: rollouts move on by what it changed, and a change is saved before the
- * client hears it went through. A poll that only registered a target is saved by the main
- * thread within a second (polls are the bulk of a fleet's requests). */
+/* After a request: rollouts move on by what it changed, and a change that matters is saved
+ * before the client hears it went through: an action opened or closed, anything done through
+ * the management API. What devices send again by themselves (a poll that registered a
+ * target, configData, feedback that closes nothing) is saved by the main thread within a
+ * second, so that 10,000 devices reporting at once do not write the file 10,000 times. */
 static void commit(struct mock *m, const struct mock_request *req, size_t n_targets_before,
-                   struct mock_reply *reply) {
+                   uint64_t generation_before, struct mock_reply *reply) {
         if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD")) {
                 if (mock_state_n_targets(m->state) != n_targets_before)
                         m->state_dirty = true;
                 return;
         }
         mock_fleet_tick(m->fleet, m->state, (int64_t) time(NULL));
+        if (mock_state_generation() == generation_before && strncmp(req->path, "/mock/", 6) != 0) {
+                m->state_dirty = true;
+                return;
+        }
         if (mock_save(m) < 0)
                 mock_reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "mock.stateNotSaved",
                                  "The change could not be saved to the state file");
@@ -236,8 +242,9 @@ mock_mhd_result mock_access_handler(void *cls, struct MHD_Connection *conn, cons
                 };
                 pthread_mutex_lock(&m->lock);
                 size_t n_targets = mock_state_n_targets(m->state);
+                uint64_t generation = mock_state_generation();
                 dispatch(m, &req, &reply);
-                commit(m, &req, n_targets, &reply);
+                commit(m, &req, n_targets, generation, &reply);
                 pthread_mutex_unlock(&m->lock);
         }
         ctx->replied = true;

@@ -188,7 +188,17 @@ int mock_target_config_apply(struct mock_target *t, const char *mode, const cJSO
         return 0;
 }
 
+/* Actions opened and closed in this process (the actions hold no pointer to their state; the
+ * server has one). */
+static uint64_t generation;
+
+uint64_t mock_state_generation(void) {
+        return generation;
+}
+
 static void action_close(struct mock_action *a, bool canceled) {
+        if (a->open)
+                generation++;
         a->open = false;
         a->canceled = canceled;
 }
@@ -227,6 +237,7 @@ int mock_action_create(struct mock_state *s, const char *target, const char *app
                 action_close(old, true);
 
         s->actions[s->n_actions++] = a;
+        generation++;
         *ret = TAKE_PTR(a);
         return 0;
 }

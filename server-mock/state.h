@@ -105,6 +105,10 @@ const char *mock_cancel_name(enum mock_cancel c);
 /* hawkBit's action status for actionHistory: RUNNING, FINISHED, ERROR or CANCELED. */
 const char *mock_action_history_status(const struct mock_action *a);
 
+/* Changes with every action opened or closed: what the state file must hold before the request
+ * that caused it is answered (server.c). */
+uint64_t mock_state_generation(void);
+
 /* The targets in registration order, for walks over the fleet (rollout.c). */
 size_t mock_state_n_targets(const struct mock_state *s);
 struct mock_target *mock_state_target_at(struct mock_state *s, size_t i);
