@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tender/escape.h"
 #include "tender/json.h"
 #include "tender/macro.h"
 
@@ -107,10 +108,13 @@ static int request(const char *base, const char *token, const char *method, cons
         }
         _cleanup_(cJSON_Deletep) cJSON *reply = data ? cJSON_Parse(data) : NULL;
         if (status < 200 || status > 299) {
+                /* The server's words, escaped: they go to a terminal. */
                 const char *msg =
                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "message"));
-                fprintf(stderr, "tender-server-mock rollout: %s %s: HTTP %ld%s%s\n", method, url,
-                        status, msg ? ": " : "", msg ? msg : "");
+                char safe[1024], safe_url[CLI_URL_MAX];
+                fprintf(stderr, "tender-server-mock rollout: %s %s: HTTP %ld%s%s\n", method,
+                        tender_escape(safe_url, sizeof(safe_url), url), status, msg ? ": " : "",
+                        msg ? tender_escape(safe, sizeof(safe), msg) : "");
                 return 1;
         }
         _cleanup_free_ char *pretty = reply ? cJSON_Print(reply) : NULL;
