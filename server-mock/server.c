@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -100,6 +101,9 @@ int mock_save(struct mock *m) {
                 return 0;
         struct tender_error err = {0};
         int r = mock_persist_save(m->state_path, m->state, m->fleet, &err);
+        /* The document was built whole (a cJSON tree and its text, megabytes for a big
+         * fleet): hand the freed heap back rather than keep it per device. */
+        malloc_trim(0);
         if (r < 0) {
                 log_error("%s", err.message);
                 return r;
