@@ -45,6 +45,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/agent.json.example
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples RENAME agent.json COMPONENT tender)
 
 install(FILES ${PROJECT_SOURCE_DIR}/docs/publisher.md ${PROJECT_SOURCE_DIR}/docs/server-mock.md
+              ${PROJECT_SOURCE_DIR}/docs/fleet.md
               ${PROJECT_SOURCE_DIR}/docs/tuf.md
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/tender-tools COMPONENT tender-tools)
 

@@ -20,30 +20,14 @@ static bool is_get(const struct mock_request *req) {
         return STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
 }
 
-/* Whether header h is "<scheme> <token>" (scheme case-insensitive). */
-static bool token_matches(const char *h, const char *scheme, const char *token) {
-        size_t n = strlen(scheme);
-        if (!token || !h || strncasecmp(h, scheme, n) != 0 || h[n] != ' ')
-                return false;
-        h += n + 1;
-        while (*h == ' ')
-                h++;
-        /* Compare without an early exit, so that the time taken does not leak a prefix. */
-        size_t a = strlen(h), b = strlen(token);
-        unsigned diff = a != b;
-        for (size_t i = 0; i < a && i < b; i++)
-                diff |= (unsigned char) h[i] ^ (unsigned char) token[i];
-        return diff == 0;
-}
-
 /* hawkBit's two token schemes: a target's own token, or the tenant's gateway token. */
 static bool authorized(const struct mock *m, const struct mock_request *req) {
         if (!m->target_token && !m->gateway_token)
                 return true;
         const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_AUTHORIZATION);
-        return token_matches(h, "TargetToken", m->target_token) ||
-               token_matches(h, "GatewayToken", m->gateway_token);
+        return mock_token_matches(h, "TargetToken", m->target_token) ||
+               mock_token_matches(h, "GatewayToken", m->gateway_token);
 }
 
 /* Decimal action id >= 1; the whole string must be digits. */

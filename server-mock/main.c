@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cli.h"
+#include "persist.h"
 #include "server.h"
 #include "tender/log.h"
 
@@ -30,12 +32,16 @@ struct options {
         const char *target_token;
         const char *gateway_token;
         const char *base_url;
+        const char *state;
+        const char *mgmt_token;
         bool allow_remote;
         uint64_t throttle_bps;
 };
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: tender-server-mock --repo DIR [options]\n"
+                   "       tender-server-mock rollout [--url URL] [--token TOKEN] COMMAND ... "
+                   "(see rollout --help)\n"
                    "A hawkBit DDI update server for tests and demos, serving a tender release "
                    "repository.\n\n"
                    "  --listen ADDR:PORT     address to listen on (default " LISTEN_DEFAULT
@@ -52,6 +58,10 @@ static void usage(FILE *f) {
                    "  --allow-remote         allow a listen address outside loopback\n"
                    "  --log-level LEVEL      error, warning, notice, info (default), debug\n"
                    "  --throttle BYTES/S     fault injection: serve blobs at most this fast\n"
+                   "  --state FILE           keep targets, actions, groups and rollouts in FILE "
+                   "across restarts\n"
+                   "  --mgmt-token TOKEN     require \"Authorization: Bearer TOKEN\" on the "
+                   "management API\n"
                    "  --help, --version\n");
 }
 
@@ -169,6 +179,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 OPT_REMOTE,
                 OPT_LOG,
                 OPT_THROTTLE,
+                OPT_STATE,
+                OPT_MGMT_TOKEN,
                 OPT_HELP,
                 OPT_VERSION
         };
@@ -183,6 +195,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 {"allow-remote", no_argument, NULL, OPT_REMOTE},
                 {"log-level", required_argument, NULL, OPT_LOG},
                 {"throttle", required_argument, NULL, OPT_THROTTLE},
+                {"state", required_argument, NULL, OPT_STATE},
+                {"mgmt-token", required_argument, NULL, OPT_MGMT_TOKEN},
                 {"help", no_argument, NULL, OPT_HELP},
                 {"version", no_argument, NULL, OPT_VERSION},
                 {},
@@ -233,6 +247,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
                         o->throttle_bps = v;
                         break;
                 }
+                case OPT_STATE:
+                        o->state = optarg;
+                        break;
+                case OPT_MGMT_TOKEN:
+                        o->mgmt_token = optarg;
+                        break;
                 case OPT_HELP:
                         usage(stdout);
                         return 0;
@@ -261,6 +281,14 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 log_error("--gateway-token: 1-%d printable characters without spaces", TOKEN_MAX);
                 return -EINVAL;
         }
+        if (o->mgmt_token && !token_valid(o->mgmt_token)) {
+                log_error("--mgmt-token: 1-%d printable characters without spaces", TOKEN_MAX);
+                return -EINVAL;
+        }
+        if (o->state && !o->state[0]) {
+                log_error("--state: expected a file name");
+                return -EINVAL;
+        }
         if (!tenant_valid(o->tenant)) {
                 log_error("--tenant: expected [A-Za-z0-9._-]{1,%d}", TENANT_MAX);
                 return -EINVAL;
@@ -281,6 +309,8 @@ int main(int argc, char **argv) {
                 .poll_sleep = "00:00:05",
         };
         tender_log_setup("tender-server-mock", TENDER_LOG_STDERR);
+        if (argc > 1 && STREQ(argv[1], "rollout"))
+                return mock_cli_main(argc - 1, argv + 1);
         int r = parse_args(argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
@@ -305,9 +335,25 @@ int main(int argc, char **argv) {
                 return 1;
         }
         _cleanup_(mock_state_freep) struct mock_state *state = NULL;
-        if (mock_state_new(&state) < 0) {
+        _cleanup_(mock_fleet_freep) struct mock_fleet *fleet = NULL;
+        if (mock_state_new(&state) < 0 || mock_fleet_new(&fleet) < 0) {
                 log_error("Out of memory");
                 return 1;
+        }
+        bool found = false;
+        if (o.state && mock_persist_load(o.state, state, fleet, &found, &err) < 0) {
+                log_error("%s (move it away to start with an empty state)", err.message);
+                return 1;
+        }
+        if (o.state) {
+                log_info(found ? "State loaded from %s" : "No state file %s yet: starting empty",
+                         o.state);
+                /* Written at once, so that an unwritable place fails now, not at the first
+                 * deployment. */
+                if (mock_persist_save(o.state, state, fleet, &err) < 0) {
+                        log_error("%s", err.message);
+                        return 1;
+                }
         }
 
         _cleanup_(mock_faults_freep) struct mock_faults *faults = NULL;
@@ -339,6 +385,9 @@ int main(int argc, char **argv) {
         struct mock m = {
                 .lock = PTHREAD_MUTEX_INITIALIZER,
                 .state = state,
+                .fleet = fleet,
+                .state_path = o.state,
+                .mgmt_token = o.mgmt_token,
                 .repo = repo,
                 .tenant = o.tenant,
                 .poll_sleep = o.poll_sleep,
@@ -364,11 +413,20 @@ int main(int argc, char **argv) {
         log_info("Serving %s as tenant %s, links at %s%s", o.repo, o.tenant, base_url,
                  o.target_token || o.gateway_token ? ", token required" : "");
 
-        int sig = 0;
-        while (sigwait(&mask, &sig) != 0)
-                ;
+        /* Rollouts move on by feedback; what polls alone changed (new targets) is saved here
+         * once a second. */
+        const struct timespec second = {.tv_sec = 1};
+        int sig;
+        while ((sig = sigtimedwait(&mask, NULL, &second)) < 0) {
+                pthread_mutex_lock(&m.lock);
+                if (m.state_dirty)
+                        (void) mock_save(&m);
+                pthread_mutex_unlock(&m.lock);
+        }
         log_info("Received %s, stopping", strsignal(sig));
         MHD_stop_daemon(d); /* closes the listening socket too */
+        if (o.state && mock_save(&m) < 0)
+                return 1;
         pthread_mutex_destroy(&m.lock);
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
 #include "stats.h"
@@ -202,12 +203,161 @@ static void set_outage(struct mock *m, const struct mock_request *req, struct mo
         mock_reply_json(reply, MHD_HTTP_OK, o);
 }
 
+static unsigned fleet_status(int r) {
+        switch (r) {
+        case -ENOENT:
+                return MHD_HTTP_NOT_FOUND;
+        case -EEXIST:
+        case -EBUSY:
+                return MHD_HTTP_CONFLICT;
+        case -ENOSPC:
+                return MHD_HTTP_INSUFFICIENT_STORAGE;
+        case -ENOMEM:
+                return MHD_HTTP_INTERNAL_SERVER_ERROR;
+        default:
+                return MHD_HTTP_BAD_REQUEST;
+        }
+}
+
+static void create_group(struct mock *m, const struct mock_request *req, struct mock_reply *reply) {
+        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
+        struct tender_error err = {0};
+        if (mock_request_json(req, reply, &body) < 0)
+                return;
+        int r = mock_group_create(m->fleet, body, &err);
+        if (r < 0) {
+                mock_reply_error(reply, fleet_status(r), "mock.badGroup", "%s", err.message);
+                return;
+        }
+        mock_reply_json(reply, MHD_HTTP_CREATED, mock_groups_to_json(m->fleet, m->state));
+}
+
+static void create_rollout(struct mock *m, const struct mock_request *req,
+                           struct mock_reply *reply) {
+        _cleanup_(cJSON_Deletep) cJSON *body = NULL;
+        struct tender_error err = {0};
+        if (mock_request_json(req, reply, &body) < 0)
+                return;
+        const char *app = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "app"));
+        const char *version =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "version"));
+        if (app && version && tender_name_valid(app) && tender_name_valid(version) &&
+            !mock_repo_has_release(m->repo, app, version)) {
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.releaseNotFound",
+                                 "Release %s %s is not in the repository (apps/%s/%s.json)", app,
+                                 version, app, version);
+                return;
+        }
+        struct mock_rollout *r;
+        int k = mock_rollout_create(m->fleet, m->state, body, (int64_t) time(NULL), &r, &err);
+        if (k < 0) {
+                mock_reply_error(reply, fleet_status(k), "mock.badRollout", "%s", err.message);
+                return;
+        }
+        mock_reply_json(reply, MHD_HTTP_CREATED, mock_rollout_to_json(r, m->state));
+}
+
+/* rollouts/{name}[/pause|/resume|/cancel] */
+static void rollout_resource(struct mock *m, const struct mock_request *req, const char *rest,
+                             struct mock_reply *reply) {
+        char name[MOCK_CONTROLLER_ID_MAX + 1];
+        size_t len = strcspn(rest, "/");
+        const char *tail = rest + len;
+        bool get = STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
+        struct mock_rollout *r = NULL;
+        if (len <= MOCK_CONTROLLER_ID_MAX) {
+                memcpy(name, rest, len);
+                name[len] = '\0';
+                r = mock_rollout_get(m->fleet, name);
+        }
+        if (!r) {
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.rolloutNotFound",
+                                 "No rollout %.*s", (int) (len > 64 ? 64 : len), rest);
+                return;
+        }
+        struct tender_error err = {0};
+        int64_t now = (int64_t) time(NULL);
+        int k;
+        if (tail[0] == '\0' && get) {
+                mock_reply_json(reply, MHD_HTTP_OK, mock_rollout_to_json(r, m->state));
+                return;
+        }
+        if (!STREQ(req->method, "POST"))
+                k = -EOPNOTSUPP;
+        else if (STREQ(tail, "/pause"))
+                k = mock_rollout_pause(r, now, &err);
+        else if (STREQ(tail, "/resume"))
+                k = mock_rollout_resume(r, now, &err);
+        else if (STREQ(tail, "/cancel"))
+                k = mock_rollout_cancel(r, m->state, now, &err);
+        else
+                k = -EOPNOTSUPP;
+        if (k == -EOPNOTSUPP)
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.notFound",
+                                 "No resource at %s for %s", req->path, req->method);
+        else if (k < 0)
+                mock_reply_error(reply, fleet_status(k), "mock.rolloutState", "%s", err.message);
+        else {
+                /* A resumed rollout may move on at once. */
+                mock_fleet_tick(m->fleet, m->state, now);
+                mock_reply_json(reply, MHD_HTTP_OK, mock_rollout_to_json(r, m->state));
+        }
+}
+
+/* GET targets/{cid}: the target, its actions (its history, feedback included) and the
+ * rollouts it is part of. */
+static void target_resource(struct mock *m, const char *cid, struct mock_reply *reply) {
+        struct mock_target *t;
+        if (!mock_controller_id_valid(cid) || mock_target_get(m->state, cid, false, &t) < 0) {
+                mock_reply_error(reply, MHD_HTTP_NOT_FOUND, "mock.targetNotFound",
+                                 "No target %.64s", cid);
+                return;
+        }
+        _cleanup_(cJSON_Deletep) cJSON *o = mock_target_to_json(t);
+        cJSON *actions = mock_actions_to_json(m->state, cid);
+        cJSON *rollouts = mock_fleet_target_json(m->fleet, m->state, cid);
+        if (!o || !actions || !rollouts) {
+                cJSON_Delete(actions);
+                cJSON_Delete(rollouts);
+                mock_reply_json(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+                return;
+        }
+        cJSON_AddItemToObject(o, "actions", actions);
+        cJSON_AddItemToObject(o, "rollouts", rollouts);
+        mock_reply_json(reply, MHD_HTTP_OK, TAKE_PTR(o));
+}
+
 void mock_mgmt_handle(struct mock *m, const struct mock_request *req, const char *rest,
                       struct mock_reply *reply) {
         bool get = STREQ(req->method, "GET") || STREQ(req->method, "HEAD");
         const char *id;
 
-        if (STREQ(rest, "deployments")) {
+        if (m->mgmt_token &&
+            !mock_token_matches(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_AUTHORIZATION),
+                                "Bearer", m->mgmt_token)) {
+                mock_reply_error(reply, MHD_HTTP_UNAUTHORIZED, "mock.unauthorized",
+                                 "The management API needs \"Authorization: Bearer <token>\" "
+                                 "(--mgmt-token)");
+                return;
+        }
+        if (STREQ(rest, "groups") && (get || STREQ(req->method, "POST"))) {
+                if (get)
+                        mock_reply_json(reply, MHD_HTTP_OK,
+                                        mock_groups_to_json(m->fleet, m->state));
+                else
+                        create_group(m, req, reply);
+        } else if (STREQ(rest, "rollouts") && (get || STREQ(req->method, "POST"))) {
+                if (get)
+                        mock_reply_json(reply, MHD_HTTP_OK,
+                                        mock_rollouts_to_json(m->fleet, m->state));
+                else
+                        create_rollout(m, req, reply);
+        } else if ((id = strncmp(rest, "rollouts/", 9) == 0 ? rest + 9 : NULL)) {
+                rollout_resource(m, req, id, reply);
+        } else if ((id = strncmp(rest, "targets/", 8) == 0 ? rest + 8 : NULL) && get) {
+                target_resource(m, id, reply);
+        } else if (STREQ(rest, "deployments")) {
                 if (STREQ(req->method, "POST"))
                         create_deployment(m, req, reply);
                 else

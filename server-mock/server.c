@@ -2,13 +2,16 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "persist.h"
 #include "tender/json.h"
 #include "tender/log.h"
 
@@ -77,6 +80,59 @@ int mock_request_json(const struct mock_request *req, struct mock_reply *reply, 
         }
         *ret = TAKE_PTR(json);
         return 0;
+}
+
+bool mock_token_matches(const char *h, const char *scheme, const char *token) {
+        size_t n = strlen(scheme);
+        if (!token || !h || strncasecmp(h, scheme, n) != 0 || h[n] != ' ')
+                return false;
+        h += n + 1;
+        while (*h == ' ')
+                h++;
+        /* Compare without an early exit, so that the time taken does not leak a prefix. */
+        size_t a = strlen(h), b = strlen(token);
+        unsigned diff = a != b;
+        for (size_t i = 0; i < a && i < b; i++)
+                diff |= (unsigned char) h[i] ^ (unsigned char) token[i];
+        return diff == 0;
+}
+
+int mock_save(struct mock *m) {
+        if (!m->state_path)
+                return 0;
+        struct tender_error err = {0};
+        int r = mock_persist_save(m->state_path, m->state, m->fleet, &err);
+        /* The document was built whole (a cJSON tree and its text, megabytes for a big
+         * fleet): hand the freed heap back rather than keep it per device. */
+        malloc_trim(0);
+        if (r < 0) {
+                log_error("%s", err.message);
+                return r;
+        }
+        m->state_dirty = false;
+        return 0;
+}
+
+/* After a request: rollouts move on by what it changed, and a change that matters is saved
+ * before the client hears it went through: an action opened or closed, anything done through
+ * the management API. What devices send again by themselves (a poll that registered a
+ * target, configData, feedback that closes nothing) is saved by the main thread within a
+ * second, so that 10,000 devices reporting at once do not write the file 10,000 times. */
+static void commit(struct mock *m, const struct mock_request *req, size_t n_targets_before,
+                   uint64_t generation_before, struct mock_reply *reply) {
+        if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD")) {
+                if (mock_state_n_targets(m->state) != n_targets_before)
+                        m->state_dirty = true;
+                return;
+        }
+        mock_fleet_tick(m->fleet, m->state, (int64_t) time(NULL));
+        if (mock_state_generation() == generation_before && strncmp(req->path, "/mock/", 6) != 0) {
+                m->state_dirty = true;
+                return;
+        }
+        if (mock_save(m) < 0)
+                mock_reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "mock.stateNotSaved",
+                                 "The change could not be saved to the state file");
 }
 
 static const char *startswith(const char *s, const char *prefix) {
@@ -239,12 +295,16 @@ mock_mhd_result mock_access_handler(void *cls, struct MHD_Connection *conn, cons
                 };
                 struct mock_fault_plan plan = {0};
                 pthread_mutex_lock(&m->lock);
+                size_t n_targets = mock_state_n_targets(m->state);
+                uint64_t generation = mock_state_generation();
                 fault_plan(m, url, &plan);
                 req.fault = &plan;
                 if (plan.status)
                         fault_status(&plan, &reply);
-                else if (!plan.reset)
+                else if (!plan.reset) {
                         dispatch(m, &req, &reply);
+                        commit(m, &req, n_targets, generation, &reply);
+                }
                 pthread_mutex_unlock(&m->lock);
                 sleep_ms(plan.latency_ms);
                 mock_fault_plan_done(&plan);

@@ -13,6 +13,7 @@
 
 #include "fault.h"
 #include "repo.h"
+#include "rollout.h"
 #include "state.h"
 #include "tender/macro.h"
 
@@ -38,6 +39,10 @@ typedef enum MHD_Result mock_mhd_result;
 struct mock {
         pthread_mutex_t lock;
         struct mock_state *state;
+        struct mock_fleet *fleet; /* groups and rollouts (rollout.c) */
+        const char *state_path;   /* --state: saved after each change; NULL: memory only */
+        bool state_dirty;         /* a change not saved yet (polls that registered a target) */
+        const char *mgmt_token;   /* NULL: /mock/ needs no authorization */
         struct mock_repo *repo;
         const char *tenant;         /* DDI tenant, compared case-insensitively like hawkBit */
         const char *poll_sleep;     /* "HH:MM:SS" */
@@ -70,6 +75,14 @@ void mock_reply_error(struct mock_reply *reply, unsigned status, const char *cod
                       ...) _printf_(4, 5);
 /* Parses the request body as a JSON object; on failure sets a 400 reply and returns < 0. */
 int mock_request_json(const struct mock_request *req, struct mock_reply *reply, cJSON **ret);
+
+/* Whether header h is "<scheme> <token>" (scheme case-insensitive), compared in constant
+ * time. False without a token or a header. */
+bool mock_token_matches(const char *h, const char *scheme, const char *token);
+
+/* Saves the state file (when there is one); with m->lock held. Logs and returns < 0 on
+ * failure. */
+int mock_save(struct mock *m);
 
 /* The MHD access handler and completion callback; cls is the struct mock. */
 mock_mhd_result mock_access_handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -10,10 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tender/error.h"
 #include "tender/macro.h"
 
 #define MOCK_CONTROLLER_ID_MAX 128
-#define MOCK_MAX_TARGETS 10000
+#define MOCK_MAX_TARGETS 100000
 #define MOCK_MAX_ACTIONS 100000
 #define MOCK_MAX_FEEDBACK 1000   /* feedback bodies kept per action */
 #define MOCK_MAX_CONFIG_KEYS 256 /* configData attributes per target */
@@ -105,7 +106,23 @@ const char *mock_cancel_name(enum mock_cancel c);
 /* hawkBit's action status for actionHistory: RUNNING, FINISHED, ERROR or CANCELED. */
 const char *mock_action_history_status(const struct mock_action *a);
 
+/* Changes with every action opened or closed: what the state file must hold before the request
+ * that caused it is answered (server.c). */
+uint64_t mock_state_generation(void);
+
+/* The targets in registration order, for walks over the fleet (rollout.c). */
+size_t mock_state_n_targets(const struct mock_state *s);
+struct mock_target *mock_state_target_at(struct mock_state *s, size_t i);
+
+/* The whole state for the state file: {"targets": [...], "actions": [...]}, each in the
+ * management API's shape. NULL on ENOMEM. */
+cJSON *mock_state_to_json(struct mock_state *s);
+/* Loads what mock_state_to_json wrote into an empty state; every member is checked and err
+ * names the first one that is wrong (actions must count up from 1 without gaps). -EBADMSG. */
+int mock_state_from_json(struct mock_state *s, const cJSON *o, struct tender_error *err);
+
 /* Management API views; NULL on ENOMEM. */
 cJSON *mock_action_to_json(const struct mock_action *a);
 cJSON *mock_actions_to_json(struct mock_state *s, const char *target /* NULL: all */);
+cJSON *mock_target_to_json(const struct mock_target *t);
 cJSON *mock_targets_to_json(struct mock_state *s);
