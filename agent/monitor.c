@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynlib.h"
 #include "status.h"
 #include "tender/log.h"
 #include "tender/macro.h"
@@ -21,6 +22,24 @@
 #define MONITOR_BODY_MAX (256 * 1024)
 
 static struct MHD_Daemon *daemon_;
+
+/* libmicrohttpd's functions this file calls, loaded when monitor.port is set (dynlib.h). */
+#define MHD_FUNCS(X)                                                                               \
+        X(start_daemon)                                                                            \
+        X(stop_daemon)                                                                             \
+        X(get_daemon_info)                                                                         \
+        X(create_response_from_buffer)                                                             \
+        X(add_response_header)                                                                     \
+        X(queue_response)                                                                          \
+        X(destroy_response)
+#define MHD_FIELD(f) typeof(&MHD_##f) f;
+#define MHD_SYM(f) {"MHD_" #f, (void **) &mhd.f},
+static struct { MHD_FUNCS(MHD_FIELD) } mhd;
+
+static int load_microhttpd(struct tender_error *err) {
+        static const struct dynlib_sym syms[] = {MHD_FUNCS(MHD_SYM)};
+        return dynlib_load(TENDER_MHD_SONAME, "monitor.port", syms, ELEMENTSOF(syms), err);
+}
 
 /* A growing text buffer; on overflow it stops growing and the reply is an error. */
 struct text {
@@ -161,14 +180,14 @@ static unsigned healthz(struct text *t, const cJSON *doc) {
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
                              struct text *t) {
         struct MHD_Response *r =
-                MHD_create_response_from_buffer(t->len, t->buf, MHD_RESPMEM_MUST_FREE);
+                mhd.create_response_from_buffer(t->len, t->buf, MHD_RESPMEM_MUST_FREE);
         if (!r) {
                 free(t->buf);
                 return MHD_NO;
         }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        enum MHD_Result ret = MHD_queue_response(c, code, r);
-        MHD_destroy_response(r);
+        mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        enum MHD_Result ret = mhd.queue_response(c, code, r);
+        mhd.destroy_response(r);
         return ret;
 }
 
@@ -216,10 +235,13 @@ int monitor_start(struct agent *a, struct tender_error *err) {
         const struct tender_config *cfg = a->cfg;
         if (!cfg->monitor_enabled)
                 return 0;
+        int r = load_microhttpd(err);
+        if (r < 0)
+                return tender_error_prefix(err, "monitor");
         struct sockaddr_in sa = {.sin_family = AF_INET,
                                  .sin_port = htons((uint16_t) cfg->monitor_port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        daemon_ = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                    (uint16_t) cfg->monitor_port, NULL, NULL, handle, a,
                                    MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
                                    (unsigned) MONITOR_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -228,7 +250,7 @@ int monitor_start(struct agent *a, struct tender_error *err) {
                 return tender_error_set(err, TENDER_ERR_SYSTEM, EADDRINUSE,
                                         "monitor: cannot listen on 127.0.0.1:%llu",
                                         (unsigned long long) cfg->monitor_port);
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+        const union MHD_DaemonInfo *info = mhd.get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
         log_info("Monitor: serving /healthz and /metrics on http://127.0.0.1:%u",
                  info ? (unsigned) info->port : (unsigned) cfg->monitor_port);
         return 0;
@@ -236,6 +258,6 @@ int monitor_start(struct agent *a, struct tender_error *err) {
 
 void monitor_stop(void) {
         if (daemon_)
-                MHD_stop_daemon(daemon_);
+                mhd.stop_daemon(daemon_);
         daemon_ = NULL;
 }

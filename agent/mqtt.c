@@ -11,6 +11,7 @@
 
 #include "control.h"
 #include "control_req.h"
+#include "dynlib.h"
 #include "mqtt_queue.h"
 #include "report.h"
 #include "status.h"
@@ -46,6 +47,39 @@ static struct {
         char *status;           /* the last status document, sent again at each connect */
 } mq = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
+/* libmosquitto's functions this file calls, loaded when mqtt is configured (dynlib.h). */
+#define MOSQ_FUNCS(X)                                                                              \
+        X(lib_init)                                                                                \
+        X(lib_cleanup)                                                                             \
+        X(new)                                                                                     \
+        X(destroy)                                                                                 \
+        X(strerror)                                                                                \
+        X(connack_string)                                                                          \
+        X(publish)                                                                                 \
+        X(subscribe)                                                                               \
+        X(connect_callback_set)                                                                    \
+        X(disconnect_callback_set)                                                                 \
+        X(publish_callback_set)                                                                    \
+        X(log_callback_set)                                                                        \
+        X(message_callback_set)                                                                    \
+        X(will_set)                                                                                \
+        X(tls_set)                                                                                 \
+        X(tls_opts_set)                                                                            \
+        X(reconnect_delay_set)                                                                     \
+        X(int_option)                                                                              \
+        X(connect_async)                                                                           \
+        X(loop_start)                                                                              \
+        X(loop_stop)                                                                               \
+        X(disconnect)
+#define MOSQ_FIELD(f) typeof(&mosquitto_##f) f;
+#define MOSQ_SYM(f) {"mosquitto_" #f, (void **) &mo.f},
+static struct { MOSQ_FUNCS(MOSQ_FIELD) } mo;
+
+static int load_mosquitto(struct tender_error *err) {
+        static const struct dynlib_sym syms[] = {MOSQ_FUNCS(MOSQ_SYM)};
+        return dynlib_load(TENDER_MOSQUITTO_SONAME, "mqtt.host", syms, ELEMENTSOF(syms), err);
+}
+
 static const char *availability(bool online, const char *why) {
         static char buf[128];
         snprintf(buf, sizeof(buf), "{\"online\":%s,\"reason\":\"%s\"}", online ? "true" : "false",
@@ -62,9 +96,9 @@ static void pump(void) {
         int mid;
         if (!mq.connected || mq.inflight || mqtt_queue_peek(mq.queue, &data, &len, &seq) < 0)
                 return;
-        int r = mosquitto_publish(mq.mosq, &mid, mq.events_topic, (int) len, data, 1, false);
+        int r = mo.publish(mq.mosq, &mid, mq.events_topic, (int) len, data, 1, false);
         if (r != MOSQ_ERR_SUCCESS) {
-                log_debug("MQTT: event %" PRIu64 " not published: %s", seq, mosquitto_strerror(r));
+                log_debug("MQTT: event %" PRIu64 " not published: %s", seq, mo.strerror(r));
                 return; /* sent again at the next connect */
         }
         mq.inflight = true;
@@ -74,16 +108,14 @@ static void pump(void) {
 
 static void publish_retained(const char *topic, const char *payload) {
         if (payload)
-                (void) mosquitto_publish(mq.mosq, NULL, topic, (int) strlen(payload), payload, 1,
-                                         true);
+                (void) mo.publish(mq.mosq, NULL, topic, (int) strlen(payload), payload, 1, true);
 }
 
 static void on_connect(struct mosquitto *m, void *ud, int rc) {
         (void) m, (void) ud;
         pthread_mutex_lock(&mq.mutex);
         if (rc != 0) {
-                log_warning("MQTT: the broker refused the connection: %s",
-                            mosquitto_connack_string(rc));
+                log_warning("MQTT: the broker refused the connection: %s", mo.connack_string(rc));
                 mq.warned = true;
         } else {
                 log_info("MQTT: connected; %" PRIu64 " queued events to send",
@@ -94,7 +126,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc) {
                 publish_retained(mq.avail_topic, availability(true, "running"));
                 publish_retained(mq.status_topic, mq.status);
                 if (mq.commands)
-                        (void) mosquitto_subscribe(mq.mosq, NULL, mq.command_topic, 1);
+                        (void) mo.subscribe(mq.mosq, NULL, mq.command_topic, 1);
                 pump();
         }
         pthread_mutex_unlock(&mq.mutex);
@@ -105,7 +137,7 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc) {
         pthread_mutex_lock(&mq.mutex);
         if (mq.connected && rc != 0)
                 log_warning("MQTT: lost the broker (%s); events wait in the store",
-                            mosquitto_strerror(rc));
+                            mo.strerror(rc));
         mq.connected = false;
         mq.inflight = false;
         pthread_mutex_unlock(&mq.mutex);
@@ -155,8 +187,7 @@ static void answer(const char *id, const char *command, bool ok, const char *mes
         char *s = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (s)
-                (void) mosquitto_publish(mq.mosq, NULL, mq.result_topic, (int) strlen(s), s, 1,
-                                         false);
+                (void) mo.publish(mq.mosq, NULL, mq.result_topic, (int) strlen(s), s, 1, false);
         free(s);
 }
 
@@ -335,36 +366,36 @@ static int set_topics(const struct tender_config *cfg) {
 
 static int mosq_error(struct tender_error *err, int rc, const char *what) {
         return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "MQTT: %s: %s", what,
-                                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mo.strerror(rc));
 }
 
 static int configure(const struct tender_config *cfg, struct tender_error *err) {
         int rc;
         const char *offline = availability(false, "lost");
-        mosquitto_connect_callback_set(mq.mosq, on_connect);
-        mosquitto_disconnect_callback_set(mq.mosq, on_disconnect);
-        mosquitto_publish_callback_set(mq.mosq, on_publish);
-        mosquitto_log_callback_set(mq.mosq, on_log);
-        mosquitto_message_callback_set(mq.mosq, on_message);
-        rc = mosquitto_will_set(mq.mosq, mq.avail_topic, (int) strlen(offline), offline, 1, true);
+        mo.connect_callback_set(mq.mosq, on_connect);
+        mo.disconnect_callback_set(mq.mosq, on_disconnect);
+        mo.publish_callback_set(mq.mosq, on_publish);
+        mo.log_callback_set(mq.mosq, on_log);
+        mo.message_callback_set(mq.mosq, on_message);
+        rc = mo.will_set(mq.mosq, mq.avail_topic, (int) strlen(offline), offline, 1, true);
         if (rc != MOSQ_ERR_SUCCESS)
                 return mosq_error(err, rc, "last will");
         if (cfg->mqtt_ca_file) {
-                rc = mosquitto_tls_set(mq.mosq, cfg->mqtt_ca_file, NULL, cfg->mqtt_client_cert,
-                                       cfg->mqtt_client_cert
-                                               ? (cfg->mqtt_client_key ? cfg->mqtt_client_key
-                                                                       : cfg->mqtt_client_cert)
-                                               : NULL,
-                                       NULL);
+                rc = mo.tls_set(mq.mosq, cfg->mqtt_ca_file, NULL, cfg->mqtt_client_cert,
+                                cfg->mqtt_client_cert
+                                        ? (cfg->mqtt_client_key ? cfg->mqtt_client_key
+                                                                : cfg->mqtt_client_cert)
+                                        : NULL,
+                                NULL);
                 if (rc != MOSQ_ERR_SUCCESS)
                         return mosq_error(err, rc, "TLS files (mqtt.caFile, mqtt.clientCert)");
-                rc = mosquitto_tls_opts_set(mq.mosq, 1, "tlsv1.2", NULL);
+                rc = mo.tls_opts_set(mq.mosq, 1, "tlsv1.2", NULL);
                 if (rc != MOSQ_ERR_SUCCESS)
                         return mosq_error(err, rc, "TLS options");
         }
-        mosquitto_reconnect_delay_set(mq.mosq, RECONNECT_MIN_SEC, RECONNECT_MAX_SEC, true);
+        mo.reconnect_delay_set(mq.mosq, RECONNECT_MIN_SEC, RECONNECT_MAX_SEC, true);
         /* One event in flight at a time keeps the order; status and availability besides. */
-        mosquitto_int_option(mq.mosq, MOSQ_OPT_SEND_MAXIMUM, 10);
+        mo.int_option(mq.mosq, MOSQ_OPT_SEND_MAXIMUM, 10);
         return 0;
 }
 
@@ -373,6 +404,9 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
         int r;
         if (!cfg->mqtt_host)
                 return 0;
+        r = load_mosquitto(err);
+        if (r < 0)
+                return tender_error_prefix(err, "MQTT");
         snprintf(mq.broker, sizeof(mq.broker), "%s:%llu%s", cfg->mqtt_host,
                  (unsigned long long) cfg->mqtt_port, cfg->mqtt_ca_file ? " (TLS)" : "");
         mq.telemetry_sec = cfg->mqtt_status_interval_sec;
@@ -383,8 +417,8 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
         if (r < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SYSTEM, r,
                                               "MQTT: event queue in the store");
-        mosquitto_lib_init();
-        mq.mosq = mosquitto_new(cfg->controller_id, true, NULL);
+        mo.lib_init();
+        mq.mosq = mo.new(cfg->controller_id, true, NULL);
         if (!mq.mosq)
                 r = tender_error_set(err, TENDER_ERR_SYSTEM, ENOMEM, "MQTT: client");
         else
@@ -392,11 +426,11 @@ int mqtt_start(struct agent *a, struct tender_error *err) {
         if (r >= 0) {
                 /* Connecting, TLS included, happens in the client's thread, retried with the
                  * backoff: a broker that is away now is not an error of the configuration. */
-                int rc = mosquitto_connect_async(mq.mosq, cfg->mqtt_host, (int) cfg->mqtt_port,
-                                                 (int) cfg->mqtt_keepalive_sec);
+                int rc = mo.connect_async(mq.mosq, cfg->mqtt_host, (int) cfg->mqtt_port,
+                                          (int) cfg->mqtt_keepalive_sec);
                 if (rc != MOSQ_ERR_SUCCESS)
-                        on_log(mq.mosq, NULL, MOSQ_LOG_ERR, mosquitto_strerror(rc));
-                rc = mosquitto_loop_start(mq.mosq);
+                        on_log(mq.mosq, NULL, MOSQ_LOG_ERR, mo.strerror(rc));
+                rc = mo.loop_start(mq.mosq);
                 if (rc != MOSQ_ERR_SUCCESS)
                         r = mosq_error(err, rc, "client thread");
         }
@@ -419,10 +453,10 @@ void mqtt_stop(void) {
                         publish_retained(mq.avail_topic, availability(false, "stopped"));
                 pthread_mutex_unlock(&mq.mutex);
                 if (connected)
-                        mosquitto_disconnect(mq.mosq);
-                mosquitto_loop_stop(mq.mosq, !connected);
-                mosquitto_destroy(mq.mosq);
-                mosquitto_lib_cleanup();
+                        mo.disconnect(mq.mosq);
+                mo.loop_stop(mq.mosq, !connected);
+                mo.destroy(mq.mosq);
+                mo.lib_cleanup();
                 mq.mosq = NULL;
         }
         mqtt_queue_free(mq.queue);

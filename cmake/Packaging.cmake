@@ -24,7 +24,14 @@ string(CONCAT CPACK_COMPONENT_TENDER_DESCRIPTION
        "layers and deltas, swaps containers atomically, health-gates and rolls back. "
        "tenderctl is its command line and tender-runtime the OCI runtime it starts apps with.")
 # deb-systemd-helper and deb-systemd-invoke (the maintainer scripts) come from init-system-helpers.
+# tenderd loads libmosquitto and libmicrohttpd with dlopen() (agent/dynlib.h), invisible to
+# dpkg-shlibdeps: their packages are named here so that MQTT and the monitor work once installed.
 set(CPACK_DEBIAN_TENDER_PACKAGE_DEPENDS "init-system-helpers (>= 1.54)")
+foreach(pkg IN ITEMS "${MOSQUITTO_PACKAGE}" "${MHD_PACKAGE}")
+  if(pkg)
+    string(APPEND CPACK_DEBIAN_TENDER_PACKAGE_DEPENDS ", ${pkg}")
+  endif()
+endforeach()
 set(TENDER_DEB_SCRIPTS ${PROJECT_SOURCE_DIR}/packaging/deb)
 set(CPACK_DEBIAN_TENDER_PACKAGE_CONTROL_EXTRA
     ${TENDER_DEB_SCRIPTS}/postinst ${TENDER_DEB_SCRIPTS}/prerm ${TENDER_DEB_SCRIPTS}/postrm)

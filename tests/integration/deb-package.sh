@@ -23,7 +23,7 @@ fi
 # shellcheck source=../lib/script-test.sh
 source "${TENDER_SOURCE_DIR:?TENDER_SOURCE_DIR must be set}/tests/lib/script-test.sh"
 st_need_root "debootstrap, chroot and overlay mounts need root"
-st_need debootstrap dpkg-deb dpkg-shlibdeps readelf unshare curl jq
+st_need debootstrap dpkg-deb dpkg-shlibdeps readelf strings unshare curl jq
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
   skip "the kernel has no overlayfs"
 st_begin deb-package
@@ -96,14 +96,16 @@ for bin in "${bins_tender[@]}" "${bins_tools[@]}"; do
 done
 
 # needed_from_depends DEB BIN...: every library a BIN links directly belongs to a package that
-# DEB's Depends name (dpkg-shlibdeps' work).
+# DEB's Depends name (dpkg-shlibdeps' work), and so do the ones tenderd loads with dlopen() when
+# MQTT or the monitor is configured (their SONAMEs are strings in it; cmake/Packaging.cmake).
 needed_from_depends() {
   local deb=$1 bin lib path pkg ok=0
   shift
   local depends
   depends=$(depends_of "$deb")
   for bin in "$@"; do
-    for lib in $(readelf -d "$R/usr/bin/$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    for lib in $(readelf -d "$R/usr/bin/$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p') \
+      $(strings "$R/usr/bin/$bin" | grep -xE 'lib(mosquitto|microhttpd)\.so\.[0-9]+'); do
       path=$(in_root ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
       [[ -n $path ]] || { echo "     $bin: $lib not found in the chroot" >&2; ok=1; continue; }
       pkg=$(in_root dpkg -S "$(in_root realpath "$path")" 2>/dev/null | head -n1 | sed 's/:.*//')
@@ -114,6 +116,8 @@ needed_from_depends() {
   done
   return $ok
 }
+check "tenderd names the two libraries it loads when configured" \
+  eq "$(strings "$R/usr/bin/tenderd" | grep -cxE 'lib(mosquitto|microhttpd)\.so\.[0-9]+')" 2
 check "tender's Depends cover its binaries' libraries" needed_from_depends "${debs[0]}" "${bins_tender[@]}"
 check "tender-tools' Depends cover its binaries' libraries" \
   needed_from_depends "${debs[1]}" "${bins_tools[@]}"

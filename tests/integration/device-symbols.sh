@@ -3,7 +3,8 @@
 # Device code is device code (issue 18): signing, key generation and the delta generator live in
 # libtender-make, which only tender-publish, tools, bench and tests link. The device's binaries
 # (tenderd, tenderctl, tender-runtime) and libtender itself must hold none of it, nor reference
-# the crypto libraries' signing entry points, nor link libdivsufsort. nm sees what a binary
+# the crypto libraries' signing entry points, nor link libdivsufsort; tenderd links neither
+# libmosquitto nor libmicrohttpd (loaded when configured). nm sees what a binary
 # defines and calls; in the sanitizer build (no --gc-sections) an object pulled in for one
 # function brings all of its others, so a verification file that also signs shows there.
 set -euo pipefail
@@ -29,6 +30,10 @@ for bin in tenderd tenderctl tender-runtime; do
   check "$bin holds no signing, key generation or delta generator code" none "$(publisher_symbols "$B/$bin")"
   check "$bin does not link libdivsufsort" lacks "$(needs "$B/$bin")" libdivsufsort
 done
+# MQTT and the monitor are off by default: their libraries (and the TLS stacks they bring) are
+# loaded when configured (agent/dynlib.h), never linked.
+check "tenderd does not link libmosquitto" lacks "$(needs "$B/tenderd")" libmosquitto
+check "tenderd does not link libmicrohttpd" lacks "$(needs "$B/tenderd")" libmicrohttpd
 LIB=${TENDER_BUILD_DIR}/lib/libtender.a
 check "libtender.a is built" test -f "$LIB"
 check "libtender.a holds no signing, key generation or delta generator code" \

@@ -13,6 +13,8 @@
 # 4. Queue full (mqtt.queueMaxEvents 3): the oldest dropped, the drop counted in the status.
 # 5. Bad TLS (a CA that did not sign the broker): a clear error in the log, updates carry on.
 # 6. The same with the broker showing an expired certificate.
+# 7. libmosquitto and libmicrohttpd missing (covered in tenderd's mount namespace): tenderd, which
+#    loads them only when configured, names each library and its key, and updates carry on.
 # Between 2 and 3, commands (check, rollback, an unknown one) are answered on command/result.
 set -uo pipefail
 
@@ -24,12 +26,12 @@ SCN_TEST_LOGS="mosquitto.log sub.log"
 check_py=$TENDER_SOURCE_DIR/tests/integration/mqtt/check.py
 
 scn_init
-scn_build_images 1 2 3 4 5 6 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
+scn_build_images 1 2 3 4 5 6 7 >"$SCN_WORK/logs/images.log" 2>&1 || { cat "$SCN_WORK/logs/images.log"; exit 1; }
 # 3.0.0 exits 1 s after it starts: its window (the default 3 s) must outlast that for the
 # rollback to follow. Release counters rise, so the three calls go in this order.
 SCN_HEALTH_WINDOW=1 scn_publish 1 2 >/dev/null || exit 1
 scn_publish 3 >/dev/null || exit 1
-SCN_HEALTH_WINDOW=1 scn_publish 4 5 6 >/dev/null || exit 1
+SCN_HEALTH_WINDOW=1 scn_publish 4 5 6 7 >/dev/null || exit 1
 scn_start_server
 scn_write_config
 
@@ -277,6 +279,23 @@ deploy 6.0.0 success
 tls_error_since_mark() { tail -n "+$((mark + 1))" "$SCN_WORK/logs/tenderd.log" | grep -q 'MQTT: .*certificate verify failed'; }
 check "expired certificate: a clear error in the log" wait_for tls_error_since_mark
 check "expired certificate: no event of 6.0.0 reached the broker" eval '! has_event "hello 6.0.0"'
+
+# 7. The libraries missing: tenderd started with /dev/null over them, in its own mount namespace.
+scn_stop_agent
+lib_path() { ldconfig -p | awk -v n="$1" '$1 ~ "^" n "\\.so\\." {print $NF; exit}'; }
+mosq_lib=$(lib_path libmosquitto) mhd_lib=$(lib_path libmicrohttpd)
+check "the libraries are installed" test -n "$mosq_lib" -a -n "$mhd_lib"
+mark=$(wc -l <"$SCN_WORK/logs/tenderd.log")
+unshare -m --propagation private sh -c 'mount --bind /dev/null "$1" && mount --bind /dev/null "$2" &&
+  exec "$3" --config "$4"' sh "$mosq_lib" "$mhd_lib" "$TENDER_BIN/tenderd" "$SCN_WORK/agent.json" \
+  >>"$SCN_WORK/logs/tenderd.log" 2>&1 &
+SCN_AGENT_PID=$!
+deploy 7.0.0 success
+since_mark() { tail -n "+$((mark + 1))" "$SCN_WORK/logs/tenderd.log" | grep -q "$1"; }
+check "no libmosquitto: the error names it and mqtt.host" \
+  since_mark 'MQTT: mqtt.host is set, but libmosquitto\.so\.[0-9]* cannot be loaded'
+check "no libmicrohttpd: the error names it and monitor.port" \
+  since_mark 'monitor: monitor.port is set, but libmicrohttpd\.so\.[0-9]* cannot be loaded'
 
 check "every payload matches its schema" python3 "$check_py" validate "$sub_log"
 scn_test_end

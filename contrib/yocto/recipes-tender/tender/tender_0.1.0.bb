@@ -36,6 +36,10 @@ python () {
 DEPENDS = "curl libarchive systemd cjson libseccomp zstd libdivsufsort libmicrohttpd mosquitto libsodium \
            mbedtls"
 
+# tenderd loads libmosquitto and libmicrohttpd with dlopen() when MQTT or the monitor is
+# configured (agent/dynlib.h): no NEEDED entry for the shared-library dependency scan to see.
+RDEPENDS:${PN} += "libmosquitto1 libmicrohttpd"
+
 inherit cmake pkgconfig systemd features_check
 REQUIRED_DISTRO_FEATURES = "systemd"
 
