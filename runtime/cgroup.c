@@ -428,9 +428,6 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                 if (mountfd < 0)
                         return tender_error_set_errno(err, TENDER_ERR_RUNTIME, errno, "open %s",
                                                       h[i].mount);
-                if (h[i].kind == HIER_UNIFIED && h[i].limits)
-                        enable_controllers(mountfd, rel, cpu_limited(limits->cpu),
-                                           cpuset_limited(limits->cpu), limits->blkio_weight);
                 /* A concurrent delete may remove an emptied parent between the steps of
                  * mkdir -p (see remove_empty_parents); try again then. */
                 for (int attempt = 0; (r = tender_mkdir_p_at(mountfd, rel, 0755)) == -ENOENT &&
@@ -442,6 +439,12 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       "create cgroup %s%s", h[i].mount, path);
                 if (!h[i].limits)
                         continue;
+                /* After the mkdir: the ancestors it made must exist to delegate (before it, a
+                 * new "/tender" of "/tender/<id>" delegated nothing and the leaf had no
+                 * memory.max; the device test tier found it, scripts/vm-test). */
+                if (h[i].kind == HIER_UNIFIED)
+                        enable_controllers(mountfd, rel, cpu_limited(limits->cpu),
+                                           cpuset_limited(limits->cpu), limits->blkio_weight);
                 if (h[i].kind == HIER_CPUSET && (r = init_cpuset_ancestors(mountfd, rel, err)) < 0)
                         return r;
                 _cleanup_close_ int fd = openat(mountfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
