@@ -10,14 +10,18 @@
 
 # vm_power_cuts N SEED
 vm_power_cuts() {
-  local n=$1 seed=$2 i op delay id result cur inv rc table=$VM_WORK/cuts.txt
+  local n=$1 seed=$2 i op delay id result cur inv rc phase synced= table=$VM_WORK/cuts.txt
   RANDOM=$seed
+  # What the checks copied into the guest is on its root file system only once synced.
+  g sync
+  synced=$(g 'h=/var/lib/tender/store/apps/hello/volumes/data/history; echo "$(stat -c %s $h) $(sha256sum <$h | cut -c1-64)"')
   echo "power cuts: $n, seed $seed (scripts/vm-test --seed $seed repeats them)"
-  printf '%-4s %-9s %-8s %-7s %-9s %-9s %s\n' cut op "at (s)" boots reported current invariants >"$table"
+  printf '%-4s %-9s %-8s %-25s %-9s %-9s %s\n' cut op "at (s)" "phase (server's view)" reported current invariants >"$table"
   for ((i = 1; i <= n; i++)); do
     # Two thirds updates, one third rollbacks (when there is a previous release).
     op=update
     if ((RANDOM % 3 == 0)) && g test -L /var/lib/tender/store/apps/hello/previous; then op=rollback; fi
+    # Within the time an update took in the checks before (VM_CUT_WINDOW_DS, tenths of a s).
     delay=$((RANDOM % ${VM_CUT_WINDOW_DS:-200}))
     id=
     if [[ $op == update ]]; then
@@ -27,6 +31,12 @@ vm_power_cuts() {
       g 'tenderctl rollback hello >/dev/null 2>&1 &'
     fi
     sleep "$((delay / 10)).$((delay % 10))"
+    # Where the update was as the server last heard (its action's last feedback).
+    phase=-
+    [[ -n $id ]] && phase=$(curl -fsS "$SCN_URL/mock/actions/$id" | jq -r '
+      if .status == "closed" then "closed" else
+        ((.feedback[-1].status.details // [])[-1] // "queued") | split(" ")[0:3] | join("_") end' |
+      cut -c1-24)
     vm_cut
     vm_boot
     result=-
@@ -34,6 +44,13 @@ vm_power_cuts() {
     vm_settle
     inv=$(g /root/vm-guest/invariants.sh 2>&1) && rc=0 || rc=$?
     cur=$(sed -n 's/^current=//p' <<<"$inv")
+    # The app's volume file as synced before this cut is still there, byte for byte (the app
+    # appends to it at each start, without fsync: what came after the sync may be lost).
+    if [[ -n $synced ]] && ! g "head -c ${synced%% *} /var/lib/tender/store/apps/hello/volumes/data/history | sha256sum" |
+      grep -q "^${synced#* } "; then
+      rc=$((rc + 1))
+      inv+=$'\nFAIL the volume lost data synced before the cut (its first '"${synced%% *}"' bytes changed)'
+    fi
     if [[ $op == update ]]; then
       case $result in
         success) [[ $cur == "$VM_CUT_VERSION.0.0" ]] || { rc=$((rc + 1)); inv+=$'\nFAIL reported success, current is '"$cur"; } ;;
@@ -41,8 +58,8 @@ vm_power_cuts() {
         *) rc=$((rc + 1)); inv+=$'\nFAIL the outcome never reached the server ('"$result"')' ;;
       esac
     fi
-    printf '%-4s %-9s %-8s %-7s %-9s %-9s %s\n' "$i" "$op" "$((delay / 10)).$((delay % 10))" \
-      "$VM_BOOTS" "$result" "$cur" "$([[ $rc == 0 ]] && echo ok || echo "FAIL ($rc)")" >>"$table"
+    printf '%-4s %-9s %-8s %-25s %-9s %-9s %s\n' "$i" "$op" "$((delay / 10)).$((delay % 10))" \
+      "$phase" "$result" "$cur" "$([[ $rc == 0 ]] && echo ok || echo "FAIL ($rc)")" >>"$table"
     tail -n 1 "$table"
     if [[ $rc != 0 ]]; then
       grep FAIL <<<"$inv" | sed 's/^/     /'
@@ -51,6 +68,7 @@ vm_power_cuts() {
       break
     fi
     g sync
+    synced=$(g 'h=/var/lib/tender/store/apps/hello/volumes/data/history; echo "$(stat -c %s $h) $(sha256sum <$h | cut -c1-64)"')
   done
   echo
   cat "$table"
