@@ -11,7 +11,7 @@
 #   image-KEY/     root.img (ext4 made with mkfs.ext4 -d, no loop mount), data.img (GPT, one
 #                  LUKS2 partition holding ext4, provisioned by a first boot of the guest),
 #                  vmlinuz, initrd.img, store.key (the LUKS2 key), ssh key pair
-#                  (base key, the .deb files, this file and tests/vm/guest/)
+#                  (key: the base, the .deb files' content, this file and tests/vm/rootfs/)
 # A run boots copy-on-write qcow2 overlays of the image, so the cached image stays pristine.
 
 VM_CACHE=${VM_CACHE:-/var/cache/tender-vm}
@@ -45,6 +45,16 @@ vm_deb_depends() {
     sed 's/^ *//; s/[ (].*//; /^$/d' | sort -u | paste -sd, -
 }
 
+# vm_deb_content DEB...: what identifies the packages' content: control fields and the files'
+# bytes, not the archives' own bytes (every scripts/package run stamps new mtimes into them).
+vm_deb_content() {
+  local d
+  for d in "$@"; do
+    dpkg-deb -f "$d"
+    dpkg-deb --fsys-tarfile "$d" | tar -xO | sha256sum
+  done
+}
+
 # vm_base DEPENDS: makes (once) the debootstrap tree; prints its path.
 vm_base() {
   local deps=$1 pkgs key base
@@ -75,7 +85,7 @@ vm_image() {
   local src=$1 base key img
   shift
   base=$(vm_base "$(vm_deb_depends "$@")") || return $?
-  key=$( (echo "$base"; sha256sum "$@" | cut -d' ' -f1; cat "$src/scripts/lib/vm.sh"
+  key=$( (echo "$base"; vm_deb_content "$@"; cat "$src/scripts/lib/vm.sh"
     cd "$src/tests/vm/rootfs" && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
     sha256sum | cut -c1-16)
   img=$VM_CACHE/image-$key
