@@ -219,8 +219,14 @@ vm_copy() {
 }
 
 # vm_cut: the power cut. SIGKILL to QEMU: no shutdown, no sync, no flush of the guest's caches.
+# QEMU's children (the socat of each guestfwd connection) inherit its disk images' file
+# descriptors, and with them the images' locks: they go too, or the next boot finds the images
+# locked.
 vm_cut() {
-  kill -KILL "$VM_PID" 2>/dev/null || true
+  local kids
+  kids=$(pgrep -P "$VM_PID" 2>/dev/null | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  kill -KILL "$VM_PID" $kids 2>/dev/null || true
   wait "$VM_PID" 2>/dev/null || true
   VM_PID=
 }

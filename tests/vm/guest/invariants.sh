@@ -15,6 +15,12 @@ echo "current=$cur"
 check "current resolves to a release with a readable manifest" jq -e .app "$A/current/manifest.json" >/dev/null
 running=$(tender-runtime --root /run/tender/runtime list --format json 2>/dev/null | jq -r '.[] | select(.id | startswith("hello-")) | select(.status == "running") | .id')
 check "exactly one hello container runs, the current one ($running)" test "$running" == "hello-${cur//./_}"
+# The anti-rollback counter (docs/release-manifest.md) covers the running release: tenderd
+# commits it right after the swap, before it reports success.
+counter=$(cat "$A/counter" 2>/dev/null)
+want=$(jq -r .releaseCounter "$A/current/manifest.json" 2>/dev/null)
+check "the release counter ($counter) is a number at least current's ($want)" \
+  test -n "$counter" -a -n "$want" -a "${counter//[0-9]/}" == "" -a "${counter:-0}" -ge "${want:-1}"
 if [[ -L $A/previous ]]; then
   check "previous resolves" test -f "$A/previous/manifest.json"
 fi
