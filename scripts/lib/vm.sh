@@ -219,16 +219,17 @@ vm_copy() {
 }
 
 # vm_cut: the power cut. SIGKILL to QEMU: no shutdown, no sync, no flush of the guest's caches.
-# QEMU's children (the socat of each guestfwd connection) inherit its disk images' file
-# descriptors, and with them the images' locks: they go too, or the next boot finds the images
-# locked.
+# QEMU's guestfwd commands (a socat per connection, started detached) inherit its disk images'
+# file descriptors, and with them the images' locks: whatever still holds a file of this run's
+# work dir after QEMU is gone is killed too, or the next boot finds the images locked.
 vm_cut() {
-  local kids
-  kids=$(pgrep -P "$VM_PID" 2>/dev/null | tr '\n' ' ')
-  # shellcheck disable=SC2086
-  kill -KILL "$VM_PID" $kids 2>/dev/null || true
+  kill -KILL "$VM_PID" 2>/dev/null || true
   wait "$VM_PID" 2>/dev/null || true
   VM_PID=
+  local holders
+  holders=$(find /proc/[0-9]*/fd -lname "$VM_WORK/*" 2>/dev/null | cut -d/ -f3 | sort -u | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  [[ -z $holders ]] || kill -KILL $holders 2>/dev/null || true
 }
 
 # vm_poweroff: a clean shutdown (bounded), else the cut.
