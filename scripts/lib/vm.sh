@@ -227,7 +227,7 @@ vm_cut() {
   wait "$VM_PID" 2>/dev/null || true
   VM_PID=
   local holders
-  holders=$(find /proc/[0-9]*/fd -lname "$VM_WORK/*" 2>/dev/null | cut -d/ -f3 | sort -u | tr '\n' ' ')
+  holders=$(find /proc/[0-9]*/fd -lname "$VM_WORK/*" 2>/dev/null | cut -d/ -f3 | sort -u | tr '\n' ' ') || true
   # shellcheck disable=SC2086
   [[ -z $holders ]] || kill -KILL $holders 2>/dev/null || true
 }
