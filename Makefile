@@ -1,5 +1,5 @@
 # Convenience targets for developers; the README's scripts do not need make.
-.PHONY: all test unit asan format check-format demo clean cross deb
+.PHONY: all test unit asan format check-format demo clean cross deb vm-test
 all:
 	scripts/build build
 test: all
@@ -21,5 +21,8 @@ cross:
 # make deb: the Debian packages tender and tender-tools in build-deb/packages (scripts/package).
 deb:
 	scripts/package build-deb
+# make vm-test: the device test tier's full run, power cuts included (scripts/vm-test).
+vm-test: all
+	scripts/vm-test
 clean:
-	rm -rf build build-asan build.*.log build-asan.*.log build-armhf build-arm64 build-deb build-deb-*
+	rm -rf build build-asan build.*.log build-asan.*.log build-armhf build-arm64 build-deb build-deb-* build-vm-deb

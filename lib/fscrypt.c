@@ -22,7 +22,11 @@
 
 #include "tender/fileio.h"
 
-#define SYSFS_DM_UUID_MAX 256
+/* A device-mapper uuid or name is at most 129 bytes, but sysfs reports every attribute's size
+ * as the page size (4096), and tender_read_file_at refuses a file whose size exceeds the cap:
+ * with a cap below that, no dm-crypt store was ever recognised on a real kernel (the device
+ * test tier found it; the unit tests' fake sysfs has files of their true size). */
+#define SYSFS_DM_UUID_MAX 4096
 
 const char *tender_encryption_kind_name(enum tender_encryption_kind kind) {
         switch (kind) {

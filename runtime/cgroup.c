@@ -680,6 +680,9 @@ int tender_rt_cgroup_create(const char *path, const struct tender_rt_cgroup_limi
                                                       "create cgroup %s%s", h[i].mount, path);
                 if (!h[i].carries)
                         continue;
+                /* After the mkdir: the ancestors it made must exist to delegate (before it, a
+                 * new "/tender" of "/tender/<id>" delegated nothing and the leaf had no
+                 * memory.max; the device test tier found it, scripts/vm-test). */
                 if (h[i].kind == HIER_UNIFIED) {
                         struct need need[10];
                         enable_controllers(mountfd, rel, need, needs(limits, need));
