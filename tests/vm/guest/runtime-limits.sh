@@ -41,9 +41,10 @@ bundle() {
   mv "$b/c.json" "$b/config.json"
 }
 
-# run NAME: runs the container to its end (foreground). Its output goes to the journal with
-# the container id as SYSLOG_IDENTIFIER (docs/runtime.md, "Output"); out NAME prints it.
-run() { "${RT[@]}" run --bundle "$W/$1" "vm-$1-$$" </dev/null || true; }
+# run NAME: runs the container to its end (foreground). With --output-log its output goes to
+# the journal with the container id as SYSLOG_IDENTIFIER (docs/runtime.md, "Output"); out NAME
+# prints it.
+run() { "${RT[@]}" run --output-log --bundle "$W/$1" "vm-$1-$$" </dev/null || true; }
 out() {
   journalctl --sync
   journalctl -o cat "SYSLOG_IDENTIFIER=vm-$1-$$"
