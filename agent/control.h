@@ -25,7 +25,6 @@
 #define CONTROL_CLIENTS_MAX 16   /* connections served at once, one thread each; more wait */
 #define CONTROL_LOG_LINES_MAX 1000
 #define CONTROL_NOTE_MAX 320
-#define CONTROL_STOP_TIMEOUT_DEFAULT_SEC 10 /* remove: a release whose manifest is unreadable */
 
 struct agent;
 

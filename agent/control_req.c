@@ -371,22 +371,24 @@ cJSON *control_req_rollback(struct agent *a, const char *app, uid_t uid) {
         return reply;
 }
 
-/* The action id and state of an unfinished deployment of app in the journal; false when none. */
-static bool update_in_flight(struct agent *a, const char *app, char *action, size_t size,
-                             const char **ret_state) {
+/* The action id and state of an unfinished deployment of app in the journal: 1 when there is
+ * one, 0 when none, negative errno when the journal cannot be listed (then nobody knows). */
+static int update_in_flight(struct agent *a, const char *app, char *action, size_t size,
+                            const char **ret_state) {
         int root = tender_store_root_fd(a->store);
         char **ids = NULL;
-        bool found = false;
-        if (tender_journal_list(root, &ids) < 0)
-                return false;
+        int found = 0;
+        int r = tender_journal_list(root, &ids);
+        if (r < 0)
+                return r;
         for (size_t i = 0; ids[i] && !found; i++) {
                 _cleanup_(tender_journal_record_freep) struct tender_journal_record *rec = NULL;
-                if (tender_journal_read(root, ids[i], &rec, NULL) < 0 || !STREQ(rec->app, app) ||
-                    tender_journal_state_is_final(rec->state))
+                if (tender_journal_read(root, ids[i], &rec, NULL) < 0 || !rec->app ||
+                    !STREQ(rec->app, app) || tender_journal_state_is_final(rec->state))
                         continue;
                 snprintf(action, size, "%s", rec->action_id);
                 *ret_state = tender_journal_state_name(rec->state);
-                found = true;
+                found = 1;
         }
         tender_strv_free(ids);
         return found;
@@ -401,7 +403,7 @@ static int stop_releases(struct agent *a, const char *app, char *const *versions
                 uint64_t timeout =
                         tender_store_release_manifest(a->store, app, versions[i], &m, NULL) >= 0
                                 ? m->stop_timeout_sec
-                                : CONTROL_STOP_TIMEOUT_DEFAULT_SEC;
+                                : TENDER_STOP_TIMEOUT_DEFAULT;
                 int r = container_stop(&a->runtime, a->store, app, versions[i], timeout, err);
                 if (r < 0)
                         return tender_error_prefix(err, "stop %s %s", app, versions[i]);
@@ -423,13 +425,18 @@ cJSON *control_req_remove(struct agent *a, const char *app, bool keep_volumes, u
                 tender_strv_free(versions);
                 return control_error("remove %s: no such app (no installed release)", app);
         }
-        if (update_in_flight(a, app, action, sizeof(action), &state)) {
+        int r = update_in_flight(a, app, action, sizeof(action), &state);
+        if (r != 0) {
                 tender_strv_free(versions);
+                if (r < 0)
+                        return control_error("remove %s: cannot read the journal: %s; nothing "
+                                             "was removed",
+                                             app, strerror(-r));
                 return control_error("remove %s: an update of it is in flight (action %s, %s); "
                                      "cancel it on the server or let it end first",
                                      app, action, state);
         }
-        int r = stop_releases(a, app, versions, &err);
+        r = stop_releases(a, app, versions, &err);
         tender_strv_free(versions);
         if (r < 0)
                 return control_error("remove %s: %s; nothing was removed", app, err.message);

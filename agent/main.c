@@ -88,6 +88,8 @@ static uint64_t monotonic_sec(void) {
  * poll now, a deferred swap's gate opens (gate.c), or a signal asks to stop. */
 static void wait_next_poll(struct agent *a, uint64_t interval) {
         uint64_t deadline = monotonic_sec() + interval;
+        /* Idle from here: what the update or the poll freed goes back to the kernel, once. */
+        malloc_trim(0);
         for (;;) {
                 control_run_queued(a);
                 mqtt_run_commands(a);
@@ -113,8 +115,6 @@ static void wait_next_poll(struct agent *a, uint64_t interval) {
                         left = due;
                 if (gate < left)
                         left = gate;
-                /* Idle: what the update or the poll freed goes back to the kernel. */
-                malloc_trim(0);
                 if (control_wait(left))
                         return;
         }
