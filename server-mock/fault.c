@@ -221,25 +221,16 @@ static int capture_replay(struct mock *m, struct fault *x, const char *file,
         if (fd < 0)
                 return tender_error_set(err, TENDER_ERR_CONFIG, -fd, "replay: cannot open %s: %s",
                                         rel, strerror(-fd));
-        _cleanup_free_ char *buf = malloc(FAULT_REPLAY_MAX + 1);
+        _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, FAULT_REPLAY_MAX + 1 - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return tender_error_set(err, TENDER_ERR_SYSTEM, errno,
-                                                "replay: reading %s: %m", rel);
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > FAULT_REPLAY_MAX)
-                        return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
-                                                "replay: %s is larger than %d bytes", rel,
-                                                FAULT_REPLAY_MAX);
-        }
+        int r = mock_read_fd(fd, FAULT_REPLAY_MAX, &buf, &len);
+        if (r == -EFBIG)
+                return tender_error_set(err, TENDER_ERR_CONFIG, EFBIG,
+                                        "replay: %s is larger than %d bytes", rel,
+                                        FAULT_REPLAY_MAX);
+        if (r < 0)
+                return tender_error_set(err, TENDER_ERR_SYSTEM, -r, "replay: reading %s: %s", rel,
+                                        strerror(-r));
         x->replay = TAKE_PTR(buf);
         x->replay_len = len;
         return 0;

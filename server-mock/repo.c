@@ -198,7 +198,7 @@ bool mock_repo_has_release(struct mock_repo *r, const char *app, const char *ver
         return fd >= 0 || sfd >= 0;
 }
 
-static int read_all(int fd, size_t max, char **ret_data, size_t *ret_len) {
+int mock_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len) {
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return -errno;
@@ -296,7 +296,7 @@ int mock_repo_release(struct mock_repo *r, const char *app, const char *version,
                 return tender_error_set_errno(err, TENDER_ERR_SERVER, -fd, "%s", manifest_path);
         _cleanup_free_ char *data = NULL;
         size_t len = 0;
-        int k = read_all(fd, TENDER_MANIFEST_MAX_SIZE, &data, &len);
+        int k = mock_read_fd(fd, TENDER_MANIFEST_MAX_SIZE, &data, &len);
         if (k < 0)
                 return tender_error_set_errno(err, TENDER_ERR_SERVER, -k, "Failed to read %s",
                                               manifest_path);

@@ -41,6 +41,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct mock_repo, mock_repo_free);
 /* Opens a regular file by a relative path for reading. -EPERM for paths that are absolute,
  * hold "." / ".." / empty components, or resolve outside the repository (symlinks);
  * -ENOENT when missing or not a regular file. Returns the fd (O_CLOEXEC). */
+/* Reads all of fd (at most max bytes, else -EFBIG), NUL-terminated. */
+int mock_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len);
 int mock_repo_open_file(struct mock_repo *r, const char *path);
 
 /* Size and hashes of an open file (from the cache when the file did not change). */

@@ -119,15 +119,8 @@ struct mock_rollout *mock_rollout_get(struct mock_fleet *f, const char *name) {
         return NULL;
 }
 
-static int invalid(struct tender_error *err, const char *fmt, ...) _printf_(2, 3);
-static int invalid(struct tender_error *err, const char *fmt, ...) {
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, "%s", msg);
-}
+/* A refused request body: the message names what was wrong. */
+#define invalid(err, ...) tender_error_set(err, TENDER_ERR_CONFIG, EINVAL, __VA_ARGS__)
 
 /* A group's definition, checked: name, then targets or attributes. path names o in errors. */
 static int group_parse(const cJSON *o, const char *path, struct group *g,
